@@ -1,0 +1,101 @@
+"""The one exception root of tldrf and its small hierarchy.
+
+```
+TldrError                      anything tldrf reports to a user
+├── ConfigError                a bad setting (flag, env var, config.toml)
+├── IndexStateError            the on-disk index cannot serve this request
+│   ├── IndexMissingError      no index yet
+│   ├── IndexCorruptError      metadata or a referenced file is unreadable
+│   ├── IndexIncompatibleError built with other settings/format than asked
+│   └── LegacyIndexError       a schema v1 `index.faiss` was found
+├── BackendError               a vector store failed
+│   ├── UnknownBackendError    no backend registered under that id
+│   └── BackendUnavailableError its optional dependency is missing
+├── EmbedderError              the embedding model could not load or run
+├── PluginError                a plugin registration is inconsistent
+└── DaemonError                the daemon could not be reached or started
+    └── ProtocolError          a malformed or failed JSON-RPC exchange
+```
+
+Third-party exceptions are translated at the boundary with `raise ... from`.
+Every error has an `exit_code` the CLI uses.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailableError",
+    "ConfigError",
+    "DaemonError",
+    "EmbedderError",
+    "IndexCorruptError",
+    "IndexIncompatibleError",
+    "IndexMissingError",
+    "IndexStateError",
+    "LegacyIndexError",
+    "PluginError",
+    "ProtocolError",
+    "TldrError",
+    "UnknownBackendError",
+]
+
+
+class TldrError(Exception):
+    """Root of every error tldrf raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(TldrError):
+    """A setting has an invalid value."""
+
+
+class IndexStateError(TldrError):
+    """The on-disk index cannot serve the request; the message says what to run."""
+
+    exit_code = 2
+
+
+class IndexMissingError(IndexStateError):
+    """No semantic index has been built for the project."""
+
+
+class IndexCorruptError(IndexStateError):
+    """Metadata or a file it references is missing or unreadable."""
+
+
+class IndexIncompatibleError(IndexStateError):
+    """The index was built with settings or a format this request cannot use."""
+
+
+class LegacyIndexError(IndexIncompatibleError):
+    """A legacy (schema v1) FAISS index was found."""
+
+
+class BackendError(TldrError):
+    """A vector store backend failed."""
+
+
+class UnknownBackendError(BackendError):
+    """No backend is registered under the requested id."""
+
+
+class BackendUnavailableError(BackendError):
+    """The backend's optional dependency is not installed."""
+
+
+class EmbedderError(TldrError):
+    """The embedding model could not be loaded or run."""
+
+
+class PluginError(TldrError):
+    """Plugins registered something inconsistent (for example one id twice)."""
+
+
+class DaemonError(TldrError):
+    """The daemon could not be reached, started or stopped."""
+
+
+class ProtocolError(DaemonError):
+    """A JSON-RPC exchange was malformed or returned an error."""

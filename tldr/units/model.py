@@ -1,0 +1,38 @@
+"""The code unit record shared by extraction, indexing and search."""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["UNIT_TYPES", "Unit"]
+
+UNIT_TYPES = ("function", "method", "class", "module")
+
+
+class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One searchable piece of code: a function, method, class or module.
+
+    `line` and `end_line` are 1-based and inclusive. `file` is
+    project-relative with `/` separators. `code` is the unit's source,
+    truncated to a preview; `content_hash` hashes the full unit source so an
+    unchanged unit keeps its vector.
+    """
+
+    name: str
+    qualified_name: str
+    file: str
+    line: int
+    end_line: int
+    unit_type: str
+    language: str
+    signature: str = ""
+    docstring: str = ""
+    calls: list[str] = []
+    imports: list[str] = []
+    params: list[str] = []
+    assigns: list[str] = []
+    branches: int = 0
+    loops: int = 0
+    complexity: int = 1
+    code: str = ""
+    content_hash: str = ""
