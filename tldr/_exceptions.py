@@ -7,7 +7,8 @@ TldrError                      anything tldrf reports to a user
 │   ├── IndexMissingError      no index yet
 │   ├── IndexCorruptError      metadata or a referenced file is unreadable
 │   ├── IndexIncompatibleError built with other settings/format than asked
-│   └── LegacyIndexError       a schema v1 `index.faiss` was found
+│   │   └── LegacyIndexError   a schema v1 `index.faiss` was found
+│   └── IndexBusyError         another build holds the rebuild lock
 ├── BackendError               a vector store failed
 │   ├── UnknownBackendError    no backend registered under that id
 │   └── BackendUnavailableError its optional dependency is missing
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "DaemonError",
     "EmbedderError",
+    "IndexBusyError",
     "IndexCorruptError",
     "IndexIncompatibleError",
     "IndexMissingError",
@@ -71,6 +73,10 @@ class IndexIncompatibleError(IndexStateError):
 
 class LegacyIndexError(IndexIncompatibleError):
     """A legacy (schema v1) FAISS index was found."""
+
+
+class IndexBusyError(IndexStateError):
+    """Another build holds the rebuild lock and the caller chose not to wait."""
 
 
 class BackendError(TldrError):

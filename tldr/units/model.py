@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["UNIT_TYPES", "Unit"]
+__all__ = ["EXTRACTOR_VERSION", "UNIT_TYPES", "Unit"]
 
 UNIT_TYPES = ("function", "method", "class", "module")
 
@@ -36,3 +36,7 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
     complexity: int = 1
     code: str = ""
     content_hash: str = ""
+
+
+# Bump whenever extraction output changes, so stale cached units are rebuilt.
+EXTRACTOR_VERSION = "1"

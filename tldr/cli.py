@@ -1,0 +1,250 @@
+"""The `tldrf` command: parse arguments, call the library, print results.
+
+Importing this module stays cheap (standard library and msgspec only): the
+heavy semantic layer loads inside the command that needs it, so a search
+through the daemon never pays for numpy, torch or tree-sitter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tldr._exceptions import TldrError
+from tldr._version import __version__
+
+__all__ = ["build_parser", "format_rows", "main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `tldrf` with `argv` (default: sys.argv[1:]); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except TldrError as exc:
+        print(f"tldrf: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tldrf: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to generate docs/cli.md)."""
+    parser = argparse.ArgumentParser(
+        prog="tldrf",
+        description="Local semantic code search for agents, editors and people.",
+    )
+    parser.add_argument("--version", action="version", version=f"tldrf {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    semantic = commands.add_parser(
+        "semantic", help="build, search and inspect the semantic index",
+        description="Build, search and inspect a project's semantic index.",
+    )
+    semantic_commands = semantic.add_subparsers(title="commands", metavar="COMMAND")
+    semantic.set_defaults(handler=lambda args: _print_help(semantic))
+    _add_index_command(semantic_commands)
+    _add_search_command(semantic_commands)
+    _add_info_command(semantic_commands)
+    return parser
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _add_index_command(commands: argparse._SubParsersAction) -> None:
+    index = commands.add_parser(
+        "index",
+        help="build or update the index of a project",
+        description=(
+            "Build the semantic index of a project, or update it for what changed.\n"
+            "A no-op when the index is up to date; --rebuild always rebuilds.\n\n"
+            "examples:\n"
+            "  tldrf semantic index .\n"
+            "  tldrf semantic index --rebuild --model bge-small-en-v1.5 .\n"
+            "  tldrf semantic index . --lang python,go"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    index.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
+    index.add_argument("--model", help="embedding model: a registry name, hub id or local path "
+                       "(env TLDR_MODEL; default all-MiniLM-L6-v2, bundled)")
+    index.add_argument("--lang", help="comma-separated languages to index (env TLDR_LANG; default all)")
+    index.add_argument("--vector-backend", help="vector store backend (env TLDR_VECTOR_BACKEND; "
+                       "default usearch)")
+    index.add_argument("--device", help="cpu, cuda or mps (env TLDR_DEVICE; default auto)")
+    index.add_argument("--json", action="store_true", help="print the build report as JSON")
+    index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    index.set_defaults(handler=_run_index)
+
+
+def _add_search_command(commands: argparse._SubParsersAction) -> None:
+    search = commands.add_parser(
+        "search",
+        help="search a project's index",
+        description=(
+            "Search the semantic index with a natural-language or symbol query.\n"
+            "The model and backend recorded in the index are used.\n\n"
+            "examples:\n"
+            '  tldrf semantic search "parse the config file"\n'
+            '  tldrf semantic search "retry with backoff" --path ~/src/app -k 5 --json\n'
+            '  tldrf semantic search "HTTP handler" --lang go --path-prefix cmd/'
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    search.add_argument("query", help="what to look for")
+    search.add_argument("--path", default=".", help="project directory (default: .)")
+    search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    search.add_argument("--lang", help="only units of this language")
+    search.add_argument("--path-prefix", help="only files under this project-relative directory")
+    search.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid",
+                        help="ranking: hybrid (default), dense vectors only, or lexical only")
+    search.add_argument("--json", action="store_true", help="print rows as JSON")
+    search.add_argument("--device", help="cpu, cuda or mps (default auto)")
+    search.set_defaults(handler=_run_search)
+
+
+def _add_info_command(commands: argparse._SubParsersAction) -> None:
+    info = commands.add_parser(
+        "info",
+        help="show what is indexed and how",
+        description="Show the backend, model, size, build and files of a project's index.",
+    )
+    info.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    info.set_defaults(handler=_run_info)
+
+
+def _run_index(args: argparse.Namespace) -> int:
+    from tldr.semantic import build_semantic_index
+
+    progress = None if args.quiet or args.json or not sys.stderr.isatty() else _ProgressLine()
+    report = build_semantic_index(
+        args.path,
+        model=args.model,
+        lang=args.lang,
+        vector_backend=args.vector_backend,
+        rebuild=args.rebuild,
+        device=args.device,
+        progress=progress,
+    )
+    if progress is not None:
+        progress.finish()
+    if args.json:
+        payload = dict(vars(report))
+        payload["root"] = str(report.root)
+        print(json.dumps(payload, indent=2))
+        return 0
+    if report.status == "up_to_date":
+        print(f"up to date: {report.root} ({report.seconds:.2f}s)")
+        return 0
+    skipped = sum(report.skipped.values())
+    print(
+        f"{report.status}: {report.units} units from {report.files} files "
+        f"({report.embedded} embedded, {report.extracted_files} files parsed, "
+        f"{skipped} skipped) in {report.seconds:.1f}s; build {report.build_id}"
+    )
+    return 0
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from tldr.semantic import semantic_search
+
+    rows = semantic_search(
+        args.path,
+        args.query,
+        k=args.k,
+        lang=args.lang,
+        path_prefix=args.path_prefix,
+        mode=args.mode,
+        device=args.device,
+    )
+    print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
+    return 0
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    from tldr.semantic import index_info
+
+    info = index_info(args.path)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    store = info["vector_store"]
+    skipped = info["files_skipped"]
+    lines = [
+        f"project:        {info['root']}",
+        f"backend:        {store['backend']} {store['backend_version']} ({store['format']})",
+        f"model:          {info['model']} ({info['dimension']}-d)",
+        f"languages:      {', '.join(info['lang']) if info['lang'] else 'all'}",
+        f"units:          {info['count']} from {info['files_indexed']} files",
+        f"build:          {store['build_id']} at {info['created_at']}",
+        f"active index:   {store['index_file']}",
+        f"versions:       {', '.join(info['versions_on_disk']) or '-'}",
+        f"signature:      {info['project_signature']['kind']} "
+        f"{info['project_signature']['value'][:16]}",
+        "skipped files:  "
+        + (", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items())) or "none"),
+    ]
+    if info["dirty"]:
+        lines.append("state:          dirty (a rebuild is pending)")
+    print("\n".join(lines))
+    return 0
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    """A compact human-readable table of search rows."""
+    if not rows:
+        return "no results"
+    lines = []
+    for rank, row in enumerate(rows, 1):
+        location = f"{row['file']}:{row['line']}-{row['end_line']}"
+        lines.append(f"{rank:>2}. {row['score']:.3f}  {location}  {row['unit_type']} "
+                     f"{row['qualified_name']}")
+        if row.get("signature"):
+            lines.append(f"      {_shorten(row['signature'], 100)}")
+    return "\n".join(lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class _ProgressLine:
+    """One self-overwriting status line on stderr, for builds on a terminal."""
+
+    def __init__(self) -> None:
+        self._width = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "write":
+            text = "writing index"
+        else:
+            percent = 100 * done // total if total else 100
+            text = f"{stage:<8} {done}/{total} ({percent}%)"
+        self._width = max(self._width, len(text))
+        sys.stderr.write("\r" + text.ljust(self._width))
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self._width:
+            sys.stderr.write("\r" + " " * self._width + "\r")
+            sys.stderr.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

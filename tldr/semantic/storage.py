@@ -1,0 +1,267 @@
+"""The on-disk index: metadata (the commit point), unit records, commit and GC.
+
+Layout and rules are DESIGN.md § On disk. Readers open `metadata.json` first
+and only then the files it names; writers make every file complete under a
+new versioned name before `metadata.json` is replaced, so a reader never
+sees a mix of builds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from tldr._exceptions import IndexCorruptError, IndexMissingError, LegacyIndexError
+from tldr.paths import IndexPaths
+from tldr.units import Unit
+
+__all__ = [
+    "KEEP_VERSIONS",
+    "METADATA_SCHEMA_VERSION",
+    "UNITS_FORMAT",
+    "FileStamp",
+    "Metadata",
+    "ProjectSignature",
+    "UnitsFile",
+    "VectorStoreMeta",
+    "atomic_write_bytes",
+    "build_id_of",
+    "collect_garbage",
+    "new_build_id",
+    "read_metadata",
+    "read_units_file",
+    "require_metadata",
+    "write_metadata",
+]
+
+METADATA_SCHEMA_VERSION = 2
+UNITS_FORMAT = 1
+KEEP_VERSIONS = 3
+_STALE_SECONDS = 24 * 3600
+_BUILD_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+
+
+class ProjectSignature(msgspec.Struct):
+    """What the project looked like when it was indexed (`git` or `fs`)."""
+
+    kind: str
+    value: str
+
+
+class VectorStoreMeta(msgspec.Struct, kw_only=True):
+    """The `vector_store` block of metadata.json."""
+
+    backend: str
+    format: str
+    backend_version: str
+    build_id: str
+    index_file: str
+    previous_index_file: str | None = None
+    metric_intent: str = "cosine_similarity"
+    backend_metric: str = "cos"
+    dtype: str = "f32"
+    embeddings_normalized: bool = True
+    score_transform: str = "one_minus_distance"
+    build_params: dict[str, object] = {}
+
+
+class Metadata(msgspec.Struct, kw_only=True):
+    """metadata.json, schema v2: the single commit point of a build."""
+
+    schema_version: int = METADATA_SCHEMA_VERSION
+    created_at: str
+    tldr_version: str
+    model: str
+    lang: list[str] | None
+    dimension: int
+    count: int
+    text_format: str
+    extractor_version: str
+    project_signature: ProjectSignature
+    units_file: str
+    lexical_file: str | None = None
+    lexical_format: str | None = None
+    files_indexed: int = 0
+    files_skipped: dict[str, int] = {}
+    vector_store: VectorStoreMeta
+
+
+class FileStamp(msgspec.Struct, array_like=True):
+    """An indexed file as it was read: enough to tell whether it changed."""
+
+    path: str
+    language: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+class UnitsFile(msgspec.Struct, kw_only=True):
+    """units.<build_id>.msgpack: every unit of a build with its vector key."""
+
+    format: int = UNITS_FORMAT
+    build_id: str
+    files: list[FileStamp]
+    units: list[Unit]
+    keys: list[int]
+    text_hashes: list[str]
+    next_key: int
+
+
+def new_build_id() -> str:
+    """A sortable, filesystem-safe id: UTC timestamp plus 8 hex digits."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(4)}"
+
+
+def build_id_of(name: str) -> str | None:
+    """The build id embedded in a versioned file or collection name."""
+    match = _BUILD_ID.search(name)
+    return match.group(0) if match else None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to a temp sibling, fsync, then rename over `path`."""
+    temp = path.with_name(f"{path.name}.tmp-{secrets.token_hex(4)}")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def read_metadata(paths: IndexPaths) -> Metadata | None:
+    """The committed metadata, or None when no index exists yet.
+
+    Raises:
+        LegacyIndexError: a schema v1 FAISS index is there instead.
+        IndexCorruptError: metadata.json exists but cannot be read.
+    """
+    try:
+        raw = paths.metadata.read_bytes()
+    except FileNotFoundError:
+        if paths.legacy_faiss.exists():
+            raise _legacy_error(paths) from None
+        return None
+    except OSError as exc:
+        raise _corrupt(paths, f"cannot read {paths.metadata}: {exc}") from exc
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise _corrupt(paths, f"{paths.metadata} is not valid JSON") from exc
+    if isinstance(document, dict) and "schema_version" not in document:
+        raise _legacy_error(paths)
+    try:
+        return msgspec.convert(document, Metadata)
+    except msgspec.ValidationError as exc:
+        raise _corrupt(paths, f"{paths.metadata} does not match schema v2: {exc}") from exc
+
+
+def require_metadata(paths: IndexPaths) -> Metadata:
+    """Like `read_metadata`, but a missing index is an error naming the fix."""
+    metadata = read_metadata(paths)
+    if metadata is None:
+        raise IndexMissingError(
+            f"no semantic index for {paths.root}; run: tldrf semantic index {paths.root}"
+        )
+    return metadata
+
+
+def write_metadata(paths: IndexPaths, metadata: Metadata) -> None:
+    """Commit a build: atomically replace metadata.json."""
+    atomic_write_bytes(paths.metadata, msgspec.json.format(msgspec.json.encode(metadata)))
+
+
+_units_decoder = msgspec.msgpack.Decoder(UnitsFile)
+
+
+def read_units_file(paths: IndexPaths, metadata: Metadata) -> UnitsFile:
+    """The unit records a committed build points at."""
+    path = paths.semantic_dir / metadata.units_file
+    try:
+        return _units_decoder.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _corrupt(paths, f"cannot read {path}: {exc}") from exc
+
+
+def collect_garbage(
+    paths: IndexPaths,
+    *,
+    keep_build_ids: set[str],
+    store_locations: list[str],
+    delete_location,  # noqa: ANN001 - the store's delete, any callable(str)
+) -> list[str]:
+    """Delete old versions and stale temp files; return what was removed.
+
+    Keeps the newest `KEEP_VERSIONS` builds of the store plus `keep_build_ids`
+    (the active and the previous active build). Must run under the lock.
+    """
+    removed: list[str] = []
+    versions = [(location, build_id_of(location)) for location in store_locations]
+    ordered = sorted({build_id for _, build_id in versions if build_id})
+    retained = set(ordered[-KEEP_VERSIONS:]) | keep_build_ids
+    for location, build_id in versions:
+        if build_id and build_id not in retained:
+            try:
+                delete_location(location)
+                removed.append(location)
+            except OSError:  # best effort: a file still mapped on Windows
+                continue
+    now = time.time()
+    for entry in paths.semantic_dir.iterdir():
+        name = entry.name
+        build_id = build_id_of(name)
+        stale_temp = ".tmp" in name and now - _mtime(entry) > _STALE_SECONDS
+        old_version = (
+            build_id is not None
+            and build_id not in retained
+            and name.startswith(("units.", "lexical."))
+        )
+        if stale_temp or old_version:
+            _remove_path(entry)
+            removed.append(name)
+    return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()
+
+
+def _remove_path(path: Path) -> None:
+    import shutil
+
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def _corrupt(paths: IndexPaths, detail: str) -> IndexCorruptError:
+    return IndexCorruptError(f"{detail}; run: tldrf semantic index --rebuild {paths.root}")
+
+
+def _legacy_error(paths: IndexPaths) -> LegacyIndexError:
+    return LegacyIndexError(
+        f"found a legacy FAISS index at {paths.legacy_faiss} (schema v1, no schema_version);\n"
+        f"expected {paths.semantic_dir}/metadata.json (schema v2) with "
+        "index.<build_id>.usearch.\n"
+        f"Either rebuild: tldrf semantic index --rebuild {paths.root}\n"
+        "or install FAISS support to read it: pip install 'tldrf[faiss]'"
+    )
