@@ -28,7 +28,7 @@ def test_index_search_info_round_trip(project: Path, capsys) -> None:
 
     assert main(["semantic", "search", "retry with backoff", "--path", str(project), "-k", "3"]) == 0
     table = capsys.readouterr().out
-    assert "src/retry.py:3-10" in table and "retry_with_backoff" in table
+    assert "src/retry.py:4-11" in table and "retry_with_backoff" in table
 
     assert main(["semantic", "search", "merge", "--path", str(project), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -54,7 +54,6 @@ from tldr.semantic.storage import (
 )
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
 from tldr.units import (
-    EXTRACTOR_VERSION,
     SkippedFile,
     SourceFile,
     Unit,
@@ -62,6 +61,7 @@ from tldr.units import (
     load_source,
     walk_project,
 )
+from tldr.units.model import EXTRACTOR_VERSION
 from tldr.vector_store import get_backend
 
 __all__ = ["BuildReport", "ProgressCallback", "build_semantic_index", "is_up_to_date"]
@@ -245,7 +245,8 @@ class _Build:
         self.embedder = embedder or get_embedder(settings.model, device=device or default_device())
         self.progress = progress or (lambda stage, done, total: None)
         self.timings: dict[str, float] = {}
-        self.previous_metadata: Metadata | None = None
+        self.active_metadata: Metadata | None = None  # the build this one replaces
+        self.previous_metadata: Metadata | None = None  # set when it can be updated in place
         self.previous: UnitsFile | None = None
 
     def _timed(self, name: str, started: float) -> None:
@@ -324,10 +325,12 @@ class _Build:
         lexical.LexicalIndex.build(units).save(paths.lexical_file(build_id))
         self._timed("lexical", started)
 
-        previous_index = self.previous_metadata.vector_store.index_file if (
-            self.previous_metadata
-            and self.previous_metadata.vector_store.backend == settings.vector_backend
-        ) else None
+        active = self.active_metadata
+        previous_index = (
+            active.vector_store.index_file
+            if active and active.vector_store.backend == settings.vector_backend
+            else None
+        )
         store_meta = store.metadata()
         metadata = Metadata(
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -384,13 +387,12 @@ class _Build:
 
     def _load_previous(self, store) -> None:  # noqa: ANN001
         """Reuse the active build for a copy-on-write update when it is compatible."""
-        if self.rebuild:
-            return
         try:
             metadata = read_metadata(self.paths)
         except IndexStateError:
             return
-        if metadata is None or not _settings_match(metadata, self.settings):
+        self.active_metadata = metadata
+        if self.rebuild or metadata is None or not _settings_match(metadata, self.settings):
             return
         if metadata.dimension != self.embedder.dimension:
             return

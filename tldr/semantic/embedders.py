@@ -146,6 +146,18 @@ class SentenceTransformerEmbedder:
     hub switched off, so it never touches the network.
     """
 
+    id = "sentence-transformers"
+
+    @classmethod
+    def supports(cls, model: str) -> bool:
+        """Any model name: sentence-transformers is the fallback provider."""
+        return True
+
+    @classmethod
+    def for_model(cls, model: str, *, device: str | None = None) -> SentenceTransformerEmbedder:
+        """The embedder for `model` (loaded lazily on first use)."""
+        return cls(model, device=device)
+
     def __init__(self, model: str, *, device: str | None = None) -> None:
         self.spec = model_spec(model)
         self.model_id = self.spec.name if self.spec else model
@@ -220,6 +232,21 @@ class HashingEmbedder:
     test suite uses it so most tests need no neural model.
     """
 
+    id = "hash"
+
+    @classmethod
+    def supports(cls, model: str) -> bool:
+        """Models named `hash-<dimension>`."""
+        return _HASH_MODEL.match(model) is not None
+
+    @classmethod
+    def for_model(cls, model: str, *, device: str | None = None) -> HashingEmbedder:
+        """The embedder for `hash-<dimension>`; `device` is irrelevant here."""
+        match = _HASH_MODEL.match(model)
+        if match is None:
+            raise EmbedderError(f"not a hash model name: {model!r} (expected hash-<dimension>)")
+        return cls(int(match.group(1)))
+
     def __init__(self, dimension: int = 256) -> None:
         if dimension < 8:
             raise EmbedderError("hash embedder dimension must be at least 8")
@@ -266,16 +293,30 @@ _cache_lock = threading.Lock()
 
 
 def get_embedder(model: str, *, device: str | None = None) -> Embedder:
-    """The embedder for a model name, loaded once per process and reused."""
+    """The embedder for a model name, loaded once per process and reused.
+
+    Providers registered by plugins are asked first (`supports(model)`), then
+    the built-in hashing provider, then sentence-transformers, which takes any
+    name.
+    """
     key = (model, device)
     with _cache_lock:
         embedder = _cache.get(key)
         if embedder is None:
-            match = _HASH_MODEL.match(model)
-            embedder = (
-                HashingEmbedder(int(match.group(1)))
-                if match
-                else SentenceTransformerEmbedder(model, device=device)
-            )
+            embedder = _provider_for(model).for_model(model, device=device)
             _cache[key] = embedder
         return embedder
+
+
+def _provider_for(model: str):  # noqa: ANN202 - a provider class
+    from tldr.plugins import BUILTIN_SOURCE, registered_embedders
+
+    registrations = registered_embedders().values()
+    external = [r.obj for r in registrations if r.source != BUILTIN_SOURCE]
+    builtin = [r.obj for r in registrations if r.source == BUILTIN_SOURCE]
+    # The catch-all sentence-transformers provider goes last.
+    builtin.sort(key=lambda provider: provider is SentenceTransformerEmbedder)
+    for provider in (*external, *builtin):
+        if provider.supports(model):
+            return provider
+    return SentenceTransformerEmbedder

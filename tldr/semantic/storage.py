@@ -204,12 +204,15 @@ def collect_garbage(
 ) -> list[str]:
     """Delete old versions and stale temp files; return what was removed.
 
-    Keeps the newest `KEEP_VERSIONS` builds of the store plus `keep_build_ids`
+    `store_locations` come oldest first. Keeps the newest `KEEP_VERSIONS`
+    builds of the store plus `keep_build_ids`
     (the active and the previous active build). Must run under the lock.
     """
     removed: list[str] = []
     versions = [(location, build_id_of(location)) for location in store_locations]
-    ordered = sorted({build_id for _, build_id in versions if build_id})
+    # Oldest first, as the store lists them: build ids made within one second
+    # do not sort by time.
+    ordered = [build_id for _, build_id in versions if build_id]
     retained = set(ordered[-KEEP_VERSIONS:]) | keep_build_ids
     for location, build_id in versions:
         if build_id and build_id not in retained:

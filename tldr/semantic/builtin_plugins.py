@@ -1,0 +1,27 @@
+"""Built-in embedders and rerankers, registered through the same hooks as plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tldr.hookspecs import hookimpl
+
+__all__ = ["register_embedders", "register_rerankers"]
+
+
+@hookimpl
+def register_embedders(register: Callable[[type[Any]], None]) -> None:
+    """The sentence-transformers provider and the weight-free hashing model."""
+    from tldr.semantic.embedders import HashingEmbedder, SentenceTransformerEmbedder
+
+    register(SentenceTransformerEmbedder)
+    register(HashingEmbedder)
+
+
+@hookimpl
+def register_rerankers(register: Callable[[type[Any]], None]) -> None:
+    """The sentence-transformers cross-encoder reranker."""
+    from tldr.semantic.rerank import CrossEncoderReranker
+
+    register(CrossEncoderReranker)
