@@ -13,8 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tldr._exceptions import TldrError
+from tldr._exceptions import ConfigError, TldrError
 from tldr._version import __version__
+from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
 __all__ = ["build_parser", "format_rows", "main"]
 
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_command(semantic_commands)
     _add_search_command(semantic_commands)
     _add_info_command(semantic_commands)
+    add_semantic_plugin_commands(semantic_commands)
+    add_plugin_commands(commands)
     return parser
 
 
@@ -113,8 +116,11 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--path-prefix", help="only files under this project-relative directory")
     search.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid",
                         help="ranking: hybrid (default), dense vectors only, or lexical only")
+    search.add_argument("--rerank", action="store_true",
+                        help="rescore the top hits with a cross-encoder (TLDR_RERANK_MODEL)")
     search.add_argument("--json", action="store_true", help="print rows as JSON")
     search.add_argument("--device", help="cpu, cuda or mps (default auto)")
+    search.add_argument("--vector-backend", help=argparse.SUPPRESS)
     search.set_defaults(handler=_run_search)
 
 
@@ -162,6 +168,11 @@ def _run_index(args: argparse.Namespace) -> int:
 
 
 def _run_search(args: argparse.Namespace) -> int:
+    if args.vector_backend:
+        raise ConfigError(
+            "search always uses the backend recorded in the index; --vector-backend "
+            "applies to: tldrf semantic index --vector-backend ID"
+        )
     from tldr.semantic import semantic_search
 
     rows = semantic_search(
@@ -171,6 +182,7 @@ def _run_search(args: argparse.Namespace) -> int:
         lang=args.lang,
         path_prefix=args.path_prefix,
         mode=args.mode,
+        rerank=args.rerank,
         device=args.device,
     )
     print(json.dumps(rows, indent=2) if args.json else format_rows(rows))

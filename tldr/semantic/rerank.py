@@ -87,21 +87,22 @@ class CrossEncoderReranker:
         return [float(score) for score in scores]
 
 
-_rerankers: dict[str, Reranker] = {}
+_rerankers: dict[tuple[str, str | None], Reranker] = {}
 _rerankers_lock = threading.Lock()
 
 
 def get_reranker(reranker_id: str = CrossEncoderReranker.id) -> Reranker:
-    """The registered reranker with that id, created once per process."""
+    """The registered reranker with that id, created once per process and model."""
     from tldr.plugins import registered_rerankers
 
+    key = (reranker_id, os.environ.get("TLDR_RERANK_MODEL"))
     with _rerankers_lock:
-        if reranker_id not in _rerankers:
+        if key not in _rerankers:
             registrations = registered_rerankers()
             if reranker_id not in registrations:
                 raise ConfigError(
                     f"unknown reranker {reranker_id!r}; available: "
                     f"{', '.join(sorted(registrations)) or 'none'}"
                 )
-            _rerankers[reranker_id] = registrations[reranker_id].obj()
-        return _rerankers[reranker_id]
+            _rerankers[key] = registrations[reranker_id].obj()
+        return _rerankers[key]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import ConfigError, IndexIncompatibleError
+from tldr._exceptions import ConfigError, IndexIncompatibleError, TldrError
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical, ranking
 from tldr.semantic.embedders import Embedder, get_embedder
@@ -28,6 +28,7 @@ __all__ = ["MODES", "ROW_FIELDS", "LoadedBuild", "Searcher", "semantic_search"]
 logger = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
+RERANK_CANDIDATES = 30  # a cross-encoder costs ~ms per pair on CPU: rescore few
 ROW_FIELDS = (
     "name",
     "qualified_name",
@@ -148,8 +149,14 @@ class Searcher:
         lang: str | None = None,
         path_prefix: str | None = None,
         mode: str = "hybrid",
+        rerank: bool = False,
     ) -> list[dict[str, Any]]:
-        """Rows for the best `k` units, best first (see `ROW_FIELDS`)."""
+        """Rows for the best `k` units, best first (see `ROW_FIELDS`).
+
+        With `rerank`, the top `RERANK_CANDIDATES` are rescored by the
+        cross-encoder reranker; if it cannot run, the plain ranking is kept
+        and a warning is logged.
+        """
         if mode not in MODES:
             raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
         if k < 1:
@@ -174,10 +181,13 @@ class Searcher:
                 total=len(build.units),
                 keep=keep,
             )
+        wanted = max(k, RERANK_CANDIDATES) if rerank else k
         ranked = ranking.rank(
-            query, build.units, dense=dense, lexical=lexical_hits, k=k, mode=mode
+            query, build.units, dense=dense, lexical=lexical_hits, k=wanted, mode=mode
         )
-        return [_row(build.units[position], score) for position, score in ranked]
+        if rerank:
+            ranked = _reranked(query, build.units, ranked)
+        return [_row(build.units[position], score) for position, score in ranked[:k]]
 
 
 def semantic_search(
@@ -188,11 +198,29 @@ def semantic_search(
     lang: str | None = None,
     path_prefix: str | None = None,
     mode: str = "hybrid",
+    rerank: bool = False,
     device: str | None = None,
 ) -> list[dict[str, Any]]:
     """Search a project's committed index once (loads the model in-process)."""
     return Searcher(project, device=device).search(
-        query, k=k, lang=lang, path_prefix=path_prefix, mode=mode
+        query, k=k, lang=lang, path_prefix=path_prefix, mode=mode, rerank=rerank
+    )
+
+
+def _reranked(
+    query: str, units: Sequence[Unit], ranked: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    from tldr.semantic.rerank import get_reranker
+    from tldr.semantic.text import embedding_text
+
+    try:
+        scores = get_reranker().rerank(query, [embedding_text(units[p]) for p, _ in ranked])
+    except TldrError as exc:
+        logger.warning("reranking skipped, plain ranking kept: %s", exc)
+        return ranked
+    return sorted(
+        ((position, score) for (position, _), score in zip(ranked, scores)),
+        key=lambda hit: -hit[1],
     )
 
 
