@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tldr import IndexBusyError, IndexCorruptError, IndexMissingError, LegacyIndexError
+from tldr import IndexBusyError, IndexCorruptError, IndexMissingError
 from tldr.paths import IndexPaths
 from tldr.semantic import build_semantic_index, is_up_to_date, semantic_search
 from tldr.semantic import lexical
@@ -196,17 +196,3 @@ def test_missing_referenced_file_says_rebuild(project: Path) -> None:
     (project / ".tldr/cache/semantic" / metadata.units_file).unlink()
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         semantic_search(project, "anything")
-
-
-def test_legacy_faiss_index_explains_both_ways_out(project: Path) -> None:
-    semantic_dir = project / ".tldr/cache/semantic"
-    semantic_dir.mkdir(parents=True)
-    (semantic_dir / "index.faiss").write_bytes(b"legacy")
-    (semantic_dir / "metadata.json").write_text(json.dumps({"model": "x", "units": []}))
-    with pytest.raises(LegacyIndexError) as caught:
-        semantic_search(project, "anything")
-    message = str(caught.value)
-    assert "index.faiss" in message
-    assert "schema v2" in message
-    assert "tldrf semantic index --rebuild" in message
-    assert "tldrf[faiss]" in message

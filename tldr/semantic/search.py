@@ -15,11 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import ConfigError, IndexIncompatibleError, TldrError
+from tldr._exceptions import (
+    ConfigError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+    LegacyIndexError,
+    TldrError,
+)
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical, ranking
 from tldr.semantic.embedders import Embedder, get_embedder
-from tldr.semantic.storage import Metadata, UnitsFile, read_units_file, require_metadata
+from tldr.semantic.storage import (
+    Metadata,
+    UnitsFile,
+    read_legacy_index,
+    read_units_file,
+    require_metadata,
+)
 from tldr.units import Unit
 from tldr.vector_store import get_backend
 
@@ -82,6 +94,27 @@ class LoadedBuild:
             lexical_index=lexical_index,
         )
 
+    @classmethod
+    def open_legacy(cls, paths: IndexPaths) -> LoadedBuild:
+        """Serve a schema v1 `index.faiss` read-only (needs the faiss extra)."""
+        from tldr.vector_store import open_legacy_faiss
+
+        metadata, units = read_legacy_index(paths)
+        try:
+            vector_index = open_legacy_faiss(paths.legacy_faiss)
+        except IndexCorruptError as exc:
+            raise IndexCorruptError(
+                f"{exc}; run: tldrf semantic index --rebuild {paths.root}"
+            ) from exc
+        metadata.dimension = vector_index.dimension
+        return cls(
+            metadata=metadata,
+            units=units,
+            position_of_key={i: i for i in range(len(units))},
+            vector_index=vector_index,
+            lexical_index=lexical.LexicalIndex.build(units),
+        )
+
 
 class Searcher:
     """Answers searches for one project from its latest committed build."""
@@ -120,7 +153,20 @@ class Searcher:
                 stat_key = None
             if self._build is not None and stat_key == self._stat:
                 return False
-            metadata = require_metadata(self.paths)
+            try:
+                metadata = require_metadata(self.paths)
+            except LegacyIndexError:
+                if not get_backend("faiss").is_available()[0]:
+                    raise
+                if self._build is None or self._stat != stat_key:
+                    logger.warning(
+                        "serving a legacy FAISS index read-only; migrate with: "
+                        "tldrf semantic index --rebuild %s", self.root
+                    )
+                    self._build = LoadedBuild.open_legacy(self.paths)
+                    self._stat = stat_key
+                    return True
+                return False
             self._stat = stat_key
             if self._build is not None and (
                 self._build.metadata.vector_store.build_id == metadata.vector_store.build_id

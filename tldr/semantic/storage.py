@@ -35,6 +35,7 @@ __all__ = [
     "build_id_of",
     "collect_garbage",
     "new_build_id",
+    "read_legacy_index",
     "read_metadata",
     "read_units_file",
     "require_metadata",
@@ -193,6 +194,58 @@ def read_units_file(paths: IndexPaths, metadata: Metadata) -> UnitsFile:
         return _units_decoder.decode(path.read_bytes())
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _corrupt(paths, f"cannot read {path}: {exc}") from exc
+
+
+def read_legacy_index(paths: IndexPaths) -> tuple[Metadata, list[Unit]]:
+    """The metadata and units of a schema v1 index, in today's shapes.
+
+    v1 kept the unit list inside metadata.json next to a bare `index.faiss`
+    whose row positions are the unit ids.
+    """
+    from tldr.units import language_for_path
+
+    try:
+        document = json.loads(paths.metadata.read_bytes())
+        units = [
+            Unit(
+                name=entry["name"],
+                qualified_name=entry.get("qualified_name") or entry["name"],
+                file=entry["file"],
+                line=int(entry.get("line", 1)),
+                end_line=int(entry.get("end_line") or entry.get("line", 1)),
+                unit_type=entry.get("unit_type", "function"),
+                language=entry.get("language") or language_for_path(entry["file"]) or "",
+                signature=entry.get("signature") or "",
+                docstring=entry.get("docstring") or "",
+            )
+            for entry in document.get("units", [])
+        ]
+        model = str(document["model"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _corrupt(paths, f"cannot read legacy index metadata {paths.metadata}: {exc}") from exc
+    metadata = Metadata(
+        schema_version=1,
+        created_at=str(document.get("created_at", "")),
+        tldr_version=str(document.get("tldr_version", "")),
+        model=model,
+        lang=None,
+        dimension=int(document.get("dimension", 0)),
+        count=len(units),
+        text_format=str(document.get("text_format", "legacy")),
+        extractor_version="legacy",
+        project_signature=ProjectSignature(kind="legacy", value=""),
+        units_file=paths.metadata.name,
+        vector_store=VectorStoreMeta(
+            backend="faiss",
+            format="faiss-legacy-v1",
+            backend_version="",
+            build_id="legacy",
+            index_file=paths.legacy_faiss.name,
+            backend_metric="ip",
+            score_transform="identity",
+        ),
+    )
+    return metadata, units
 
 
 def collect_garbage(
