@@ -15,9 +15,10 @@ from typing import Any
 
 from tldr._exceptions import ConfigError, TldrError
 from tldr._version import __version__
+from tldr.output import FORMATS, fit_to_budget, render
 from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
-__all__ = ["build_parser", "format_rows", "main"]
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -105,7 +106,9 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
             "examples:\n"
             '  tldrf semantic search "parse the config file"\n'
             '  tldrf semantic search "retry with backoff" --path ~/src/app -k 5 --json\n'
-            '  tldrf semantic search "HTTP handler" --lang go --path-prefix cmd/'
+            '  tldrf semantic search "HTTP handler" --lang go --path-prefix cmd/\n'
+            '  tldrf semantic search "where are tokens refreshed" --format compact '
+            '--budget-tokens 800 --expand'
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -118,7 +121,15 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
                         help="ranking: hybrid (default), dense vectors only, or lexical only")
     search.add_argument("--rerank", action="store_true",
                         help="rescore the top hits with a cross-encoder (TLDR_RERANK_MODEL)")
-    search.add_argument("--json", action="store_true", help="print rows as JSON")
+    search.add_argument("--unit-type", choices=("function", "method", "class", "module"),
+                        help="only units of this kind")
+    search.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (default), compact (one line per hit, for agents), json, jsonl")
+    search.add_argument("--json", action="store_true", help="same as --format json")
+    search.add_argument("--budget-tokens", type=int, metavar="N",
+                        help="add code snippets, trimmed so the output fits about N tokens")
+    search.add_argument("--expand", action="store_true",
+                        help="add each hit's callers and callees")
     search.add_argument("--device", help="cpu, cuda or mps (default auto)")
     search.add_argument("--vector-backend", help=argparse.SUPPRESS)
     search.set_defaults(handler=_run_search)
@@ -173,8 +184,11 @@ def _run_search(args: argparse.Namespace) -> int:
             "search always uses the backend recorded in the index; --vector-backend "
             "applies to: tldrf semantic index --vector-backend ID"
         )
+    if args.budget_tokens is not None and args.budget_tokens < 1:
+        raise ConfigError("--budget-tokens must be a positive number of tokens")
     from tldr.semantic import semantic_search
 
+    fmt = "json" if args.json else args.format
     rows = semantic_search(
         args.path,
         args.query,
@@ -183,9 +197,14 @@ def _run_search(args: argparse.Namespace) -> int:
         path_prefix=args.path_prefix,
         mode=args.mode,
         rerank=args.rerank,
+        unit_type=args.unit_type,
+        snippets=args.budget_tokens is not None,
+        expand=args.expand,
         device=args.device,
     )
-    print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
+    if args.budget_tokens is not None:
+        rows = fit_to_budget(rows, args.budget_tokens, fmt)
+    print(render(rows, fmt))
     return 0
 
 
@@ -216,24 +235,6 @@ def _run_info(args: argparse.Namespace) -> int:
         lines.append("state:          dirty (a rebuild is pending)")
     print("\n".join(lines))
     return 0
-
-
-def format_rows(rows: list[dict[str, Any]]) -> str:
-    """A compact human-readable table of search rows."""
-    if not rows:
-        return "no results"
-    lines = []
-    for rank, row in enumerate(rows, 1):
-        location = f"{row['file']}:{row['line']}-{row['end_line']}"
-        lines.append(f"{rank:>2}. {row['score']:.3f}  {location}  {row['unit_type']} "
-                     f"{row['qualified_name']}")
-        if row.get("signature"):
-            lines.append(f"      {_shorten(row['signature'], 100)}")
-    return "\n".join(lines)
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class _ProgressLine:

@@ -66,3 +66,44 @@ def test_dimension_disagreement_asks_for_rebuild(indexed: Path) -> None:
     searcher._embedder.model_id = "hash-256"  # same name, other dimension
     with pytest.raises(IndexIncompatibleError, match="--rebuild"):
         searcher.search("anything", mode="dense")
+
+
+def test_unit_type_filter(indexed: Path) -> None:
+    rows = semantic_search(indexed, "config", k=10, unit_type="class")
+    assert rows and {row["unit_type"] for row in rows} == {"class"}
+    with pytest.raises(ConfigError, match="unit type"):
+        semantic_search(indexed, "config", unit_type="lambda")
+
+
+def test_snippets_and_expand(indexed: Path) -> None:
+    rows = semantic_search(indexed, "parse_config_file", k=1, snippets=True, expand=True)
+    row = rows[0]
+    assert row["name"] == "parse_config_file"
+    assert row["snippet"].startswith("def parse_config_file")
+    assert row["callees"] == [{"qualified_name": "ConfigError", "file": "src/config.py",
+                               "line": 7}]
+    assert row["callers"] == []
+
+
+def test_get_unit_by_name_and_by_line(indexed: Path) -> None:
+    searcher = Searcher(indexed)
+    unit = searcher.get_unit(qualified_name="merge_settings")
+    assert unit["file"] == "src/config.py"
+    assert unit["source"].startswith("def merge_settings(base: dict, override: dict) -> dict:")
+    assert unit["source"].count("\n") == unit["end_line"] - unit["line"]
+    inner = searcher.get_unit(file="src/config.py", line=unit["line"] + 2)
+    assert inner["qualified_name"] == "merge_settings"
+    with pytest.raises(ConfigError, match="no unit with qualified name"):
+        searcher.get_unit(qualified_name="nope")
+    with pytest.raises(ConfigError, match="no unit spans"):
+        searcher.get_unit(file="src/config.py", line=10_000)
+
+
+def test_cli_compact_budget_and_expand(indexed: Path, capsys) -> None:
+    from tldr.cli import main
+
+    assert main(["semantic", "search", "parse config file", "--path", str(indexed),
+                 "--format", "compact", "--budget-tokens", "120", "--expand"]) == 0
+    out = capsys.readouterr().out
+    assert len(out) <= 120 * 4 + 1
+    assert out.startswith("src/config.py:")

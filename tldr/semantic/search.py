@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from tldr.semantic.storage import (
     read_units_file,
     require_metadata,
 )
-from tldr.units import Unit
+from tldr.units import UNIT_TYPES, Unit
 from tldr.vector_store import get_backend
 
 __all__ = ["MODES", "ROW_FIELDS", "LoadedBuild", "Searcher", "semantic_search"]
@@ -63,6 +64,27 @@ class LoadedBuild:
     position_of_key: dict[int, int]
     vector_index: Any
     lexical_index: lexical.LexicalIndex | None
+    _by_name: dict[str, list[int]] | None = None
+    _callers: dict[str, list[int]] | None = None
+
+    def positions_named(self, name: str) -> list[int]:
+        """Positions of units whose (short) name is `name`."""
+        if self._by_name is None:
+            by_name: dict[str, list[int]] = defaultdict(list)
+            for position, unit in enumerate(self.units):
+                by_name[unit.name].append(position)
+            self._by_name = dict(by_name)
+        return self._by_name.get(name, [])
+
+    def callers_of(self, name: str) -> list[int]:
+        """Positions of units that call something named `name`."""
+        if self._callers is None:
+            callers: dict[str, list[int]] = defaultdict(list)
+            for position, unit in enumerate(self.units):
+                for callee in unit.calls:
+                    callers[callee].append(position)
+            self._callers = dict(callers)
+        return self._callers.get(name, [])
 
     @classmethod
     def open(cls, paths: IndexPaths, metadata: Metadata, *, view: bool) -> LoadedBuild:
@@ -196,8 +218,15 @@ class Searcher:
         path_prefix: str | None = None,
         mode: str = "hybrid",
         rerank: bool = False,
+        unit_type: str | None = None,
+        snippets: bool = False,
+        expand: bool = False,
     ) -> list[dict[str, Any]]:
         """Rows for the best `k` units, best first (see `ROW_FIELDS`).
+
+        `snippets` adds each unit's code preview as `snippet`; `expand` adds
+        `callers` and `callees` (project units linked by name, each
+        `{qualified_name, file, line}`).
 
         With `rerank`, the top `RERANK_CANDIDATES` are rescored by the
         cross-encoder reranker; if it cannot run, the plain ranking is kept
@@ -208,7 +237,11 @@ class Searcher:
         if k < 1:
             raise ConfigError("k must be at least 1")
         build = self.build
-        keep = _filter(build.units, lang=lang, path_prefix=path_prefix)
+        if unit_type is not None and unit_type not in UNIT_TYPES:
+            raise ConfigError(
+                f"unknown unit type {unit_type!r}; choose one of: {', '.join(UNIT_TYPES)}"
+            )
+        keep = _filter(build.units, lang=lang, path_prefix=path_prefix, unit_type=unit_type)
         dense: list[tuple[int, float]] = []
         if mode != "lexical":
             query_vector = self.embedder(build.metadata).embed_query(query)
@@ -233,7 +266,43 @@ class Searcher:
         )
         if rerank:
             ranked = _reranked(query, build.units, ranked)
-        return [_row(build.units[position], score) for position, score in ranked[:k]]
+        rows = []
+        for position, score in ranked[:k]:
+            unit = build.units[position]
+            row = _row(unit, score)
+            if snippets:
+                row["snippet"] = unit.code
+            if expand:
+                row["callers"] = _links(build, build.callers_of(unit.name), exclude=position)
+                row["callees"] = _links(
+                    build,
+                    [p for name in unit.calls for p in build.positions_named(name)],
+                    exclude=position,
+                )
+            rows.append(row)
+        return rows
+
+    def get_unit(
+        self,
+        *,
+        qualified_name: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> dict[str, Any]:
+        """One unit with its full source, by qualified name or by file and line.
+
+        By file and line, the innermost unit spanning that line wins. Raises
+        `ConfigError` when nothing matches (the message lists near names).
+        """
+        build = self.build
+        unit = _find_unit(build, qualified_name=qualified_name, file=file, line=line)
+        row = _row(unit, 1.0)
+        del row["score"]
+        row["docstring"] = unit.docstring
+        row["source"] = _read_span(self.root, unit)
+        row["calls"] = list(unit.calls)
+        row["imports"] = list(unit.imports)
+        return row
 
 
 def semantic_search(
@@ -245,11 +314,25 @@ def semantic_search(
     path_prefix: str | None = None,
     mode: str = "hybrid",
     rerank: bool = False,
+    unit_type: str | None = None,
+    snippets: bool = False,
+    expand: bool = False,
     device: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Search a project's committed index once (loads the model in-process)."""
+    """Search a project's committed index once (loads the model in-process).
+
+    See `Searcher.search` for the options.
+    """
     return Searcher(project, device=device).search(
-        query, k=k, lang=lang, path_prefix=path_prefix, mode=mode, rerank=rerank
+        query,
+        k=k,
+        lang=lang,
+        path_prefix=path_prefix,
+        mode=mode,
+        rerank=rerank,
+        unit_type=unit_type,
+        snippets=snippets,
+        expand=expand,
     )
 
 
@@ -280,10 +363,64 @@ def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[i
     ]
 
 
+_MAX_LINKS = 8
+
+
+def _links(build: LoadedBuild, positions: list[int], *, exclude: int) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    for position in dict.fromkeys(positions):
+        if position == exclude:
+            continue
+        unit = build.units[position]
+        seen.append({"qualified_name": unit.qualified_name, "file": unit.file, "line": unit.line})
+        if len(seen) == _MAX_LINKS:
+            break
+    return seen
+
+
+def _find_unit(
+    build: LoadedBuild, *, qualified_name: str | None, file: str | None, line: int | None
+) -> Unit:
+    if qualified_name:
+        matches = [
+            unit for unit in build.units
+            if unit.qualified_name == qualified_name and (not file or unit.file == file)
+        ]
+        if not matches:
+            short = qualified_name.rsplit(".", 1)[-1]
+            near = sorted({build.units[p].qualified_name for p in build.positions_named(short)})
+            hint = f"; units named {short!r}: {', '.join(near[:10])}" if near else ""
+            raise ConfigError(f"no unit with qualified name {qualified_name!r}{hint}")
+        return min(matches, key=lambda unit: (unit.file, unit.line))
+    if file and line is not None:
+        spanning = [
+            unit for unit in build.units
+            if unit.file == file.strip("/") and unit.line <= line <= unit.end_line
+        ]
+        if not spanning:
+            raise ConfigError(f"no unit spans {file}:{line}")
+        return min(spanning, key=lambda unit: unit.end_line - unit.line)
+    raise ConfigError("give a qualified name, or a file and a line")
+
+
+def _read_span(root: Path, unit: Unit) -> str:
+    """The unit's current source lines; its indexed preview if the file is gone."""
+    try:
+        with (root / unit.file).open(encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return unit.code
+    return "\n".join(lines[unit.line - 1 : unit.end_line])
+
+
 def _filter(
-    units: Sequence[Unit], *, lang: str | None, path_prefix: str | None
+    units: Sequence[Unit],
+    *,
+    lang: str | None,
+    path_prefix: str | None,
+    unit_type: str | None = None,
 ) -> Callable[[int], bool] | None:
-    if not lang and not path_prefix:
+    if not lang and not path_prefix and not unit_type:
         return None
     prefix = path_prefix.strip("/") if path_prefix else ""
     if prefix in ("", "."):
@@ -293,6 +430,8 @@ def _filter(
     def keep(position: int) -> bool:
         unit = units[position]
         if language and unit.language != language:
+            return False
+        if unit_type and unit.unit_type != unit_type:
             return False
         return not prefix or unit.file == prefix or unit.file.startswith(prefix + "/")
 
