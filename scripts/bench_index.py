@@ -64,7 +64,7 @@ def raw_embedding_seconds(root: Path, model: str) -> tuple[int, float]:
     metadata = read_metadata(paths)
     assert metadata is not None
     units = read_units_file(paths, metadata).units
-    texts = [embedding_text(u, c) for u, c in zip(units, build_called_by(units))]
+    texts = [embedding_text(u, c) for u, c in zip(units, build_called_by(units), strict=True)]
     embedder = get_embedder(model)
     embedder.embed_documents(texts[:8])  # warm-up: lazy load and first-call costs
     started = time.perf_counter()

@@ -26,7 +26,9 @@ def test_index_search_info_round_trip(project: Path, capsys) -> None:
     assert main(["semantic", "index", str(project)]) == 0
     assert capsys.readouterr().out.startswith("up to date")
 
-    assert main(["semantic", "search", "retry with backoff", "--path", str(project), "-k", "3"]) == 0
+    assert (
+        main(["semantic", "search", "retry with backoff", "--path", str(project), "-k", "3"]) == 0
+    )
     table = capsys.readouterr().out
     assert "src/retry.py:4-11" in table and "retry_with_backoff" in table
 
@@ -56,7 +58,9 @@ def test_rebuild_prints_a_new_build_id(project: Path, capsys) -> None:
 def test_missing_index_is_one_line_and_exit_code_2(project: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "tldr.cli", "semantic", "search", "x", "--path", str(project)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == [
@@ -74,7 +78,9 @@ def test_help_lists_every_semantic_command() -> None:
     assert "semantic" in help_text
     semantic_help = subprocess.run(
         [sys.executable, "-m", "tldr.cli", "semantic", "--help"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for command in ("index", "search", "info"):
         assert command in semantic_help

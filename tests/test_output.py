@@ -9,9 +9,15 @@ from tldr.output import estimate_tokens, fit_to_budget, render
 
 def _row(n: int, snippet_lines: int = 30) -> dict:
     return {
-        "name": f"f{n}", "qualified_name": f"mod.f{n}", "file": "a.py", "line": n * 10,
-        "end_line": n * 10 + snippet_lines, "unit_type": "function", "language": "python",
-        "signature": f"def f{n}(x)", "score": 1.0 / n,
+        "name": f"f{n}",
+        "qualified_name": f"mod.f{n}",
+        "file": "a.py",
+        "line": n * 10,
+        "end_line": n * 10 + snippet_lines,
+        "unit_type": "function",
+        "language": "python",
+        "signature": f"def f{n}(x)",
+        "score": 1.0 / n,
         "snippet": "\n".join(f"    line {i} of f{n}" for i in range(snippet_lines)),
     }
 

@@ -17,8 +17,17 @@ def test_backends_json_lists_builtins_with_availability(capsys) -> None:
     assert usearch["available"] is True and usearch["healthy"] is True
     assert usearch["version"] and usearch["index_format"]
     for row in rows.values():
-        assert set(row) == {"id", "name", "source", "available", "reason", "index_format",
-                            "version", "healthy", "health"}
+        assert set(row) == {
+            "id",
+            "name",
+            "source",
+            "available",
+            "reason",
+            "index_format",
+            "version",
+            "healthy",
+            "health",
+        }
 
 
 def test_backends_text_output(capsys) -> None:
@@ -39,22 +48,64 @@ def test_plugins_list_shows_builtin_hooks(capsys) -> None:
 
 
 def test_configure_validates_and_writes_config_toml(tmp_path: Path, capsys) -> None:
-    assert main(["semantic", "configure", "usearch", "--path", str(tmp_path),
-                 "--set", "connectivity=32", "--json"]) == 0
+    assert (
+        main(
+            [
+                "semantic",
+                "configure",
+                "usearch",
+                "--path",
+                str(tmp_path),
+                "--set",
+                "connectivity=32",
+                "--json",
+            ]
+        )
+        == 0
+    )
     shown = json.loads(capsys.readouterr().out)
     assert shown["configured"] == {"connectivity": 32}
     assert shown["effective"]["connectivity"] == 32
     assert "[vector_store.usearch]" in (tmp_path / ".tldr" / "config.toml").read_text()
 
-    assert main(["semantic", "configure", "usearch", "--path", str(tmp_path),
-                 "--set", "connectivity=-3"]) == 1
+    assert (
+        main(
+            [
+                "semantic",
+                "configure",
+                "usearch",
+                "--path",
+                str(tmp_path),
+                "--set",
+                "connectivity=-3",
+            ]
+        )
+        == 1
+    )
     assert "connectivity" in capsys.readouterr().err
-    assert main(["semantic", "configure", "usearch", "--path", str(tmp_path),
-                 "--set", "no_such_knob=1"]) == 1
+    assert (
+        main(
+            ["semantic", "configure", "usearch", "--path", str(tmp_path), "--set", "no_such_knob=1"]
+        )
+        == 1
+    )
     assert "no_such_knob" in capsys.readouterr().err
 
-    assert main(["semantic", "configure", "usearch", "--path", str(tmp_path),
-                 "--unset", "connectivity", "--show"]) == 0
+    assert (
+        main(
+            [
+                "semantic",
+                "configure",
+                "usearch",
+                "--path",
+                str(tmp_path),
+                "--unset",
+                "connectivity",
+                "--show",
+            ]
+        )
+        == 0
+    )
     assert "connectivity = 16  (default)" in capsys.readouterr().out
 
 
@@ -68,15 +119,18 @@ def test_configured_settings_reach_the_build(tmp_path: Path) -> None:
 
 
 def test_search_refuses_a_backend_flag(tmp_path: Path, capsys) -> None:
-    assert main(["semantic", "search", "x", "--path", str(tmp_path),
-                 "--vector-backend", "faiss"]) == 1
+    assert (
+        main(["semantic", "search", "x", "--path", str(tmp_path), "--vector-backend", "faiss"]) == 1
+    )
     assert "recorded in the index" in capsys.readouterr().err
 
 
 def test_unknown_backend_points_to_the_listing(tmp_path: Path, capsys) -> None:
     (tmp_path / "a.py").write_text("def f():\n    return 1\n")
-    assert main(["semantic", "index", str(tmp_path), "--model", "hash-64",
-                 "--vector-backend", "nope"]) == 1
+    assert (
+        main(["semantic", "index", str(tmp_path), "--model", "hash-64", "--vector-backend", "nope"])
+        == 1
+    )
     assert "tldrf semantic backends" in capsys.readouterr().err
 
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from tldr._exceptions import ConfigError, TldrError
 from tldr._version import __version__
@@ -51,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     semantic = commands.add_parser(
-        "semantic", help="build, search and inspect the semantic index",
+        "semantic",
+        help="build, search and inspect the semantic index",
         description="Build, search and inspect a project's semantic index.",
     )
     semantic_commands = semantic.add_subparsers(title="commands", metavar="COMMAND")
@@ -85,11 +85,17 @@ def _add_index_command(commands: argparse._SubParsersAction) -> None:
     )
     index.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
     index.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
-    index.add_argument("--model", help="embedding model: a registry name, hub id or local path "
-                       "(env TLDR_MODEL; default all-MiniLM-L6-v2, bundled)")
-    index.add_argument("--lang", help="comma-separated languages to index (env TLDR_LANG; default all)")
-    index.add_argument("--vector-backend", help="vector store backend (env TLDR_VECTOR_BACKEND; "
-                       "default usearch)")
+    index.add_argument(
+        "--model",
+        help="embedding model: a registry name, hub id or local path "
+        "(env TLDR_MODEL; default all-MiniLM-L6-v2, bundled)",
+    )
+    index.add_argument(
+        "--lang", help="comma-separated languages to index (env TLDR_LANG; default all)"
+    )
+    index.add_argument(
+        "--vector-backend", help="vector store backend (env TLDR_VECTOR_BACKEND; default usearch)"
+    )
     index.add_argument("--device", help="cpu, cuda or mps (env TLDR_DEVICE; default auto)")
     index.add_argument("--json", action="store_true", help="print the build report as JSON")
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -108,7 +114,7 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
             '  tldrf semantic search "retry with backoff" --path ~/src/app -k 5 --json\n'
             '  tldrf semantic search "HTTP handler" --lang go --path-prefix cmd/\n'
             '  tldrf semantic search "where are tokens refreshed" --format compact '
-            '--budget-tokens 800 --expand'
+            "--budget-tokens 800 --expand"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -117,19 +123,36 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
     search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     search.add_argument("--lang", help="only units of this language")
     search.add_argument("--path-prefix", help="only files under this project-relative directory")
-    search.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid",
-                        help="ranking: hybrid (default), dense vectors only, or lexical only")
-    search.add_argument("--rerank", action="store_true",
-                        help="rescore the top hits with a cross-encoder (TLDR_RERANK_MODEL)")
-    search.add_argument("--unit-type", choices=("function", "method", "class", "module"),
-                        help="only units of this kind")
-    search.add_argument("--format", choices=FORMATS, default="text",
-                        help="text (default), compact (one line per hit, for agents), json, jsonl")
+    search.add_argument(
+        "--mode",
+        choices=("hybrid", "dense", "lexical"),
+        default="hybrid",
+        help="ranking: hybrid (default), dense vectors only, or lexical only",
+    )
+    search.add_argument(
+        "--rerank",
+        action="store_true",
+        help="rescore the top hits with a cross-encoder (TLDR_RERANK_MODEL)",
+    )
+    search.add_argument(
+        "--unit-type",
+        choices=("function", "method", "class", "module"),
+        help="only units of this kind",
+    )
+    search.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), compact (one line per hit, for agents), json, jsonl",
+    )
     search.add_argument("--json", action="store_true", help="same as --format json")
-    search.add_argument("--budget-tokens", type=int, metavar="N",
-                        help="add code snippets, trimmed so the output fits about N tokens")
-    search.add_argument("--expand", action="store_true",
-                        help="add each hit's callers and callees")
+    search.add_argument(
+        "--budget-tokens",
+        type=int,
+        metavar="N",
+        help="add code snippets, trimmed so the output fits about N tokens",
+    )
+    search.add_argument("--expand", action="store_true", help="add each hit's callers and callees")
     search.add_argument("--device", help="cpu, cuda or mps (default auto)")
     search.add_argument("--vector-backend", help=argparse.SUPPRESS)
     search.set_defaults(handler=_run_search)

@@ -50,8 +50,10 @@ def render(rows: list[dict[str, Any]], fmt: str = "text") -> str:
                 lines.append(f"{indent}{_shorten(row['signature'], 100)}")
         for relation in ("callers", "callees"):
             if row.get(relation):
-                names = ", ".join(f"{link['qualified_name']} ({link['file']}:{link['line']})"
-                                  for link in row[relation])
+                names = ", ".join(
+                    f"{link['qualified_name']} ({link['file']}:{link['line']})"
+                    for link in row[relation]
+                )
                 lines.append(f"{indent}{relation}: {names}")
         if row.get("snippet"):
             lines.extend(f"{indent}| {line}" for line in row["snippet"].splitlines())
@@ -61,8 +63,11 @@ def render(rows: list[dict[str, Any]], fmt: str = "text") -> str:
 def fit_to_budget(
     rows: list[dict[str, Any]], budget_tokens: int, fmt: str = "text"
 ) -> list[dict[str, Any]]:
-    """Rows whose rendering fits `budget_tokens`: snippets shortened first, then
-    the lowest-ranked rows dropped. The best hit is always kept."""
+    """Rows whose rendering fits `budget_tokens`.
+
+    Snippets are shortened first, then the lowest-ranked rows dropped; the
+    best hit is always kept.
+    """
     if budget_tokens <= 0:
         raise ValueError("budget_tokens must be positive")
     for max_lines in _SNIPPET_LINE_STEPS:

@@ -46,40 +46,50 @@ class IndexPaths:
 
     @property
     def tldr_dir(self) -> Path:
+        """The project's `.tldr` directory."""
         return self.root / ".tldr"
 
     @property
     def semantic_dir(self) -> Path:
+        """Where the semantic index lives."""
         return self.root / ".tldr" / "cache" / "semantic"
 
     @property
     def metadata(self) -> Path:
+        """metadata.json, the commit point."""
         return self.semantic_dir / "metadata.json"
 
     @property
     def lock(self) -> Path:
+        """The rebuild lock file."""
         return self.semantic_dir / ".lock"
 
     @property
     def dirty(self) -> Path:
+        """The rebuild-needed marker."""
         return self.semantic_dir / ".dirty"
 
     @property
     def embeddings(self) -> Path:
+        """The embedding cache database."""
         return self.semantic_dir / "embeddings.sqlite"
 
     @property
     def config(self) -> Path:
+        """The project's `.tldr/config.toml`."""
         return self.tldr_dir / "config.toml"
 
     @property
     def legacy_faiss(self) -> Path:
+        """Where a schema v1 index kept its vectors."""
         return self.semantic_dir / "index.faiss"
 
     def units_file(self, build_id: str) -> Path:
+        """Unit records of one build."""
         return self.semantic_dir / f"units.{build_id}.msgpack"
 
     def lexical_file(self, build_id: str) -> Path:
+        """Lexical index of one build."""
         return self.semantic_dir / f"lexical.{build_id}.bm25"
 
 

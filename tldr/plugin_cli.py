@@ -52,10 +52,20 @@ def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
     configure.add_argument("backend", help="backend id (see tldrf semantic backends)")
     configure.add_argument("--path", default=".", help="project directory (default: .)")
     configure.add_argument("--show", action="store_true", help="show settings (the default)")
-    configure.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                           help="set a setting (repeatable); VALUE is read as JSON, else text")
-    configure.add_argument("--unset", action="append", default=[], metavar="KEY",
-                           help="remove a setting, back to its default (repeatable)")
+    configure.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a setting (repeatable); VALUE is read as JSON, else text",
+    )
+    configure.add_argument(
+        "--unset",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="remove a setting, back to its default (repeatable)",
+    )
     configure.add_argument("--json", action="store_true", help="print as JSON")
     configure.set_defaults(handler=_run_configure)
 
@@ -63,7 +73,8 @@ def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
 def add_plugin_commands(commands: argparse._SubParsersAction) -> None:
     """Add `tldrf plugins list`."""
     plugins = commands.add_parser(
-        "plugins", help="inspect installed plugins",
+        "plugins",
+        help="inspect installed plugins",
         description="Inspect installed tldrf plugins.",
     )
     plugin_commands = plugins.add_subparsers(title="commands", metavar="COMMAND")
@@ -146,8 +157,17 @@ def _run_configure(args: argparse.Namespace) -> int:
         paths.config.parent.mkdir(parents=True, exist_ok=True)
         paths.config.write_text(tomlkit.dumps(document))
     if args.json:
-        print(json.dumps({"backend": args.backend, "configured": current,
-                          "effective": effective, "schema": backend.settings_schema}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "backend": args.backend,
+                    "configured": current,
+                    "effective": effective,
+                    "schema": backend.settings_schema,
+                },
+                indent=2,
+            )
+        )
         return 0
     properties = backend.settings_schema.get("properties", {})
     print(f"[vector_store.{args.backend}] in {paths.config}")
@@ -189,17 +209,24 @@ def _run_plugins_list(args: argparse.Namespace) -> int:
             for failure in failed:
                 print(f"{failure['distribution']} ({failure['entry_point']}): {failure['error']}")
         return 0
-    plugins = [
-        {"name": p.name, "hooks": list(p.hooks), "version": p.version,
-         "distribution": p.distribution}
+    plugins: list[dict[str, Any]] = [
+        {
+            "name": p.name,
+            "hooks": list(p.hooks),
+            "version": p.version,
+            "distribution": p.distribution,
+        }
         for p in get_plugins()
     ]
     if args.json:
         print(json.dumps(plugins, indent=2))
         return 0
     for plugin in plugins:
-        origin = (f"{plugin['distribution']} {plugin['version'] or ''}".strip()
-                  if plugin["distribution"] else "built-in")
+        origin = (
+            f"{plugin['distribution']} {plugin['version'] or ''}".strip()
+            if plugin["distribution"]
+            else "built-in"
+        )
         print(f"{plugin['name']}  [{origin}]")
         print(f"    hooks: {', '.join(plugin['hooks'])}")
     return 0

@@ -202,7 +202,7 @@ def _collect(hook_name: str, id_attr: str) -> dict[str, Registration]:
             return dict(_registry_cache[hook_name])
         found: dict[str, Registration] = {}
         caller = getattr(pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order: built-ins first
             if impl.hookwrapper or impl.wrapper:
                 continue
             source, ep_name, _version = _sources.get(
@@ -216,7 +216,7 @@ def _collect(hook_name: str, id_attr: str) -> dict[str, Registration]:
                 _pending.append(Registration(obj=obj, source=_s))
 
             try:
-                impl.function(register=register)
+                impl.function(**{arg: register for arg in impl.argnames})
                 for reg in pending:
                     _check_specifier(getattr(reg.obj, "tldr_requires", "") or "", f"{reg.obj!r}")
             except Exception as exc:

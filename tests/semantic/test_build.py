@@ -10,8 +10,7 @@ from filelock import FileLock
 
 from tldr import IndexBusyError, IndexCorruptError, IndexMissingError
 from tldr.paths import IndexPaths
-from tldr.semantic import build_semantic_index, is_up_to_date, semantic_search
-from tldr.semantic import lexical
+from tldr.semantic import build_semantic_index, is_up_to_date, lexical, semantic_search
 from tldr.semantic.storage import KEEP_VERSIONS, read_metadata, read_units_file
 
 MODEL = "hash-256"
@@ -29,13 +28,33 @@ def test_first_build_commits_schema_v2(project: Path) -> None:
     assert report.units > 5
     raw = json.loads((project / ".tldr/cache/semantic/metadata.json").read_text())
     assert raw["schema_version"] == 2
-    for field in ("created_at", "tldr_version", "model", "lang", "dimension", "count",
-                  "text_format", "project_signature", "units_file"):
+    for field in (
+        "created_at",
+        "tldr_version",
+        "model",
+        "lang",
+        "dimension",
+        "count",
+        "text_format",
+        "project_signature",
+        "units_file",
+    ):
         assert field in raw
     store = raw["vector_store"]
-    for field in ("backend", "format", "backend_version", "build_id", "index_file",
-                  "previous_index_file", "metric_intent", "backend_metric", "dtype",
-                  "embeddings_normalized", "score_transform", "build_params"):
+    for field in (
+        "backend",
+        "format",
+        "backend_version",
+        "build_id",
+        "index_file",
+        "previous_index_file",
+        "metric_intent",
+        "backend_metric",
+        "dtype",
+        "embeddings_normalized",
+        "score_transform",
+        "build_params",
+    ):
         assert field in store
     assert store["backend"] == "usearch"
     assert store["index_file"] == f"index.{store['build_id']}.usearch"
@@ -74,9 +93,13 @@ def test_one_file_change_embeds_only_changed_units(project: Path) -> None:
     assert report.extracted_files == 1
     assert 1 <= report.embedded <= 3  # the new function and the changed module unit
     new = read_units_file(paths, _metadata(project))
-    old_keys = dict(zip(old.text_hashes, old.keys))
-    unchanged = [key for digest, key in zip(new.text_hashes, new.keys) if digest in old_keys]
-    assert unchanged and all(old_keys[d] == k for d, k in zip(new.text_hashes, new.keys) if d in old_keys)
+    old_keys = dict(zip(old.text_hashes, old.keys, strict=True))
+    unchanged = [
+        key for digest, key in zip(new.text_hashes, new.keys, strict=True) if digest in old_keys
+    ]
+    assert unchanged and all(
+        old_keys[d] == k for d, k in zip(new.text_hashes, new.keys, strict=True) if d in old_keys
+    )
     names = {row["name"] for row in semantic_search(project, "jitter delay", k=5)}
     assert "jitter" in names
 
@@ -171,7 +194,9 @@ def test_skipped_files_are_counted(project: Path, monkeypatch) -> None:
 
 def test_syntax_errors_give_partial_units(project: Path) -> None:
     (project / "src" / "broken.py").write_text(
-        "def good_before():\n    return 1\n\ndef broken(:\n    pass\n\ndef good_after():\n    return 2\n"
+        "def good_before():\n    return 1\n\n"
+        "def broken(:\n    pass\n\n"
+        "def good_after():\n    return 2\n"
     )
     build_semantic_index(project, model=MODEL)
     names = {unit.name for unit in read_units_file(IndexPaths(project), _metadata(project)).units}

@@ -16,10 +16,22 @@ from tldr.vector_store._faiss import FaissVectorStore
 faiss = pytest.importorskip("faiss")
 
 _UNITS = [
-    {"name": "parse_config", "qualified_name": "parse_config", "file": "src/config.py",
-     "line": 3, "unit_type": "function", "signature": "def parse_config(path)"},
-    {"name": "cart_total", "qualified_name": "cart_total", "file": "web/cart.py",
-     "line": 10, "unit_type": "function", "signature": "def cart_total(items)"},
+    {
+        "name": "parse_config",
+        "qualified_name": "parse_config",
+        "file": "src/config.py",
+        "line": 3,
+        "unit_type": "function",
+        "signature": "def parse_config(path)",
+    },
+    {
+        "name": "cart_total",
+        "qualified_name": "cart_total",
+        "file": "web/cart.py",
+        "line": 10,
+        "unit_type": "function",
+        "signature": "def cart_total(items)",
+    },
 ]
 
 
@@ -46,7 +58,9 @@ def test_legacy_index_is_searchable_with_faiss(legacy_project: Path) -> None:
 def test_legacy_index_without_faiss_explains_the_ways_out(
     legacy_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(FaissVectorStore, "is_available", classmethod(lambda cls: (False, "missing")))
+    monkeypatch.setattr(
+        FaissVectorStore, "is_available", classmethod(lambda cls: (False, "missing"))
+    )
     with pytest.raises(LegacyIndexError, match="tldrf\\[faiss\\]"):
         semantic_search(legacy_project, "parse config")
 

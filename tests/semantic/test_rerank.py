@@ -38,7 +38,9 @@ def test_cross_encoder_scores_each_document(local_cross_encoder: str) -> None:
 
 
 @pytest.mark.model
-def test_search_with_rerank_orders_by_reranker_score(project: Path, local_cross_encoder: str) -> None:
+def test_search_with_rerank_orders_by_reranker_score(
+    project: Path, local_cross_encoder: str
+) -> None:
     build_semantic_index(project, model="hash-256")
     rows = semantic_search(project, "retry with backoff", k=4, rerank=True)
     assert len(rows) == 4

@@ -80,8 +80,7 @@ def test_snippets_and_expand(indexed: Path) -> None:
     row = rows[0]
     assert row["name"] == "parse_config_file"
     assert row["snippet"].startswith("def parse_config_file")
-    assert row["callees"] == [{"qualified_name": "ConfigError", "file": "src/config.py",
-                               "line": 7}]
+    assert row["callees"] == [{"qualified_name": "ConfigError", "file": "src/config.py", "line": 7}]
     assert row["callers"] == []
 
 
@@ -102,8 +101,23 @@ def test_get_unit_by_name_and_by_line(indexed: Path) -> None:
 def test_cli_compact_budget_and_expand(indexed: Path, capsys) -> None:
     from tldr.cli import main
 
-    assert main(["semantic", "search", "parse config file", "--path", str(indexed),
-                 "--format", "compact", "--budget-tokens", "120", "--expand"]) == 0
+    assert (
+        main(
+            [
+                "semantic",
+                "search",
+                "parse config file",
+                "--path",
+                str(indexed),
+                "--format",
+                "compact",
+                "--budget-tokens",
+                "120",
+                "--expand",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert len(out) <= 120 * 4 + 1
     assert out.startswith("src/config.py:")

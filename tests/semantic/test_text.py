@@ -5,8 +5,14 @@ from tldr.units import Unit
 
 
 def _unit(name: str, **fields) -> Unit:
-    defaults = dict(qualified_name=name, file="pkg/mod.py", line=1, end_line=3,
-                    unit_type="function", language="python")
+    defaults = dict(
+        qualified_name=name,
+        file="pkg/mod.py",
+        line=1,
+        end_line=3,
+        unit_type="function",
+        language="python",
+    )
     defaults.update(fields)
     return Unit(name=name, **defaults)
 

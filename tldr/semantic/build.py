@@ -128,11 +128,19 @@ def build_semantic_index(
     try:
         # Another builder may have committed while we waited for the lock.
         if not rebuild and is_up_to_date(root, settings=settings):
-            return BuildReport(status="up_to_date", root=root, seconds=time.perf_counter() - started)
+            return BuildReport(
+                status="up_to_date", root=root, seconds=time.perf_counter() - started
+            )
         paths.dirty.unlink(missing_ok=True)
         try:
-            report = _Build(paths, settings, rebuild=rebuild, device=device, embedder=embedder,
-                            progress=progress).run()
+            report = _Build(
+                paths,
+                settings,
+                rebuild=rebuild,
+                device=device,
+                embedder=embedder,
+                progress=progress,
+            ).run()
         except BaseException:
             # The work we consumed the marker for did not land: put it back.
             paths.dirty.touch()
@@ -209,7 +217,7 @@ def _settings_match(metadata: Metadata, settings: BuildSettings) -> bool:
     )
 
 
-def _current_signature(root: Path, metadata: Metadata):  # noqa: ANN202
+def _current_signature(root: Path, metadata: Metadata):
     if metadata.project_signature.kind == "git":
         signature = git_signature(root)
         if signature is not None:
@@ -222,7 +230,7 @@ def _current_signature(root: Path, metadata: Metadata):  # noqa: ANN202
     return fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
 
 
-def _open_store(paths: IndexPaths, backend_id: str, settings: dict):  # noqa: ANN202
+def _open_store(paths: IndexPaths, backend_id: str, settings: dict):
     return get_backend(backend_id)(store_dir=paths.semantic_dir, settings=settings)
 
 
@@ -280,7 +288,9 @@ class _Build:
 
         started = time.perf_counter()
         called_by = build_called_by(units)
-        texts = [embedding_text(unit, callers) for unit, callers in zip(units, called_by)]
+        texts = [
+            embedding_text(unit, callers) for unit, callers in zip(units, called_by, strict=True)
+        ]
         hashes = [text_hash(text) for text in texts]
         self._timed("text", started)
 
@@ -385,7 +395,7 @@ class _Build:
             timings=self.timings,
         )
 
-    def _load_previous(self, store) -> None:  # noqa: ANN001
+    def _load_previous(self, store) -> None:
         """Reuse the active build for a copy-on-write update when it is compatible."""
         try:
             metadata = read_metadata(self.paths)
@@ -445,7 +455,9 @@ class _Build:
             if old and old[0].sha256 == digest:
                 units.extend(old[1])
                 continue
-            units.extend(extract_units(data, path=source_file.rel_path, language=source_file.language))
+            units.extend(
+                extract_units(data, path=source_file.rel_path, language=source_file.language)
+            )
             extracted += 1
             if number % 50 == 0 or number == total:
                 self.progress("extract", number, total)
@@ -460,7 +472,7 @@ class _Build:
         if self.previous is None:
             return list(range(len(hashes))), len(hashes), [], list(range(len(hashes)))
         available: dict[str, list[int]] = defaultdict(list)
-        for key, digest in zip(self.previous.keys, self.previous.text_hashes):
+        for key, digest in zip(self.previous.keys, self.previous.text_hashes, strict=True):
             available[digest].append(key)
         next_key = self.previous.next_key
         keys: list[int] = []
@@ -475,7 +487,7 @@ class _Build:
         removed = [key for remaining in available.values() for key in remaining]
         return keys, next_key, removed, new_positions
 
-    def _vectors(self, texts: list[str], hashes: list[str]):  # noqa: ANN202 - np.ndarray
+    def _vectors(self, texts: list[str], hashes: list[str]):
         """Vectors for `texts`: from the cache, the rest embedded in batches."""
         import numpy as np
 

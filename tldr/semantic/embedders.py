@@ -1,5 +1,7 @@
-"""Embedding providers: the `Embedder` protocol, the model registry and the
-built-in providers (sentence-transformers, and a weight-free hashing model).
+"""Embedding providers: the `Embedder` protocol, the model registry, built-ins.
+
+The built-in providers are sentence-transformers and a weight-free hashing
+model.
 
 Every provider returns float32 rows, L2-normalised, so cosine similarity is a
 dot product for every vector store.
@@ -8,6 +10,7 @@ dot product for every vector store.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -164,15 +167,17 @@ class SentenceTransformerEmbedder:
         self.device = device
         self._model = None
         self._lock = threading.Lock()
-        self.dimension = self.spec.dimension if self.spec else self._loaded().get_embedding_dimension()
+        self.dimension = (
+            self.spec.dimension if self.spec else self._loaded().get_embedding_dimension()
+        )
 
-    def _loaded(self):  # noqa: ANN202 - SentenceTransformer is imported lazily
+    def _loaded(self):
         with self._lock:
             if self._model is None:
                 self._model = self._load()
             return self._model
 
-    def _load(self):  # noqa: ANN202
+    def _load(self):
         location = self.spec.source if self.spec else self.model_id
         if self.spec and self.spec.bundled:
             location = str(_bundled_model_path())
@@ -193,10 +198,12 @@ class SentenceTransformerEmbedder:
             ) from exc
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors for code units, with the model's document prefix."""
         prefix = self.spec.document_prefix if self.spec else ""
         return self._encode([prefix + text for text in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
+        """The normalised vector of a query, with the model's query prefix."""
         prefix = self.spec.query_prefix if self.spec else ""
         return self._encode([prefix + text])[0]
 
@@ -254,6 +261,7 @@ class HashingEmbedder:
         self.model_id = f"hash-{dimension}"
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """One hashed vector per text."""
         import numpy as np
 
         matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -262,6 +270,7 @@ class HashingEmbedder:
         return matrix
 
     def embed_query(self, text: str) -> np.ndarray:
+        """The hashed vector of a query (no prefix: documents and queries match)."""
         return self._vector(text)
 
     def _vector(self, text: str) -> np.ndarray:
@@ -269,7 +278,7 @@ class HashingEmbedder:
 
         vector = np.zeros(self.dimension, dtype=np.float32)
         words = [word.lower() for word in _split_words(text)]
-        features = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
         for feature in features:
             digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
             bucket = int.from_bytes(digest[:4], "little") % self.dimension
@@ -308,7 +317,7 @@ def get_embedder(model: str, *, device: str | None = None) -> Embedder:
         return embedder
 
 
-def _provider_for(model: str):  # noqa: ANN202 - a provider class
+def _provider_for(model: str):
     from tldr.plugins import BUILTIN_SOURCE, registered_embedders
 
     registrations = registered_embedders().values()

@@ -67,4 +67,5 @@ class EmbeddingCache:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()

@@ -24,7 +24,9 @@ def index_info(project: str | Path) -> dict[str, Any]:
     info["index_dir"] = str(paths.semantic_dir)
     info["dirty"] = paths.dirty.exists()
     try:
-        store = get_backend(metadata.vector_store.backend)(store_dir=paths.semantic_dir, settings={})
+        store = get_backend(metadata.vector_store.backend)(
+            store_dir=paths.semantic_dir, settings={}
+        )
         info["versions_on_disk"] = store.list_locations()
     except Exception as exc:  # info must still show what it can
         info["versions_on_disk"] = []

@@ -79,6 +79,7 @@ class CrossEncoderReranker:
             return self._encoder
 
     def rerank(self, query: str, documents: Sequence[str]) -> list[float]:
+        """Cross-encoder relevance scores (logits), one per document."""
         if not documents:
             return []
         scores = self._loaded().predict(

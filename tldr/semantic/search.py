@@ -183,7 +183,8 @@ class Searcher:
                 if self._build is None or self._stat != stat_key:
                     logger.warning(
                         "serving a legacy FAISS index read-only; migrate with: "
-                        "tldrf semantic index --rebuild %s", self.root
+                        "tldrf semantic index --rebuild %s",
+                        self.root,
                     )
                     self._build = LoadedBuild.open_legacy(self.paths)
                     self._stat = stat_key
@@ -348,7 +349,7 @@ def _reranked(
         logger.warning("reranking skipped, plain ranking kept: %s", exc)
         return ranked
     return sorted(
-        ((position, score) for (position, _), score in zip(ranked, scores)),
+        ((position, score) for (position, _), score in zip(ranked, scores, strict=True)),
         key=lambda hit: -hit[1],
     )
 
@@ -358,7 +359,7 @@ def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[i
     position_of_key = build.position_of_key
     return [
         (position_of_key[int(key)], float(score))
-        for key, score in zip(keys, scores)
+        for key, score in zip(keys, scores, strict=True)
         if int(key) in position_of_key
     ]
 
@@ -383,7 +384,8 @@ def _find_unit(
 ) -> Unit:
     if qualified_name:
         matches = [
-            unit for unit in build.units
+            unit
+            for unit in build.units
             if unit.qualified_name == qualified_name and (not file or unit.file == file)
         ]
         if not matches:
@@ -394,7 +396,8 @@ def _find_unit(
         return min(matches, key=lambda unit: (unit.file, unit.line))
     if file and line is not None:
         spanning = [
-            unit for unit in build.units
+            unit
+            for unit in build.units
             if unit.file == file.strip("/") and unit.line <= line <= unit.end_line
         ]
         if not spanning:

@@ -21,7 +21,9 @@ __all__ = ["fs_signature", "git_signature", "project_signature"]
 _GIT_TIMEOUT_SECONDS = 10
 
 
-def project_signature(root: Path, manifest: Iterable[tuple[str, int, int]] | None = None) -> ProjectSignature:
+def project_signature(
+    root: Path, manifest: Iterable[tuple[str, int, int]] | None = None
+) -> ProjectSignature:
     """The git signature when `root` is in a work tree, else the fs one.
 
     `manifest` is (path, size, mtime_ns) of the walked files; it is walked
@@ -52,7 +54,9 @@ def git_signature(root: Path) -> ProjectSignature | None:
     if not _inside_git(root):
         return None
     head = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".", ":!.tldr")
+    status = _git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".", ":!.tldr"
+    )
     if status is None:
         return None
     top = _git(root, "rev-parse", "--show-toplevel") or str(root)
@@ -67,7 +71,9 @@ def git_signature(root: Path) -> ProjectSignature | None:
             info = os.stat(base / entry[3:])
         except OSError:
             continue
-        digest.update(f"{entry[3:]}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        digest.update(
+            f"{entry[3:]}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8", "surrogateescape")
+        )
     return ProjectSignature(kind="git", value=digest.hexdigest())
 
 

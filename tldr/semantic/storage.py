@@ -253,7 +253,7 @@ def collect_garbage(
     *,
     keep_build_ids: set[str],
     store_locations: list[str],
-    delete_location,  # noqa: ANN001 - the store's delete, any callable(str)
+    delete_location,
 ) -> list[str]:
     """Delete old versions and stale temp files; return what was removed.
 

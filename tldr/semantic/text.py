@@ -32,7 +32,7 @@ def build_called_by(units: Sequence[Unit]) -> list[list[str]]:
     for unit in units:
         for callee in unit.calls:
             callers_by_name[callee].add(unit.qualified_name)
-    result = []
+    result: list[list[str]] = []
     for unit in units:
         if unit.unit_type == "module":
             result.append([])
