@@ -43,6 +43,7 @@ __all__ = [
     "default_device",
     "default_max_file_bytes",
     "parse_lang",
+    "backend_settings",
     "read_config_file",
     "resolve_build_settings",
 ]
@@ -137,6 +138,15 @@ def resolve_build_settings(
         vector_backend=str(chosen_backend),
         backend_settings=backend_settings,
     )
+
+
+def backend_settings(config_path: Path, backend_id: str) -> dict[str, Any]:
+    """The `[vector_store.<backend_id>]` table of a config file ({} if none).
+
+    Searches and GC open a store with these too: a server URL or API key
+    variable is needed to read an index as much as to write it.
+    """
+    return dict(read_config_file(config_path).get("vector_store", {}).get(backend_id, {}))
 
 
 def default_device() -> str | None:

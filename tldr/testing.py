@@ -1,6 +1,8 @@
 """Reusable contract test suites for plugin authors (imports pytest and numpy).
 
-Subclass a contract in your own test suite and provide a `store` fixture:
+`VectorStoreContract` (fixture `store`), `EmbedderContract` (fixture
+`embedder`) and `RerankerContract` (fixture `reranker`). Subclass one in your
+own test suite and provide its fixture:
 
 ```python
 import pytest
@@ -31,7 +33,12 @@ from tldr.vector_store.base import FileVectorStore, VectorIndex, VectorStore
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["VectorStoreContract", "random_unit_vectors"]
+__all__ = [
+    "EmbedderContract",
+    "RerankerContract",
+    "VectorStoreContract",
+    "random_unit_vectors",
+]
 
 _BUILD_IDS = ("20240101T000000Z-00000001", "20240102T000000Z-00000002", "20240103T000000Z-00000003")
 
@@ -271,4 +278,82 @@ class VectorStoreContract:
             store.open(location)
 
 
-# EmbedderContract and RerankerContract (tldr.semantic) go below this line.
+class EmbedderContract:
+    """Tests every embedder must pass; subclasses provide an `embedder` fixture."""
+
+    texts = ("def parse_config(path): read settings", "class Cart: total price", "")
+
+    @pytest.fixture
+    def embedder(self) -> Any:
+        """The embedder under test (override in the subclass)."""
+        raise NotImplementedError("subclasses must provide an `embedder` fixture")
+
+    def test_identity(self, embedder: Any) -> None:
+        """A model id and a positive dimension."""
+        assert isinstance(embedder.model_id, str) and embedder.model_id
+        assert isinstance(embedder.dimension, int) and embedder.dimension > 0
+
+    def test_documents_are_normalised_float32_rows(self, embedder: Any) -> None:
+        """One unit-length float32 row per text, empty texts included."""
+        matrix = embedder.embed_documents(list(self.texts))
+        assert matrix.shape == (len(self.texts), embedder.dimension)
+        assert matrix.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-3)
+
+    def test_query_is_one_normalised_vector(self, embedder: Any) -> None:
+        """A query gives a single unit-length vector of the same dimension."""
+        vector = embedder.embed_query("where is the config parsed")
+        assert vector.shape == (embedder.dimension,)
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+
+    def test_deterministic(self, embedder: Any) -> None:
+        """The same text twice gives the same vector."""
+        first = embedder.embed_documents([self.texts[0]])
+        second = embedder.embed_documents([self.texts[0]])
+        np.testing.assert_allclose(first, second, atol=1e-5)
+
+    def test_no_texts(self, embedder: Any) -> None:
+        """An empty batch is an empty (0, dimension) matrix."""
+        assert embedder.embed_documents([]).shape == (0, embedder.dimension)
+
+    def test_related_texts_are_closer(self, embedder: Any) -> None:
+        """A query is closer to a text sharing its subject than to an unrelated one."""
+        matrix = embedder.embed_documents(
+            ["parse the configuration file", "render the shopping cart page"]
+        )
+        query = embedder.embed_query("parse configuration")
+        scores = matrix @ query
+        assert scores[0] > scores[1]
+
+
+class RerankerContract:
+    """Tests every reranker must pass; subclasses provide a `reranker` fixture."""
+
+    @pytest.fixture
+    def reranker(self) -> Any:
+        """The reranker under test (override in the subclass)."""
+        raise NotImplementedError("subclasses must provide a `reranker` fixture")
+
+    def test_identity(self, reranker: Any) -> None:
+        """An id and a cheap availability check."""
+        assert isinstance(reranker.id, str) and reranker.id
+        available, reason = type(reranker).is_available()
+        assert available is True and isinstance(reason, str)
+
+    def test_one_float_per_document(self, reranker: Any) -> None:
+        """Scores come back in the documents' order, one float each."""
+        documents = ["def parse_config(path): ...", "class Cart: ...", "x = 1"]
+        scores = reranker.rerank("parse the config", documents)
+        assert len(scores) == len(documents)
+        assert all(isinstance(score, float) for score in scores)
+
+    def test_no_documents(self, reranker: Any) -> None:
+        """No documents, no scores."""
+        assert reranker.rerank("anything", []) == []
+
+    def test_deterministic(self, reranker: Any) -> None:
+        """The same pairs score the same twice."""
+        documents = ["def parse_config(path): ...", "class Cart: ..."]
+        first = reranker.rerank("parse the config", documents)
+        second = reranker.rerank("parse the config", documents)
+        np.testing.assert_allclose(first, second, atol=1e-5)

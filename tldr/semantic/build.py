@@ -29,6 +29,7 @@ from tldr._exceptions import (
 from tldr._version import __version__
 from tldr.config import (
     BuildSettings,
+    backend_settings,
     default_device,
     default_max_file_bytes,
     read_config_file,
@@ -170,7 +171,8 @@ def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
     if metadata.lexical_file and not (paths.semantic_dir / metadata.lexical_file).exists():
         return False
     try:
-        store = _open_store(paths, metadata.vector_store.backend, {})
+        backend_id = metadata.vector_store.backend
+        store = _open_store(paths, backend_id, backend_settings(paths.config, backend_id))
         if not store.exists(metadata.vector_store.index_file):
             return False
     except TldrError:

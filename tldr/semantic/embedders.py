@@ -210,6 +210,8 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._loaded()
         vectors = model.encode(
             texts,

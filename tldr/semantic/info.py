@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from tldr.config import backend_settings
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic.storage import require_metadata
 from tldr.vector_store import get_backend
@@ -25,7 +26,8 @@ def index_info(project: str | Path) -> dict[str, Any]:
     info["dirty"] = paths.dirty.exists()
     try:
         store = get_backend(metadata.vector_store.backend)(
-            store_dir=paths.semantic_dir, settings={}
+            store_dir=paths.semantic_dir,
+            settings=backend_settings(paths.config, metadata.vector_store.backend),
         )
         info["versions_on_disk"] = store.list_locations()
     except Exception as exc:  # info must still show what it can

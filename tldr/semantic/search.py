@@ -23,6 +23,7 @@ from tldr._exceptions import (
     LegacyIndexError,
     TldrError,
 )
+from tldr.config import backend_settings
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical, ranking
 from tldr.semantic.embedders import Embedder, get_embedder
@@ -97,7 +98,10 @@ class LoadedBuild:
                 f"this version reads {backend.index_format}; "
                 f"run: tldrf semantic index --rebuild {paths.root}"
             )
-        store = backend(store_dir=paths.semantic_dir, settings={})
+        store = backend(
+            store_dir=paths.semantic_dir,
+            settings=backend_settings(paths.config, store_meta.backend),
+        )
         vector_index = store.open(store_meta.index_file, view=view)
         if vector_index.dimension != metadata.dimension:
             raise IndexIncompatibleError(
