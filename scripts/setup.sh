@@ -25,9 +25,13 @@ torch_index=${TLDR_TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 
 if [ "${TLDR_SKIP_TORCH:-0}" != 1 ] && ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
-    # A wheel already on this machine (pip's find-links) wins; else the CPU index.
-    "${pip[@]}" install -q --no-index "$torch_spec" 2>/dev/null \
-        || "${pip[@]}" install -q "$torch_spec" --index-url "$torch_index"
+    # A wheel already on this machine (pip's find-links) wins, its dependencies
+    # then come from the usual index; else everything from the CPU index.
+    if "${pip[@]}" install -q --no-index --no-deps "$torch_spec" 2>/dev/null; then
+        "${pip[@]}" install -q "$torch_spec"
+    else
+        "${pip[@]}" install -q "$torch_spec" --index-url "$torch_index"
+    fi
 fi
 
 if [ "${1:-}" = "--dev" ]; then
