@@ -105,3 +105,10 @@ def test_semantic_import_loads_no_backend_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_cli_reference_matches_help_output() -> None:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gen_cli_docs.py"
+    completed = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                               text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
