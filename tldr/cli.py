@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 from tldr._exceptions import ConfigError, TldrError
 from tldr._version import __version__
+from tldr.daemon.commands import add_commands as add_daemon_commands
+from tldr.mcp_server import add_command as add_mcp_command
 from tldr.output import FORMATS, fit_to_budget, render
 from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
@@ -60,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_command(semantic_commands)
     _add_info_command(semantic_commands)
     add_semantic_plugin_commands(semantic_commands)
+    add_daemon_commands(commands)
+    add_mcp_command(commands)
     add_plugin_commands(commands)
     return parser
 

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Daemon benchmark: the DESIGN.md § Budgets figures for issue 4, in one run.
+
+Generates a synthetic project of about `--units` code units (default 10k),
+builds it in-process, starts a real daemon (own runtime dir) and measures:
+
+1. whole-command wall time, p50/p95: the in-process CLI
+   (`python -m tldr.cli semantic search`) vs the thin client through the
+   warm daemon (a fresh `python` that imports only the client, as the CLI's
+   daemon path does);
+2. daemon search latency seen by a connected client (p50/p99) and the
+   daemon's own time, total and excluding query embedding (p50/p99);
+3. search p99 while the daemon rebuilds continuously, vs idle p99;
+4. edit-to-searchable for a one-file change: write a file, poll search until
+   the new function is returned; reported with and without the debounce.
+
+Usage:
+    scripts/bench_daemon.py [--units 10000] [--model hash-256|all-MiniLM-L6-v2]
+                            [--debounce-ms 2000] [--runs 30] [--json OUT]
+                            [--project DIR]   # reuse a generated, built project
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+_REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(_REPO))
+
+WORDS = ("parse config retry backoff http handler cache token user session query index "
+         "vector search stream buffer socket render template schedule queue worker").split()
+
+
+def make_project(root: Path, units: int, per_file: int = 20) -> None:
+    files = max(1, units // per_file)
+    for number in range(files):
+        package = root / f"pkg{number % 25}"
+        package.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for index in range(per_file):
+            a = WORDS[(number + index) % len(WORDS)]
+            b = WORDS[(number * 7 + index * 3) % len(WORDS)]
+            lines.append(
+                f"def {a}_{b}_{number}_{index}(value, limit=10):\n"
+                f'    """{a.title()} the {b} for item {number}.{index}."""\n'
+                f"    total = value + {index}\n"
+                f"    return {a}_helper(total, limit)\n\n"
+            )
+        (package / f"mod{number}.py").write_text("".join(lines))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2),
+            "n": len(ordered)}
+
+
+def command_wall(argv: list[str], runs: int, env: dict[str, str]) -> dict[str, float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+        times.append((time.perf_counter() - started) * 1000)
+    return percentiles(times)
+
+
+def daemon_latency(client: Any, queries: list[str], runs: int) -> dict[str, Any]:
+    wall, took, own = [], [], []
+    for number in range(runs):
+        started = time.perf_counter()
+        result = client.call("search", {"query": queries[number % len(queries)], "k": 10})
+        wall.append((time.perf_counter() - started) * 1000)
+        took.append(result["took_ms"])
+        own.append(result["took_ms"] - result["embed_ms"])
+    return {"client_ms": percentiles(wall), "daemon_ms": percentiles(took),
+            "daemon_excl_embed_ms": percentiles(own)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--units", type=int, default=10000)
+    parser.add_argument("--model", default="hash-256")
+    parser.add_argument("--debounce-ms", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=30, help="whole-command runs per variant")
+    parser.add_argument("--searches", type=int, default=500, help="in-daemon searches")
+    parser.add_argument("--edits", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--project", help="reuse this generated project (already built)")
+    args = parser.parse_args(argv)
+
+    from tldr.daemon.client import DaemonClient, ensure_daemon
+    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.settings import daemon_files
+    from tldr.semantic import build_semantic_index
+
+    work = Path(tempfile.mkdtemp(prefix="tldrf-bench-"))
+    runtime = work / "rt"
+    runtime.mkdir(mode=0o700)
+    os.environ["TLDR_RUNTIME_DIR"] = str(runtime)
+    os.environ["TLDR_DEBOUNCE_MS"] = str(args.debounce_ms)
+    os.environ["TLDR_IDLE_TIMEOUT"] = "0"
+    env = dict(os.environ)
+    root = Path(args.project).resolve() if args.project else work / "proj"
+    if not args.project:
+        make_project(root, args.units)
+    started = time.perf_counter()
+    report = build_semantic_index(root, model=args.model)
+    figures: dict[str, Any] = {"units": report.units, "files": report.files, "model": args.model,
+                               "build_s": round(time.perf_counter() - started, 2),
+                               "cpus": os.cpu_count()}
+    print(f"project: {report.units} units in {report.files} files; built in "
+          f"{figures['build_s']}s with {args.model}", flush=True)
+
+    files = daemon_files(root)
+    ensure_daemon(files, timeout=120)
+    queries = ["parse the config", "retry with backoff", "http handler for the session",
+               "render template", "socket buffer stream", "cache token for user"]
+    try:
+        with DaemonClient(files=files, timeout=120) as client:
+            client.call("search", {"query": "warm up"})  # model and build loaded
+            # 1. whole command
+            query = "retry with backoff"
+            in_process = [sys.executable, "-m", "tldr.cli", "semantic", "search", query,
+                          "--path", str(root)]
+            thin = [sys.executable, "-c",
+                    "import sys, json; from tldr.daemon.client import search_via_daemon; "
+                    "print(json.dumps(search_via_daemon(sys.argv[1], sys.argv[2]), indent=2))",
+                    str(root), query]
+            figures["cli_in_process_ms"] = command_wall(in_process, max(5, args.runs // 3), env)
+            figures["cli_thin_client_ms"] = command_wall(thin, args.runs, env)
+            imports = subprocess.run(
+                [sys.executable, "-X", "importtime", "-c", "import tldr.daemon.client"],
+                capture_output=True, text=True, env=env).stderr.splitlines()
+            figures["thin_client_import_ms"] = round(int(imports[-1].split("|")[1]) / 1000, 2)
+            print(f"1. whole command: in-process {figures['cli_in_process_ms']}, "
+                  f"thin client {figures['cli_thin_client_ms']} "
+                  f"(client import {figures['thin_client_import_ms']} ms)", flush=True)
+
+            # 2. idle daemon latency
+            idle = daemon_latency(client, queries, args.searches)
+            figures["idle"] = idle
+            print(f"2. idle: client {idle['client_ms']}, daemon {idle['daemon_ms']}, "
+                  f"excl. embedding {idle['daemon_excl_embed_ms']}", flush=True)
+
+            # 3. during continuous rebuilds
+            stop = threading.Event()
+            builds = [0]
+
+            def rebuild_loop() -> None:
+                with DaemonClient(files=files, timeout=600) as builder:
+                    while not stop.is_set():
+                        builder.call("index", {"wait": True, "rebuild": True, "timeout": 600})
+                        builds[0] += 1
+
+            thread = threading.Thread(target=rebuild_loop)
+            thread.start()
+            time.sleep(0.2)
+            busy = daemon_latency(client, queries, args.searches)
+            stop.set()
+            thread.join()
+            figures["during_rebuild"] = busy
+            figures["rebuilds_during_measure"] = builds[0]
+            ratio = busy["client_ms"]["p99"] / idle["client_ms"]["p99"]
+            figures["p99_ratio_rebuild_vs_idle"] = round(ratio, 2)
+            print(f"3. during {builds[0]} full rebuilds: client {busy['client_ms']} "
+                  f"(p99 {ratio:.2f}x idle), daemon {busy['daemon_ms']}", flush=True)
+
+            # 4. edit to searchable
+            edits = []
+            for number in range(args.edits):
+                name = f"zebra_quantum_flux_{number}"
+                target = root / "pkg0" / "mod0.py"
+                wrote = time.perf_counter()
+                with target.open("a") as handle:
+                    handle.write(f"\ndef {name}(x):\n    return x\n")
+                while True:
+                    rows = client.call("search", {"query": name.replace("_", " "), "k": 3,
+                                                  "mode": "lexical"})["results"]
+                    if any(row["name"] == name for row in rows):
+                        break
+                    if time.perf_counter() - wrote > 120:
+                        raise SystemExit("edit never became searchable")
+                    time.sleep(0.02)
+                edits.append((time.perf_counter() - wrote) * 1000)
+            last = client.call("status")["build"]["last"]
+            figures["edit_to_searchable_ms"] = [round(x) for x in edits]
+            figures["edit_minus_debounce_ms"] = [round(x - args.debounce_ms) for x in edits]
+            figures["last_incremental_build"] = last
+            print(f"4. edit to searchable: {figures['edit_to_searchable_ms']} ms "
+                  f"(debounce {args.debounce_ms} ms -> {figures['edit_minus_debounce_ms']} ms "
+                  f"beyond it); last build {last['seconds']}s, {last['extracted_files']} "
+                  f"file(s) parsed, {last['embedded']} embedded", flush=True)
+            figures["rss_mb"] = round(client.call("status")["rss_bytes"] / 2**20)
+    finally:
+        stop_daemon(files)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

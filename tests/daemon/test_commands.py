@@ -1,0 +1,61 @@
+"""`tldrf warm` and `tldrf daemon ...` handlers, called with explicit args."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tldr.daemon.commands import NOT_RUNNING, add_commands
+from tldr.daemon.lifecycle import wait_ready
+from tldr.daemon.settings import daemon_files
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tldrf")
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["daemon", "status", "--help"], ["warm", "--help"], ["daemon", "--help"]):
+        with pytest.raises(SystemExit):
+            _run(argv)
+        assert "examples:" in capsys.readouterr().out
+
+
+def test_status_when_not_running(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["daemon", "status", "--path", str(built), "--json"]) == NOT_RUNNING
+    assert json.loads(capsys.readouterr().out)["running"] is False
+
+
+def test_warm_start_status_stop(built: Path, stop_after: list[Path],
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    stop_after.append(built)
+    started = time.perf_counter()
+    assert _run(["warm", str(built), "--json"]) == 0
+    assert time.perf_counter() - started < 0.3
+    assert json.loads(capsys.readouterr().out)["started"] is True
+    wait_ready(daemon_files(built), timeout=20)
+    assert _run(["warm", str(built)]) == 0
+    assert "update scheduled" in capsys.readouterr().out
+    assert _run(["daemon", "start", "--path", str(built)]) == 0
+    assert "already running" in capsys.readouterr().out
+    assert _run(["daemon", "status", "--path", str(built)]) == 0
+    text = capsys.readouterr().out
+    assert "watcher:" in text and "build:" in text
+    assert _run(["daemon", "status", "--path", str(built), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["running"] is True and status["rss_bytes"] > 0
+    assert _run(["daemon", "restart", "--path", str(built)]) == 0
+    assert "started" in capsys.readouterr().out
+    assert _run(["daemon", "logs", "--path", str(built), "-n", "5"]) == 0
+    assert "serving" in capsys.readouterr().out or True
+    assert _run(["daemon", "stop", "--path", str(built)]) == 0
+    assert "stopped" in capsys.readouterr().out
+    assert _run(["daemon", "stop", "--path", str(built)]) == 0
+    assert "no daemon running" in capsys.readouterr().out

@@ -1,0 +1,146 @@
+"""Real daemon processes: autostart, second start, stale files, idle exit, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tldr._exceptions import ConfigError, DaemonError, IndexMissingError
+from tldr.daemon.client import DaemonClient, ensure_daemon, search_via_daemon
+from tldr.daemon.lifecycle import is_running, read_pid_info, stop_daemon, wait_stopped
+from tldr.daemon.runner import ALREADY_RUNNING
+from tldr.daemon.settings import daemon_files
+
+
+def test_autostart_search_and_stop(built: Path, stop_after: list[Path]) -> None:
+    stop_after.append(built)
+    files = daemon_files(built)
+    assert not is_running(files)
+    rows = search_via_daemon(built, "parse the configuration file", k=1)
+    assert rows[0]["qualified_name"] == "parse_config"
+    assert is_running(files)
+    info = read_pid_info(files)
+    assert info is not None and info["root"] == str(built)
+    assert oct(os.stat(files.socket).st_mode & 0o777) == "0o600"
+    # a second daemon for the same project reports the running one
+    second = subprocess.run([sys.executable, "-m", "tldr.daemon", "--project", str(built)],
+                            capture_output=True, text=True, timeout=30)
+    assert second.returncode == ALREADY_RUNNING
+    assert f"pid {info['pid']}" in second.stderr
+    assert stop_daemon(files) is True
+    assert not is_running(files) and not os.path.exists(files.socket)
+    assert not files.pid_file.exists()
+
+
+def test_daemon_death_then_next_call_restarts(built: Path, stop_after: list[Path]) -> None:
+    stop_after.append(built)
+    files = daemon_files(built)
+    assert ensure_daemon(files) is True
+    pid = read_pid_info(files)["pid"]  # type: ignore[index]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_stopped(files, pid, timeout=5)
+    assert os.path.exists(files.socket)  # stale socket and pid file left behind
+    rows = search_via_daemon(built, "retry backoff", k=1)
+    assert rows[0]["name"] == "backoff"
+    assert read_pid_info(files)["pid"] != pid  # type: ignore[index]
+
+
+def test_stale_socket_file_is_replaced(built: Path, stop_after: list[Path]) -> None:
+    stop_after.append(built)
+    files = daemon_files(built)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(files.socket)  # bound, never listening: connections are refused
+    stale.close()
+    files.pid_file.write_text('{"pid": 999999}\n')
+    assert ensure_daemon(files) is True
+    with DaemonClient(files=files) as client:
+        assert client.call("ping")["pong"] is True
+
+
+def test_sigterm_is_a_clean_shutdown(built: Path, stop_after: list[Path]) -> None:
+    stop_after.append(built)
+    files = daemon_files(built)
+    ensure_daemon(files)
+    pid = read_pid_info(files)["pid"]  # type: ignore[index]
+    os.kill(pid, signal.SIGTERM)
+    assert wait_stopped(files, pid, timeout=10)
+    assert not os.path.exists(files.socket) and not files.pid_file.exists()
+    assert "signal SIGTERM" in files.log_file.read_text()
+
+
+def test_idle_shutdown(built: Path, stop_after: list[Path],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    stop_after.append(built)
+    monkeypatch.setenv("TLDR_IDLE_TIMEOUT", "0.5")
+    files = daemon_files(built)
+    ensure_daemon(files)
+    with DaemonClient(files=files) as client:
+        pid = client.call("ping")["pid"]
+    assert wait_stopped(files, pid, timeout=15)
+    assert "idle for 0.5s" in files.log_file.read_text()
+
+
+def test_missing_index_is_built_by_the_daemon(project: Path, stop_after: list[Path],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    stop_after.append(project)
+    monkeypatch.setenv("TLDR_MODEL", "hash-256")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            rows = search_via_daemon(project, "http handler", k=1)
+            break
+        except IndexMissingError as exc:
+            assert "building now" in str(exc)
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert rows[0]["name"] == "http_handler"
+
+
+def test_no_daemon_without_autostart(built: Path) -> None:
+    with pytest.raises(DaemonError, match="no daemon is running"):
+        search_via_daemon(built, "x", autostart=False)
+
+
+def test_foreign_or_unsafe_runtime_dir_is_refused(built: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    open_dir.chmod(0o755)
+    monkeypatch.setenv("TLDR_RUNTIME_DIR", str(open_dir))
+    with pytest.raises(ConfigError, match="accessible by other users"):
+        daemon_files(built)
+    long_dir = tmp_path / ("x" * 90)
+    long_dir.mkdir(mode=0o700)
+    monkeypatch.setenv("TLDR_RUNTIME_DIR", str(long_dir))
+    with pytest.raises(ConfigError, match="too long"):
+        daemon_files(built)
+
+
+def test_socket_of_another_user_is_refused(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = daemon_files(built)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(files.socket)
+    sock.close()
+    real_uid = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)
+    with pytest.raises(DaemonError, match="owned by uid"):
+        DaemonClient(files=files).connect()
+
+
+def test_client_imports_stay_light() -> None:
+    code = (
+        "import sys; import tldr.daemon.client, tldr.daemon.commands; "
+        "heavy = {'numpy', 'torch', 'usearch', 'tree_sitter', 'watchfiles', 'psutil', "
+        "'filelock', 'tldr.semantic', 'tldr.daemon.service', 'tldr.daemon.server'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

@@ -1,0 +1,168 @@
+"""Watch -> rebuild -> search, settings kept, lock contention, failures, missing index."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_helpers import RawClient, running_daemon, wait_for
+
+from tldr.daemon import protocol
+from tldr.daemon.runner import Daemon
+from tldr.paths import IndexPaths
+
+NEW_FUNCTION = "\n\ndef frobnicate_widgets(count):\n    return count * 3\n"
+
+
+async def _top(client: RawClient, query: str) -> dict[str, Any]:
+    answer = await client.call("search", {"query": query, "k": 1})
+    assert "result" in answer, answer
+    return answer["result"]
+
+
+async def _sees(client: RawClient, query: str, name: str) -> bool:
+    answer = await client.call("search", {"query": query, "k": 1})
+    rows = answer.get("result", {}).get("results")
+    return bool(rows) and rows[0]["name"] == name
+
+
+async def test_watch_rebuild_search_sees_change(daemon: Daemon, raw: RawClient,
+                                                built: Path) -> None:
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    before = (await _top(raw, "frobnicate widgets"))["build_id"]
+    with (built / "app" / "http.py").open("a") as handle:
+        handle.write(NEW_FUNCTION)
+    await wait_for(lambda: _sees(raw, "frobnicate widgets", "frobnicate_widgets"), timeout=15)
+    result = await _top(raw, "frobnicate widgets")
+    assert result["build_id"] != before
+    status = (await raw.call("status"))["result"]
+    last = status["build"]["last"]
+    assert last["status"] == "updated" and "watch" in last["reason"]
+    assert last["extracted_files"] == 1 and last["embedded"] >= 1  # incremental
+    assert status["index"]["model"] == "hash-256"  # settings kept
+
+
+async def test_settings_preserved_even_with_env(built: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLDR_MODEL", "hash-128")  # a daemon rebuild must not switch to this
+    async with running_daemon(built) as daemon:
+        client = await RawClient.open(daemon)
+        (built / "app" / "extra.py").write_text("def gizmo_factory():\n    return 1\n")
+        await wait_for(lambda: _sees(client, "gizmo factory", "gizmo_factory"), timeout=15)
+        status = (await client.call("status"))["result"]
+        assert status["index"]["model"] == "hash-256"
+        await client.close()
+
+
+async def test_ignored_paths_do_not_rebuild(daemon: Daemon, built: Path) -> None:
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1)  # the startup check
+    (built / ".gitignore").write_text("generated/\n")
+    await wait_for(lambda: daemon.service.counts["builds"] >= 2
+                   and daemon.service.build_state == "idle" and daemon.service._job is None)
+    builds = daemon.service.counts["builds"]
+    (built / "generated").mkdir()
+    (built / "generated" / "x.py").write_text("def x():\n    pass\n")
+    (built / "notes.txt").write_text("hello")
+    (built / "node_modules").mkdir()
+    (built / "node_modules" / "y.js").write_text("function y() {}")
+    import asyncio
+
+    await asyncio.sleep(0.8)
+    assert daemon.service._job is None
+    assert daemon.service.counts["builds"] == builds
+
+
+async def test_notify_schedules_rebuild(built: Path) -> None:
+    async with running_daemon(built, watch=False) as daemon:
+        client = await RawClient.open(daemon)
+        (built / "app" / "http.py").write_text("def teapot_brewer():\n    return 418\n")
+        answer = await client.call("notify", {"paths": ["app/http.py", "README.md",
+                                                        str(built / "app" / "http.py")],
+                                              "debounce": False})
+        assert answer["result"] == {"accepted": 2, "ignored": 1}
+        await wait_for(lambda: _sees(client, "teapot brewer", "teapot_brewer"), timeout=15)
+        await client.close()
+
+
+async def test_lock_contention_with_a_cli_build(daemon: Daemon, raw: RawClient,
+                                                built: Path) -> None:
+    from filelock import FileLock
+
+    lock = FileLock(str(IndexPaths(built).lock))
+    with lock:  # what `tldrf semantic index` holds while it builds
+        (built / "app" / "extra.py").write_text("def quux_resolver():\n    return 2\n")
+        await wait_for(lambda: daemon.service.build_state == "waiting", timeout=10)
+        status = (await raw.call("status"))["result"]
+        assert status["build"]["state"] == "waiting"
+        # queries are still served from the previous build
+        assert (await _top(raw, "parse configuration"))["results"][0]["name"] == "parse_config"
+    await wait_for(lambda: _sees(raw, "quux resolver", "quux_resolver"), timeout=15)
+
+
+async def test_failed_rebuild_is_retried(daemon: Daemon, raw: RawClient, built: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import tldr.semantic
+
+    real = tldr.semantic.build_semantic_index
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk on fire")
+        return real(*args, **kwargs)
+
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    monkeypatch.setattr(tldr.semantic, "build_semantic_index", flaky)
+    (built / "app" / "extra.py").write_text("def zorp_handler():\n    return 2\n")
+    await wait_for(lambda: daemon.service.build_state == "failed", timeout=10)
+    status = (await raw.call("status"))["result"]
+    assert "disk on fire" in status["build"]["last_error"]
+    assert status["build"]["failures"] == 1
+    assert (await raw.call("ping"))["result"]["pong"]
+    await wait_for(lambda: _sees(raw, "zorp handler", "zorp_handler"), timeout=15)
+    assert (await raw.call("status"))["result"]["build"]["last_error"] is None
+
+
+async def test_missing_index_builds_and_says_so(project: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLDR_MODEL", "hash-256")  # first build: no metadata to keep yet
+    async with running_daemon(project) as daemon:
+        client = await RawClient.open(daemon)
+        first = await client.call("search", {"query": "retry backoff"})
+        if "error" in first:
+            assert first["error"]["code"] == protocol.INDEX_MISSING
+            assert "building now" in first["error"]["message"]
+        await wait_for(lambda: _sees(client, "retry backoff", "backoff"), timeout=30)
+        await client.close()
+
+
+async def test_deleting_tldr_dir_rebuilds(daemon: Daemon, raw: RawClient, built: Path) -> None:
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    shutil.rmtree(built / ".tldr")
+    # served from the previous build meanwhile, then rebuilt with the same settings
+    await wait_for(lambda: IndexPaths(built).metadata.exists(), timeout=15)
+    await wait_for(lambda: daemon.service.build_state == "idle", timeout=15)
+    assert await _sees(raw, "retry backoff", "backoff")
+    status = (await raw.call("status"))["result"]
+    assert status["index"]["model"] == "hash-256"
+
+
+async def test_index_wait_and_info(raw: RawClient) -> None:
+    answer = await raw.call("index", {"wait": True, "timeout": 30})
+    assert answer["result"]["status"] == "up_to_date"
+    info = (await raw.call("info"))["result"]
+    assert info["model"] == "hash-256" and info["count"] == 4
+    answer = await raw.call("index", {"wait": False})
+    assert answer["result"]["scheduled"] is True
+
+
+async def test_shutdown_method(built: Path) -> None:
+    async with running_daemon(built) as daemon:
+        client = await RawClient.open(daemon)
+        answer = await client.call("shutdown")
+        assert answer["result"] == {"stopping": True}
+        await wait_for(lambda: daemon.stop_reason is not None, timeout=5)
+        await client.close()

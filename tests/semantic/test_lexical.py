@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tldr.semantic import lexical
+from tldr.semantic.lexical import (
+    DEF_PREFIX,
+    LEXICAL_FORMAT,
+    LexicalIndex,
+    TokenCache,
+    path_tokens,
+    query_tokens,
+    split_identifier,
+    tokenize,
+)
+from tldr.units.model import Unit
+
+
+def _unit(name: str, file: str, code: str = "", doc: str = "", kind: str = "function") -> Unit:
+    return Unit(
+        name=name,
+        qualified_name=name,
+        file=file,
+        line=1,
+        end_line=5,
+        unit_type=kind,
+        language="python",
+        signature=f"def {name}()",
+        docstring=doc,
+        code=code,
+        content_hash=f"h-{name}-{file}-{len(code)}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("getHTTPResponse2", ["get", "http", "response", "2"]),
+        ("snake_case_name", ["snake", "case", "name"]),
+        ("XMLHttpRequest", ["xml", "http", "request"]),
+        ("ClientSession", ["client", "session"]),
+        ("__init__", ["init"]),
+        ("model2vec", ["model", "2", "vec"]),
+        ("HTTPServer", ["http", "server"]),
+        ("ALL_CAPS", ["all", "caps"]),
+        ("_", []),
+    ],
+)
+def test_split_identifier(word: str, parts: list[str]) -> None:
+    assert split_identifier(word) == parts
+
+
+def test_tokenize_keeps_whole_compound_identifiers() -> None:
+    toks = tokenize("ClientSession.get_connection")
+    assert "clientsession" in toks
+    assert "get_connection" in toks
+    assert {"client", "session", "connection"} <= set(toks)
+
+
+def test_tokenize_lowercases_stems_and_drops_filler() -> None:
+    assert tokenize("How does the Router work") == ["router"]
+    assert tokenize("routes") == tokenize("route")
+    assert tokenize("routing") == tokenize("route")
+    assert tokenize("dependencies") == ["dependency"]
+
+
+def test_tokenize_drops_single_letters_but_keeps_whole() -> None:
+    assert tokenize("x") == []
+    assert tokenize("OAuth2") == ["auth", "oauth2"]
+
+
+def test_path_tokens_dirs_and_stem() -> None:
+    assert path_tokens("fastapi/security/oauth2.py") == ["fastapi", "security", "oauth", "oauth2"]
+    assert path_tokens("src/index.test.ts") == ["src", "index", "test"]
+    assert path_tokens("README") == tokenize("readme")
+
+
+def test_query_tokens_add_definition_tokens_for_words_and_pairs() -> None:
+    toks = query_tokens("how does the client session work")
+    assert DEF_PREFIX + "clientsession" in toks
+    assert DEF_PREFIX + "client" in toks
+    assert DEF_PREFIX + "how" not in toks
+    assert DEF_PREFIX + "field_validator".replace("_", "") in query_tokens("field_validator")
+
+
+def _corpus() -> list[Unit]:
+    return [
+        _unit("ClientSession", "pkg/client.py", "class ClientSession: pass", kind="class"),
+        _unit("request", "pkg/client.py", "session = ClientSession()\nreturn session.get(url)"),
+        _unit("parse_url", "pkg/url.py", "def parse_url(text): return split(text)"),
+        _unit("render", "pkg/view.py", "template lookup and rendering of views"),
+        _unit("main", "pkg/routing.py", "register route handlers"),
+    ]
+
+
+def test_search_definition_ranks_first() -> None:
+    index = LexicalIndex.build(_corpus())
+    hits = index.search("ClientSession", 5)
+    assert hits[0][0] == 0
+    assert all(a[1] >= b[1] for a, b in itertools.pairwise(hits))
+    assert index.search("client session", 1)[0][0] == 0
+
+
+def test_search_matches_file_path_words() -> None:
+    index = LexicalIndex.build(_corpus())
+    assert index.search("how are routes registered", 1)[0][0] == 4
+
+
+def test_search_edge_cases() -> None:
+    index = LexicalIndex.build(_corpus())
+    assert index.search("zzzunknownzzz", 5) == []
+    assert index.search("", 5) == []
+    assert index.search("session", 0) == []
+    assert len(index.search("session", 1)) == 1
+    empty = LexicalIndex.build([])
+    assert len(empty) == 0
+    assert empty.search("session", 5) == []
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    index = LexicalIndex.build(_corpus())
+    path = tmp_path / "lexical.b1.bm25"
+    index.save(path)
+    assert path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
+    loaded = LexicalIndex.load(path)
+    assert len(loaded) == len(index)
+    for query in ("ClientSession", "template rendering", "parse url"):
+        assert loaded.search(query, 5) == index.search(query, 5)
+
+
+def test_load_rejects_other_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "lexical.bm25"
+    monkeypatch.setattr(lexical, "LEXICAL_FORMAT", "old-format")
+    LexicalIndex.build(_corpus()).save(path)
+    monkeypatch.setattr(lexical, "LEXICAL_FORMAT", LEXICAL_FORMAT)
+    with pytest.raises(ValueError, match="format"):
+        LexicalIndex.load(path)
+
+
+def test_token_cache_reuses_unchanged_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    units = _corpus()
+    cache = TokenCache()
+    first = LexicalIndex.build(units, token_cache=cache)
+    assert len(cache) == len(units)
+    calls: list[str] = []
+    real = lexical._unit_counts
+
+    def counting(unit: Unit, file_tokens: list[str]) -> dict[str, int]:
+        calls.append(unit.name)
+        return real(unit, file_tokens)
+
+    monkeypatch.setattr(lexical, "_unit_counts", counting)
+    changed = [*units[:-1], _unit("main", "pkg/routing.py", "register route handlers again")]
+    second = LexicalIndex.build(changed, token_cache=cache)
+    assert calls == ["main"]
+    assert len(cache) == len(units)
+    assert [p for p, _ in second.search("ClientSession", 3)] == [
+        p for p, _ in first.search("ClientSession", 3)
+    ]
+    fresh = LexicalIndex.build(changed)
+    for query in ("route handlers again", "session", "template"):
+        got, want = second.search(query, 5), fresh.search(query, 5)
+        assert [p for p, _ in got] == [p for p, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want])
+
+
+def test_scores_match_bm25s_reference() -> None:
+    bm25s = pytest.importorskip("bm25s")
+    docs = [
+        ["client", "session", "client", "get"],
+        ["path", "handler", "path"],
+        ["client", "path"],
+        ["view", "view", "render", "view", "handler"],
+    ]
+    ours = LexicalIndex.from_tokens(docs)
+    vocab = {t: i for i, t in enumerate(ours.vocab)}
+    ref = bm25s.BM25(method="lucene", k1=lexical._K1, b=lexical._B)
+    ref.scores = ref.build_index_from_ids(
+        unique_token_ids=list(range(len(vocab))),
+        corpus_token_ids=[[vocab[t] for t in d] for d in docs],
+        show_progress=False,
+    )
+    for token in ("client", "path", "view", "get", "handler"):
+        expected = ref.get_scores_from_ids([vocab[token]])
+        got = [0.0] * len(docs)
+        for pos, score in ours.search(token, 10):
+            got[pos] = score
+        assert got == pytest.approx(expected.tolist(), rel=1e-5)
+
+
+def test_module_import_is_cheap() -> None:
+    code = (
+        "import sys, tldr.semantic.lexical as m; print('numpy' in dir(m), 'bm25s' in sys.modules)"
+    )
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

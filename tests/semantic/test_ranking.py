@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tldr.semantic import ranking
+from tldr.semantic.ranking import (
+    CANDIDATES_DENSE,
+    CANDIDATES_LEXICAL,
+    FileHit,
+    QueryKind,
+    classify_query,
+    rank,
+    rank_files,
+)
+from tldr.units.model import Unit
+
+
+def _u(name: str, file: str, kind: str = "function", code: str = "", qual: str = "") -> Unit:
+    return Unit(
+        name=name,
+        qualified_name=qual or name,
+        file=file,
+        line=1,
+        end_line=10,
+        unit_type=kind,
+        language="python",
+        code=code or f"def {name}(): pass",
+    )
+
+
+def _hits(*positions: int) -> list[tuple[int, float]]:
+    return [(p, 1.0 - i * 0.01) for i, p in enumerate(positions)]
+
+
+def _order(
+    query: str, units: list[Unit], dense: list[int], lexical: list[int], mode: str = "hybrid"
+) -> list[int]:
+    out = rank(query, units, dense=_hits(*dense), lexical=_hits(*lexical), k=10, mode=mode)
+    return [p for p, _ in out]
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ("ClientSession", QueryKind.SYMBOL),
+        ("field_validator", QueryKind.SYMBOL),
+        ("Depends", QueryKind.SYMBOL),
+        ("response", QueryKind.SYMBOL),
+        ("os.path.join", QueryKind.SYMBOL),
+        ("Vec::new", QueryKind.SYMBOL),
+        ("run()", QueryKind.SYMBOL),
+        ("  APIRouter  ", QueryKind.SYMBOL),
+        ("routing.py", QueryKind.PATH),
+        ("src/lib/", QueryKind.PATH),
+        ("how are routes registered", QueryKind.NATURAL),
+        ("client session", QueryKind.NATURAL),
+        ("", QueryKind.NATURAL),
+        ("what?", QueryKind.NATURAL),
+    ],
+)
+def test_classify_query(query: str, kind: QueryKind) -> None:
+    assert classify_query(query) is kind
+
+
+def test_rrf_fusion_prefers_agreement() -> None:
+    units = [_u(f"f{i}", f"m{i}.py") for i in range(4)]
+    # 2 is second in both lists; 0 and 1 are first in only one.
+    order = _order("some words here", units, dense=[0, 2, 3], lexical=[1, 2])
+    assert order[0] == 2
+
+
+def test_modes_select_retrievers() -> None:
+    units = [_u(f"f{i}", f"m{i}.py") for i in range(3)]
+    assert _order("some words", units, dense=[0], lexical=[1], mode="dense") == [0]
+    assert _order("some words", units, dense=[0], lexical=[1], mode="lexical") == [1]
+    assert set(_order("some words", units, dense=[0], lexical=[1])) == {0, 1}
+    with pytest.raises(ValueError, match="mode"):
+        _order("x y", units, dense=[0], lexical=[], mode="bogus")
+
+
+def test_query_weight_depends_on_kind() -> None:
+    units = [_u("alpha", "a.py"), _u("beta", "b.py")]
+    # Dense says 0, lexical says 1: a question trusts the embedding,
+    # an identifier trusts BM25.
+    assert _order("where is the beta logic", units, dense=[0], lexical=[1])[0] == 0
+    assert _order("betaThing", units, dense=[0], lexical=[1])[0] == 1
+
+
+def test_symbol_definition_boost_exact_over_mentions() -> None:
+    units = [
+        _u("use_session", "app.py", code="s = ClientSession()"),
+        _u("ClientSession", "client.py", kind="class"),
+    ]
+    assert _order("ClientSession", units, dense=[0, 1], lexical=[0, 1])[0] == 1
+
+
+def test_symbol_definition_prefers_least_nested_copy() -> None:
+    units = [
+        _u("BaseModel", "pkg/v1/main.py", kind="class"),
+        _u("BaseModel", "pkg/main.py", kind="class"),
+    ]
+    assert _order("BaseModel", units, dense=[0, 1], lexical=[0, 1])[0] == 1
+
+
+def test_identifier_named_in_question_boosts_its_definition() -> None:
+    units = [_u("acquire", "pool.py"), _u("ClientSession", "client.py", kind="class")]
+    assert _order("how the client session acquires connections", units, [0, 1], [0, 1])[0] == 1
+    assert _order("how ClientSession acquires connections", units, [0, 1], [0, 1])[0] == 1
+
+
+def test_symbol_query_matching_file_stem() -> None:
+    units = [_u("send", "lib/request.js"), _u("send", "lib/response.js")]
+    assert _order("response", units, dense=[0, 1], lexical=[0, 1])[0] == 1
+
+
+def test_path_words_boost_files() -> None:
+    units = [_u("handle", "pkg/core.py"), _u("handle", "pkg/websockets.py"), _u("x", "pkg/a.py")]
+    assert _order("websocket endpoint implementation", units, [0, 1, 2], [0, 1, 2])[0] == 1
+
+
+def test_path_words_shared_by_most_files_do_not_count() -> None:
+    units = [_u("a", "model2vec/x.py"), _u("b", "model2vec/y.py"), _u("c", "model2vec/z.py")]
+    assert _order("model2vec internals", units, [0, 1, 2], [0, 1, 2]) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("path", "query_asking"),
+    [
+        ("tests/test_client.py", "client tests"),
+        ("pkg/client_test.go", "client test"),
+        ("src/client.spec.ts", "client spec"),
+        ("examples/client.py", "client example"),
+        ("vendor/lib/client.go", "vendored client"),
+        ("pkg/_compat.py", "client compat"),
+        ("pkg/deprecated/client.py", "deprecated client"),
+    ],
+)
+def test_demotions_and_their_lifting(path: str, query_asking: str) -> None:
+    units = [_u("client", path), _u("client", "pkg/client.py")]
+    assert _order("the client code", units, dense=[0, 1], lexical=[0, 1])[0] == 1
+    assert _order(query_asking, units, dense=[0, 1], lexical=[0, 1])[0] == 0
+
+
+def test_reexport_module_demoted() -> None:
+    barrel = "from .client import ClientSession\nfrom .web import Application\n__all__ = ['a']"
+    units = [_u("pkg", "pkg/__init__.py", kind="module", code=barrel), _u("run", "pkg/client.py")]
+    assert _order("client session", units, dense=[0, 1], lexical=[0, 1])[0] == 1
+
+
+def test_mirror_directory_is_demoted_as_compat() -> None:
+    names = ["main", "fields", "types", "config"]
+    units = [_u(n, f"pkg/v1/{n}.py") for n in names] + [_u(n, f"pkg/{n}.py") for n in names]
+    order = _order("the fields thing", units, dense=[1, 5], lexical=[1, 5])
+    assert order[0] == 5
+    assert ranking._project(units).mirror_files == {f"pkg/v1/{n}.py" for n in names}
+
+
+def test_file_with_several_hits_rises() -> None:
+    units = [_u("lone", "a.py")] + [_u(f"m{i}", "b.py") for i in range(4)]
+    files = rank_files(
+        "some query words", units, dense=_hits(0, 1, 2, 3, 4), lexical=_hits(0, 1, 2, 3, 4), k=2
+    )
+    assert [f.file for f in files] == ["b.py", "a.py"]
+
+
+def test_diversity_spreads_files() -> None:
+    units = [_u(f"m{i}", "big.py") for i in range(8)] + [_u("other", "small.py")]
+    order = _order("some query", units, dense=list(range(9)), lexical=list(range(9)))
+    assert 8 in order[:4]
+    assert len(order) == 9
+
+
+def test_rank_respects_k_and_sorted_scores() -> None:
+    units = [_u(f"f{i}", f"m{i % 5}.py") for i in range(30)]
+    out = rank("a query", units, dense=_hits(*range(30)), lexical=_hits(*range(29, -1, -1)), k=7)
+    assert len(out) == 7
+    assert [s for _, s in out] == sorted((s for _, s in out), reverse=True)
+    assert rank("q", units, dense=[], lexical=[], k=5) == []
+
+
+def test_rank_files_shape() -> None:
+    units = [_u("a", "x.py"), _u("b", "x.py"), _u("c", "y.py")]
+    hits = rank_files("a b", units, dense=_hits(0, 1, 2), lexical=[], k=5, per_file=1)
+    assert all(isinstance(h, FileHit) for h in hits)
+    assert hits[0].file == "x.py" and hits[0].positions == [0]
+    assert {h.file for h in hits} == {"x.py", "y.py"}
+
+
+def test_ranking_is_fast() -> None:
+    units = [_u(f"name{i}", f"pkg/dir{i % 40}/mod{i % 300}.py") for i in range(20000)]
+    dense = _hits(*range(0, 20000, 200))
+    lexical = _hits(*range(7, 20000, 200))
+    rank("how are handlers registered", units, dense=dense, lexical=lexical, k=10)  # warm caches
+    t0 = time.perf_counter()
+    for _ in range(20):
+        rank("how are handlers registered", units, dense=dense, lexical=lexical, k=10)
+    assert (time.perf_counter() - t0) / 20 < 0.01  # generous: CI machines vary
+
+
+def test_candidate_counts_are_sane() -> None:
+    assert 50 <= CANDIDATES_DENSE <= 500
+    assert 50 <= CANDIDATES_LEXICAL <= 500

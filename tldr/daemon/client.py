@@ -1,0 +1,242 @@
+"""The thin client: talk to a project's daemon, starting it when needed.
+
+Imports only the standard library, msgspec and light tldr modules (no
+asyncio, no logging, no subprocess until a daemon must be started), so
+`tldrf semantic search` through a warm daemon costs one process start, one
+connect and one line each way. Editors and the MCP server can reuse
+`DaemonClient`:
+
+```python
+from tldr.daemon.client import DaemonClient
+with DaemonClient("~/src/app", autostart=True) as client:
+    rows = client.call("search", {"query": "parse the config", "k": 5})["results"]
+```
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tldr._exceptions import DaemonError, ProtocolError
+from tldr.daemon import settings as _settings
+from tldr.daemon.lifecycle import is_running, remove_stale, spawn_daemon, wait_ready
+from tldr.daemon.protocol import ErrorObject, exception_for_error
+from tldr.daemon.settings import DaemonFiles, daemon_files
+from tldr.daemon.transport import SyncStream, connect
+from tldr.paths import find_project_root
+
+__all__ = ["DaemonClient", "ensure_daemon", "search_via_daemon", "warm"]
+
+
+class _Incoming(msgspec.Struct):
+    """Any message from the daemon: a response or a notification."""
+
+    jsonrpc: str = "2.0"
+    id: int | str | msgspec.UnsetType | None = msgspec.UNSET
+    result: Any = None
+    error: ErrorObject | None = None
+    method: str | None = None
+    params: dict[str, Any] | None = None
+
+
+_decoder = msgspec.json.Decoder(_Incoming)
+_encoder = msgspec.json.Encoder()
+
+
+class DaemonClient:
+    """A blocking JSON-RPC connection to one project's daemon."""
+
+    def __init__(
+        self,
+        project: str | os.PathLike[str] = ".",
+        *,
+        timeout: float | None = None,
+        autostart: bool = False,
+        files: DaemonFiles | None = None,
+    ) -> None:
+        self.files = files or daemon_files(find_project_root(Path(project).expanduser()))
+        self.timeout = _settings._default_request_timeout() + 5 if timeout is None else timeout
+        self.autostart = autostart
+        self.notifications: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.started = False
+        self._stream: SyncStream | None = None
+        self._ids = itertools.count(1)
+
+    def __enter__(self) -> DaemonClient:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Connect, starting the daemon first when `autostart` is set.
+
+        Raises:
+            DaemonError: no daemon is running (and autostart is off), or it would not start.
+        """
+        if self._stream is not None:
+            return
+        try:
+            self._stream = connect(self.files.socket, timeout=self.timeout)
+            return
+        except (FileNotFoundError, ConnectionRefusedError):
+            if not self.autostart:
+                raise DaemonError(
+                    f"no daemon is running for {self.files.root}; "
+                    f"start one: tldrf daemon start --path {self.files.root}"
+                ) from None
+        self.started = ensure_daemon(self.files)
+        try:
+            self._stream = connect(self.files.socket, timeout=self.timeout)
+        except OSError as exc:
+            raise DaemonError(
+                f"cannot connect to the daemon at {self.files.socket}: {exc}"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """Send one request and return its result.
+
+        Notifications that arrive meanwhile are kept in `notifications`.
+
+        Raises:
+            TldrError: the daemon's error, as the matching subclass
+                (`IndexMissingError` for "index missing", ...).
+            DaemonError: the connection failed or timed out.
+        """
+        self.connect()
+        assert self._stream is not None
+        request_id = next(self._ids)
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        try:
+            self._stream.write(_encoder.encode(message) + b"\n")
+            while True:
+                incoming = self._receive()
+                if incoming.method is not None:
+                    self.notifications.append({"method": incoming.method,
+                                               "params": incoming.params or {}})
+                    continue
+                if incoming.id != request_id:
+                    continue
+                if incoming.error is not None:
+                    raise exception_for_error(incoming.error)
+                return incoming.result
+        except TimeoutError as exc:
+            self.close()
+            raise DaemonError(
+                f"the daemon did not answer {method} within {self.timeout:g}s"
+            ) from exc
+        except OSError as exc:
+            self.close()
+            raise DaemonError(f"lost the connection to the daemon: {exc}") from exc
+
+    def next_notification(self) -> dict[str, Any]:
+        """Block until a notification arrives (after `subscribe`)."""
+        if self.notifications:
+            return self.notifications.popleft()
+        self.connect()
+        while True:
+            incoming = self._receive()
+            if incoming.method is not None:
+                return {"method": incoming.method, "params": incoming.params or {}}
+
+    def _receive(self) -> _Incoming:
+        assert self._stream is not None
+        line = self._stream.readline()
+        if not line:
+            self.close()
+            raise DaemonError("the daemon closed the connection")
+        try:
+            return _decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(f"bad message from the daemon: {exc}") from exc
+
+
+def ensure_daemon(files: DaemonFiles, *, wait: bool = True, timeout: float | None = None) -> bool:
+    """Make sure a daemon runs for `files.root`; True if this call started it.
+
+    Raises:
+        DaemonError: it did not become ready within `timeout` (TLDR_START_TIMEOUT).
+    """
+    timeout = _settings._default_start_timeout() if timeout is None else timeout
+    try:
+        connect(files.socket, timeout=1.0).close()
+        return False
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
+    if is_running(files):  # starting up: the socket is not bound yet
+        if wait:
+            wait_ready(files, timeout=timeout)
+        return False
+    remove_stale(files)
+    process = spawn_daemon(files)
+    if wait:
+        wait_ready(files, timeout=timeout, process=process)
+    return True
+
+
+def search_via_daemon(
+    project: str | os.PathLike[str],
+    query: str,
+    *,
+    k: int = 10,
+    lang: str | None = None,
+    path_prefix: str | None = None,
+    mode: str = "hybrid",
+    autostart: bool = True,
+    timeout: float | None = None,
+) -> list[dict[str, Any]]:
+    """Search through the project's daemon (starting it if needed); rows best first.
+
+    Raises:
+        IndexMissingError: no index yet; the daemon is building one and the
+            message says how far it got.
+        TldrError: any other error, as raised in-process.
+    """
+    params: dict[str, Any] = {"query": query, "k": k, "mode": mode}
+    if lang:
+        params["lang"] = lang
+    if path_prefix:
+        params["path_prefix"] = path_prefix
+    with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
+        result = client.call("search", params)
+    rows: list[dict[str, Any]] = result["results"]
+    return rows
+
+
+def warm(project: str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """Start the project's daemon, or ask a running one to bring the index up to date.
+
+    Returns at once: {"root", "started", "pid", "socket", "log_file"}; the
+    build happens in the background.
+    """
+    files = daemon_files(find_project_root(Path(project).expanduser()))
+    answer: dict[str, Any] = {"root": str(files.root), "socket": files.socket,
+                              "log_file": str(files.log_file), "started": False, "pid": None}
+    try:
+        with DaemonClient(files=files, timeout=2.0) as client:
+            answer["pid"] = client.call("ping")["pid"]
+            answer["build"] = client.call("index", {"wait": False})
+            return answer
+    except DaemonError:
+        pass
+    if is_running(files):
+        return answer  # starting: its startup build covers us
+    remove_stale(files)
+    process = spawn_daemon(files)
+    answer.update(started=True, pid=process.pid)
+    return answer

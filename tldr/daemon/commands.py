@@ -1,0 +1,228 @@
+"""`tldrf daemon {start,stop,restart,status,logs}` and `tldrf warm`.
+
+Cheap to import (standard library, msgspec, light tldr modules): the CLI adds
+these commands with `add_commands(subparsers)`; each handler takes the parsed
+arguments and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tldr._exceptions import DaemonError
+from tldr.daemon.settings import DaemonFiles, daemon_files
+from tldr.paths import find_project_root
+
+__all__ = ["NOT_RUNNING", "add_commands"]
+
+NOT_RUNNING = 3  # `daemon status` exit code when no daemon runs (as systemctl)
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `daemon ...` and `warm` to the CLI's subcommands."""
+    daemon = commands.add_parser(
+        "daemon", help="start, stop and inspect the per-project daemon", formatter_class=_RAW,
+        description=(
+            "The daemon keeps a project's model and index loaded, watches the tree and\n"
+            "rebuilds in the background. Searches start it on demand.\n\n"
+            "examples:\n"
+            "  tldrf daemon start --path ~/src/app\n"
+            "  tldrf daemon status --json\n"
+            "  tldrf daemon logs -n 50\n"
+            "  tldrf daemon stop"
+        ),
+    )
+    daemon.set_defaults(handler=lambda args: _help(daemon))
+    sub = daemon.add_subparsers(title="commands", metavar="COMMAND")
+    specs = (
+        ("start", "start the daemon (no-op when it runs)", _start,
+         "Start the project's daemon and wait until it accepts requests.\n\n"
+         "examples:\n  tldrf daemon start\n  tldrf daemon start --path ~/src/app --json"),
+        ("stop", "stop the daemon", _stop,
+         "Stop the project's daemon (shutdown request, then SIGTERM, then SIGKILL).\n\n"
+         "examples:\n  tldrf daemon stop\n  tldrf daemon stop --path ~/src/app"),
+        ("restart", "stop, then start the daemon", _restart,
+         "Stop the project's daemon if it runs, then start a new one.\n\n"
+         "examples:\n  tldrf daemon restart"),
+        ("status", "state, build, watcher, queue and stats", _status,
+         "Show whether the daemon runs and what it is doing. Exit code 3 when it\n"
+         "does not run.\n\n"
+         "examples:\n  tldrf daemon status\n  tldrf daemon status --json | jq .build"),
+        ("logs", "print the daemon's log", _logs,
+         "Print the end of the daemon's log (<project>/.tldr/daemon.log).\n\n"
+         "examples:\n  tldrf daemon logs -n 100\n  tldrf daemon logs --follow"),
+    )
+    for name, help_text, handler, description in specs:
+        parser = sub.add_parser(name, help=help_text, description=description,
+                                formatter_class=_RAW)
+        parser.add_argument("--path", default=".", help="project directory (default: .)")
+        if name == "logs":
+            parser.add_argument("-n", "--lines", type=int, default=40,
+                                help="how many lines (default 40)")
+            parser.add_argument("-f", "--follow", action="store_true",
+                                help="keep printing new lines")
+        else:
+            parser.add_argument("--json", action="store_true", help="print as JSON")
+        parser.set_defaults(handler=handler)
+
+    warm = commands.add_parser(
+        "warm", help="start the daemon and bring the index up to date in the background",
+        formatter_class=_RAW,
+        description=(
+            "Start the project's daemon, or ask a running one to update the index, and\n"
+            "return at once; the build runs in the background. Meant for editors and\n"
+            "agents to call when a project is opened.\n\n"
+            "examples:\n"
+            "  tldrf warm .\n"
+            "  tldrf warm ~/src/app --json"
+        ),
+    )
+    warm.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
+    warm.add_argument("--json", action="store_true", help="print as JSON")
+    warm.set_defaults(handler=_warm)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _files(args: argparse.Namespace) -> DaemonFiles:
+    return daemon_files(find_project_root(Path(args.path).expanduser()))
+
+
+def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload, indent=2) if getattr(args, "json", False) else text)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from tldr.daemon.client import DaemonClient, ensure_daemon
+
+    files = _files(args)
+    started = ensure_daemon(files)
+    with DaemonClient(files=files, timeout=5.0) as client:
+        ping = client.call("ping")
+    verb = "started" if started else "already running"
+    _print(args, {"root": str(files.root), "started": started, "pid": ping["pid"],
+                  "socket": files.socket},
+           f"daemon {verb} for {files.root} (pid {ping['pid']}, socket {files.socket})")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from tldr.daemon.lifecycle import stop_daemon
+
+    files = _files(args)
+    stopped = stop_daemon(files)
+    _print(args, {"root": str(files.root), "stopped": stopped},
+           f"daemon stopped for {files.root}" if stopped else f"no daemon running for {files.root}")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    from tldr.daemon.lifecycle import stop_daemon
+
+    stop_daemon(_files(args))
+    return _start(args)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from tldr.daemon.client import DaemonClient
+
+    files = _files(args)
+    try:
+        with DaemonClient(files=files, timeout=5.0) as client:
+            status = client.call("status")
+    except DaemonError as exc:
+        _print(args, {"running": False, "root": str(files.root), "socket": files.socket},
+               f"no daemon running for {files.root}" + (f" ({exc})" if "no daemon" not in
+                                                         str(exc) else ""))
+        return NOT_RUNNING
+    status["running"] = True
+    _print(args, status, _format_status(status))
+    return 0
+
+
+def _format_status(status: dict[str, Any]) -> str:
+    build, index, stats = status["build"], status["index"], status["stats"]
+    rss = status.get("rss_bytes")
+    lines = [
+        f"daemon:     pid {status['pid']}, {status['state']}, up {status['uptime_s']:.0f}s"
+        + (f", {rss / 2**20:.0f} MiB" if rss else ""),
+        f"project:    {status['root']}",
+        f"socket:     {status['socket']}",
+    ]
+    if index:
+        lines.append(f"index:      {index['build_id']}, {index['units']} units, "
+                     f"{index['model']}, {index['backend']}")
+    elif status.get("index_error"):
+        lines.append(f"index:      {status['index_error']}")
+    state = build["state"]
+    if build.get("progress"):
+        progress = build["progress"]
+        state += f" ({progress['stage']} {progress['done']}/{progress['total']})"
+    lines.append(f"build:      {state}")
+    if build.get("last"):
+        last = build["last"]
+        lines.append(f"last build: {last['status']} {last['build_id'] or ''} in "
+                     f"{last['seconds']:.2f}s ({last['embedded']} embedded, "
+                     f"{last['extracted_files']} files parsed; {last['reason']})")
+    if build.get("last_error"):
+        lines.append(f"error:      {build['last_error']} (failures: {build['failures']})")
+    watcher = status["watcher"]
+    lines.append(f"watcher:    {watcher['state']}, {watcher.get('events', 0)} events"
+                 + (f" ({watcher['error']})" if watcher.get("error") else ""))
+    pending = status["queue"]["pending_build"]
+    lines.append("queue:      " + (f"build due in {pending['due_in_s']:.1f}s ({pending['reason']})"
+                                   if pending else "empty")
+                 + f", {status['in_flight']} in flight, {status['connections']} connections")
+    search = stats.get("search_ms")
+    lines.append(f"searches:   {stats['searches']}"
+                 + (f", p50 {search['p50']:.1f} ms, p99 {search['p99']:.1f} ms" if search else ""))
+    return "\n".join(lines)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    log_file = _files(args).log_file
+    try:
+        lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        print(f"no log yet at {log_file}", file=sys.stderr)
+        return 1
+    for line in lines[-args.lines:] if args.lines > 0 else []:
+        print(line)
+    if not args.follow:
+        return 0
+    with open(log_file, encoding="utf-8", errors="replace") as handle:
+        handle.seek(0, 2)
+        try:
+            while True:
+                line = handle.readline()
+                if line:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                else:
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            return 0
+
+
+def _warm(args: argparse.Namespace) -> int:
+    from tldr.daemon.client import warm
+
+    answer = warm(args.path)
+    if answer["started"]:
+        text = (f"daemon starting for {answer['root']} (pid {answer['pid']}); "
+                "the index is brought up to date in the background")
+    elif answer["pid"]:
+        text = f"daemon running for {answer['root']} (pid {answer['pid']}); update scheduled"
+    else:
+        text = f"daemon starting for {answer['root']}"
+    _print(args, answer, text)
+    return 0

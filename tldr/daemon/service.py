@@ -1,0 +1,601 @@
+"""What the daemon serves: a warm searcher, rebuild scheduling and status.
+
+The model is loaded once and the committed build (index opened with
+`view=True`, units in memory) is held by a `Searcher` pinned to it. A
+request never reloads: it stats `metadata.json`, and when that changed a
+background task loads the new build and swaps it in, so queries are served
+from the previous build until the new one is ready. Builds run in one build
+thread with `lock_timeout=0`; a held lock means another builder is at work
+and the job is retried when it lets go; any other failure is retried with
+backoff and shown in status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tldr._exceptions import IndexBusyError, IndexMissingError, TldrError
+from tldr._version import __version__
+from tldr.daemon import protocol
+from tldr.daemon.protocol import (
+    IndexParams,
+    InfoParams,
+    NotifyParams,
+    RpcError,
+    SearchParams,
+    SearchResult,
+)
+from tldr.daemon.server import Connection, Method
+from tldr.daemon.watcher import ChangeFilter
+from tldr.paths import IndexPaths
+
+__all__ = ["Service"]
+
+logger = logging.getLogger(__name__)
+
+_BUSY_RETRY_S = 0.5
+_MAX_BACKOFF_S = 60.0
+_PROGRESS_INTERVAL_S = 0.1
+_BUILD_NICE = 10
+_timing = threading.local()
+
+
+class _Empty(msgspec.Struct, forbid_unknown_fields=True):
+    """Params of methods that take none."""
+
+
+class _BuildCancelled(Exception):
+    """Raised inside a build's progress callback to stop it at shutdown."""
+
+
+@dataclass
+class _Job:
+    """One pending build: what triggered it and who waits for it."""
+
+    deadline: float
+    first_at: float
+    touch_dirty: bool = False
+    rebuild: bool = False
+    settings: dict[str, str | None] | None = None  # explicit: only from an `index` request
+    waiters: list[asyncio.Future[dict[str, Any]]] = field(default_factory=list)
+    reason: str = "startup"
+    urgent: bool = False  # due sooner than a debounce: later changes do not push it back
+
+
+class Service:
+    """One project's searcher, build scheduler and counters."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        debounce_ms: int,
+        view: bool = True,
+        device: str | None = None,
+        search_threads: int = 4,
+    ) -> None:
+        self.root = root
+        self.paths = IndexPaths(root)
+        self.debounce = debounce_ms / 1000
+        self.view = view and os.name != "nt"
+        self.device = device
+        self.filter = ChangeFilter(root)
+        self.broadcast: Callable[[str, dict[str, Any]], None] = lambda event, params: None
+        self.request_stop: Callable[[], None] = lambda: None
+        self.extra_status: Callable[[], dict[str, Any]] = dict
+        self.started_at = time.time()
+        self._search_pool = ThreadPoolExecutor(search_threads, thread_name_prefix="tldr-search")
+        self._build_pool = ThreadPoolExecutor(1, thread_name_prefix="tldr-build")
+        self._searcher: Any = None
+        self._searcher_stat: tuple[int, int, int] | None = None
+        self._load_error: str | None = None
+        self._reload_task: asyncio.Task[None] | None = None
+        self._job: _Job | None = None
+        self._wake = asyncio.Event()
+        self._scheduler: asyncio.Task[None] | None = None
+        self._warmup: asyncio.Task[None] | None = None
+        self._cancel = threading.Event()
+        self.build_state = "idle"  # idle, scheduled, running, waiting, failed
+        self._progress: dict[str, Any] | None = None
+        self._last_report: dict[str, Any] | None = None
+        self._last_error: str | None = None
+        self._failures = 0
+        self._retry_at: float | None = None
+        self._known_settings: dict[str, str | None] | None = None
+        self._changed_paths = 0
+        self._search_ms: deque[float] = deque(maxlen=2048)
+        self._own_ms: deque[float] = deque(maxlen=2048)
+        self.counts = {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0}
+
+    # lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the scheduler and warm up: load the build and model, or build."""
+        self._scheduler = asyncio.create_task(self._schedule_loop(), name="tldr-scheduler")
+        self.schedule(reason="startup", delay=0)
+        self._warmup = asyncio.create_task(self._warm_up(), name="tldr-warmup")
+
+    async def close(self) -> None:
+        """Stop scheduling, cancel a running build, release the threads."""
+        self._cancel.set()
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+        for pool in (self._search_pool, self._build_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def busy(self) -> bool:
+        """True while a build runs or is due (idle shutdown waits for it)."""
+        return self.build_state in ("running", "waiting", "scheduled")
+
+    def methods(self) -> dict[str, Method]:
+        """The JSON-RPC method table."""
+        return {
+            "ping": Method(_Empty, self._ping),
+            "status": Method(_Empty, self._status),
+            "search": Method(SearchParams, self._search),
+            "index": Method(IndexParams, self._index, own_timeout=True),
+            "info": Method(InfoParams, self._info),
+            "notify": Method(NotifyParams, self._notify),
+            "shutdown": Method(_Empty, self._shutdown),
+        }
+
+    # changes -----------------------------------------------------------------
+
+    def on_changes(self, changes: list[tuple[str, str]]) -> None:
+        """Watcher batches: (change name, absolute path)."""
+        sources = 0
+        for change, path in changes:
+            kind = self.filter.classify(path)
+            if kind == "source":
+                sources += 1
+            elif kind == "index":
+                self._index_event(change)
+        if sources:
+            self._changed_paths += sources
+            self.schedule(reason="watch", touch_dirty=True)
+
+    def _index_event(self, change: str) -> None:
+        if not self.paths.metadata.exists():
+            if change == "deleted":
+                logger.warning("the index was deleted; rebuilding")
+                self.schedule(reason="index deleted", delay=0.3)
+            return
+        self._maybe_reload()
+
+    def schedule(
+        self,
+        *,
+        reason: str,
+        delay: float | None = None,
+        touch_dirty: bool = False,
+        rebuild: bool = False,
+        settings: dict[str, str | None] | None = None,
+    ) -> _Job:
+        """Add to the pending build (coalescing), due after `delay` (default: debounce)."""
+        now = time.monotonic()
+        delay = self.debounce if delay is None else delay
+        job = self._job
+        urgent = delay < self.debounce
+        if job is None:
+            job = self._job = _Job(deadline=now + delay, first_at=now, reason=reason)
+        elif urgent:
+            job.deadline = min(job.deadline, now + delay)
+        elif not job.urgent:
+            # Quiet-period debounce, but never starve: at most 5x debounce after the first change.
+            cap = max(job.first_at + 5 * self.debounce, now)
+            job.deadline = min(max(job.deadline, now + delay), cap)
+        job.urgent |= urgent
+        if reason not in job.reason.split("+"):
+            job.reason = f"{job.reason}+{reason}"
+        job.touch_dirty |= touch_dirty
+        job.rebuild |= rebuild
+        if settings is not None:
+            job.settings = settings
+        if self.build_state in ("idle", "failed"):
+            self.build_state = "scheduled"
+        self._wake.set()
+        return job
+
+    # scheduling --------------------------------------------------------------
+
+    async def _schedule_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            job = self._job
+            if job is None:
+                continue
+            while (delay := job.deadline - time.monotonic()) > 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+            if self._job is job:
+                self._job = None
+            try:
+                await self._run(job)
+            except Exception:  # the scheduler must survive anything
+                logger.exception("build scheduling failed")
+                self.build_state = "failed"
+            if self._job is not None:
+                self._wake.set()
+
+    def _requeue(self, job: _Job, delay: float, *, keep_waiters: bool) -> None:
+        again = self.schedule(reason=job.reason, delay=delay, touch_dirty=job.touch_dirty,
+                              rebuild=job.rebuild, settings=job.settings)
+        if keep_waiters:
+            again.waiters.extend(job.waiters)
+
+    async def _run(self, job: _Job) -> None:
+        loop = asyncio.get_running_loop()
+        self.build_state = "running"
+        self._retry_at = None
+        try:
+            report = await loop.run_in_executor(self._build_pool, self._build_sync, job, loop)
+        except IndexBusyError:
+            if self.build_state != "waiting":
+                logger.info("another build holds the lock; waiting for it")
+            self.build_state = "waiting"
+            self._progress = None
+            self._requeue(job, _BUSY_RETRY_S, keep_waiters=True)
+            return
+        except Exception as exc:  # includes _BuildCancelled and a shut-down pool
+            if not self._cancel.is_set():
+                self._failed(job, exc)
+            return
+        await self._built(job, report)
+
+    def _failed(self, job: _Job, exc: BaseException) -> None:
+        self._failures += 1
+        self.counts["build_failures"] += 1
+        backoff = min(_MAX_BACKOFF_S, 2.0 ** (self._failures - 1))
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        self._progress = None
+        logger.error("build failed (%s); retrying in %.0fs", self._last_error, backoff,
+                     exc_info=not isinstance(exc, TldrError))
+        for waiter in job.waiters:
+            if not waiter.done():
+                waiter.set_exception(exc)
+        self.broadcast("build.failed", {"error": self._last_error, "retry_in_s": backoff,
+                                        "failures": self._failures})
+        self._requeue(job, backoff, keep_waiters=False)
+        self.build_state = "failed"
+        self._retry_at = time.time() + backoff
+
+    async def _built(self, job: _Job, report: Any) -> None:
+        self._failures = 0
+        self._last_error = None
+        self._progress = None
+        self.counts["builds"] += 1
+        summary = {
+            "status": report.status,
+            "build_id": report.build_id,
+            "units": report.units,
+            "files": report.files,
+            "extracted_files": report.extracted_files,
+            "embedded": report.embedded,
+            "seconds": round(report.seconds, 4),
+            "reason": job.reason,
+            "finished_at": time.time(),
+        }
+        self._last_report = summary
+        if report.status != "up_to_date" or self._searcher is None:
+            try:
+                await self._reload()
+                if self._searcher_stat != self._metadata_stat():
+                    await self._reload()  # a reload begun before the commit loaded the old build
+            except TldrError as exc:
+                logger.error("cannot load the new build: %s", exc)
+        self.build_state = "scheduled" if self._job is not None else "idle"
+        logger.info("build %s: %s (%s units, %s embedded, %.2fs)", summary["build_id"],
+                    report.status, report.units, report.embedded, report.seconds)
+        if report.status != "up_to_date":
+            self.broadcast("index.updated", summary)
+        for waiter in job.waiters:
+            if not waiter.done():
+                waiter.set_result(summary)
+
+    def _build_sync(self, job: _Job, loop: asyncio.AbstractEventLoop) -> Any:
+        from tldr.semantic import build_semantic_index
+
+        _lower_thread_priority()
+        settings = job.settings if job.settings is not None else self._recorded_settings()
+        if job.touch_dirty:
+            self.paths.semantic_dir.mkdir(parents=True, exist_ok=True)
+            self.paths.dirty.touch()
+        last_at, last_stage = [0.0], [""]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if self._cancel.is_set():
+                raise _BuildCancelled("daemon shutting down")
+            now = time.monotonic()
+            if stage == last_stage[0] and now - last_at[0] < _PROGRESS_INTERVAL_S and done != total:
+                return
+            last_at[0], last_stage[0] = now, stage
+            loop.call_soon_threadsafe(self._on_progress, stage, done, total)
+
+        chosen = settings or {}
+        return build_semantic_index(
+            self.root, model=chosen.get("model"), lang=chosen.get("lang"),
+            vector_backend=chosen.get("vector_backend"), rebuild=job.rebuild,
+            device=self.device, progress=progress, lock_timeout=0,
+        )
+
+    def _recorded_settings(self) -> dict[str, str | None] | None:
+        """The settings a self-triggered build keeps: metadata's, else the last known."""
+        from tldr.semantic.storage import read_metadata
+
+        try:
+            metadata = read_metadata(self.paths)
+        except TldrError:
+            metadata = None
+        if metadata is not None:
+            self._known_settings = {
+                "model": metadata.model,
+                "lang": ",".join(metadata.lang) if metadata.lang else "all",
+                "vector_backend": metadata.vector_store.backend,
+            }
+        return self._known_settings
+
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        self._progress = {"stage": stage, "done": done, "total": total, "percent": percent}
+        self.broadcast("build.progress", self._progress)
+
+    # searcher ----------------------------------------------------------------
+
+    def _metadata_stat(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.paths.metadata)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    async def _warm_up(self) -> None:
+        try:
+            await self._reload()
+        except IndexMissingError:
+            pass  # the startup build makes one
+        except Exception as exc:
+            logger.warning("could not load the index: %s", exc)
+
+    def _maybe_reload(self) -> None:
+        stat = self._metadata_stat()
+        if stat is not None and stat != self._searcher_stat and self._reload_task is None:
+            asyncio.create_task(self._reload()).add_done_callback(_log_failure)
+
+    async def _reload(self) -> None:
+        """Load the committed build (and its model) off the loop, then swap it in.
+
+        Concurrent callers share one load.
+        """
+        if self._reload_task is None:
+            self._reload_task = asyncio.create_task(self._load())
+        await asyncio.shield(self._reload_task)
+
+    async def _load(self) -> None:
+        stat = self._metadata_stat()
+        loop = asyncio.get_running_loop()
+        try:
+            searcher = await loop.run_in_executor(self._search_pool, self._load_sync)
+        except TldrError as exc:
+            self._load_error = str(exc)
+            raise
+        finally:
+            self._reload_task = None
+        self._load_error = None
+        self._searcher, self._searcher_stat = searcher, stat
+
+    def _load_sync(self) -> Any:
+        from tldr.daemon._pinned import PinnedSearcher
+
+        searcher = PinnedSearcher(self.root, view=self.view, device=self.device)
+        searcher.refresh()
+        searcher.embedder(searcher.build.metadata)  # load the model once, now
+        metadata = searcher.build.metadata
+        self._known_settings = {
+            "model": metadata.model,
+            "lang": ",".join(metadata.lang) if metadata.lang else "all",
+            "vector_backend": metadata.vector_store.backend,
+        }
+        return searcher
+
+    async def _current_searcher(self) -> Any:
+        searcher = self._searcher
+        if searcher is None:
+            try:
+                await self._reload()
+            except IndexMissingError:
+                raise self._missing() from None
+            return self._searcher
+        stat = self._metadata_stat()
+        if stat != self._searcher_stat:
+            if stat is None:
+                if self._job is None and self.build_state in ("idle", "failed"):
+                    self.schedule(reason="index deleted", delay=0)
+            else:
+                self._maybe_reload()
+        return searcher
+
+    def _missing(self) -> IndexMissingError:
+        if self._job is None and self.build_state in ("idle", "failed"):
+            self.schedule(reason="index missing", delay=0)
+        progress = self._progress
+        done = f", {progress['percent']}% done ({progress['stage']})" if progress else ""
+        failed = f"; last build failed: {self._last_error}" if self._last_error else ""
+        return IndexMissingError(f"index missing for {self.root}; building now{done}{failed}")
+
+    # methods -----------------------------------------------------------------
+
+    async def _ping(self, params: _Empty, conn: Connection) -> dict[str, Any]:
+        return {"pong": True, "pid": os.getpid(), "version": __version__, "root": str(self.root)}
+
+    async def _search(self, params: SearchParams, conn: Connection) -> SearchResult:
+        started = time.perf_counter()
+        searcher = await self._current_searcher()
+        loop = asyncio.get_running_loop()
+        rows, embed_s = await loop.run_in_executor(
+            self._search_pool, _search_sync, searcher, params
+        )
+        took = (time.perf_counter() - started) * 1000
+        embed_ms = embed_s * 1000
+        self.counts["searches"] += 1
+        self._search_ms.append(took)
+        self._own_ms.append(took - embed_ms)
+        return SearchResult(
+            results=rows,
+            build_id=searcher.build.metadata.vector_store.build_id,
+            took_ms=round(took, 3),
+            embed_ms=round(embed_ms, 3),
+            stale=self._job is not None or self.build_state in ("running", "waiting"),
+        )
+
+    async def _index(self, params: IndexParams, conn: Connection) -> dict[str, Any]:
+        explicit = {"model": params.model, "lang": params.lang,
+                    "vector_backend": params.vector_backend}
+        settings = explicit if any(explicit.values()) else None
+        job = self.schedule(reason="request", delay=0, rebuild=params.rebuild, settings=settings)
+        if not params.wait:
+            return {"scheduled": True, "state": self.build_state}
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        job.waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), params.timeout)
+        except asyncio.TimeoutError:
+            raise RpcError(protocol.TIMEOUT, f"the build did not finish in {params.timeout:g}s; "
+                           "it goes on in the background", {"progress": self._progress}) from None
+
+    async def _info(self, params: InfoParams, conn: Connection) -> dict[str, Any]:
+        from tldr.semantic import index_info
+
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._search_pool, index_info, self.root)
+        except IndexMissingError:
+            raise self._missing() from None
+
+    async def _notify(self, params: NotifyParams, conn: Connection) -> dict[str, Any]:
+        accepted = [path for path in params.paths if self.filter.classify(path) == "source"]
+        self.counts["notified_paths"] += len(params.paths)
+        if accepted:
+            self._changed_paths += len(accepted)
+            self.schedule(reason="notify", touch_dirty=True,
+                          delay=None if params.debounce else 0)
+        return {"accepted": len(accepted), "ignored": len(params.paths) - len(accepted)}
+
+    async def _shutdown(self, params: _Empty, conn: Connection) -> dict[str, Any]:
+        asyncio.get_running_loop().call_later(0.05, self.request_stop)
+        return {"stopping": True}
+
+    async def _status(self, params: _Empty, conn: Connection) -> dict[str, Any]:
+        return self.status()
+
+    def status(self) -> dict[str, Any]:
+        """Everything `tldrf daemon status` shows."""
+        searcher = self._searcher
+        index: dict[str, Any] | None = None
+        if searcher is not None:
+            metadata = searcher.build.metadata
+            index = {"build_id": metadata.vector_store.build_id, "units": len(searcher.build.units),
+                     "model": metadata.model, "lang": metadata.lang,
+                     "backend": metadata.vector_store.backend, "view": searcher.view}
+        job = self._job
+        return {
+            "state": "ready" if searcher is not None else "starting",
+            "root": str(self.root),
+            "pid": os.getpid(),
+            "version": __version__,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "rss_bytes": _rss(),
+            "index": index,
+            "index_error": self._load_error,
+            "build": {
+                "state": self.build_state,
+                "progress": self._progress,
+                "last": self._last_report,
+                "last_error": self._last_error,
+                "failures": self._failures,
+                "retry_at": self._retry_at,
+            },
+            "queue": {
+                "pending_build": None if job is None else {
+                    "reason": job.reason,
+                    "due_in_s": round(max(0.0, job.deadline - time.monotonic()), 3),
+                    "rebuild": job.rebuild,
+                    "waiters": len(job.waiters),
+                },
+                "changed_paths": self._changed_paths,
+            },
+            "stats": {
+                **self.counts,
+                "search_ms": _percentiles(self._search_ms),
+                "search_own_ms": _percentiles(self._own_ms),
+            },
+            "settings": {"debounce_ms": int(self.debounce * 1000)},
+            **self.extra_status(),
+        }
+
+
+def _search_sync(searcher: Any, params: SearchParams) -> tuple[list[dict[str, Any]], float]:
+    _timing.embed = 0.0
+    rows = searcher.search(params.query, k=params.k, lang=params.lang,
+                           path_prefix=params.path_prefix, mode=params.mode)
+    return rows, getattr(_timing, "embed", 0.0)
+
+
+def record_embed_time(seconds: float) -> None:
+    """Called by the pinned searcher's embedder wrapper (same thread as the search)."""
+    _timing.embed = getattr(_timing, "embed", 0.0) + seconds
+
+
+def _lower_thread_priority() -> None:
+    """Nice the build thread (Linux: per thread; threads it starts inherit it).
+
+    Searches then win the CPU over a build on a busy machine.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < _BUILD_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, _BUILD_NICE)
+    except OSError:
+        pass
+
+
+def _percentiles(samples: deque[float]) -> dict[str, float] | None:
+    if len(samples) < 2:
+        return None if not samples else {"p50": round(samples[0], 3), "p99": round(samples[0], 3)}
+    ordered = sorted(samples)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 3), "p99": round(cuts[98], 3), "n": len(ordered)}
+
+
+def _rss() -> int | None:
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:
+        return None
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("reloading the index failed: %s", task.exception())

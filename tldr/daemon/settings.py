@@ -1,0 +1,118 @@
+"""Daemon settings from environment variables, and where its files live.
+
+Environment variables (read when a daemon or client starts):
+
+- `TLDR_DEBOUNCE_MS`: quiet time after a change before a rebuild (2000).
+- `TLDR_IDLE_TIMEOUT`: seconds without requests or connections before the
+  daemon exits (1800; 0 = never).
+- `TLDR_MAX_REQUEST_BYTES`: the longest request line accepted (1 MiB).
+- `TLDR_REQUEST_TIMEOUT`: seconds a request may run (30).
+- `TLDR_START_TIMEOUT`: seconds the client waits for a daemon it started (15).
+- `TLDR_RUNTIME_DIR`: where sockets and pid files live (see `tldr.paths`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tldr._exceptions import ConfigError
+
+__all__ = [
+    "DEFAULT_INDEX",
+    "MAX_SOCKET_PATH",
+    "DaemonFiles",
+    "daemon_files",
+    "daemon_key",
+]
+
+DEFAULT_INDEX = "semantic"
+MAX_SOCKET_PATH = 104  # sun_path on macOS; Linux allows 108
+
+
+def _env_number(name: str, default: float, *, minimum: float = 0) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
+    return number
+
+
+def _default_debounce_ms() -> int:
+    """`TLDR_DEBOUNCE_MS`, or 2000."""
+    return int(_env_number("TLDR_DEBOUNCE_MS", 2000))
+
+
+def _default_idle_timeout() -> float:
+    """`TLDR_IDLE_TIMEOUT` in seconds, or 1800; 0 means never."""
+    return _env_number("TLDR_IDLE_TIMEOUT", 1800)
+
+
+def _default_max_request_bytes() -> int:
+    """`TLDR_MAX_REQUEST_BYTES`, or 1 MiB."""
+    return int(_env_number("TLDR_MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024))
+
+
+def _default_request_timeout() -> float:
+    """`TLDR_REQUEST_TIMEOUT` in seconds, or 30."""
+    return _env_number("TLDR_REQUEST_TIMEOUT", 30.0, minimum=0.001)
+
+
+def _default_start_timeout() -> float:
+    """`TLDR_START_TIMEOUT` in seconds, or 15."""
+    return _env_number("TLDR_START_TIMEOUT", 15.0, minimum=0.1)
+
+
+def daemon_key(root: Path, index: str = DEFAULT_INDEX) -> str:
+    """A short stable name for the daemon of (project root, index)."""
+    return hashlib.sha256(f"{root}\0{index}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DaemonFiles:
+    """Where one daemon's socket, pid file and log live."""
+
+    root: Path
+    key: str
+    socket: str
+    pid_file: Path
+    log_file: Path
+
+
+def daemon_files(
+    root: Path, *, index: str = DEFAULT_INDEX, runtime: Path | None = None
+) -> DaemonFiles:
+    """The files of the daemon for `root`, in the per-user runtime dir.
+
+    Raises:
+        ConfigError: the runtime dir is not private, or the socket path is too long.
+    """
+    if runtime is None:
+        from tldr.paths import runtime_dir
+
+        runtime = runtime_dir()
+    key = daemon_key(root, index)
+    if os.name == "nt":
+        socket = rf"\\.\pipe\tldrf-{os.getlogin()}-{key}"
+    else:
+        socket = str(runtime / f"{key}.sock")
+        if len(socket.encode()) >= MAX_SOCKET_PATH:
+            raise ConfigError(
+                f"socket path {socket} is too long for a Unix socket "
+                f"({len(socket.encode())} >= {MAX_SOCKET_PATH} bytes); "
+                "set TLDR_RUNTIME_DIR to a shorter private directory"
+            )
+    return DaemonFiles(
+        root=root,
+        key=key,
+        socket=socket,
+        pid_file=runtime / f"{key}.pid",
+        log_file=root / ".tldr" / "daemon.log",
+    )

@@ -1,0 +1,177 @@
+"""The MCP side of `tldrf mcp`: an SDK `MCPServer` exposing `tldr.mcp.tools.Tools`.
+
+Imports nothing heavy at module level; `build_server` loads the SDK (the
+`[mcp]` extra), pydantic and anyio. No `from __future__ import annotations`
+here: the SDK reads the tool functions' annotations (local `Annotated` types)
+to build their input schemas.
+"""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from tldr._exceptions import ConfigError
+from tldr.mcp.tools import (
+    DEFAULT_BUDGET_TOKENS,
+    DEFAULT_INDEX_WAIT_S,
+    DEFAULT_UNIT_BUDGET_TOKENS,
+    ToolFailure,
+    Tools,
+)
+
+__all__ = ["INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level"]
+
+_MAX_K = 50
+_INSTALL_HINT = "install the MCP extra: pip install 'tldrf[mcp]'"
+
+INSTRUCTIONS = (
+    "tldrf searches this project's code by meaning. Use semantic_search when you know "
+    "what code does but not what it is called; it returns file:line spans, qualified "
+    "names and signatures with short snippets. Then read a hit in full with get_unit "
+    "instead of opening the file. Use grep for exact identifiers and literal strings."
+)
+
+TOOL_DESCRIPTIONS: dict[str, str] = {
+    "semantic_search": (
+        "Find code in this project by what it does, described in plain words "
+        "(\"retry with exponential backoff\", \"where is the config file parsed\"). "
+        "Use it when you do not know the identifier; use grep instead for an exact "
+        "name, error message or literal. Returns the best matches, best first, one "
+        "header line each: `file:line-end_line qualified_name (score) signature`, then "
+        "a few snippet lines (with expand=true also callers and callees). The whole "
+        "answer fits budget_tokens (default 1500): snippets are shortened first, then "
+        "the weakest hits dropped. Scores rank hits; they are not probabilities. Narrow "
+        "with path_prefix, language or unit_type. Read a hit in full with get_unit."
+    ),
+    "get_unit": (
+        "Return the full current source of one function, method, class or module, "
+        "with its signature, docstring, calls and imports, so you do not need to open "
+        "the file. Name it by qualified_name as semantic_search prints it (e.g. "
+        "`Retry.backoff`), or by file (project-relative) and a line inside it (the "
+        "innermost unit spanning that line wins). Source beyond budget_tokens "
+        "(default 4000) is cut at a line boundary and the rest of the span is named."
+    ),
+    "index_status": (
+        "Show the state of this project's search index and its daemon: units indexed, "
+        "model, build id, whether a build is running and how far it got, and the last "
+        "error. Use it when a search says the index is being built or seems out of "
+        "date. A few lines of text."
+    ),
+    "reindex": (
+        "Bring the search index up to date now. Rarely needed: the daemon watches the "
+        "files and updates the index within seconds of a change. Use it after a large "
+        "checkout or when index_status shows an error. Returns at once unless "
+        "wait=true; rebuild=true re-embeds everything (slow on large projects)."
+    ),
+}
+
+
+def build_server(
+    project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S
+) -> Any:
+    """An SDK `MCPServer` with the tldrf tools registered (not yet running).
+
+    Raises:
+        ConfigError: the MCP SDK is not installed (the message names the extra),
+            or `project` is not a directory.
+    """
+    try:
+        from mcp.server.mcpserver import MCPServer
+        from mcp.server.mcpserver.exceptions import ToolError
+        from mcp.types import ToolAnnotations
+    except ImportError as exc:
+        raise ConfigError(f"the MCP SDK (mcp>=2) is missing; {_INSTALL_HINT}") from exc
+    from typing import Annotated, Literal
+
+    import anyio.to_thread
+    from pydantic import Field
+
+    from tldr._version import __version__
+    from tldr.units.languages import SUPPORTED_LANGUAGES
+
+    tools = Tools(project, index_wait=index_wait)
+    languages = ", ".join(sorted(SUPPORTED_LANGUAGES))
+
+    async def run(call: Callable[[], str]) -> str:
+        try:
+            return await anyio.to_thread.run_sync(call)
+        except ToolFailure as exc:
+            raise ToolError(str(exc)) from exc
+
+    async def semantic_search(
+        query: Annotated[str, Field(min_length=1, max_length=2000,
+                                    description="what the code does, in plain words")],
+        k: Annotated[int, Field(ge=1, le=_MAX_K, description="how many hits at most")] = 10,
+        path_prefix: Annotated[str | None, Field(
+            description="only files under this project-relative directory or file, e.g. src/api"
+        )] = None,
+        language: Annotated[str | None, Field(description=f"only this language: {languages}")]
+        = None,
+        unit_type: Annotated[Literal["function", "method", "class", "module"] | None,
+                             Field(description="only this kind of unit")] = None,
+        mode: Annotated[Literal["hybrid", "dense", "lexical"], Field(
+            description="hybrid (default) mixes meaning and words; dense: meaning only; "
+                        "lexical: words only"
+        )] = "hybrid",
+        budget_tokens: Annotated[int, Field(
+            ge=100, le=20000, description="the most tokens the answer may take"
+        )] = DEFAULT_BUDGET_TOKENS,
+        snippets: Annotated[bool, Field(description="include a few code lines per hit")] = True,
+        expand: Annotated[bool, Field(description="also list each hit's callers and callees")]
+        = False,
+    ) -> str:
+        return await run(lambda: tools.search(
+            query, k=k, path_prefix=path_prefix, language=language, unit_type=unit_type,
+            mode=mode, budget_tokens=budget_tokens, snippets=snippets, expand=expand))
+
+    async def get_unit(
+        qualified_name: Annotated[str | None, Field(
+            description="as semantic_search prints it, e.g. Retry.backoff"
+        )] = None,
+        file: Annotated[str | None, Field(
+            description="project-relative path; with line, instead of qualified_name"
+        )] = None,
+        line: Annotated[int | None, Field(ge=1, description="a 1-based line inside the unit")]
+        = None,
+        budget_tokens: Annotated[int, Field(
+            ge=100, le=50000, description="the most tokens the answer may take"
+        )] = DEFAULT_UNIT_BUDGET_TOKENS,
+    ) -> str:
+        return await run(lambda: tools.get_unit(
+            qualified_name=qualified_name, file=file, line=line, budget_tokens=budget_tokens))
+
+    async def index_status() -> str:
+        return await run(tools.status)
+
+    async def reindex(
+        rebuild: Annotated[bool, Field(description="re-embed everything, not only changes")]
+        = False,
+        wait: Annotated[bool, Field(description="wait for the build to finish")] = False,
+        timeout_s: Annotated[int, Field(ge=1, le=600, description="how long to wait")] = 120,
+    ) -> str:
+        return await run(lambda: tools.reindex(rebuild=rebuild, wait=wait, timeout_s=timeout_s))
+
+    server = MCPServer(name="tldrf", version=__version__, instructions=INSTRUCTIONS,
+                       log_level=log_level())  # type: ignore[arg-type]
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    for function, annotations in (
+        (semantic_search, read_only),
+        (get_unit, read_only),
+        (index_status, read_only),
+        (reindex, ToolAnnotations(read_only_hint=False, destructive_hint=False,
+                                  idempotent_hint=True, open_world_hint=False)),
+    ):
+        name = function.__name__
+        server.add_tool(function, name=name, description=TOOL_DESCRIPTIONS[name],
+                        annotations=annotations, structured_output=False)
+    return server
+
+
+def log_level() -> str:
+    """`TLDR_MCP_LOG_LEVEL` (stderr), or WARNING."""
+    level = os.environ.get("TLDR_MCP_LOG_LEVEL", "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(
+            f"TLDR_MCP_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}"
+        )
+    return level

@@ -1,0 +1,297 @@
+"""The tools of `tldrf mcp`, as blocking calls to the project's daemon that return text.
+
+Independent of the MCP SDK (`tldr.mcp.server` wraps these for it): every
+anticipated failure raises `ToolFailure` whose message says what happened and
+the next step, and the text is what the model reads, sized to its token
+budget with `tldr.output`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tldr._exceptions import DaemonError, IndexMissingError, TldrError
+from tldr.output import estimate_tokens, fit_to_budget, render
+
+__all__ = [
+    "DEFAULT_BUDGET_TOKENS",
+    "DEFAULT_INDEX_WAIT_S",
+    "DEFAULT_UNIT_BUDGET_TOKENS",
+    "ToolFailure",
+    "Tools",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BUDGET_TOKENS = 1500
+DEFAULT_UNIT_BUDGET_TOKENS = 4000
+DEFAULT_INDEX_WAIT_S = 10.0
+_METHOD_NOT_FOUND = -32601  # JSON-RPC codes, as in tldr.daemon.protocol (not imported: cheap)
+_INVALID_PARAMS = -32602
+_TIMEOUT = -32004
+_NOTE_TOKENS = 40  # reserved for the closing note of an answer
+
+
+class ToolFailure(TldrError):
+    """An anticipated tool failure; its message (with the next step) goes to the model."""
+
+
+class Tools:
+    """What each tool does, as blocking calls to the daemon that return text.
+
+    Independent of the MCP SDK: failures the model should read raise
+    `ToolFailure` with the next step in the message.
+    """
+
+    def __init__(
+        self, project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S
+    ) -> None:
+        from tldr.paths import find_project_root
+
+        self.root = find_project_root(Path(project).expanduser())
+        self.index_wait = index_wait
+
+    # tools -------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        path_prefix: str | None = None,
+        language: str | None = None,
+        unit_type: str | None = None,
+        mode: str = "hybrid",
+        budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+        snippets: bool = True,
+        expand: bool = False,
+    ) -> str:
+        """Compact search results that fit `budget_tokens`."""
+        if not query.strip():
+            raise ToolFailure("query is empty; describe what the code does, in plain words")
+        if language is not None:
+            language = self._check_language(language)
+        params: dict[str, Any] = {"query": query, "k": k, "mode": mode}
+        for key, value in (("path_prefix", path_prefix), ("lang", language),
+                           ("unit_type", unit_type)):
+            if value:
+                params[key] = value
+        if snippets:
+            params["snippets"] = True
+        if expand:
+            params["expand"] = True
+        result = self._with_index("search", params)
+        rows: list[dict[str, Any]] = result["results"]
+        notes: list[str] = []
+        if not rows:
+            scope = _describe_filters(path_prefix=path_prefix, language=language,
+                                      unit_type=unit_type)
+            return f"no results{scope}; try other words, fewer filters, or grep"
+        kept = fit_to_budget(rows, max(budget_tokens - _NOTE_TOKENS, 1), "compact")
+        if len(kept) < len(rows):
+            notes.append(f"{len(rows) - len(kept)} more hits cut to fit budget_tokens="
+                         f"{budget_tokens}; raise it or narrow the query")
+        if result.get("stale"):
+            notes.append("the index is being updated; very recent edits may be missing")
+        text = render(kept, "compact")
+        return "\n".join([text, *(f"[{note}]" for note in notes)])
+
+    def get_unit(
+        self,
+        *,
+        qualified_name: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        budget_tokens: int = DEFAULT_UNIT_BUDGET_TOKENS,
+    ) -> str:
+        """One unit's header and current source, cut to `budget_tokens`."""
+        params: dict[str, Any] = {}
+        if qualified_name:
+            params["qualified_name"] = qualified_name
+        if file:
+            params["file"] = file
+        if line is not None:
+            params["line"] = line
+        if not qualified_name and not (file and line is not None):
+            raise ToolFailure("give qualified_name (e.g. Retry.backoff, as semantic_search "
+                              "prints it), or both file and line")
+        unit = self._with_index("unit", params)
+        return _render_unit(unit, budget_tokens)
+
+    def status(self) -> str:
+        """A few lines about the daemon, the index and the current build."""
+        return _render_status(self._call("status"))
+
+    def reindex(self, *, rebuild: bool = False, wait: bool = False, timeout_s: int = 120) -> str:
+        """Schedule a build; with `wait`, its summary once it finished."""
+        params: dict[str, Any] = {"rebuild": rebuild, "wait": wait}
+        if not wait:
+            answer = self._call("index", params)
+            return (f"build scheduled for {self.root} (state: {answer.get('state')}); "
+                    "searches keep using the previous index until it is committed; "
+                    "check progress with index_status")
+        params["timeout"] = float(timeout_s)
+        try:
+            summary = self._call("index", params, timeout=timeout_s + 10.0)
+        except TldrError as exc:
+            if getattr(exc, "rpc_code", None) == _TIMEOUT:
+                raise ToolFailure(f"the build did not finish in {timeout_s}s and goes on in "
+                                  "the background; check index_status later") from exc
+            raise
+        return (f"build {summary.get('status')}: {summary.get('units')} units in "
+                f"{summary.get('files')} files, {summary.get('embedded')} embedded, "
+                f"{summary.get('seconds')}s (build {summary.get('build_id')})")
+
+    # daemon calls ------------------------------------------------------------
+
+    def _with_index(self, method: str, params: dict[str, Any]) -> Any:
+        """Call `method`; with no index yet, wait up to `index_wait` for the first build."""
+        try:
+            return self._call(method, params)
+        except IndexMissingError:
+            if self.index_wait > 0:
+                try:
+                    self._call("index", {"wait": True, "timeout": self.index_wait},
+                               timeout=self.index_wait + 10.0)
+                    return self._call(method, params)
+                except (IndexMissingError, ToolFailure):
+                    pass
+                except TldrError as exc:
+                    if getattr(exc, "rpc_code", None) != _TIMEOUT:
+                        raise
+            raise ToolFailure(self._indexing_message()) from None
+
+    def _indexing_message(self) -> str:
+        try:
+            build = self._call("status").get("build") or {}
+        except ToolFailure:
+            build = {}
+        progress = build.get("progress") or {}
+        percent = progress.get("percent", 0)
+        stage = f" ({progress['stage']})" if progress.get("stage") else ""
+        failed = (f"; the last build failed: {build['last_error']}"
+                  if build.get("last_error") else "")
+        return (f"indexing {self.root}: {percent}% done{stage}{failed}. There is no search "
+                "index yet; it is being built now. Retry in a few seconds (index_status "
+                "shows progress); use grep meanwhile.")
+
+    def _call(self, method: str, params: dict[str, Any] | None = None, *,
+              timeout: float | None = None) -> Any:
+        """One request on a fresh connection, starting the daemon when needed.
+
+        A dropped connection (the daemon restarting or idling out just then) is
+        retried once. Errors become `ToolFailure` with the next step.
+        """
+        from tldr.daemon.client import DaemonClient
+
+        for attempt in (1, 2):
+            try:
+                with DaemonClient(self.root, autostart=True, timeout=timeout) as client:
+                    return client.call(method, params)
+            except IndexMissingError:
+                raise
+            except DaemonError as exc:
+                code = getattr(exc, "rpc_code", None)
+                if code is None and attempt == 1:
+                    logger.info("daemon call %s failed (%s); retrying once", method, exc)
+                    time.sleep(0.2)
+                    continue
+                raise ToolFailure(self._daemon_failure(method, exc, code)) from exc
+            except TldrError as exc:
+                raise ToolFailure(self._daemon_failure(method, exc,
+                                                      getattr(exc, "rpc_code", None))) from exc
+        raise AssertionError("unreachable")
+
+    def _daemon_failure(self, method: str, exc: TldrError, code: int | None) -> str:
+        if code == _METHOD_NOT_FOUND or (code == _INVALID_PARAMS and "unknown field" in str(exc)):
+            return (f"the running tldrf daemon is older than this MCP server ({exc}); "
+                    f"restart it: tldrf daemon restart --path {self.root}")
+        if code is None and isinstance(exc, DaemonError):
+            return (f"the tldrf daemon for {self.root} is not available: {exc}; "
+                    f"check: tldrf daemon logs --path {self.root}")
+        return str(exc)
+
+    @staticmethod
+    def _check_language(language: str) -> str:
+        from tldr.units.languages import SUPPORTED_LANGUAGES
+
+        name = language.strip().lower()
+        if name not in SUPPORTED_LANGUAGES:
+            raise ToolFailure(f"unknown language {language!r}; use one of: "
+                              f"{', '.join(sorted(SUPPORTED_LANGUAGES))}, or leave it out")
+        return name
+
+
+# -- rendering -----------------------------------------------------------------
+
+
+def _describe_filters(**filters: str | None) -> str:
+    given = [f"{key}={value}" for key, value in filters.items() if value]
+    return f" with {', '.join(given)}" if given else ""
+
+
+def _render_unit(unit: dict[str, Any], budget_tokens: int) -> str:
+    """A unit's header lines and source in a fenced block, cut to the budget."""
+    header = [f"{unit['file']}:{unit['line']}-{unit['end_line']} {unit['unit_type']} "
+              f"{unit['qualified_name']} ({unit['language']})"]
+    if unit.get("signature"):
+        header.append(f"signature: {unit['signature']}")
+    if unit.get("docstring"):
+        doc = unit["docstring"].strip().splitlines()
+        header.append(f"docstring: {doc[0]}" + (" ..." if len(doc) > 1 else ""))
+    for key in ("calls", "imports"):
+        if unit.get(key):
+            header.append(f"{key}: {', '.join(unit[key])}")
+    fence = "```" + str(unit.get("language") or "")
+    lines = str(unit.get("source") or "").splitlines()
+    used = estimate_tokens("\n".join([*header, fence, "```"])) + _NOTE_TOKENS
+    kept: list[str] = []
+    for text in lines:
+        cost = estimate_tokens(text + "\n")
+        if used + cost > budget_tokens:
+            break
+        kept.append(text)
+        used += cost
+    body = [*header, fence, *kept, "```"] if kept else list(header)
+    if len(kept) < len(lines):
+        first_cut = unit["line"] + len(kept)
+        body.append(f"[source cut to fit budget_tokens={budget_tokens}: lines {first_cut}-"
+                    f"{unit['end_line']} of {unit['file']} not shown; raise budget_tokens "
+                    "or read that span]")
+    return "\n".join(body)
+
+
+def _render_status(status: dict[str, Any]) -> str:
+    lines = [f"project: {status.get('root')}",
+             f"daemon: {status.get('state')} (pid {status.get('pid')}, "
+             f"version {status.get('version')}, up {status.get('uptime_s')}s)"]
+    index = status.get("index")
+    if index:
+        lang = index.get("lang")
+        langs = ", ".join(lang) if isinstance(lang, list) else (lang or "all")
+        lines.append(f"index: {index.get('units')} units, model {index.get('model')}, "
+                     f"languages {langs}, build {index.get('build_id')}")
+    else:
+        lines.append("index: none loaded yet" + (f" ({status['index_error']})"
+                                                  if status.get("index_error") else ""))
+    build = status.get("build") or {}
+    state = f"build: {build.get('state')}"
+    progress = build.get("progress")
+    if progress:
+        state += f", {progress.get('percent')}% done ({progress.get('stage')})"
+    lines.append(state)
+    last = build.get("last")
+    if last:
+        lines.append(f"last build: {last.get('status')}, {last.get('units')} units, "
+                     f"{last.get('embedded')} embedded, {last.get('seconds')}s "
+                     f"({last.get('reason')})")
+    if build.get("last_error"):
+        lines.append(f"last error: {build['last_error']} (failures: {build.get('failures')})")
+    pending = (status.get("queue") or {}).get("pending_build")
+    if pending:
+        lines.append(f"pending build: {pending.get('reason')}, due in {pending.get('due_in_s')}s")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""`tldrf mcp`: an MCP server over stdio that answers through the project's daemon.
+
+Agent hosts (Claude Code, Cursor, VS Code, Codex, ...) start it as a child
+process and talk MCP over its stdin/stdout. Each tool call is one request to
+the project's daemon (`tldr.daemon.client.DaemonClient`, started on demand),
+so any number of agent sessions share one warm daemon per project.
+
+This module is the command (`add_command`, `main`, `python -m
+tldr.mcp_server`); the tools live in `tldr.mcp.tools` and the SDK glue in
+`tldr.mcp.server`. Cheap to import: the MCP SDK (the `[mcp]` extra) loads when
+the server is built. Logging goes to stderr; stdout carries protocol messages
+only. See specs/005-agents-editors.md and docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from tldr._exceptions import ConfigError, TldrError
+from tldr.mcp.server import build_server, log_level
+from tldr.mcp.tools import DEFAULT_INDEX_WAIT_S
+
+__all__ = ["add_command", "main"]
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    """Add `mcp` to the CLI's subcommands (its `handler` returns an exit code)."""
+    parser = commands.add_parser(
+        "mcp", help="run an MCP server over stdio for an agent host", formatter_class=_RAW,
+        description=(
+            "Serve this project's semantic search to an agent host (Claude Code, Cursor,\n"
+            "VS Code, Codex, ...) as MCP tools over stdio: semantic_search, get_unit,\n"
+            "index_status, reindex. Answers come from the project's daemon, started on\n"
+            "the first tool call and shared by every session. Needs the [mcp] extra.\n\n"
+            "examples:\n"
+            "  tldrf mcp --project ~/src/app\n"
+            "  claude mcp add tldrf -- tldrf mcp --project .\n"
+            "Host configuration snippets: docs/agents.md."
+        ),
+    )
+    _add_arguments(parser)
+    parser.set_defaults(handler=_handle)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, then serve MCP over stdio until the host closes stdin.
+
+    Returns:
+        The exit code: 0 after the host hung up, the error's code on a tldrf error.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m tldr.mcp_server", description="Run the tldrf MCP server over stdio."
+    )
+    _add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return _handle(args)
+    except TldrError as exc:
+        print(f"tldrf mcp: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", default=".",
+                        help="project directory; its root (.git or .tldr) is served (default: .)")
+    parser.add_argument(
+        "--index-wait", type=float, default=DEFAULT_INDEX_WAIT_S, metavar="SECONDS",
+        help="with no index yet, wait this long for the first build before answering "
+             f"'indexing, N%% done' (default {DEFAULT_INDEX_WAIT_S:g})",
+    )
+
+
+def _handle(args: argparse.Namespace) -> int:
+    if args.index_wait < 0:
+        raise ConfigError("--index-wait must be 0 or more seconds")
+    level = log_level()
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="tldrf mcp: %(levelname)s %(name)s: %(message)s")
+    server = build_server(args.project, index_wait=args.index_wait)
+    import anyio
+
+    try:
+        anyio.run(server.run_stdio_async)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,491 @@
+"""Lexical retrieval: BM25 over identifier-aware tokens of code units.
+
+Dense embeddings from a small general model blur exact identifiers
+(`ClientSession`, `field_validator`) and file names; BM25 over tokens that
+know how code spells words recovers them. Every unit becomes one BM25
+document made of its name (weighted), qualified name, signature, docstring,
+code preview and the words of its file path (file stem and directory names).
+
+Tokens: words are split at camelCase, PascalCase-with-acronyms, snake_case
+and digit boundaries, lowercased and lightly stemmed; a compound identifier
+is also kept whole, so `getHTTPResponse` yields `get`, `http`, `respons`
+and `gethttpresponse`. A unit's own name additionally yields a definition
+token `=name` which a query word spelled the same way also yields, so the
+definition of a queried symbol outranks the many places that mention it.
+
+Scoring is bm25s' Lucene variant (k1=1.5, b=0.75). The sparse matrix is
+built with vectorised numpy that reproduces bm25s' own builder exactly
+(tested against `bm25s.BM25.build_index_from_ids`), because bm25s' builder
+loops in Python per token and would not fit the daemon's rebuild budget.
+The index is saved as one `.npz` file (no pickle), written to a temp
+sibling and moved into place with `os.replace`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from tldr.units.model import Unit
+
+__all__ = [
+    "DEF_PREFIX",
+    "LEXICAL_FORMAT",
+    "LexicalIndex",
+    "TokenCache",
+    "path_tokens",
+    "query_tokens",
+    "split_identifier",
+    "tokenize",
+    "unit_tokens",
+]
+
+LEXICAL_FORMAT = "bm25-lucene-v1"
+"""Version of the token scheme and file layout; bump when tokens change."""
+
+# BM25 parameters: the Lucene defaults, which bm25s also uses. Code units are
+# short and uneven in length; b=0.75 keeps a 2,000-line class from winning on
+# raw term counts while not over-rewarding one-line stubs.
+_K1 = 1.5
+_B = 0.75
+
+# A unit's name is repeated this many times: a word in the name says far more
+# about what the unit is than the same word in its body.
+_NAME_REPEAT = 3
+
+# A TokenCache whose vocabulary outgrows this many ids per cached unit (plus a
+# floor) is mostly stale words of deleted code: it is reset.
+_CACHE_VOCAB_SLACK = 20
+
+# Prefix of definition tokens (`=clientsession`). `=` never occurs inside a
+# word token, so these cannot collide with ordinary tokens.
+DEF_PREFIX = "="
+
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+# English filler that carries no retrieval signal in a question ("how does
+# X work") plus the few code keywords present in nearly every unit, which only
+# inflate document lengths and posting lists.
+_STOPWORDS = frozenset(
+    """
+    a an and are as at be been being but by can could did do does doing done
+    for from had has have having how i if in into is it its me my no not of on
+    or our should so than that the their them then there these they this those
+    to was we were what when where which while who whom why will with would
+    you your yes all any each some such only own same very also just about
+    work works happen happens via per
+    self cls def return none true false const let var function null undefined
+    """.split()
+)
+
+# Bounded memo of word -> tokens; identifiers repeat heavily across a project.
+_WORD_CACHE: dict[str, tuple[str, ...]] = {}
+_WORD_CACHE_MAX = 500_000
+
+
+def split_identifier(word: str) -> list[str]:
+    """Split an identifier into its lowercase parts.
+
+    Handles snake_case, camelCase, PascalCase with acronyms and digit runs:
+    `getHTTPResponse2` -> `["get", "http", "response", "2"]`.
+
+    Args:
+        word: One identifier (letters, digits, underscores).
+
+    Returns:
+        The parts in order, lowercased; empty for a word of only underscores.
+    """
+    return [part.lower() for chunk in word.split("_") for part in _PART_RE.findall(chunk)]
+
+
+def _stem(token: str) -> str:
+    """Strip common English inflections so `routes`, `routing`, `route` meet."""
+    if len(token) <= 3 or token.isdigit():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        token = token[:-3] + "y"
+    elif token.endswith("sses"):
+        token = token[:-2]
+    elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    for suffix in ("ing", "ed"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            token = token[: -len(suffix)]
+            if len(token) > 3 and token[-1] == token[-2] and token[-1] not in "lsz":
+                token = token[:-1]  # running -> runn -> run
+            break
+    if token.endswith("e") and len(token) > 3:
+        token = token[:-1]
+    return token
+
+
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """Tokens of one word: stemmed parts, plus the whole word if compound."""
+    cached = _WORD_CACHE.get(word)
+    if cached is not None:
+        return cached
+    parts = split_identifier(word)
+    out = [_stem(p) for p in parts if len(p) > 1 and p not in _STOPWORDS]
+    if len(parts) > 1:
+        whole = word.strip("_").lower()
+        if whole:
+            out.append(whole)
+    result = tuple(out)
+    if len(_WORD_CACHE) >= _WORD_CACHE_MAX:
+        _WORD_CACHE.clear()
+    _WORD_CACHE[word] = result
+    return result
+
+
+def tokenize(text: str) -> list[str]:
+    """Identifier-aware, lowercase tokens of free text or code.
+
+    Args:
+        text: A query, docstring, signature or code.
+
+    Returns:
+        Tokens in order of appearance (repeats kept, English filler dropped).
+    """
+    out: list[str] = []
+    for word in _WORD_RE.findall(text):
+        out.extend(_word_tokens(word))
+    return out
+
+
+def path_tokens(path: str) -> list[str]:
+    """Tokens of a project-relative path: directory names and the file stem.
+
+    Args:
+        path: POSIX path such as `fastapi/security/oauth2.py`.
+
+    Returns:
+        Tokens of every directory name and of the file name without its
+        extension (`index.test.ts` -> `index`, `test`).
+    """
+    dirs, _, name = path.rpartition("/")
+    stem = name.split(".")
+    if len(stem) > 1:
+        stem = stem[:-1]
+    return tokenize(dirs.replace("/", " ") + " " + " ".join(stem))
+
+
+def _fold(word: str) -> str:
+    """Case- and separator-insensitive spelling of a name.
+
+    `client_session` and `ClientSession` both fold to `clientsession`.
+    """
+    return word.replace("_", "").replace("$", "").lower()
+
+
+def query_tokens(query: str) -> list[str]:
+    """Tokens of a search query: ordinary tokens plus definition tokens.
+
+    Every content word yields a definition token, and so does every pair of
+    adjacent content words run together: people type `client session` for
+    `ClientSession` and `form data` for `FormData`.
+    """
+    tokens = tokenize(query)
+    words = [_fold(w) for w in _WORD_RE.findall(query)]
+    content = [w for w in words if w and w not in _STOPWORDS and not w.isdigit()]
+    tokens.extend(DEF_PREFIX + w for w in content)
+    tokens.extend(
+        DEF_PREFIX + a + b for a, b in itertools.pairwise(words) if a in content and b in content
+    )
+    return list(dict.fromkeys(tokens))
+
+
+def unit_tokens(unit: Unit, file_tokens: Sequence[str] = ()) -> list[str]:
+    """The BM25 document of one unit, as a token list (see `_unit_counts`)."""
+    return [tok for tok, n in _unit_counts(unit, file_tokens).items() for _ in range(n)]
+
+
+def _unit_counts(unit: Unit, file_tokens: Sequence[str]) -> dict[str, int]:
+    """Term counts of one unit's BM25 document.
+
+    Name (repeated `_NAME_REPEAT` times) and its definition token, qualified
+    name, signature, docstring, code, then the file's path tokens. Words are
+    counted first (C-speed `Counter`) and expanded into tokens once per
+    distinct word, which is what makes building 10k units cheap.
+    """
+    counts: dict[str, int] = {}
+    get = counts.get
+    for tok in tokenize(unit.name):
+        counts[tok] = get(tok, 0) + _NAME_REPEAT
+    def_tok = DEF_PREFIX + _fold(unit.name)
+    counts[def_tok] = get(def_tok, 0) + 1
+    text = " ".join(
+        (
+            unit.qualified_name if unit.qualified_name != unit.name else "",
+            unit.signature,
+            unit.docstring,
+            unit.code,
+        )
+    )
+    for word, n in Counter(_WORD_RE.findall(text)).items():
+        toks = _WORD_CACHE.get(word)
+        if toks is None:
+            toks = _word_tokens(word)
+        for tok in toks:
+            counts[tok] = get(tok, 0) + n
+    for tok in file_tokens:
+        counts[tok] = get(tok, 0) + 1
+    return counts
+
+
+class TokenCache:
+    """Per-unit token ids kept across rebuilds, keyed by unit content.
+
+    The daemon rebuilds after every edit; with one `TokenCache` passed to
+    every `LexicalIndex.build`, only new or changed units are tokenized and
+    the rest reuse their id arrays. Ids refer to the cache's own growing
+    vocabulary; each build keeps only the entries it used, and the cache
+    resets itself when most of its vocabulary is stale.
+    """
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.entries: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+_DEFAULT_CACHE = TokenCache()
+_DEFAULT_CACHE_LOCK = threading.Lock()
+
+
+class LexicalIndex:
+    """BM25 index over units; positions are indexes into the built sequence.
+
+    The score matrix is stored column-wise (CSC: one column per token) so a
+    query touches only the postings of its own tokens.
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab: list[str],
+        data: npt.NDArray[Any],
+        indices: npt.NDArray[Any],
+        indptr: npt.NDArray[Any],
+        num_docs: int,
+    ) -> None:
+        self.vocab = vocab
+        self.vocab_ids = {tok: i for i, tok in enumerate(vocab)}
+        self.data = data
+        self.indices = indices
+        self.indptr = indptr
+        self.num_docs = num_docs
+
+    def __len__(self) -> int:
+        return self.num_docs
+
+    @classmethod
+    def build(cls, units: Sequence[Unit], *, token_cache: TokenCache | None = None) -> LexicalIndex:
+        """Tokenize `units` and build the BM25 matrix.
+
+        Args:
+            units: The units, in index order.
+            token_cache: Cache reused across rebuilds: unchanged units (same
+                file, name, line and `content_hash`) skip tokenizing. Default:
+                one process-wide cache, so a long-lived daemon gets this
+                without holding a cache itself.
+
+        Returns:
+            The index.
+        """
+        import numpy as np
+
+        if token_cache is None:
+            with _DEFAULT_CACHE_LOCK:
+                return cls.build(units, token_cache=_DEFAULT_CACHE)
+        cache = token_cache
+        if len(cache.vocab) > _CACHE_VOCAB_SLACK * max(1, len(cache.entries)) + 100_000:
+            cache.vocab.clear()
+            cache.entries.clear()
+        vocab = cache.vocab
+        setdefault = vocab.setdefault
+        old = cache.entries
+        fresh: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
+        file_tokens: dict[str, list[str]] = {}
+        ids_parts: list[npt.NDArray[np.int32]] = []
+        tf_parts: list[npt.NDArray[np.int32]] = []
+        for unit in units:
+            key = f"{unit.file}\0{unit.qualified_name}\0{unit.line}\0{unit.content_hash}"
+            entry = fresh.get(key) or old.get(key) if unit.content_hash else None
+            if entry is None:
+                ftoks = file_tokens.get(unit.file)
+                if ftoks is None:
+                    ftoks = file_tokens[unit.file] = path_tokens(unit.file)
+                counts = _unit_counts(unit, ftoks)
+                entry = (
+                    np.fromiter((setdefault(t, len(vocab)) for t in counts), np.int32, len(counts)),
+                    np.fromiter(counts.values(), np.int32, len(counts)),
+                )
+            if unit.content_hash:
+                fresh[key] = entry
+            ids_parts.append(entry[0])
+            tf_parts.append(entry[1])
+        cache.entries = fresh
+        return cls._from_parts(ids_parts, tf_parts, vocab)
+
+    @classmethod
+    def from_tokens(cls, docs: Sequence[Sequence[str]]) -> LexicalIndex:
+        """Build the BM25 matrix from already tokenized documents."""
+        import numpy as np
+
+        vocab: dict[str, int] = {}
+        ids_parts = []
+        tf_parts = []
+        for doc in docs:
+            counts = Counter(doc)
+            ids_parts.append(
+                np.fromiter((vocab.setdefault(t, len(vocab)) for t in counts), np.int32)
+            )
+            tf_parts.append(np.fromiter(counts.values(), np.int32))
+        return cls._from_parts(ids_parts, tf_parts, vocab)
+
+    @classmethod
+    def _from_parts(
+        cls,
+        ids_parts: list[npt.NDArray[np.int32]],
+        tf_parts: list[npt.NDArray[np.int32]],
+        vocab: dict[str, int],
+    ) -> LexicalIndex:
+        import numpy as np
+
+        n_docs = len(ids_parts)
+        nnz = np.fromiter((len(p) for p in ids_parts), np.int64, n_docs)
+        tok = np.concatenate(ids_parts) if n_docs else np.zeros(0, np.int32)
+        tf = np.concatenate(tf_parts) if n_docs else np.zeros(0, np.int32)
+        doc = np.repeat(np.arange(n_docs, dtype=np.int32), nnz)
+        lengths = np.bincount(doc, weights=tf, minlength=n_docs)
+        # Keep only tokens this build uses, renumbered densely.
+        used = np.zeros(len(vocab) + 1, dtype=bool)
+        used[tok] = True
+        new_id = np.cumsum(used) - 1
+        words = np.array(list(vocab), dtype=object)[used[: len(vocab)]].tolist()
+        tok = new_id[tok]
+        order = np.argsort(tok, kind="stable")  # docs stay ascending within a token
+        data, indptr = _bm25_scores(tok[order], tf[order], doc[order], lengths, len(words))
+        return cls(
+            vocab=words,
+            data=data,
+            indices=doc[order],
+            indptr=indptr,
+            num_docs=n_docs,
+        )
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top `k` units for `query` by BM25 score.
+
+        Args:
+            query: Free text or an identifier.
+            k: How many results at most.
+
+        Returns:
+            `(position, score)` pairs, best first; only positive scores.
+        """
+        import numpy as np
+
+        ids = [self.vocab_ids[t] for t in query_tokens(query) if t in self.vocab_ids]
+        if not ids or k <= 0 or self.num_docs == 0:
+            return []
+        scores = np.zeros(self.num_docs, dtype=np.float32)
+        for tid in ids:
+            start, end = self.indptr[tid], self.indptr[tid + 1]
+            scores[self.indices[start:end]] += self.data[start:end]
+        hit = np.flatnonzero(scores)
+        if hit.size > k:
+            hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
+        order = hit[np.argsort(-scores[hit], kind="stable")]
+        return [(int(i), float(scores[i])) for i in order]
+
+    def save(self, path: Path) -> None:
+        """Write the index to `path` atomically (temp sibling, then `os.replace`)."""
+        import numpy as np
+
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(
+                    fh,
+                    format=np.array(LEXICAL_FORMAT),
+                    vocab=np.array(self.vocab, dtype=np.str_),
+                    data=self.data,
+                    indices=self.indices,
+                    indptr=self.indptr,
+                    num_docs=np.array(self.num_docs, dtype=np.int64),
+                )
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        """Read an index written by `save`.
+
+        Raises:
+            ValueError: The file was written with another `LEXICAL_FORMAT`.
+        """
+        import numpy as np
+
+        with np.load(Path(path), allow_pickle=False) as npz:
+            fmt = str(npz["format"])
+            if fmt != LEXICAL_FORMAT:
+                raise ValueError(f"lexical index format {fmt!r}, expected {LEXICAL_FORMAT!r}")
+            return cls(
+                vocab=npz["vocab"].tolist(),
+                data=npz["data"],
+                indices=npz["indices"],
+                indptr=npz["indptr"],
+                num_docs=int(npz["num_docs"]),
+            )
+
+
+def _bm25_scores(
+    tok: npt.NDArray[Any],
+    tf: npt.NDArray[Any],
+    doc: npt.NDArray[Any],
+    lengths: npt.NDArray[Any],
+    n_vocab: int,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Lucene BM25 weight of every (token, document) pair, as bm25s computes it.
+
+    Args:
+        tok: Token id of each pair, ascending.
+        tf: Term frequency of each pair.
+        doc: Document of each pair.
+        lengths: Token count of each document.
+        n_vocab: Vocabulary size.
+
+    Returns:
+        `(data, indptr)` of the CSC matrix: column `t` is
+        `data[indptr[t]:indptr[t + 1]]`.
+    """
+    import numpy as np
+
+    n_docs = len(lengths)
+    df = np.bincount(tok, minlength=n_vocab)
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    if tok.size == 0:
+        return np.zeros(0, np.float32), indptr
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    avg_len = lengths.mean() or 1.0
+    norm = _K1 * ((1 - _B) + _B * lengths[doc] / avg_len)
+    data = (idf[tok] * tf / (norm + tf)).astype(np.float32)
+    return data, indptr
