@@ -27,12 +27,14 @@ def test_index_search_info_round_trip(project: Path, capsys) -> None:
     assert capsys.readouterr().out.startswith("up to date")
 
     assert (
-        main(["semantic", "search", "retry with backoff", "--path", str(project), "-k", "3"]) == 0
+        main(["semantic", "search", "retry with backoff", "--path", str(project), "-k", "3",
+              "--no-daemon"]) == 0
     )
     table = capsys.readouterr().out
     assert "src/retry.py:4-11" in table and "retry_with_backoff" in table
 
-    assert main(["semantic", "search", "merge", "--path", str(project), "--json"]) == 0
+    assert main(["semantic", "search", "merge", "--path", str(project), "--json",
+                 "--no-daemon"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["qualified_name"] == "merge_settings"
 
@@ -57,7 +59,8 @@ def test_rebuild_prints_a_new_build_id(project: Path, capsys) -> None:
 
 def test_missing_index_is_one_line_and_exit_code_2(project: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "tldr.cli", "semantic", "search", "x", "--path", str(project)],
+        [sys.executable, "-m", "tldr.cli", "semantic", "search", "x", "--path", str(project),
+         "--no-daemon"],
         capture_output=True,
         text=True,
         check=False,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from tldr._exceptions import ConfigError, TldrError
+from tldr._exceptions import ConfigError, ProtocolError, TldrError
 from tldr._version import __version__
 from tldr.daemon.commands import add_commands as add_daemon_commands
 from tldr.mcp_server import add_command as add_mcp_command
-from tldr.output import FORMATS, fit_to_budget, render
+from tldr.output import FORMATS, fit_to_budget, render, render_files
 from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
 __all__ = ["build_parser", "main"]
@@ -157,7 +159,12 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
         help="add code snippets, trimmed so the output fits about N tokens",
     )
     search.add_argument("--expand", action="store_true", help="add each hit's callers and callees")
-    search.add_argument("--device", help="cpu, cuda or mps (default auto)")
+    search.add_argument("--files", action="store_true",
+                        help="rank files instead of units, each with its best units")
+    search.add_argument("--no-daemon", action="store_true",
+                        help="search in this process instead of through the daemon "
+                        "(env TLDR_NO_DAEMON=1)")
+    search.add_argument("--device", help="cpu, cuda or mps, for --no-daemon (default auto)")
     search.add_argument("--vector-backend", help=argparse.SUPPRESS)
     search.set_defaults(handler=_run_search)
 
@@ -213,26 +220,49 @@ def _run_search(args: argparse.Namespace) -> int:
         )
     if args.budget_tokens is not None and args.budget_tokens < 1:
         raise ConfigError("--budget-tokens must be a positive number of tokens")
-    from tldr.semantic import semantic_search
-
     fmt = "json" if args.json else args.format
-    rows = semantic_search(
-        args.path,
-        args.query,
-        k=args.k,
-        lang=args.lang,
-        path_prefix=args.path_prefix,
-        mode=args.mode,
+    options: dict[str, Any] = {
+        "k": args.k,
+        "lang": args.lang,
+        "path_prefix": args.path_prefix,
+        "mode": args.mode,
+        "unit_type": args.unit_type,
+    }
+    if args.files:
+        rows = _search(args, files=True, **options)
+        print(json.dumps(rows, indent=2) if fmt in ("json", "jsonl") else render_files(rows))
+        return 0
+    rows = _search(
+        args,
         rerank=args.rerank,
-        unit_type=args.unit_type,
         snippets=args.budget_tokens is not None,
         expand=args.expand,
-        device=args.device,
+        **options,
     )
     if args.budget_tokens is not None:
         rows = fit_to_budget(rows, args.budget_tokens, fmt)
     print(render(rows, fmt))
     return 0
+
+
+def _search(args: argparse.Namespace, **options: Any) -> list[dict[str, Any]]:
+    """Through the daemon unless told otherwise; in-process if it cannot start."""
+    if not (args.no_daemon or os.environ.get("TLDR_NO_DAEMON")):
+        from tldr._exceptions import DaemonError
+        from tldr.daemon.client import search_via_daemon
+
+        try:
+            return search_via_daemon(args.path, args.query, **options)
+        except DaemonError as exc:
+            if isinstance(exc, ProtocolError):
+                raise
+            print(f"tldrf: daemon unavailable ({exc}); searching in-process", file=sys.stderr)
+    from tldr.semantic import Searcher
+
+    searcher = Searcher(args.path, device=args.device)
+    if options.pop("files", False):
+        return searcher.search_files(args.query, **options)
+    return searcher.search(args.query, **options)
 
 
 def _run_info(args: argparse.Namespace) -> int:

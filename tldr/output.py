@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["CHARS_PER_TOKEN", "FORMATS", "estimate_tokens", "fit_to_budget", "render"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "FORMATS",
+    "estimate_tokens",
+    "fit_to_budget",
+    "render",
+    "render_files",
+]
 
 FORMATS = ("text", "compact", "json", "jsonl")
 CHARS_PER_TOKEN = 4
@@ -57,6 +64,21 @@ def render(rows: list[dict[str, Any]], fmt: str = "text") -> str:
                 lines.append(f"{indent}{relation}: {names}")
         if row.get("snippet"):
             lines.extend(f"{indent}| {line}" for line in row["snippet"].splitlines())
+    return "\n".join(lines)
+
+
+def render_files(files: list[dict[str, Any]]) -> str:
+    """File hits (`--files`) as text: each file, then its best units."""
+    if not files:
+        return "no results"
+    lines: list[str] = []
+    for rank, hit in enumerate(files, 1):
+        lines.append(f"{rank:>2}. {hit['score']:.3f}  {hit['file']}")
+        for unit in hit["units"]:
+            lines.append(
+                f"      {unit['line']}-{unit['end_line']}  {unit['unit_type']} "
+                f"{unit['qualified_name']}"
+            )
     return "\n".join(lines)
 
 

@@ -114,6 +114,7 @@ def test_cli_compact_budget_and_expand(indexed: Path, capsys) -> None:
                 "--budget-tokens",
                 "120",
                 "--expand",
+                "--no-daemon",
             ]
         )
         == 0

@@ -197,10 +197,18 @@ def search_via_daemon(
     lang: str | None = None,
     path_prefix: str | None = None,
     mode: str = "hybrid",
+    unit_type: str | None = None,
+    snippets: bool = False,
+    expand: bool = False,
+    rerank: bool = False,
+    files: bool = False,
     autostart: bool = True,
     timeout: float | None = None,
 ) -> list[dict[str, Any]]:
     """Search through the project's daemon (starting it if needed); rows best first.
+
+    The options are those of `tldr.semantic.Searcher.search`; with `files`,
+    rows are files (`Searcher.search_files`).
 
     Raises:
         IndexMissingError: no index yet; the daemon is building one and the
@@ -208,10 +216,9 @@ def search_via_daemon(
         TldrError: any other error, as raised in-process.
     """
     params: dict[str, Any] = {"query": query, "k": k, "mode": mode}
-    if lang:
-        params["lang"] = lang
-    if path_prefix:
-        params["path_prefix"] = path_prefix
+    optional = {"lang": lang, "path_prefix": path_prefix, "unit_type": unit_type,
+                "snippets": snippets, "expand": expand, "rerank": rerank, "files": files}
+    params.update({name: value for name, value in optional.items() if value})
     with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
         result = client.call("search", params)
     rows: list[dict[str, Any]] = result["results"]

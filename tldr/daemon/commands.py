@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import DaemonError
+from tldr._exceptions import ConfigError, DaemonError, TldrError
 from tldr.daemon.settings import DaemonFiles, daemon_files
 from tldr.paths import find_project_root
 
@@ -57,17 +57,28 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         ("logs", "print the daemon's log", _logs,
          "Print the end of the daemon's log (<project>/.tldr/daemon.log).\n\n"
          "examples:\n  tldrf daemon logs -n 100\n  tldrf daemon logs --follow"),
+        ("query", "send one raw JSON-RPC request (debugging)", _query,
+         "Send one JSON-RPC request to the project's daemon (starting it if needed)\n"
+         "and print the result as JSON; errors print the JSON-RPC error object.\n"
+         "The methods are documented in docs/protocol.md.\n\n"
+         "examples:\n  tldrf daemon query ping\n"
+         "  tldrf daemon query search '{\"query\": \"parse config\", \"k\": 3}'\n"
+         "  tldrf daemon query unit '{\"qualified_name\": \"Searcher.search\"}'"),
     )
     for name, help_text, handler, description in specs:
         parser = sub.add_parser(name, help=help_text, description=description,
                                 formatter_class=_RAW)
         parser.add_argument("--path", default=".", help="project directory (default: .)")
+        if name == "query":
+            parser.add_argument("method", help="JSON-RPC method, e.g. status")
+            parser.add_argument("params", nargs="?", default="{}",
+                                help="params as a JSON object (default {})")
         if name == "logs":
             parser.add_argument("-n", "--lines", type=int, default=40,
                                 help="how many lines (default 40)")
             parser.add_argument("-f", "--follow", action="store_true",
                                 help="keep printing new lines")
-        else:
+        elif name != "query":
             parser.add_argument("--json", action="store_true", help="print as JSON")
         parser.set_defaults(handler=handler)
 
@@ -86,6 +97,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     warm.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
     warm.add_argument("--json", action="store_true", help="print as JSON")
     warm.set_defaults(handler=_warm)
+
+
+def _query(args: argparse.Namespace) -> int:
+    from tldr.daemon.client import DaemonClient
+
+    try:
+        params = json.loads(args.params)
+    except ValueError as exc:
+        raise ConfigError(f"params must be a JSON object: {exc}") from exc
+    if not isinstance(params, dict):
+        raise ConfigError("params must be a JSON object, e.g. '{\"k\": 3}'")
+    with DaemonClient(files=_files(args), autostart=True) as client:
+        try:
+            result = client.call(args.method, params)
+        except TldrError as exc:
+            error = {"code": getattr(exc, "rpc_code", None), "message": str(exc),
+                     "data": getattr(exc, "rpc_data", None)}
+            print(json.dumps({"error": error}, indent=2))
+            return exc.exit_code
+    print(json.dumps(result, indent=2))
+    return 0
 
 
 def _help(parser: argparse.ArgumentParser) -> int:

@@ -49,6 +49,7 @@ __all__ = [
     "SearchResult",
     "SubscribeParams",
     "SuccessResponse",
+    "UnitParams",
     "error_for_exception",
     "exception_for_error",
 ]
@@ -122,6 +123,19 @@ class SearchParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     lang: str | None = None
     path_prefix: str | None = None
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    unit_type: Literal["function", "method", "class", "module"] | None = None
+    snippets: bool = False
+    expand: bool = False
+    rerank: bool = False
+    files: bool = False
+
+
+class UnitParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Params of `unit`: a qualified name, or a file and a line inside the unit."""
+
+    qualified_name: str | None = None
+    file: str | None = None
+    line: int | None = None
 
 
 class SearchResult(msgspec.Struct, kw_only=True):

@@ -13,6 +13,7 @@ backoff and shown in status.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import statistics
@@ -38,6 +39,7 @@ from tldr.daemon.protocol import (
     RpcError,
     SearchParams,
     SearchResult,
+    UnitParams,
 )
 from tldr.daemon.server import Connection, Method
 from tldr.daemon.watcher import ChangeFilter
@@ -150,6 +152,7 @@ class Service:
             "search": Method(SearchParams, self._search),
             "index": Method(IndexParams, self._index, own_timeout=True),
             "info": Method(InfoParams, self._info),
+            "unit": Method(UnitParams, self._unit),
             "notify": Method(NotifyParams, self._notify),
             "shutdown": Method(_Empty, self._shutdown),
         }
@@ -490,6 +493,20 @@ class Service:
         except IndexMissingError:
             raise self._missing() from None
 
+    async def _unit(self, params: UnitParams, conn: Connection) -> dict[str, Any]:
+        searcher = await self._current_searcher()
+        loop = asyncio.get_running_loop()
+        unit: dict[str, Any] = await loop.run_in_executor(
+            self._search_pool,
+            functools.partial(
+                searcher.get_unit,
+                qualified_name=params.qualified_name,
+                file=params.file,
+                line=params.line,
+            ),
+        )
+        return unit
+
     async def _notify(self, params: NotifyParams, conn: Connection) -> dict[str, Any]:
         accepted = [path for path in params.paths if self.filter.classify(path) == "source"]
         self.counts["notified_paths"] += len(params.paths)
@@ -554,8 +571,15 @@ class Service:
 
 def _search_sync(searcher: Any, params: SearchParams) -> tuple[list[dict[str, Any]], float]:
     _timing.embed = 0.0
-    rows = searcher.search(params.query, k=params.k, lang=params.lang,
-                           path_prefix=params.path_prefix, mode=params.mode)
+    if params.files:
+        rows = searcher.search_files(params.query, k=params.k, lang=params.lang,
+                                     path_prefix=params.path_prefix, mode=params.mode,
+                                     unit_type=params.unit_type)
+    else:
+        rows = searcher.search(params.query, k=params.k, lang=params.lang,
+                               path_prefix=params.path_prefix, mode=params.mode,
+                               unit_type=params.unit_type, snippets=params.snippets,
+                               expand=params.expand, rerank=params.rerank)
     return rows, getattr(_timing, "embed", 0.0)
 
 

@@ -41,7 +41,7 @@ __all__ = ["MODES", "ROW_FIELDS", "LoadedBuild", "Searcher", "semantic_search"]
 
 logger = logging.getLogger(__name__)
 
-MODES = ("hybrid", "dense", "lexical")
+MODES = ranking.MODES
 RERANK_CANDIDATES = 30  # a cross-encoder costs ~ms per pair on CPU: rescore few
 ROW_FIELDS = (
     "name",
@@ -237,11 +237,77 @@ class Searcher:
         cross-encoder reranker; if it cannot run, the plain ranking is kept
         and a warning is logged.
         """
+        build = self.build
+        dense, lexical_hits = self._candidates(
+            build, query, k=k, lang=lang, path_prefix=path_prefix, mode=mode, unit_type=unit_type
+        )
+        wanted = max(k, RERANK_CANDIDATES) if rerank else k
+        ranked = ranking.rank(
+            query, build.units, dense=dense, lexical=lexical_hits, k=wanted, mode=mode
+        )
+        if rerank:
+            ranked = _reranked(query, build.units, ranked)
+        rows = []
+        for position, score in ranked[:k]:
+            unit = build.units[position]
+            row = _row(unit, score)
+            if snippets:
+                row["snippet"] = unit.code
+            if expand:
+                row["callers"] = _links(build, build.callers_of(unit.name), exclude=position)
+                row["callees"] = _links(
+                    build,
+                    [p for name in unit.calls for p in build.positions_named(name)],
+                    exclude=position,
+                )
+            rows.append(row)
+        return rows
+
+    def search_files(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        lang: str | None = None,
+        path_prefix: str | None = None,
+        mode: str = "hybrid",
+        unit_type: str | None = None,
+        per_file: int = 3,
+    ) -> list[dict[str, Any]]:
+        """The best `k` files, each `{file, score, units}` with its best units."""
+        build = self.build
+        dense, lexical_hits = self._candidates(
+            build, query, k=k, lang=lang, path_prefix=path_prefix, mode=mode, unit_type=unit_type
+        )
+        hits = ranking.rank_files(
+            query, build.units, dense=dense, lexical=lexical_hits, k=k, mode=mode,
+            per_file=per_file,
+        )
+        return [
+            {
+                "file": hit.file,
+                "score": round(float(hit.score), 6),
+                "units": [_unit_fields(build.units[position]) for position in hit.positions],
+            }
+            for hit in hits
+        ]
+
+    def _candidates(
+        self,
+        build: LoadedBuild,
+        query: str,
+        *,
+        k: int,
+        lang: str | None,
+        path_prefix: str | None,
+        mode: str,
+        unit_type: str | None,
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Dense and lexical candidates that pass the filters."""
         if mode not in MODES:
             raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
         if k < 1:
             raise ConfigError("k must be at least 1")
-        build = self.build
         if unit_type is not None and unit_type not in UNIT_TYPES:
             raise ConfigError(
                 f"unknown unit type {unit_type!r}; choose one of: {', '.join(UNIT_TYPES)}"
@@ -265,27 +331,7 @@ class Searcher:
                 total=len(build.units),
                 keep=keep,
             )
-        wanted = max(k, RERANK_CANDIDATES) if rerank else k
-        ranked = ranking.rank(
-            query, build.units, dense=dense, lexical=lexical_hits, k=wanted, mode=mode
-        )
-        if rerank:
-            ranked = _reranked(query, build.units, ranked)
-        rows = []
-        for position, score in ranked[:k]:
-            unit = build.units[position]
-            row = _row(unit, score)
-            if snippets:
-                row["snippet"] = unit.code
-            if expand:
-                row["callers"] = _links(build, build.callers_of(unit.name), exclude=position)
-                row["callees"] = _links(
-                    build,
-                    [p for name in unit.calls for p in build.positions_named(name)],
-                    exclude=position,
-                )
-            rows.append(row)
-        return rows
+        return dense, lexical_hits
 
     def get_unit(
         self,
@@ -465,6 +511,12 @@ def _candidates(
 
 
 def _row(unit: Unit, score: float) -> dict[str, Any]:
+    row = _unit_fields(unit)
+    row["score"] = round(float(score), 6)
+    return row
+
+
+def _unit_fields(unit: Unit) -> dict[str, Any]:
     return {
         "name": unit.name,
         "qualified_name": unit.qualified_name,
@@ -474,5 +526,4 @@ def _row(unit: Unit, score: float) -> dict[str, Any]:
         "unit_type": unit.unit_type,
         "language": unit.language,
         "signature": unit.signature,
-        "score": round(float(score), 6),
     }
