@@ -8,7 +8,7 @@ both read-only with `np.memmap`, so opening is O(1) and pages are shared.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tldr._exceptions import BackendError, IndexCorruptError
 from tldr.vector_store.base import (
@@ -106,16 +106,6 @@ class ExactVectorStore(FileVectorStore):
     library: ClassVar[str | None] = "numpy"
     heavy_modules: ClassVar[tuple[str, ...]] = ("numpy",)
     suffix: ClassVar[str] = "exact.npy"
-
-    def metadata(self) -> dict[str, Any]:
-        """Describe the on-disk format for metadata.json."""
-        return {
-            "format": self.index_format,
-            "backend_version": self.backend_version(),
-            "backend_metric": "inner_product",
-            "dtype": "f32",
-            "score_transform": "identity",
-        }
 
     def create(self, dimension: int) -> ExactIndex:
         """Return an empty writable index."""

@@ -137,16 +137,6 @@ class FaissVectorStore(FileVectorStore):
     extra: ClassVar[str | None] = "faiss"
     suffix: ClassVar[str] = "faiss"
 
-    def metadata(self) -> dict[str, Any]:
-        """Describe the on-disk format for metadata.json."""
-        return {
-            "format": self.index_format,
-            "backend_version": self.backend_version(),
-            "backend_metric": "inner_product",
-            "dtype": "f32",
-            "score_transform": "identity",
-        }
-
     def create(self, dimension: int) -> FaissIndex:
         """Return an empty writable index."""
         self.require_available()

@@ -143,6 +143,7 @@ class QdrantVectorStore(VectorStore):
     """Qdrant collections, embedded (local folder) or on a server (`url`)."""
 
     backend_id: ClassVar[str] = "qdrant"
+    backend_metric: ClassVar[str] = "Cosine"
     display_name: ClassVar[str] = "Qdrant (embedded or server)"
     index_format: ClassVar[str] = "qdrant-collection-v1"
     library: ClassVar[str | None] = "qdrant-client"
@@ -182,16 +183,6 @@ class QdrantVectorStore(VectorStore):
     def build_params(self) -> dict[str, Any]:
         """Where the collections live (never the API key)."""
         return {"url": self.settings["url"], "collection_prefix": self._prefix}
-
-    def metadata(self) -> dict[str, Any]:
-        """Describe the on-disk format for metadata.json."""
-        return {
-            "format": self.index_format,
-            "backend_version": self.backend_version(),
-            "backend_metric": "Cosine",
-            "dtype": "f32",
-            "score_transform": "identity",
-        }
 
     @property
     def client(self) -> Any:

@@ -142,6 +142,8 @@ class UsearchVectorStore(FileVectorStore):
     """USearch HNSW index files (`index.<build_id>.usearch`), memory-mapped for serving."""
 
     backend_id: ClassVar[str] = "usearch"
+    backend_metric: ClassVar[str] = "cos"
+    score_transform: ClassVar[str] = "one_minus_distance"
     display_name: ClassVar[str] = "USearch (HNSW)"
     index_format: ClassVar[str] = "usearch-hnsw-v1"
     library: ClassVar[str | None] = "usearch"
@@ -193,16 +195,6 @@ class UsearchVectorStore(FileVectorStore):
         return {
             name: self.settings[name]
             for name in ("connectivity", "expansion_add", "expansion_search", "exact_threshold")
-        }
-
-    def metadata(self) -> dict[str, Any]:
-        """Describe the on-disk format for metadata.json."""
-        return {
-            "format": self.index_format,
-            "backend_version": self.backend_version(),
-            "backend_metric": "cos",
-            "dtype": self.settings["dtype"],
-            "score_transform": "1 - distance",
         }
 
     def create(self, dimension: int) -> UsearchIndex:

@@ -121,6 +121,9 @@ class VectorStore(ABC):
     heavy_modules: ClassVar[tuple[str, ...]] = ()
     #: Extra to install when the library is missing.
     extra: ClassVar[str | None] = None
+    #: The backend's own metric, and how its raw result becomes a cosine score.
+    backend_metric: ClassVar[str] = "inner_product"
+    score_transform: ClassVar[str] = "identity"
 
     def __init__(self, *, store_dir: Path, settings: dict[str, Any] | None = None) -> None:
         self.store_dir = Path(store_dir)
@@ -181,9 +184,15 @@ class VectorStore(ABC):
         """Parameters that shaped the index; recorded in metadata.json."""
         return dict(self.settings)
 
-    @abstractmethod
     def metadata(self) -> dict[str, Any]:
         """`format`, `backend_version`, `backend_metric`, `dtype`, `score_transform`."""
+        return {
+            "format": self.index_format,
+            "backend_version": self.backend_version(),
+            "backend_metric": self.backend_metric,
+            "dtype": self.settings.get("dtype", "f32"),
+            "score_transform": self.score_transform,
+        }
 
     @abstractmethod
     def location_for(self, build_id: str) -> str:

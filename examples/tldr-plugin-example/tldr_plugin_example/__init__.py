@@ -73,15 +73,6 @@ class ExampleFlatStore(FileVectorStore):
     library: ClassVar[str | None] = "tldr-plugin-example"
     suffix: ClassVar[str] = "npz"
 
-    def metadata(self) -> dict[str, Any]:
-        return {
-            "format": self.index_format,
-            "backend_version": self.backend_version(),
-            "backend_metric": "inner_product",
-            "dtype": "f32",
-            "score_transform": "identity",
-        }
-
     def create(self, dimension: int) -> ExampleFlatIndex:
         return ExampleFlatIndex(np.empty(0, np.uint64), np.empty((0, dimension), np.float32))
 
