@@ -13,7 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,21 +24,23 @@ from tldr._exceptions import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexStateError,
-    TldrError,
 )
 from tldr._version import __version__
 from tldr.config import (
     BuildSettings,
-    backend_settings,
     default_device,
     default_max_file_bytes,
-    read_config_file,
-    resolve_build_settings,
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical
-from tldr.semantic.embedders import Embedder, canonical_model_name, get_embedder
+from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
+from tldr.semantic.freshness import (
+    is_up_to_date,
+    open_store,
+    requested_settings,
+    settings_match,
+)
 from tldr.semantic.signature import fs_signature, git_signature
 from tldr.semantic.storage import (
     FileStamp,
@@ -63,9 +65,8 @@ from tldr.units import (
     walk_project,
 )
 from tldr.units.model import EXTRACTOR_VERSION
-from tldr.vector_store import get_backend
 
-__all__ = ["BuildReport", "ProgressCallback", "build_semantic_index", "is_up_to_date"]
+__all__ = ["BuildReport", "ProgressCallback", "build_semantic_index"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def build_semantic_index(
     started = time.perf_counter()
     root = find_project_root(project)
     paths = IndexPaths(root)
-    settings = _settings(paths, model=model, lang=lang, vector_backend=vector_backend)
+    settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend)
     if not rebuild and is_up_to_date(root, settings=settings):
         return BuildReport(status="up_to_date", root=root, seconds=time.perf_counter() - started)
 
@@ -152,90 +153,6 @@ def build_semantic_index(
     return report
 
 
-def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
-    """True when the committed index matches the tree and the settings.
-
-    With `settings` None, the recorded settings are taken as requested.
-    """
-    paths = IndexPaths(root)
-    try:
-        metadata = read_metadata(paths)
-    except IndexStateError:
-        return False
-    if metadata is None or paths.dirty.exists():
-        return False
-    if settings is not None and not _settings_match(metadata, settings):
-        return False
-    if not (paths.semantic_dir / metadata.units_file).exists():
-        return False
-    if metadata.lexical_file and not (paths.semantic_dir / metadata.lexical_file).exists():
-        return False
-    try:
-        backend_id = metadata.vector_store.backend
-        store = _open_store(paths, backend_id, backend_settings(paths.config, backend_id))
-        if not store.exists(metadata.vector_store.index_file):
-            return False
-    except TldrError:
-        return False
-    return _current_signature(root, metadata) == metadata.project_signature
-
-
-def _settings(
-    paths: IndexPaths,
-    *,
-    model: str | None,
-    lang: str | list[str] | None,
-    vector_backend: str | None,
-) -> BuildSettings:
-    try:
-        metadata = read_metadata(paths)
-    except IndexStateError:
-        metadata = None
-    recorded = None
-    if metadata is not None:
-        recorded = BuildSettings(
-            model=metadata.model,
-            lang=tuple(metadata.lang) if metadata.lang else None,
-            vector_backend=metadata.vector_store.backend,
-        )
-    settings = resolve_build_settings(
-        config=read_config_file(paths.config),
-        recorded=recorded,
-        model=model,
-        lang=lang,
-        vector_backend=vector_backend,
-    )
-    return replace(settings, model=canonical_model_name(settings.model))
-
-
-def _settings_match(metadata: Metadata, settings: BuildSettings) -> bool:
-    return (
-        metadata.model == settings.model
-        and (tuple(metadata.lang) if metadata.lang else None) == settings.lang
-        and metadata.vector_store.backend == settings.vector_backend
-        and metadata.text_format == TEXT_FORMAT
-        and metadata.extractor_version == EXTRACTOR_VERSION
-        and metadata.lexical_format == lexical.LEXICAL_FORMAT
-    )
-
-
-def _current_signature(root: Path, metadata: Metadata):
-    if metadata.project_signature.kind == "git":
-        signature = git_signature(root)
-        if signature is not None:
-            return signature
-    walked = walk_project(
-        root,
-        max_file_bytes=default_max_file_bytes(),
-        languages=set(metadata.lang) if metadata.lang else None,
-    )
-    return fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
-
-
-def _open_store(paths: IndexPaths, backend_id: str, settings: dict):
-    return get_backend(backend_id)(store_dir=paths.semantic_dir, settings=settings)
-
-
 class _Build:
     """The state of one build while it runs under the lock."""
 
@@ -269,7 +186,7 @@ class _Build:
                 f"embedder {self.embedder.model_id!r} does not match the requested model "
                 f"{settings.model!r}"
             )
-        store = _open_store(paths, settings.vector_backend, settings.backend_settings)
+        store = open_store(paths, settings.vector_backend, settings.backend_settings)
         self._load_previous(store)
 
         started = time.perf_counter()
@@ -404,7 +321,7 @@ class _Build:
         except IndexStateError:
             return
         self.active_metadata = metadata
-        if self.rebuild or metadata is None or not _settings_match(metadata, self.settings):
+        if self.rebuild or metadata is None or not settings_match(metadata, self.settings):
             return
         if metadata.dimension != self.embedder.dimension:
             return

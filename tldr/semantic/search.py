@@ -10,34 +10,28 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import (
     ConfigError,
-    IndexCorruptError,
     IndexIncompatibleError,
     LegacyIndexError,
     TldrError,
 )
-from tldr.config import backend_settings
 from tldr.paths import IndexPaths, find_project_root
-from tldr.semantic import lexical, ranking
+from tldr.semantic import ranking
 from tldr.semantic.embedders import Embedder, get_embedder
+from tldr.semantic.loaded_build import LoadedBuild
 from tldr.semantic.storage import (
     Metadata,
-    UnitsFile,
-    read_legacy_index,
-    read_units_file,
     require_metadata,
 )
 from tldr.units import UNIT_TYPES, Unit
 from tldr.vector_store import get_backend
 
-__all__ = ["MODES", "ROW_FIELDS", "LoadedBuild", "Searcher", "semantic_search"]
+__all__ = ["MODES", "ROW_FIELDS", "Searcher", "semantic_search"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,92 +48,6 @@ ROW_FIELDS = (
     "signature",
     "score",
 )
-
-
-@dataclass
-class LoadedBuild:
-    """One committed build held in memory."""
-
-    metadata: Metadata
-    units: list[Unit]
-    position_of_key: dict[int, int]
-    vector_index: Any
-    lexical_index: lexical.LexicalIndex | None
-    _by_name: dict[str, list[int]] | None = None
-    _callers: dict[str, list[int]] | None = None
-
-    def positions_named(self, name: str) -> list[int]:
-        """Positions of units whose (short) name is `name`."""
-        if self._by_name is None:
-            by_name: dict[str, list[int]] = defaultdict(list)
-            for position, unit in enumerate(self.units):
-                by_name[unit.name].append(position)
-            self._by_name = dict(by_name)
-        return self._by_name.get(name, [])
-
-    def callers_of(self, name: str) -> list[int]:
-        """Positions of units that call something named `name`."""
-        if self._callers is None:
-            callers: dict[str, list[int]] = defaultdict(list)
-            for position, unit in enumerate(self.units):
-                for callee in unit.calls:
-                    callers[callee].append(position)
-            self._callers = dict(callers)
-        return self._callers.get(name, [])
-
-    @classmethod
-    def open(cls, paths: IndexPaths, metadata: Metadata, *, view: bool) -> LoadedBuild:
-        """Open the files `metadata` points at; validate them against it."""
-        store_meta = metadata.vector_store
-        backend = get_backend(store_meta.backend)
-        if store_meta.format != backend.index_format:
-            raise IndexIncompatibleError(
-                f"the index was built with {store_meta.backend} format {store_meta.format}; "
-                f"this version reads {backend.index_format}; "
-                f"run: tldrf semantic index --rebuild {paths.root}"
-            )
-        store = backend(
-            store_dir=paths.semantic_dir,
-            settings=backend_settings(paths.config, store_meta.backend),
-        )
-        vector_index = store.open(store_meta.index_file, view=view)
-        if vector_index.dimension != metadata.dimension:
-            raise IndexIncompatibleError(
-                f"index dimension {vector_index.dimension} does not match metadata "
-                f"({metadata.dimension}); run: tldrf semantic index --rebuild {paths.root}"
-            )
-        units_file: UnitsFile = read_units_file(paths, metadata)
-        lexical_index = None
-        if metadata.lexical_file:
-            lexical_index = lexical.LexicalIndex.load(paths.semantic_dir / metadata.lexical_file)
-        return cls(
-            metadata=metadata,
-            units=units_file.units,
-            position_of_key={key: i for i, key in enumerate(units_file.keys)},
-            vector_index=vector_index,
-            lexical_index=lexical_index,
-        )
-
-    @classmethod
-    def open_legacy(cls, paths: IndexPaths) -> LoadedBuild:
-        """Serve a schema v1 `index.faiss` read-only (needs the faiss extra)."""
-        from tldr.vector_store import open_legacy_faiss
-
-        metadata, units = read_legacy_index(paths)
-        try:
-            vector_index = open_legacy_faiss(paths.legacy_faiss)
-        except IndexCorruptError as exc:
-            raise IndexCorruptError(
-                f"{exc}; run: tldrf semantic index --rebuild {paths.root}"
-            ) from exc
-        metadata.dimension = vector_index.dimension
-        return cls(
-            metadata=metadata,
-            units=units,
-            position_of_key={i: i for i in range(len(units))},
-            vector_index=vector_index,
-            lexical_index=lexical.LexicalIndex.build(units),
-        )
 
 
 class Searcher:

@@ -1,0 +1,125 @@
+"""Is the committed index up to date with the tree and the requested settings?
+
+Requested settings are compared with the recorded ones, and the project
+signature now with the one at build time (DESIGN.md § On disk, "Up to date").
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tldr._exceptions import IndexStateError, TldrError
+from tldr.config import (
+    BuildSettings,
+    backend_settings,
+    default_max_file_bytes,
+    read_config_file,
+    resolve_build_settings,
+)
+from tldr.paths import IndexPaths
+from tldr.semantic import lexical
+from tldr.semantic.embedders import canonical_model_name
+from tldr.semantic.signature import fs_signature, git_signature
+from tldr.semantic.storage import Metadata, ProjectSignature, read_metadata
+from tldr.semantic.text import TEXT_FORMAT
+from tldr.units import walk_project
+from tldr.units.model import EXTRACTOR_VERSION
+from tldr.vector_store import VectorStore, get_backend
+
+__all__ = [
+    "current_signature",
+    "is_up_to_date",
+    "open_store",
+    "requested_settings",
+    "settings_match",
+]
+
+
+def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
+    """True when the committed index matches the tree and the settings.
+
+    With `settings` None, the recorded settings are taken as requested.
+    """
+    paths = IndexPaths(root)
+    try:
+        metadata = read_metadata(paths)
+    except IndexStateError:
+        return False
+    if metadata is None or paths.dirty.exists():
+        return False
+    if settings is not None and not settings_match(metadata, settings):
+        return False
+    if not (paths.semantic_dir / metadata.units_file).exists():
+        return False
+    if metadata.lexical_file and not (paths.semantic_dir / metadata.lexical_file).exists():
+        return False
+    try:
+        backend_id = metadata.vector_store.backend
+        store = open_store(paths, backend_id, backend_settings(paths.config, backend_id))
+        if not store.exists(metadata.vector_store.index_file):
+            return False
+    except TldrError:
+        return False
+    return current_signature(root, metadata) == metadata.project_signature
+
+
+def requested_settings(
+    paths: IndexPaths,
+    *,
+    model: str | None,
+    lang: str | list[str] | None,
+    vector_backend: str | None,
+) -> BuildSettings:
+    """Build settings after precedence: arguments > env > metadata > config > defaults."""
+    try:
+        metadata = read_metadata(paths)
+    except IndexStateError:
+        metadata = None
+    recorded = None
+    if metadata is not None:
+        recorded = BuildSettings(
+            model=metadata.model,
+            lang=tuple(metadata.lang) if metadata.lang else None,
+            vector_backend=metadata.vector_store.backend,
+        )
+    settings = resolve_build_settings(
+        config=read_config_file(paths.config),
+        recorded=recorded,
+        model=model,
+        lang=lang,
+        vector_backend=vector_backend,
+    )
+    return replace(settings, model=canonical_model_name(settings.model))
+
+
+def settings_match(metadata: Metadata, settings: BuildSettings) -> bool:
+    """Whether the committed index was built with these settings and formats."""
+    return (
+        metadata.model == settings.model
+        and (tuple(metadata.lang) if metadata.lang else None) == settings.lang
+        and metadata.vector_store.backend == settings.vector_backend
+        and metadata.text_format == TEXT_FORMAT
+        and metadata.extractor_version == EXTRACTOR_VERSION
+        and metadata.lexical_format == lexical.LEXICAL_FORMAT
+    )
+
+
+def current_signature(root: Path, metadata: Metadata) -> ProjectSignature:
+    """The signature of the tree now, of the kind the index recorded."""
+    if metadata.project_signature.kind == "git":
+        signature = git_signature(root)
+        if signature is not None:
+            return signature
+    walked = walk_project(
+        root,
+        max_file_bytes=default_max_file_bytes(),
+        languages=set(metadata.lang) if metadata.lang else None,
+    )
+    return fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
+
+
+def open_store(paths: IndexPaths, backend_id: str, settings: dict[str, Any]) -> VectorStore:
+    """The project's vector store of that backend."""
+    return get_backend(backend_id)(store_dir=paths.semantic_dir, settings=settings)
