@@ -4,10 +4,11 @@
 Generates a synthetic project of about `--units` code units (default 10k),
 builds it in-process, starts a real daemon (own runtime dir) and measures:
 
-1. whole-command wall time, p50/p95: the in-process CLI
-   (`python -m tldr.cli semantic search`) vs the thin client through the
-   warm daemon (a fresh `python` that imports only the client, as the CLI's
-   daemon path does);
+1. whole-command wall time, p50/p95, of the real command: `tldrf semantic
+   search` through the warm daemon vs `tldrf semantic search --no-daemon`
+   (in-process), next to a bare `python -c pass`; with bytecode cached in a
+   scratch dir as an installed package has it (PYTHONDONTWRITEBYTECODE would
+   otherwise recompile every tldr module on every command);
 2. daemon search latency seen by a connected client (p50/p99) and the
    daemon's own time, total and excluding query embedding (p50/p99);
 3. search p99 while the daemon rebuilds continuously, vs idle p99;
@@ -68,12 +69,19 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def command_wall(argv: list[str], runs: int, env: dict[str, str]) -> dict[str, float]:
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)  # bytecode written
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
         times.append((time.perf_counter() - started) * 1000)
     return percentiles(times)
+
+
+def _tldrf_command() -> list[str]:
+    """The installed console script next to this Python, else `python -m tldr.cli`."""
+    script = Path(sys.executable).with_name("tldrf")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tldr.cli"]
 
 
 def daemon_latency(client: Any, queries: list[str], runs: int) -> dict[str, Any]:
@@ -132,21 +140,27 @@ def main(argv: list[str] | None = None) -> int:
             client.call("search", {"query": "warm up"})  # model and build loaded
             # 1. whole command
             query = "retry with backoff"
-            in_process = [sys.executable, "-m", "tldr.cli", "semantic", "search", query,
-                          "--path", str(root)]
-            thin = [sys.executable, "-c",
-                    "import sys, json; from tldr.daemon.client import search_via_daemon; "
-                    "print(json.dumps(search_via_daemon(sys.argv[1], sys.argv[2]), indent=2))",
-                    str(root), query]
-            figures["cli_in_process_ms"] = command_wall(in_process, max(5, args.runs // 3), env)
-            figures["cli_thin_client_ms"] = command_wall(thin, args.runs, env)
+            command = _tldrf_command()
+            search = ["semantic", "search", query, "--path", str(root)]
+            cmd_env = dict(env, PYTHONPYCACHEPREFIX=str(work / "pycache"))
+            cmd_env.pop("PYTHONDONTWRITEBYTECODE", None)
+            figures["command"] = " ".join([*command, "semantic", "search"])
+            figures["python_startup_ms"] = command_wall([sys.executable, "-c", "pass"],
+                                                        args.runs, cmd_env)
+            figures["cli_in_process_ms"] = command_wall([*command, *search, "--no-daemon"],
+                                                        max(5, args.runs // 3), cmd_env)
+            figures["cli_daemon_ms"] = command_wall([*command, *search], args.runs, cmd_env)
             imports = subprocess.run(
-                [sys.executable, "-X", "importtime", "-c", "import tldr.daemon.client"],
-                capture_output=True, text=True, env=env).stderr.splitlines()
-            figures["thin_client_import_ms"] = round(int(imports[-1].split("|")[1]) / 1000, 2)
-            print(f"1. whole command: in-process {figures['cli_in_process_ms']}, "
-                  f"thin client {figures['cli_thin_client_ms']} "
-                  f"(client import {figures['thin_client_import_ms']} ms)", flush=True)
+                [sys.executable, "-X", "importtime", "-c", "import tldr.cli, tldr.daemon.client"],
+                capture_output=True, text=True, env=cmd_env).stderr.splitlines()
+            figures["cli_import_ms"] = round(sum(
+                int(line.split("|")[1]) for line in imports
+                if line.split("|")[-1].strip() in ("tldr.cli", "tldr.daemon.client")
+                and not line.split("|")[-1].startswith("   ")) / 1000, 2)
+            print(f"1. whole command ({figures['command']}): through the daemon "
+                  f"{figures['cli_daemon_ms']}, in-process {figures['cli_in_process_ms']}; "
+                  f"python -c pass {figures['python_startup_ms']}; "
+                  f"imports {figures['cli_import_ms']} ms", flush=True)
 
             # 2. idle daemon latency
             idle = daemon_latency(client, queries, args.searches)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write docs/cli.md from the real `--help` output of every tldrf command.
 
-    python scripts/gen_cli_docs.py           # rewrite docs/cli.md
-    python scripts/gen_cli_docs.py --check   # exit 1 if docs/cli.md is stale
+python scripts/gen_cli_docs.py           # rewrite docs/cli.md
+python scripts/gen_cli_docs.py --check   # exit 1 if docs/cli.md is stale
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ def render() -> str:
     os.environ["COLUMNS"] = "100"  # help wraps at the terminal width
     from tldr.cli import build_parser
 
-    sections = ["# tldrf command reference", "",
-                "Generated from `--help` by `scripts/gen_cli_docs.py`; a test keeps it current.", ""]
+    sections = [
+        "# tldrf command reference",
+        "",
+        "Generated from `--help` by `scripts/gen_cli_docs.py`; a test keeps it current.",
+        "",
+    ]
     pending = [("tldrf", build_parser())]
     while pending:
         name, parser = pending.pop(0)

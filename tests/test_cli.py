@@ -115,3 +115,32 @@ def test_cli_reference_matches_help_output() -> None:
     completed = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
                                text=True, check=False)
     assert completed.returncode == 0, completed.stderr
+
+
+def _subcommand_paths(parser, path=()):  # type: ignore[no-untyped-def]
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _subcommand_paths(child, (*path, name))
+
+
+def test_parser_built_for_argv_has_the_same_help() -> None:
+    full = dict(_subcommand_paths(build_parser()))
+    assert ("semantic", "search") in full and ("daemon", "status") in full
+    for path, parser in full.items():
+        pruned = dict(_subcommand_paths(build_parser([*path, "--help"])))
+        assert pruned[path].format_help() == parser.format_help(), path
+    assert len(dict(_subcommand_paths(build_parser(["semantic", "search", "q"])))) == 3
+
+
+def test_wrong_subcommand_lists_every_choice(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["semantic", "serch", "q"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'serch'" in err and "'configure'" in err
+    with pytest.raises(SystemExit):
+        main(["semantik"])
+    assert "'plugins'" in capsys.readouterr().err

@@ -310,3 +310,9 @@ async def test_stdout_carries_only_protocol_messages(project: Path) -> None:
     for line in rest.splitlines():
         assert json.loads(line)["jsonrpc"] == "2.0"
     assert process.returncode == 0, stderr.decode()
+
+
+def test_parser_default_wait_matches_the_tools() -> None:
+    from tldr.mcp.tools import DEFAULT_INDEX_WAIT_S
+
+    assert mcp_server._DEFAULT_INDEX_WAIT_S == DEFAULT_INDEX_WAIT_S

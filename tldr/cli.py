@@ -26,9 +26,37 @@ __all__ = ["build_parser", "main"]
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _columns() -> int:
+    """`shutil.get_terminal_size().columns`, without importing shutil (~4 ms)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter; its own __init__ imports shutil for the width."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+class _RawFormatter(_Formatter, argparse.RawDescriptionHelpFormatter):
+    """`argparse.RawDescriptionHelpFormatter`, without the shutil import."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `tldrf` with `argv` (default: sys.argv[1:]); return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
@@ -44,30 +72,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used to generate docs/cli.md)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser (the full one, also used to generate docs/cli.md).
+
+    With `argv`, only the subcommands it names are added when it names
+    valid ones: each parser and argument costs argparse a gettext lookup, and
+    the whole tree is ~10 ms, most of a daemon search's budget. Help and error
+    messages are the same, since argparse only shows the choices of a level
+    whose word is missing or wrong, and that level is then built in full.
+    """
+    words = [word for word in (argv or ())[:2] if not word.startswith("-")]
+    top = words[0] if words and argv and words[0] == argv[0] else None
     parser = argparse.ArgumentParser(
         prog="tldrf",
         description="Local semantic code search for agents, editors and people.",
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"tldrf {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    adders: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+        "semantic": lambda commands: _add_semantic(
+            commands, words[1] if top == "semantic" and len(words) > 1 else None
+        ),
+        "daemon": add_daemon_commands,
+        "warm": add_daemon_commands,
+        "mcp": add_mcp_command,
+        "plugins": add_plugin_commands,
+    }
+    if top in adders:
+        adders[top](commands)
+        return parser
+    for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
+        adder(commands)
+    return parser
 
+
+def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None) -> None:
     semantic = commands.add_parser(
         "semantic",
         help="build, search and inspect the semantic index",
         description="Build, search and inspect a project's semantic index.",
+        formatter_class=_Formatter,
     )
     semantic_commands = semantic.add_subparsers(title="commands", metavar="COMMAND")
     semantic.set_defaults(handler=lambda args: _print_help(semantic))
-    _add_index_command(semantic_commands)
-    _add_search_command(semantic_commands)
-    _add_info_command(semantic_commands)
-    add_semantic_plugin_commands(semantic_commands)
-    add_daemon_commands(commands)
-    add_mcp_command(commands)
-    add_plugin_commands(commands)
-    return parser
+    adders: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+        "index": _add_index_command,
+        "search": _add_search_command,
+        "info": _add_info_command,
+        "backends": add_semantic_plugin_commands,
+        "configure": add_semantic_plugin_commands,
+    }
+    if only in adders:
+        adders[only](semantic_commands)
+        return
+    for adder in dict.fromkeys(adders.values()):
+        adder(semantic_commands)
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -122,7 +182,7 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
             '  tldrf semantic search "where are tokens refreshed" --format compact '
             "--budget-tokens 800 --expand"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawFormatter,
     )
     search.add_argument("query", help="what to look for")
     search.add_argument("--path", default=".", help="project directory (default: .)")

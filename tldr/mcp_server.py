@@ -7,25 +7,27 @@ so any number of agent sessions share one warm daemon per project.
 
 This module is the command (`add_command`, `main`, `python -m
 tldr.mcp_server`); the tools live in `tldr.mcp.tools` and the SDK glue in
-`tldr.mcp.server`. Cheap to import: the MCP SDK (the `[mcp]` extra) loads when
-the server is built. Logging goes to stderr; stdout carries protocol messages
-only. See specs/005-agents-editors.md and docs/agents.md.
+`tldr.mcp.server`. Cheap to import, because every `tldrf` command (a search
+too) adds this one to its parser: `tldr.mcp.*`, logging and the MCP SDK (the
+`[mcp]` extra) load when the server runs. Logging goes to stderr; stdout
+carries protocol messages only. See specs/005-agents-editors.md and
+docs/agents.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from tldr._exceptions import ConfigError, TldrError
-from tldr.mcp.server import build_server, log_level
-from tldr.mcp.tools import DEFAULT_INDEX_WAIT_S
 
 __all__ = ["add_command", "main"]
 
 _RAW = argparse.RawDescriptionHelpFormatter
+# `tldr.mcp.tools.DEFAULT_INDEX_WAIT_S`, repeated so that building the parser
+# does not import tldr.mcp (a test keeps the two equal).
+_DEFAULT_INDEX_WAIT_S = 10.0
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -69,15 +71,19 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", default=".",
                         help="project directory; its root (.git or .tldr) is served (default: .)")
     parser.add_argument(
-        "--index-wait", type=float, default=DEFAULT_INDEX_WAIT_S, metavar="SECONDS",
+        "--index-wait", type=float, default=_DEFAULT_INDEX_WAIT_S, metavar="SECONDS",
         help="with no index yet, wait this long for the first build before answering "
-             f"'indexing, N%% done' (default {DEFAULT_INDEX_WAIT_S:g})",
+             f"'indexing, N%% done' (default {_DEFAULT_INDEX_WAIT_S:g})",
     )
 
 
 def _handle(args: argparse.Namespace) -> int:
     if args.index_wait < 0:
         raise ConfigError("--index-wait must be 0 or more seconds")
+    import logging
+
+    from tldr.mcp.server import build_server, log_level
+
     level = log_level()
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="tldrf mcp: %(levelname)s %(name)s: %(message)s")

@@ -144,3 +144,62 @@ def test_client_imports_stay_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_client_reads_messages_without_msgspec() -> None:
+    from tldr._exceptions import LegacyIndexError, ProtocolError
+    from tldr.daemon import client
+
+    assert client._encode({"id": 1, "params": {"query": "é"}}) == (
+        '{"id":1,"params":{"query":"é"}}\n'.encode())
+    assert client._decode(b'{"jsonrpc":"2.0","id":3,"result":{"a":1}}')["result"] == {"a": 1}
+    for bad in (b"not json", b"[1]", b'{"id":1.5}', b'{"method":3}', b"\xff",
+                b'{"id":1,"error":{"code":"x","message":"m"}}'):
+        with pytest.raises(ProtocolError, match="bad message"):
+            client._decode(bad)
+    exc = client._error({"code": -32001, "message": "old index",
+                         "data": {"type": "LegacyIndexError"}})
+    assert isinstance(exc, LegacyIndexError) and exc.rpc_code == -32001  # type: ignore[attr-defined]
+
+
+def test_daemon_files_and_index_paths_are_values(tmp_path: Path) -> None:
+    import hashlib
+
+    from tldr.daemon.settings import DaemonFiles, daemon_key
+    from tldr.paths import IndexPaths
+
+    assert daemon_key(tmp_path) == hashlib.sha256(
+        f"{tmp_path}\0semantic".encode()).hexdigest()[:16]
+    files = daemon_files(tmp_path)
+    again = DaemonFiles(root=files.root, key=files.key, socket=files.socket,
+                        pid_file=files.pid_file, log_file=files.log_file)
+    assert files == again and hash(files) == hash(again) and "key=" in repr(files)
+    assert IndexPaths(tmp_path) == IndexPaths(root=tmp_path) != IndexPaths(tmp_path / "x")
+    assert len({IndexPaths(tmp_path), IndexPaths(tmp_path)}) == 1
+    with pytest.raises(AttributeError):
+        files.key = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        IndexPaths(tmp_path).root = tmp_path  # type: ignore[misc]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fast path is Linux-only")
+def test_xdg_runtime_dir_fast_path_agrees_with_platformdirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import platformdirs
+
+    from tldr import paths
+
+    xdg = tmp_path / "xdg"
+    xdg.mkdir(mode=0o700)
+    xdg.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(xdg))
+    fast = paths._xdg_runtime_dir()
+    if fast is None:  # tmp_path below a world-writable dir: platformdirs decides
+        pytest.skip("tmp_path is under a world-writable directory")
+    assert fast == Path(platformdirs.user_runtime_dir("tldrf", appauthor=False,
+                                                      ensure_exists=False))
+    xdg.chmod(0o755)
+    assert paths._xdg_runtime_dir() is None
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "relative")
+    assert paths._xdg_runtime_dir() is None

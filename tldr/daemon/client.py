@@ -1,10 +1,12 @@
 """The thin client: talk to a project's daemon, starting it when needed.
 
-Imports only the standard library, msgspec and light tldr modules (no
+Imports only the standard library and light tldr modules (no msgspec, no
 asyncio, no logging, no subprocess until a daemon must be started), so
 `tldrf semantic search` through a warm daemon costs one process start, one
-connect and one line each way. Editors and the MCP server can reuse
-`DaemonClient`:
+connect and one line each way. The stdlib `json` module reads and writes the
+lines: for one small request and response it is cheaper to import than
+msgspec, and the bytes on the wire are the same. Editors and the MCP server
+can reuse `DaemonClient`:
 
 ```python
 from tldr.daemon.client import DaemonClient
@@ -16,17 +18,15 @@ with DaemonClient("~/src/app", autostart=True) as client:
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from tldr._exceptions import DaemonError, ProtocolError
+from tldr._exceptions import DaemonError, ProtocolError, TldrError
 from tldr.daemon import settings as _settings
 from tldr.daemon.lifecycle import is_running, remove_stale, spawn_daemon, wait_ready
-from tldr.daemon.protocol import ErrorObject, exception_for_error
 from tldr.daemon.settings import DaemonFiles, daemon_files
 from tldr.daemon.transport import SyncStream, connect
 from tldr.paths import find_project_root
@@ -34,19 +34,45 @@ from tldr.paths import find_project_root
 __all__ = ["DaemonClient", "ensure_daemon", "search_via_daemon", "warm"]
 
 
-class _Incoming(msgspec.Struct):
-    """Any message from the daemon: a response or a notification."""
-
-    jsonrpc: str = "2.0"
-    id: int | str | msgspec.UnsetType | None = msgspec.UNSET
-    result: Any = None
-    error: ErrorObject | None = None
-    method: str | None = None
-    params: dict[str, Any] | None = None
+def _encode(message: dict[str, Any]) -> bytes:
+    """One request line, as msgspec would write it (compact, UTF-8)."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-_decoder = msgspec.json.Decoder(_Incoming)
-_encoder = msgspec.json.Encoder()
+def _decode(line: bytes) -> dict[str, Any]:
+    """One message from the daemon: a response or a notification.
+
+    Raises:
+        ProtocolError: not a JSON object with well-typed members.
+    """
+    try:
+        message = json.loads(line)
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ProtocolError(f"bad message from the daemon: {exc}") from exc
+    if not isinstance(message, dict):
+        raise ProtocolError(f"bad message from the daemon: expected an object, got {line[:80]!r}")
+    method = message.get("method")
+    error = message.get("error")
+    ok = (
+        (method is None or isinstance(method, str))
+        and isinstance(message.get("params"), (dict, type(None)))
+        and (message.get("id") is None or type(message["id"]) in (int, str))
+        and (error is None or (isinstance(error, dict) and type(error.get("code")) is int
+                               and isinstance(error.get("message"), str)
+                               and isinstance(error.get("data"), (dict, type(None)))))
+    )
+    if not ok:
+        raise ProtocolError(f"bad message from the daemon: {line[:200]!r}")
+    return message
+
+
+def _error(error: dict[str, Any]) -> TldrError:
+    """The exception for a JSON-RPC error object (only errors pay for msgspec)."""
+    from tldr.daemon.protocol import ErrorObject, exception_for_error
+
+    return exception_for_error(
+        ErrorObject(code=error["code"], message=error["message"], data=error.get("data"))
+    )
 
 
 class DaemonClient:
@@ -123,18 +149,18 @@ class DaemonClient:
         if params is not None:
             message["params"] = params
         try:
-            self._stream.write(_encoder.encode(message) + b"\n")
+            self._stream.write(_encode(message))
             while True:
                 incoming = self._receive()
-                if incoming.method is not None:
-                    self.notifications.append({"method": incoming.method,
-                                               "params": incoming.params or {}})
+                if incoming.get("method") is not None:
+                    self.notifications.append({"method": incoming["method"],
+                                               "params": incoming.get("params") or {}})
                     continue
-                if incoming.id != request_id:
+                if incoming.get("id") != request_id:
                     continue
-                if incoming.error is not None:
-                    raise exception_for_error(incoming.error)
-                return incoming.result
+                if incoming.get("error") is not None:
+                    raise _error(incoming["error"])
+                return incoming.get("result")
         except TimeoutError as exc:
             self.close()
             raise DaemonError(
@@ -151,19 +177,16 @@ class DaemonClient:
         self.connect()
         while True:
             incoming = self._receive()
-            if incoming.method is not None:
-                return {"method": incoming.method, "params": incoming.params or {}}
+            if incoming.get("method") is not None:
+                return {"method": incoming["method"], "params": incoming.get("params") or {}}
 
-    def _receive(self) -> _Incoming:
+    def _receive(self) -> dict[str, Any]:
         assert self._stream is not None
         line = self._stream.readline()
         if not line:
             self.close()
             raise DaemonError("the daemon closed the connection")
-        try:
-            return _decoder.decode(line)
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"bad message from the daemon: {exc}") from exc
+        return _decode(line)
 
 
 def ensure_daemon(files: DaemonFiles, *, wait: bool = True, timeout: float | None = None) -> bool:

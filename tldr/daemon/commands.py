@@ -1,8 +1,9 @@
 """`tldrf daemon {start,stop,restart,status,logs}` and `tldrf warm`.
 
-Cheap to import (standard library, msgspec, light tldr modules): the CLI adds
-these commands with `add_commands(subparsers)`; each handler takes the parsed
-arguments and returns an exit code.
+Cheap to import (argparse, json and the exception classes): every `tldrf`
+command adds these with `add_commands(subparsers)`, so what a handler needs
+is imported inside it. Each handler takes the parsed arguments and returns an
+exit code.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, DaemonError, TldrError
-from tldr.daemon.settings import DaemonFiles, daemon_files
-from tldr.paths import find_project_root
+
+if TYPE_CHECKING:
+    from tldr.daemon.settings import DaemonFiles
 
 __all__ = ["NOT_RUNNING", "add_commands"]
 
@@ -126,6 +126,11 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _files(args: argparse.Namespace) -> DaemonFiles:
+    from pathlib import Path
+
+    from tldr.daemon.settings import daemon_files
+    from tldr.paths import find_project_root
+
     return daemon_files(find_project_root(Path(args.path).expanduser()))
 
 
@@ -231,6 +236,8 @@ def _logs(args: argparse.Namespace) -> int:
         print(line)
     if not args.follow:
         return 0
+    import time
+
     with open(log_file, encoding="utf-8", errors="replace") as handle:
         handle.seek(0, 2)
         try:
