@@ -12,9 +12,11 @@
 5. Diversity: each further unit of an already ranked file is discounted, so
    the top 10 spans several files.
 
-Every tunable constant lives in the "Ranking constants" block with the
-reason for its value. Nothing here imports numpy: ranking ~200 candidates
-in pure Python takes well under a millisecond.
+Every factor lives in the "Ranking constants" block with the reason for
+its value; what makes a file a test, an example, vendored or compat code, a
+re-export module or an old API copy is `file_kinds`' job. Nothing here
+imports numpy: facts about units and files are computed once per units list,
+so ranking ~200 candidates in pure Python takes 0.2-0.3 ms at 10k units.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import enum
 import functools
 import heapq
 import itertools
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tldr.semantic.lexical import path_tokens, tokenize
+from tldr.semantic import file_kinds
+from tldr.semantic.file_kinds import ASKS, ProjectFiles
+from tldr.semantic.lexical import tokenize
 
 if TYPE_CHECKING:
     from tldr.units.model import Unit
@@ -91,15 +96,12 @@ PATH_MAX_FILE_SHARE = 0.3
 # words of the code under test or of another project; examples and compat
 # shims are real but rarely what a search means.
 DEMOTIONS = {"test": 0.5, "example": 0.6, "vendor": 0.5, "compat": 0.7}
+# Old API copies (`pkg/v1/` mirroring `pkg/`) count as compat
+# (`file_kinds.mirror_directories`).
 # A module unit that only imports/exports names (an `__init__.py` or
-# `index.js` barrel) repeats words of the real definitions without being one.
+# `index.js` barrel, `file_kinds.is_reexport`) repeats words of the real
+# definitions without being one.
 REEXPORT_FACTOR = 0.5
-REEXPORT_MIN_SHARE = 0.6
-# A directory whose file names largely repeat its parent's (`pkg/v1/main.py`
-# next to `pkg/main.py`, `pkg/deprecated/config.py` next to `pkg/config.py`)
-# is an old copy of the API kept for compatibility: demoted like compat code.
-MIRROR_MIN_COMMON = 3
-MIRROR_MIN_SHARE = 0.5
 
 # File support: a file's score is its best unit plus decaying shares of its
 # next units; each unit then mixes in its file's score.
@@ -138,34 +140,16 @@ _IDENT = r"[A-Za-z_$][A-Za-z0-9_$]*"
 _SYMBOL_RE = re.compile(rf"{_IDENT}(?:(?:\.|::|#|->){_IDENT})*(?:\(\))?")
 _PATH_RE = re.compile(r"(?:[\w.-]+/)+[\w.-]*|[\w-]+\.[A-Za-z][A-Za-z0-9]{0,4}")
 _SPLIT_QUALIFIED = re.compile(r"\.|::|#|->")
-_TEST_PARTS = frozenset(
-    "test tests testing __tests__ __mocks__ spec specs testdata fixtures e2e".split()
-)
-_TEST_NAME = re.compile(
-    r"^(test_.*|.*_test|.*_spec|conftest|.*\.(test|spec)|.*Tests?|.*_tests)$", re.IGNORECASE
-)
-_EXAMPLE_PARTS = frozenset("example examples demo demos sample samples docs_src".split())
-_VENDOR_PARTS = frozenset(
-    "vendor vendored _vendor third_party thirdparty third-party node_modules extern".split()
-)
-_COMPAT_PARTS = frozenset("compat _compat compatibility legacy deprecated polyfills".split())
-_REEXPORT_FILES = frozenset("__init__ index mod lib".split())
 _CODE_EXTENSIONS = frozenset(
     "py pyi js jsx mjs cjs ts tsx go rs java kt kts rb c h cc cpp hpp cs swift php scala "
     "lua sh md json toml yaml yml".split()
 )
-_IMPORT_LINE = re.compile(
-    r"^\s*(from\s+\S+\s+import\b|import\b|export\b|module\.exports|exports\.|pub\s+use\b"
-    r"|use\s|#include|__all__|(const|let|var)\s+[\w{}\s,]+=\s*require\("
-    r"|[\w\"'.]+,\s*$|[)\]}];?\s*$)"
+_WORDS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_COMPOUND = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+_FILLER = frozenset(
+    "a an and are as at be by do does for from how i in is it of on or the to what when "
+    "where which why with this that these those can".split()
 )
-_ASKS = {
-    "test": frozenset("test tests testing spec specs fixture fixtures mock mocks".split()),
-    "example": frozenset("example examples demo demos sample samples tutorial".split()),
-    "vendor": frozenset("vendor vendored third party".split()),
-    "compat": frozenset("compat compatibility legacy deprecated deprecation old v1".split()),
-    "reexport": frozenset("export exports reexport init package index".split()),
-}
 
 
 def classify_query(query: str) -> QueryKind:
@@ -194,62 +178,34 @@ def _looks_like_filename(q: str) -> bool:
     return bool(head) and "." not in head and ext.lower() in _CODE_EXTENSIONS
 
 
-@dataclass(frozen=True)
-class _FileInfo:
-    tokens: frozenset[str]
-    stem: str
-    depth: int
-    kinds: frozenset[str]
-
-
 @functools.lru_cache(maxsize=65536)
-def _file_info(path: str) -> _FileInfo:
-    parts = path.split("/")
-    name = parts[-1]
-    stem = name.split(".", 1)[0] if not name.startswith(".") else name
-    full_stem = name.rsplit(".", 1)[0] if "." in name else name
-    dirs = {p.lower() for p in parts[:-1]}
-    kinds: set[str] = set()
-    if dirs & _TEST_PARTS or _TEST_NAME.match(full_stem):
-        kinds.add("test")
-    if dirs & _EXAMPLE_PARTS:
-        kinds.add("example")
-    if dirs & _VENDOR_PARTS:
-        kinds.add("vendor")
-    if dirs & _COMPAT_PARTS or stem.lower() in _COMPAT_PARTS:
-        kinds.add("compat")
-    return _FileInfo(
-        tokens=frozenset(path_tokens(path)),
-        stem=stem.lower(),
-        depth=len(parts) - 1,
-        kinds=frozenset(kinds),
-    )
+def _norm_ident(word: str) -> str:
+    return word.replace("_", "").replace("-", "").lower()
 
 
-@functools.lru_cache(maxsize=65536)
-def _is_reexport(file: str, unit_type: str, code: str) -> bool:
-    if unit_type != "module":
-        return False
-    lines = [
-        ln
-        for ln in code.splitlines()
-        if ln.strip() and not ln.lstrip().startswith(("#", "//", "/*", "*", '"""', "'''"))
-    ]
-    if not lines:
-        return _file_info(file).stem in _REEXPORT_FILES
-    share = sum(1 for ln in lines if _IMPORT_LINE.match(ln)) / len(lines)
-    return share >= REEXPORT_MIN_SHARE
-
-
-@dataclass(frozen=True)
 class _Project:
-    """Project-wide facts ranking needs, computed once per units sequence."""
+    """Facts about every unit and file that ranking needs, computed once.
 
-    n_files: int
-    path_df: dict[str, int]  # path token -> number of files whose path has it
-    mirror_files: frozenset[str]  # files under a directory that mirrors its parent
-    names: dict[str, frozenset[str]] = field(default_factory=dict)  # memo: informative
-    similar: dict[str, frozenset[str]] = field(default_factory=dict)  # memo: word -> names
+    Per unit position: its file's id in `files` and its folded name; module
+    units' re-export verdicts are memoized on first use.
+    """
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.files = ProjectFiles((u.file for u in units), max_share=PATH_MAX_FILE_SHARE)
+        id_of = self.files.id_of
+        self.file_of = [id_of[u.file] for u in units]
+        self.folded = [_norm_ident(u.name) for u in units]
+        self.modules = frozenset(i for i, u in enumerate(units) if u.unit_type == "module")
+        self._units = units
+        self._reexport: dict[int, bool] = {}
+
+    def is_reexport(self, pos: int) -> bool:
+        """Whether the module unit at `pos` only imports/exports names."""
+        found = self._reexport.get(pos)
+        if found is None:
+            unit = self._units[pos]
+            found = self._reexport[pos] = file_kinds.is_reexport(unit.code, unit.file)
+        return found
 
 
 _PROJECT: tuple[Sequence[Unit], _Project] | None = None
@@ -265,66 +221,20 @@ def _project(units: Sequence[Unit]) -> _Project:
     cached = _PROJECT
     if cached is not None and cached[0] is units:
         return cached[1]
-    files = sorted({u.file for u in units})
-    path_df: dict[str, int] = {}
-    stems: dict[str, set[str]] = {}
-    for f in files:
-        for tok in _file_info(f).tokens:
-            path_df[tok] = path_df.get(tok, 0) + 1
-        directory, _, name = f.rpartition("/")
-        stem = name.split(".", 1)[0]
-        if stem not in _REEXPORT_FILES:
-            stems.setdefault(directory, set()).add(stem)
-    mirrored = set()
-    for directory, own in stems.items():
-        if not directory:
-            continue
-        parent = directory.rpartition("/")[0]
-        common = own & stems.get(parent, set())
-        if len(common) >= MIRROR_MIN_COMMON and len(common) >= MIRROR_MIN_SHARE * len(own):
-            mirrored.add(directory + "/")
-    mirror_files = frozenset(f for f in files if any(f.startswith(d) for d in mirrored))
-    project = _Project(n_files=len(files), path_df=path_df, mirror_files=mirror_files)
+    project = _Project(units)
     _PROJECT = (units, project)
     return project
 
 
-@functools.lru_cache(maxsize=65536)
-def _norm_ident(word: str) -> str:
-    return word.replace("_", "").replace("-", "").lower()
-
-
-@functools.lru_cache(maxsize=65536)
-def _similar(a: str, b: str) -> bool:
-    """Whether two (stemmed) words name the same thing.
-
-    Equal, the same stem-ish prefix (`routing`/`routes`, `resolution`/
-    `resolver`), or one contains the other (`dispatch` in `urldispatcher`).
-    """
-    if a == b:
-        return True
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) < 4:
-        return False
-    if len(long_) - len(short) <= 4:
-        need = max(4, len(short) - 3)
-        if long_[:need] == short[:need]:
-            return True
-    return short in long_
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Query:
     kind: QueryKind
     raw: str
     symbol: str  # last segment of a symbol query, as typed
     tokens: list[str]  # content tokens (stemmed, no filler, no whole compounds)
-    identifiers: set[str]  # folded names the query spells: `ClientSession`, `client session`
-    asks: set[str]  # kinds of normally demoted files the query asks for
-
-
-_WORDS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_COMPOUND = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+    spelled: frozenset[str]  # folded identifiers written as such: `ClientSession`
+    identifiers: frozenset[str]  # spelled, plus adjacent words run together
+    asks: frozenset[str]  # kinds of normally demoted files the query asks for
 
 
 def _parse(query: str) -> _Query:
@@ -341,105 +251,104 @@ def _parse(query: str) -> _Query:
         a + b for a, b in itertools.pairwise(content) if a in content_set and b in content_set
     }
     lowered = set(content)
-    asks = {name for name, trig in _ASKS.items() if lowered & trig}
+    asks = frozenset(name for name, trig in ASKS.items() if lowered & trig)
     tokens = [t for t in dict.fromkeys(tokenize(q)) if t.isalpha() or not t.isalnum()]
     if len(tokens) > 1:
         tokens = [t for t in tokens if _norm_ident(t) not in spelled]
-    return _Query(kind, q, symbol, tokens, spelled | joined, asks)
-
-
-_FILLER = frozenset(
-    "a an and are as at be by do does for from how i in is it of on or the to what when "
-    "where which why with this that these those can".split()
-)
+    return _Query(kind, q, symbol, tokens, frozenset(spelled), frozenset(spelled | joined), asks)
 
 
 def _fuse(
     q: _Query, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], mode: str
 ) -> dict[int, float]:
     w_dense, w_lex = WEIGHTS[q.kind.value]
-    if q.kind is QueryKind.NATURAL and _spells_identifier(q):
+    if q.kind is QueryKind.NATURAL and q.spelled:
         w_lex += IDENTIFIER_IN_QUERY_LEXICAL
     if mode == "dense":
         w_lex = 0.0
     elif mode == "lexical":
         w_dense = 0.0
     fused: dict[int, float] = {}
+    get = fused.get
     for weight, hits in ((w_dense, dense), (w_lex, lexical)):
-        if weight <= 0.0:
+        if weight <= 0.0 or not hits:
             continue
-        for r, (pos, _score) in enumerate(hits, 1):
-            fused[pos] = fused.get(pos, 0.0) + weight / (RRF_K + r)
+        for (pos, _score), c in zip(hits, _rrf(weight, len(hits)), strict=True):
+            fused[pos] = get(pos, 0.0) + c
     return fused
 
 
-def _spells_identifier(q: _Query) -> bool:
-    return any("_" in w.strip("_") or _COMPOUND.search(w) for w in _WORDS.findall(q.raw))
+# Weights of a file's best units in its score: 1, decay, decay^2...
+_SUPPORT = tuple(FILE_SUPPORT_DECAY**i for i in range(FILE_SUPPORT_UNITS))
 
 
-def _path_matches(q: _Query, files: set[str], project: _Project) -> dict[str, float]:
-    """Share of the query's words that each file's path names.
+@functools.lru_cache(maxsize=64)
+def _rrf(weight: float, n: int) -> tuple[float, ...]:
+    """`weight / (RRF_K + rank)` for ranks 1..n."""
+    return tuple(weight / (RRF_K + r) for r in range(1, n + 1))
+
+
+def _path_shares(q: _Query, fids: set[int], files: ProjectFiles) -> dict[int, float]:
+    """Share of the query's informative words that each candidate file's path names.
 
     A path word shared by more than `PATH_MAX_FILE_SHARE` of the project's
     files (the root package, `src`) neither matches nor counts.
     """
-    if not q.tokens or not files:
-        return {}
-    limit = max(1.0, PATH_MAX_FILE_SHARE * project.n_files)
-    informative = [t for t in q.tokens if project.path_df.get(t, 0) <= limit]
+    informative = [t for t in q.tokens if files.informative(t)]
     if not informative:
         return {}
-    similar = []
+    hits: dict[int, int] = {}
     for t in informative:
-        found = project.similar.get(t)
-        if found is None:
-            found = project.similar[t] = frozenset(
-                p for p, df in project.path_df.items() if df <= limit and _similar(t, p)
-            )
-        similar.append(found)
-    shares: dict[str, float] = {}
-    for f in files:
-        names = project.names.get(f)
-        if names is None:
-            names = project.names[f] = frozenset(
-                p for p in _file_info(f).tokens if project.path_df.get(p, 0) <= limit
-            )
-        hit = sum(1 for found in similar if not found.isdisjoint(names))
-        if hit:
-            shares[f] = hit / len(informative)
-    return shares
+        for fid in files.files_naming(t) & fids:
+            hits[fid] = hits.get(fid, 0) + 1
+    n = len(informative)
+    return {fid: hit / n for fid, hit in hits.items()}
 
 
-def _definition_factor(q: _Query, unit: Unit, min_depth: int) -> float:
-    if unit.unit_type == "module":
-        return 1.0
-    name = unit.name
+def _file_factors(q: _Query, fids: set[int], project: _Project) -> dict[int, float]:
+    """Per candidate file: demotions not lifted by `q`, path boost, stem boost."""
+    files = project.files
+    shares = _path_shares(q, fids, files) if q.tokens else {}
+    stem_hit = _norm_ident(q.symbol) if q.kind is QueryKind.SYMBOL else ""
+    demotion = files.demotions(q.asks, DEMOTIONS)
+    factors = {fid: demotion[fid] for fid in fids}
+    for fid, share in shares.items():
+        factors[fid] *= 1.0 + PATH_BOOST * share
+    if stem_hit:
+        stems = files.stems
+        for fid in fids:
+            if stems[fid] == stem_hit:
+                factors[fid] *= STEM_EXACT
+    return factors
+
+
+def _definition_factors(
+    q: _Query, units: Sequence[Unit], fused: dict[int, float], project: _Project
+) -> dict[int, float]:
+    """Boosts of candidates that define the queried symbol or a named identifier."""
+    folded = project.folded
+    modules = project.modules
     if q.kind is QueryKind.SYMBOL:
-        qualified_ok = "." not in q.raw or unit.qualified_name.endswith(
-            _SPLIT_QUALIFIED.sub(".", q.raw.removesuffix("()"))
-        )
-        if name == q.symbol and qualified_ok:
-            factor = DEF_EXACT
-        elif _norm_ident(name) == _norm_ident(q.symbol):
-            factor = DEF_LOOSE
-        else:
-            return 1.0
-        return factor * DEF_DEPTH_DECAY ** (_file_info(unit.file).depth - min_depth)
-    if q.identifiers and _norm_ident(name) in q.identifiers:
-        return DEF_IN_NATURAL
-    return 1.0
-
-
-def _file_demotion(q: _Query, file: str, project: _Project) -> float:
-    """Product of the demotions that apply to `file` and that `q` does not lift."""
-    kinds = _file_info(file).kinds
-    if file in project.mirror_files:
-        kinds = kinds | {"compat"}
-    factor = 1.0
-    for kind in kinds:
-        if kind not in q.asks:
-            factor *= DEMOTIONS[kind]
-    return factor
+        target = _norm_ident(q.symbol)
+        defs = [p for p in fused if folded[p] == target] if target else []
+        if not defs:
+            return {}
+        depths, file_of = project.files.depths, project.file_of
+        min_depth = min(depths[file_of[p]] for p in defs)
+        qualified = _SPLIT_QUALIFIED.sub(".", q.raw.removesuffix("()")) if "." in q.raw else ""
+        out = {}
+        for p in defs:
+            if p in modules:
+                continue
+            unit = units[p]
+            exact = unit.name == q.symbol and unit.qualified_name.endswith(qualified)
+            factor = DEF_EXACT if exact else DEF_LOOSE
+            out[p] = factor * DEF_DEPTH_DECAY ** (depths[file_of[p]] - min_depth)
+        return out
+    if q.identifiers:
+        names = q.identifiers
+        return {p: DEF_IN_NATURAL for p in fused if folded[p] in names and p not in modules}
+    return {}
 
 
 def _scored(
@@ -448,63 +357,52 @@ def _scored(
     dense: list[tuple[int, float]],
     lexical: list[tuple[int, float]],
     mode: str,
-) -> tuple[dict[int, float], dict[str, float]]:
-    """Unit scores after fusion, boosts and demotions, and file scores."""
+) -> tuple[dict[int, float], dict[int, float], _Project]:
+    """Unit scores after fusion, boosts and demotions, file scores by file id."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     q = _parse(query)
     fused = _fuse(q, dense, lexical, mode)
-    if not fused:
-        return {}, {}
-    top = max(fused.values())
     project = _project(units)
-    files = {units[p].file for p in fused}
-    path_share = _path_matches(q, files, project)
-    stem_hit = _norm_ident(q.symbol) if q.kind is QueryKind.SYMBOL else ""
-    defs = [p for p in fused if _norm_ident(units[p].name) == stem_hit] if stem_hit else []
-    min_depth = min((_file_info(units[p].file).depth for p in defs), default=0)
-    defs_possible = bool(stem_hit) or bool(q.identifiers)
+    if not fused:
+        return {}, {}, project
+    top = max(fused.values())
+    file_of = project.file_of
+    file_factor = _file_factors(q, set(map(file_of.__getitem__, fused)), project)
+    definition = _definition_factors(q, units, fused, project)
+    reexports = (
+        {p for p in project.modules.intersection(fused) if project.is_reexport(p)}
+        if "reexport" not in q.asks
+        else set()
+    )
 
-    file_factor: dict[str, float] = {}
-    for f in files:
-        factor = _file_demotion(q, f, project) * (1.0 + PATH_BOOST * path_share.get(f, 0.0))
-        if stem_hit and _norm_ident(_file_info(f).stem) == stem_hit:
-            factor *= STEM_EXACT
-        file_factor[f] = factor
     scores: dict[int, float] = {}
-    by_file: dict[str, list[float]] = {}
-    unit_file: dict[int, str] = {}
-    check_reexport = "reexport" not in q.asks
+    by_file: dict[int, list[float]] = {}
+    special = definition.keys() | reexports
     for pos, s in fused.items():
-        unit = units[pos]
-        f = unit.file
-        s = s / top * file_factor[f]
-        if defs_possible:
-            s *= _definition_factor(q, unit, min_depth)
-        if check_reexport and unit.unit_type == "module":
-            if _is_reexport(f, unit.unit_type, unit.code):
+        fid = file_of[pos]
+        s = s / top * file_factor[fid]
+        if special and pos in special:
+            if pos in definition:
+                s *= definition[pos]
+            if pos in reexports:
                 s *= REEXPORT_FACTOR
         scores[pos] = s
-        unit_file[pos] = f
-        vals = by_file.get(f)
+        vals = by_file.get(fid)
         if vals is None:
-            by_file[f] = [s]
+            by_file[fid] = [s]
         else:
             vals.append(s)
 
-    file_scores: dict[str, float] = {}
-    for f, vals in by_file.items():
-        if len(vals) == 1:
-            file_scores[f] = vals[0]
-            continue
-        vals.sort(reverse=True)
-        file_scores[f] = sum(
-            v * FILE_SUPPORT_DECAY**i for i, v in enumerate(vals[:FILE_SUPPORT_UNITS])
-        )
+    file_scores = {
+        fid: vals[0]
+        if len(vals) == 1
+        else sum(map(operator.mul, sorted(vals, reverse=True), _SUPPORT))
+        for fid, vals in by_file.items()
+    }
     keep = 1.0 - FILE_MIX
-    for pos, s in scores.items():
-        scores[pos] = keep * s + FILE_MIX * file_scores[unit_file[pos]]
-    return scores, file_scores
+    scores = {pos: keep * s + FILE_MIX * file_scores[file_of[pos]] for pos, s in scores.items()}
+    return scores, file_scores, project
 
 
 def rank(
@@ -521,6 +419,8 @@ def rank(
     Args:
         query: The user's query.
         units: All units of the index; candidate positions index into it.
+            Pass the same sequence object for every query of one build: facts
+            about its units and files are computed once per object.
         dense: `(position, cosine similarity)` from the vector index, best first.
         lexical: `(position, BM25 score)` from `LexicalIndex.search`, best first.
         k: How many results to return.
@@ -530,15 +430,16 @@ def rank(
     Returns:
         `(position, score)` pairs, best first, at most `k`; higher is better.
     """
-    scores, _ = _scored(query, units, dense, lexical, mode)
-    ordered = sorted(scores.items(), key=lambda it: (-it[1], it[0]))
-    seen: dict[str, int] = {}
+    scores, _, project = _scored(query, units, dense, lexical, mode)
+    file_of = project.file_of
+    seen: dict[int, int] = {}
     diversified: list[tuple[int, float]] = []
     kth: list[float] = []  # min-heap of the best k diversified scores so far
-    for pos, s in ordered:
+    for pos in _best_positions(scores):
+        s = scores[pos]
         if len(kth) >= k and kth[0] > s:
             break  # every later unit scores below the current top k
-        f = units[pos].file
+        f = file_of[pos]
         n = seen.get(f, 0)
         seen[f] = n + 1
         d = s * DIVERSITY**n
@@ -547,8 +448,17 @@ def rank(
             heapq.heappush(kth, d)
         elif d > kth[0]:
             heapq.heapreplace(kth, d)
-    diversified.sort(key=lambda it: (-it[1], it[0]))
+    diversified.sort(key=_best_first)
     return diversified[:k]
+
+
+def _best_first(item: tuple[int, float]) -> tuple[float, int]:
+    return -item[1], item[0]
+
+
+def _best_positions(scores: dict[int, float]) -> list[int]:
+    """Positions by descending score, ties by position (two C-keyed stable sorts)."""
+    return sorted(sorted(scores), key=scores.__getitem__, reverse=True)
 
 
 def rank_files(
@@ -575,9 +485,10 @@ def rank_files(
     Returns:
         Files best first, each with its score and best unit positions.
     """
-    scores, file_scores = _scored(query, units, dense, lexical, mode)
-    best: dict[str, list[int]] = {}
-    for pos, _s in sorted(scores.items(), key=lambda it: (-it[1], it[0])):
-        best.setdefault(units[pos].file, []).append(pos)
-    ordered = sorted(file_scores.items(), key=lambda it: (-it[1], it[0]))[:k]
-    return [FileHit(file=f, score=s, positions=best[f][:per_file]) for f, s in ordered]
+    scores, file_scores, project = _scored(query, units, dense, lexical, mode)
+    names, file_of = project.files.files, project.file_of
+    best: dict[int, list[int]] = {}
+    for pos in _best_positions(scores):
+        best.setdefault(file_of[pos], []).append(pos)
+    ordered = sorted(file_scores.items(), key=lambda it: (-it[1], names[it[0]]))[:k]
+    return [FileHit(file=names[f], score=s, positions=best[f][:per_file]) for f, s in ordered]
