@@ -314,11 +314,11 @@ def _reranked(
 
 def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[int, float]]:
     keys, scores = build.vector_index.search(query_vector, n)
-    position_of_key = build.position_of_key
+    positions = map(build.position_of_key.get, keys.tolist())
     return [
-        (position_of_key[int(key)], float(score))
-        for key, score in zip(keys, scores, strict=True)
-        if int(key) in position_of_key
+        (position, score)
+        for position, score in zip(positions, scores.tolist(), strict=True)
+        if position is not None
     ]
 
 
