@@ -221,3 +221,20 @@ def test_missing_referenced_file_says_rebuild(project: Path) -> None:
     (project / ".tldr/cache/semantic" / metadata.units_file).unlink()
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         semantic_search(project, "anything")
+
+
+def test_backend_failure_mid_build_keeps_previous_index_active(project: Path, monkeypatch) -> None:
+    from tldr import BackendError
+    from tldr.vector_store._usearch import UsearchVectorStore
+
+    build_semantic_index(project, model=MODEL)
+    before = _metadata(project).vector_store.build_id
+
+    def failing_save(self, index, location):
+        raise BackendError("the backend broke while writing")
+
+    monkeypatch.setattr(UsearchVectorStore, "save", failing_save)
+    with pytest.raises(BackendError):
+        build_semantic_index(project, rebuild=True)
+    assert _metadata(project).vector_store.build_id == before
+    assert semantic_search(project, "merge settings", k=1)[0]["name"] == "merge_settings"
