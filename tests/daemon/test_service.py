@@ -103,19 +103,19 @@ async def test_lock_contention_with_a_cli_build(daemon: Daemon, raw: RawClient,
 
 async def test_failed_rebuild_is_retried(daemon: Daemon, raw: RawClient, built: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import tldr.semantic
+    from tldr.daemon.builder import BuildWorker, WorkerError
 
-    real = tldr.semantic.build_semantic_index
+    real = BuildWorker.build
     calls = {"n": 0}
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
-            raise OSError("disk on fire")
+            raise WorkerError("OSError: disk on fire")
         return real(*args, **kwargs)
 
     await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
-    monkeypatch.setattr(tldr.semantic, "build_semantic_index", flaky)
+    monkeypatch.setattr(BuildWorker, "build", flaky)
     (built / "app" / "extra.py").write_text("def zorp_handler():\n    return 2\n")
     await wait_for(lambda: daemon.service.build_state == "failed", timeout=10)
     status = (await raw.call("status"))["result"]
@@ -166,3 +166,44 @@ async def test_shutdown_method(built: Path) -> None:
         assert answer["result"] == {"stopping": True}
         await wait_for(lambda: daemon.stop_reason is not None, timeout=5)
         await client.close()
+
+
+async def test_builds_run_in_a_worker_process(daemon: Daemon, raw: RawClient) -> None:
+    import os
+
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    answer = (await raw.call("index", {"wait": True, "rebuild": True, "timeout": 30}))["result"]
+    assert answer["status"] == "built"
+    pid = (await raw.call("status"))["result"]["build"]["worker_pid"]
+    assert pid is not None and pid != os.getpid()
+
+
+async def test_worker_errors_keep_their_type(built: Path) -> None:
+    import asyncio
+
+    from tldr._exceptions import UnknownBackendError
+    from tldr.daemon.builder import BuildRequest, BuildWorker
+
+    worker = BuildWorker()
+    try:
+        with pytest.raises(UnknownBackendError):
+            await asyncio.to_thread(worker.build, BuildRequest(root=str(built),
+                                                               vector_backend="nope"),
+                                    lambda *a: None)
+        report = await asyncio.to_thread(worker.build, BuildRequest(root=str(built)),
+                                         lambda *a: None)
+        assert report.status in ("built", "updated", "up_to_date")
+    finally:
+        worker.close()
+    assert worker.pid is None
+
+
+async def test_in_process_builds_still_work(built: Path) -> None:
+    async with running_daemon(built, build_in_worker=False) as daemon:
+        client = await RawClient.open(daemon)
+        try:
+            answer = await client.call("index", {"wait": True, "rebuild": True, "timeout": 30})
+            assert answer["result"]["status"] == "built"
+            assert (await client.call("status"))["result"]["build"]["worker_pid"] is None
+        finally:
+            await client.close()

@@ -39,7 +39,7 @@ class _TimedEmbedder:
         return getattr(self._inner, name)
 
     def embed_query(self, text: str) -> Any:
-        from tldr.daemon.service import record_embed_time
+        from tldr.daemon.status import record_embed_time
 
         started = time.perf_counter()
         try:

@@ -45,6 +45,7 @@ class Daemon:
         max_request_bytes: int | None = None,
         request_timeout: float | None = None,
         watch: bool = True,
+        build_in_worker: bool = True,
     ) -> None:
         self.root = root
         self.files = files or daemon_files(root)
@@ -54,6 +55,7 @@ class Daemon:
         self.service = Service(
             root,
             debounce_ms=_settings._default_debounce_ms() if debounce_ms is None else debounce_ms,
+            build_in_worker=build_in_worker,
         )
         self.server = RpcServer(
             self.service.methods(),
@@ -162,7 +164,8 @@ def run_daemon(project: str | os.PathLike[str]) -> int:
         print(f"tldrf daemon already running for {root} (pid {running.get('pid', '?')}, "
               f"socket {files.socket})", file=sys.stderr)
         return ALREADY_RUNNING
-    # A search thread should get the GIL back quickly while a build thread runs.
+    # Builds run in a worker process; this keeps search threads and the event loop
+    # trading the GIL quickly among themselves (and helps in-process builds).
     sys.setswitchinterval(0.001)
     try:
         asyncio.run(_main(root, files))

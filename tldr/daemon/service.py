@@ -1,13 +1,13 @@
-"""What the daemon serves: a warm searcher, rebuild scheduling and status.
+"""What the daemon serves: the request handlers and the build scheduler.
 
-The model is loaded once and the committed build (index opened with
-`view=True`, units in memory) is held by a `Searcher` pinned to it. A
-request never reloads: it stats `metadata.json`, and when that changed a
-background task loads the new build and swaps it in, so queries are served
-from the previous build until the new one is ready. Builds run in one build
-thread with `lock_timeout=0`; a held lock means another builder is at work
-and the job is retried when it lets go; any other failure is retried with
-backoff and shown in status.
+Queries go to the warm searcher (`searchers`), pinned to the committed
+build and swapped when `metadata.json` changes, so they are served from the
+previous build until the new one is ready. Changes are debounced and
+coalesced into one pending job; builds run one at a time with
+`lock_timeout=0` in the build worker process (`builder`), driven from one
+build thread; a held lock means another builder is at work and the job is
+retried when it lets go; any other failure is retried with backoff and
+shown in status (`status`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ import asyncio
 import functools
 import logging
 import os
-import statistics
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +29,12 @@ import msgspec
 from tldr._exceptions import IndexBusyError, IndexMissingError, TldrError
 from tldr._version import __version__
 from tldr.daemon import protocol
+from tldr.daemon.builder import (
+    BuildCancelled,
+    BuildRequest,
+    BuildWorker,
+    lower_thread_priority,
+)
 from tldr.daemon.protocol import (
     IndexParams,
     InfoParams,
@@ -41,7 +44,9 @@ from tldr.daemon.protocol import (
     SearchResult,
     UnitParams,
 )
+from tldr.daemon.searchers import SearcherCache, settings_of
 from tldr.daemon.server import Connection, Method
+from tldr.daemon.status import SearchStats, service_status, take_embed_time
 from tldr.daemon.watcher import ChangeFilter
 from tldr.paths import IndexPaths
 
@@ -52,16 +57,10 @@ logger = logging.getLogger(__name__)
 _BUSY_RETRY_S = 0.5
 _MAX_BACKOFF_S = 60.0
 _PROGRESS_INTERVAL_S = 0.1
-_BUILD_NICE = 10
-_timing = threading.local()
 
 
 class _Empty(msgspec.Struct, forbid_unknown_fields=True):
     """Params of methods that take none."""
-
-
-class _BuildCancelled(Exception):
-    """Raised inside a build's progress callback to stop it at shutdown."""
 
 
 @dataclass
@@ -89,6 +88,7 @@ class Service:
         view: bool = True,
         device: str | None = None,
         search_threads: int = 4,
+        build_in_worker: bool = True,
     ) -> None:
         self.root = root
         self.paths = IndexPaths(root)
@@ -102,11 +102,10 @@ class Service:
         self.started_at = time.time()
         self._search_pool = ThreadPoolExecutor(search_threads, thread_name_prefix="tldr-search")
         self._build_pool = ThreadPoolExecutor(1, thread_name_prefix="tldr-build")
-        self._searcher: Any = None
-        self._searcher_stat: tuple[int, int, int] | None = None
-        self._load_error: str | None = None
-        self._reload_task: asyncio.Task[None] | None = None
+        self.searchers = SearcherCache(root, pool=self._search_pool, view=self.view,
+                                       device=device)
         self._job: _Job | None = None
+        self._running: _Job | None = None
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
         self._warmup: asyncio.Task[None] | None = None
@@ -117,10 +116,9 @@ class Service:
         self._last_error: str | None = None
         self._failures = 0
         self._retry_at: float | None = None
-        self._known_settings: dict[str, str | None] | None = None
         self._changed_paths = 0
-        self._search_ms: deque[float] = deque(maxlen=2048)
-        self._own_ms: deque[float] = deque(maxlen=2048)
+        self.search_stats = SearchStats()
+        self.worker = BuildWorker() if build_in_worker else None
         self.counts = {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0}
 
     # lifecycle ---------------------------------------------------------------
@@ -134,6 +132,8 @@ class Service:
     async def close(self) -> None:
         """Stop scheduling, cancel a running build, release the threads."""
         self._cancel.set()
+        if self.worker is not None:
+            self.worker.close()
         if self._scheduler is not None:
             self._scheduler.cancel()
         for pool in (self._search_pool, self._build_pool):
@@ -178,7 +178,7 @@ class Service:
                 logger.warning("the index was deleted; rebuilding")
                 self.schedule(reason="index deleted", delay=0.3)
             return
-        self._maybe_reload()
+        self.searchers.maybe_reload()
 
     def schedule(
         self,
@@ -248,6 +248,7 @@ class Service:
     async def _run(self, job: _Job) -> None:
         loop = asyncio.get_running_loop()
         self.build_state = "running"
+        self._running = job
         self._retry_at = None
         try:
             report = await loop.run_in_executor(self._build_pool, self._build_sync, job, loop)
@@ -258,7 +259,7 @@ class Service:
             self._progress = None
             self._requeue(job, _BUSY_RETRY_S, keep_waiters=True)
             return
-        except Exception as exc:  # includes _BuildCancelled and a shut-down pool
+        except Exception as exc:  # includes BuildCancelled and a shut-down pool
             if not self._cancel.is_set():
                 self._failed(job, exc)
             return
@@ -298,11 +299,9 @@ class Service:
             "finished_at": time.time(),
         }
         self._last_report = summary
-        if report.status != "up_to_date" or self._searcher is None:
+        if report.status != "up_to_date" or self.searchers.searcher is None:
             try:
-                await self._reload()
-                if self._searcher_stat != self._metadata_stat():
-                    await self._reload()  # a reload begun before the commit loaded the old build
+                await self.searchers.reload_committed()
             except TldrError as exc:
                 logger.error("cannot load the new build: %s", exc)
         self.build_state = "scheduled" if self._job is not None else "idle"
@@ -315,9 +314,6 @@ class Service:
                 waiter.set_result(summary)
 
     def _build_sync(self, job: _Job, loop: asyncio.AbstractEventLoop) -> Any:
-        from tldr.semantic import build_semantic_index
-
-        _lower_thread_priority()
         settings = job.settings if job.settings is not None else self._recorded_settings()
         if job.touch_dirty:
             self.paths.semantic_dir.mkdir(parents=True, exist_ok=True)
@@ -326,7 +322,7 @@ class Service:
 
         def progress(stage: str, done: int, total: int) -> None:
             if self._cancel.is_set():
-                raise _BuildCancelled("daemon shutting down")
+                raise BuildCancelled("daemon shutting down")
             now = time.monotonic()
             if stage == last_stage[0] and now - last_at[0] < _PROGRESS_INTERVAL_S and done != total:
                 return
@@ -334,9 +330,18 @@ class Service:
             loop.call_soon_threadsafe(self._on_progress, stage, done, total)
 
         chosen = settings or {}
+        request = BuildRequest(
+            root=str(self.root), model=chosen.get("model"), lang=chosen.get("lang"),
+            vector_backend=chosen.get("vector_backend"), rebuild=job.rebuild, device=self.device,
+        )
+        if self.worker is not None:
+            return self.worker.build(request, progress)
+        from tldr.semantic import build_semantic_index
+
+        lower_thread_priority()
         return build_semantic_index(
-            self.root, model=chosen.get("model"), lang=chosen.get("lang"),
-            vector_backend=chosen.get("vector_backend"), rebuild=job.rebuild,
+            self.root, model=request.model, lang=request.lang,
+            vector_backend=request.vector_backend, rebuild=request.rebuild,
             device=self.device, progress=progress, lock_timeout=0,
         )
 
@@ -349,12 +354,8 @@ class Service:
         except TldrError:
             metadata = None
         if metadata is not None:
-            self._known_settings = {
-                "model": metadata.model,
-                "lang": ",".join(metadata.lang) if metadata.lang else "all",
-                "vector_backend": metadata.vector_store.backend,
-            }
-        return self._known_settings
+            self.searchers.known_settings = settings_of(metadata)
+        return self.searchers.known_settings
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         percent = 100 * done // total if total else 100
@@ -363,77 +364,29 @@ class Service:
 
     # searcher ----------------------------------------------------------------
 
-    def _metadata_stat(self) -> tuple[int, int, int] | None:
-        try:
-            info = os.stat(self.paths.metadata)
-        except OSError:
-            return None
-        return (info.st_mtime_ns, info.st_size, info.st_ino)
-
     async def _warm_up(self) -> None:
         try:
-            await self._reload()
+            await self.searchers.reload()
         except IndexMissingError:
             pass  # the startup build makes one
         except Exception as exc:
             logger.warning("could not load the index: %s", exc)
 
-    def _maybe_reload(self) -> None:
-        stat = self._metadata_stat()
-        if stat is not None and stat != self._searcher_stat and self._reload_task is None:
-            asyncio.create_task(self._reload()).add_done_callback(_log_failure)
-
-    async def _reload(self) -> None:
-        """Load the committed build (and its model) off the loop, then swap it in.
-
-        Concurrent callers share one load.
-        """
-        if self._reload_task is None:
-            self._reload_task = asyncio.create_task(self._load())
-        await asyncio.shield(self._reload_task)
-
-    async def _load(self) -> None:
-        stat = self._metadata_stat()
-        loop = asyncio.get_running_loop()
-        try:
-            searcher = await loop.run_in_executor(self._search_pool, self._load_sync)
-        except TldrError as exc:
-            self._load_error = str(exc)
-            raise
-        finally:
-            self._reload_task = None
-        self._load_error = None
-        self._searcher, self._searcher_stat = searcher, stat
-
-    def _load_sync(self) -> Any:
-        from tldr.daemon._pinned import PinnedSearcher
-
-        searcher = PinnedSearcher(self.root, view=self.view, device=self.device)
-        searcher.refresh()
-        searcher.embedder(searcher.build.metadata)  # load the model once, now
-        metadata = searcher.build.metadata
-        self._known_settings = {
-            "model": metadata.model,
-            "lang": ",".join(metadata.lang) if metadata.lang else "all",
-            "vector_backend": metadata.vector_store.backend,
-        }
-        return searcher
-
     async def _current_searcher(self) -> Any:
-        searcher = self._searcher
+        searcher = self.searchers.searcher
         if searcher is None:
             try:
-                await self._reload()
+                await self.searchers.reload()
             except IndexMissingError:
                 raise self._missing() from None
-            return self._searcher
-        stat = self._metadata_stat()
-        if stat != self._searcher_stat:
+            return self.searchers.searcher
+        stat = self.searchers.metadata_stat()
+        if stat != self.searchers.stat:
             if stat is None:
                 if self._job is None and self.build_state in ("idle", "failed"):
                     self.schedule(reason="index deleted", delay=0)
             else:
-                self._maybe_reload()
+                self.searchers.maybe_reload()
         return searcher
 
     def _missing(self) -> IndexMissingError:
@@ -459,15 +412,23 @@ class Service:
         took = (time.perf_counter() - started) * 1000
         embed_ms = embed_s * 1000
         self.counts["searches"] += 1
-        self._search_ms.append(took)
-        self._own_ms.append(took - embed_ms)
+        self.search_stats.record(took, embed_ms)
         return SearchResult(
             results=rows,
             build_id=searcher.build.metadata.vector_store.build_id,
             took_ms=round(took, 3),
             embed_ms=round(embed_ms, 3),
-            stale=self._job is not None or self.build_state in ("running", "waiting"),
+            stale=self._stale(),
         )
+
+    def _stale(self) -> bool:
+        """Whether edits may be missing: a change-driven build is due or running.
+
+        The startup check alone does not count: it usually finds the index
+        up to date, and answering "stale" for it would be noise.
+        """
+        running = self._running if self.build_state in ("running", "waiting") else None
+        return any(job is not None and job.reason != "startup" for job in (self._job, running))
 
     async def _index(self, params: IndexParams, conn: Connection) -> dict[str, Any]:
         explicit = {"model": params.model, "lang": params.lang,
@@ -524,53 +485,12 @@ class Service:
         return self.status()
 
     def status(self) -> dict[str, Any]:
-        """Everything `tldrf daemon status` shows."""
-        searcher = self._searcher
-        index: dict[str, Any] | None = None
-        if searcher is not None:
-            metadata = searcher.build.metadata
-            index = {"build_id": metadata.vector_store.build_id, "units": len(searcher.build.units),
-                     "model": metadata.model, "lang": metadata.lang,
-                     "backend": metadata.vector_store.backend, "view": searcher.view}
-        job = self._job
-        return {
-            "state": "ready" if searcher is not None else "starting",
-            "root": str(self.root),
-            "pid": os.getpid(),
-            "version": __version__,
-            "uptime_s": round(time.time() - self.started_at, 1),
-            "rss_bytes": _rss(),
-            "index": index,
-            "index_error": self._load_error,
-            "build": {
-                "state": self.build_state,
-                "progress": self._progress,
-                "last": self._last_report,
-                "last_error": self._last_error,
-                "failures": self._failures,
-                "retry_at": self._retry_at,
-            },
-            "queue": {
-                "pending_build": None if job is None else {
-                    "reason": job.reason,
-                    "due_in_s": round(max(0.0, job.deadline - time.monotonic()), 3),
-                    "rebuild": job.rebuild,
-                    "waiters": len(job.waiters),
-                },
-                "changed_paths": self._changed_paths,
-            },
-            "stats": {
-                **self.counts,
-                "search_ms": _percentiles(self._search_ms),
-                "search_own_ms": _percentiles(self._own_ms),
-            },
-            "settings": {"debounce_ms": int(self.debounce * 1000)},
-            **self.extra_status(),
-        }
+        """Everything `tldrf daemon status` shows (see `status.service_status`)."""
+        return service_status(self)
 
 
 def _search_sync(searcher: Any, params: SearchParams) -> tuple[list[dict[str, Any]], float]:
-    _timing.embed = 0.0
+    take_embed_time()
     if params.files:
         rows = searcher.search_files(params.query, k=params.k, lang=params.lang,
                                      path_prefix=params.path_prefix, mode=params.mode,
@@ -580,46 +500,4 @@ def _search_sync(searcher: Any, params: SearchParams) -> tuple[list[dict[str, An
                                path_prefix=params.path_prefix, mode=params.mode,
                                unit_type=params.unit_type, snippets=params.snippets,
                                expand=params.expand, rerank=params.rerank)
-    return rows, getattr(_timing, "embed", 0.0)
-
-
-def record_embed_time(seconds: float) -> None:
-    """Called by the pinned searcher's embedder wrapper (same thread as the search)."""
-    _timing.embed = getattr(_timing, "embed", 0.0) + seconds
-
-
-def _lower_thread_priority() -> None:
-    """Nice the build thread (Linux: per thread; threads it starts inherit it).
-
-    Searches then win the CPU over a build on a busy machine.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        if os.getpriority(os.PRIO_PROCESS, tid) < _BUILD_NICE:
-            os.setpriority(os.PRIO_PROCESS, tid, _BUILD_NICE)
-    except OSError:
-        pass
-
-
-def _percentiles(samples: deque[float]) -> dict[str, float] | None:
-    if len(samples) < 2:
-        return None if not samples else {"p50": round(samples[0], 3), "p99": round(samples[0], 3)}
-    ordered = sorted(samples)
-    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"p50": round(cuts[49], 3), "p99": round(cuts[98], 3), "n": len(ordered)}
-
-
-def _rss() -> int | None:
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except Exception:
-        return None
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("reloading the index failed: %s", task.exception())
+    return rows, take_embed_time()

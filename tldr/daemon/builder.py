@@ -1,0 +1,239 @@
+"""Where the daemon's builds run: a persistent, niced worker process.
+
+A build is mostly pure Python (walking, extraction, text assembly) that
+holds the GIL for long stretches. Run in a thread of the daemon it starves
+the search threads: every torch op of a query embedding gives the GIL up
+and must wait a switch interval to get it back, so a ~20 ms search took
+100-500 ms during a rebuild (specs/004-daemon.md § Builds off the GIL). The
+worker (`python -m tldr.daemon.builder`) runs `build_semantic_index` in its
+own interpreter and reports progress and the result as JSON lines on its
+stdout; the daemon reloads from the committed `metadata.json` as before, so
+readers need no coordination. The worker loads a model only when a build
+has texts the embedding cache lacks, and stays up for the next build.
+Cancelling kills it: a killed build leaves the previous commit untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import msgspec
+
+from tldr import _exceptions
+
+__all__ = [
+    "BuildCancelled",
+    "BuildRequest",
+    "BuildSummary",
+    "BuildWorker",
+    "WorkerError",
+    "lower_thread_priority",
+    "main",
+]
+
+logger = logging.getLogger(__name__)
+
+_BUILD_NICE = 10
+
+
+class BuildCancelled(Exception):
+    """The build was stopped (daemon shutting down)."""
+
+
+class WorkerError(Exception):
+    """The worker failed in a way that is not one of our exceptions, or died."""
+
+
+class BuildRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """One build, as sent to the worker."""
+
+    root: str
+    model: str | None = None
+    lang: str | None = None
+    vector_backend: str | None = None
+    rebuild: bool = False
+    device: str | None = None
+
+
+class BuildSummary(msgspec.Struct):
+    """What the daemon keeps of a `BuildReport`."""
+
+    status: str
+    build_id: str | None
+    units: int
+    files: int
+    extracted_files: int
+    embedded: int
+    seconds: float
+
+
+class _Message(msgspec.Struct, omit_defaults=True):
+    """One worker line: a progress tick, the result, or an error."""
+
+    progress: tuple[str, int, int] | None = None
+    report: BuildSummary | None = None
+    error: str | None = None  # exception class name
+    message: str = ""
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class BuildWorker:
+    """The daemon's side of the worker: started on first use, restarted if it died."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def build(self, request: BuildRequest, progress: ProgressCallback) -> BuildSummary:
+        """Run one build in the worker (blocking; call from a thread)."""
+        with self._lock:
+            proc = self._ensure()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(msgspec.json.encode(request) + b"\n")
+                proc.stdin.flush()
+            except OSError as exc:
+                error = self._gone("could not send the build to the worker")
+                self._reap()
+                raise error from exc
+            try:
+                while True:
+                    line = proc.stdout.readline()
+                    if not line:
+                        raise self._gone("the build worker exited")
+                    message = msgspec.json.decode(line, type=_Message)
+                    if message.progress is not None:
+                        progress(*message.progress)  # may raise BuildCancelled
+                    elif message.report is not None:
+                        return message.report
+                    else:
+                        return _raise(message.error or "Exception", message.message)
+            except (BuildCancelled, WorkerError, msgspec.DecodeError):
+                self._reap()  # mid-build or out of step: a fresh worker for the next build
+                raise
+
+    def close(self) -> None:
+        """Stop the worker; a build it was running is abandoned (it never commits)."""
+        self._closed = True
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()  # a build thread reading its output sees EOF and lets go of the lock
+        if self._lock.acquire(timeout=5):
+            try:
+                self._reap()
+            finally:
+                self._lock.release()
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's pid while it runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self._closed:
+            raise BuildCancelled("daemon shutting down")
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "tldr.daemon.builder"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+                close_fds=True,
+            )
+            logger.info("build worker started (pid %s)", self._proc.pid)
+        return self._proc
+
+    def _reap(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+    def _gone(self, what: str) -> Exception:
+        if self._closed:
+            return BuildCancelled("daemon shutting down")
+        code = self._proc.poll() if self._proc is not None else None
+        return WorkerError(f"{what} (exit code {code}); see the daemon log")
+
+
+def _raise(name: str, message: str) -> NoReturn:
+    """Our exceptions cross the pipe by class name; anything else is a WorkerError."""
+    cls = getattr(_exceptions, name, None)
+    if isinstance(cls, type) and issubclass(cls, _exceptions.TldrError):
+        raise cls(message)
+    raise WorkerError(f"{name}: {message}")
+
+
+def lower_thread_priority() -> None:
+    """Nice the calling thread (Linux: per thread; threads it starts inherit it).
+
+    For in-process builds (`Service(build_in_worker=False)`): the CPU goes to
+    searches first, though the GIL is still shared.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < _BUILD_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, _BUILD_NICE)
+    except OSError:
+        pass
+
+
+def main() -> int:
+    """The worker: read build requests on stdin, answer on the original stdout."""
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to the log
+    if hasattr(os, "nice"):
+        try:
+            os.nice(_BUILD_NICE)
+        except OSError:
+            pass
+    logging.basicConfig(
+        level=getattr(logging, os.environ.get("TLDR_LOG_LEVEL", "INFO").upper(), logging.INFO),
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from tldr.semantic import build_semantic_index
+
+    def send(message: _Message) -> None:
+        out.write(msgspec.json.encode(message) + b"\n")
+
+    for line in sys.stdin.buffer:
+        request = msgspec.json.decode(line, type=BuildRequest)
+        try:
+            report = build_semantic_index(
+                Path(request.root), model=request.model, lang=request.lang,
+                vector_backend=request.vector_backend, rebuild=request.rebuild,
+                device=request.device, lock_timeout=0,
+                progress=lambda stage, done, total: send(_Message(progress=(stage, done, total))),
+            )
+        except Exception as exc:
+            if not isinstance(exc, _exceptions.TldrError):
+                logger.exception("build failed")
+            send(_Message(error=type(exc).__name__, message=str(exc)))
+            continue
+        send(_Message(report=BuildSummary(
+            status=report.status, build_id=report.build_id, units=report.units,
+            files=report.files, extracted_files=report.extracted_files,
+            embedded=report.embedded, seconds=report.seconds,
+        )))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
