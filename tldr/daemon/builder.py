@@ -232,7 +232,39 @@ def main() -> int:
             files=report.files, extracted_files=report.extracted_files,
             embedded=report.embedded, seconds=report.seconds,
         )))
+        _warm_model(Path(request.root), request.device)
     return 0
+
+
+_warmed: set[str] = set()
+
+
+def _warm_model(root: Path, device: str | None) -> None:
+    """Load the index's model in the background, once per model.
+
+    The first build is usually an up-to-date check that embeds nothing; without
+    this, the first edit after the daemon starts would wait for a
+    multi-second model load.
+    """
+    from tldr.paths import IndexPaths
+    from tldr.semantic.embedders import get_embedder
+    from tldr.semantic.storage import read_metadata
+
+    try:
+        metadata = read_metadata(IndexPaths(root))
+    except _exceptions.TldrError:
+        return
+    if metadata is None or metadata.model in _warmed:
+        return
+    _warmed.add(metadata.model)
+
+    def load() -> None:
+        try:
+            get_embedder(metadata.model, device=device).embed_documents(["warm up"])
+        except Exception:  # the next build reports a model that cannot load
+            logger.warning("could not preload model %s", metadata.model, exc_info=True)
+
+    threading.Thread(target=load, name="tldr-model-warmup", daemon=True).start()
 
 
 if __name__ == "__main__":
