@@ -182,8 +182,13 @@ class SentenceTransformerEmbedder:
         if self.spec and self.spec.bundled:
             location = str(_bundled_model_path())
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # Weight-loading progress bars are noise on a user's terminal and in logs.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
 
             return SentenceTransformer(
                 location,
