@@ -47,65 +47,23 @@ def test_plugins_list_shows_builtin_hooks(capsys) -> None:
     assert json.loads(capsys.readouterr().out) == []
 
 
+def _configure(root: Path, *args: str) -> int:
+    return main(["semantic", "configure", "usearch", "--path", str(root), *args])
+
+
 def test_configure_validates_and_writes_config_toml(tmp_path: Path, capsys) -> None:
-    assert (
-        main(
-            [
-                "semantic",
-                "configure",
-                "usearch",
-                "--path",
-                str(tmp_path),
-                "--set",
-                "connectivity=32",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert _configure(tmp_path, "--set", "connectivity=32", "--json") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["configured"] == {"connectivity": 32}
     assert shown["effective"]["connectivity"] == 32
     assert "[vector_store.usearch]" in (tmp_path / ".tldr" / "config.toml").read_text()
 
-    assert (
-        main(
-            [
-                "semantic",
-                "configure",
-                "usearch",
-                "--path",
-                str(tmp_path),
-                "--set",
-                "connectivity=-3",
-            ]
-        )
-        == 1
-    )
+    assert _configure(tmp_path, "--set", "connectivity=-3") == 1
     assert "connectivity" in capsys.readouterr().err
-    assert (
-        main(
-            ["semantic", "configure", "usearch", "--path", str(tmp_path), "--set", "no_such_knob=1"]
-        )
-        == 1
-    )
+    assert _configure(tmp_path, "--set", "no_such_knob=1") == 1
     assert "no_such_knob" in capsys.readouterr().err
 
-    assert (
-        main(
-            [
-                "semantic",
-                "configure",
-                "usearch",
-                "--path",
-                str(tmp_path),
-                "--unset",
-                "connectivity",
-                "--show",
-            ]
-        )
-        == 0
-    )
+    assert _configure(tmp_path, "--unset", "connectivity", "--show") == 0
     assert "connectivity = 16  (default)" in capsys.readouterr().out
 
 
@@ -113,7 +71,7 @@ def test_configured_settings_reach_the_build(tmp_path: Path) -> None:
     from tldr.semantic import build_semantic_index, index_info
 
     (tmp_path / "a.py").write_text("def f():\n    return 1\n")
-    main(["semantic", "configure", "usearch", "--path", str(tmp_path), "--set", "connectivity=24"])
+    _configure(tmp_path, "--set", "connectivity=24")
     build_semantic_index(tmp_path, model="hash-64")
     assert index_info(tmp_path)["vector_store"]["build_params"]["connectivity"] == 24
 
