@@ -36,6 +36,9 @@ def test_search_goes_through_an_autostarted_daemon(indexed: Path, capsys) -> Non
     assert main(["daemon", "status", "--path", str(indexed), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["stats"]["searches"] >= 1
+    assert status["index"]["backend_health"] == {"healthy": True, "detail": "ok"}
+    assert main(["daemon", "status", "--path", str(indexed)]) == 0
+    assert "backend:    health ok" in capsys.readouterr().out
 
 
 def test_daemon_search_options_match_in_process(indexed: Path, capsys) -> None:

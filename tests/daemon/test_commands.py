@@ -53,8 +53,8 @@ def test_warm_start_status_stop(built: Path, stop_after: list[Path],
     assert status["running"] is True and status["rss_bytes"] > 0
     assert _run(["daemon", "restart", "--path", str(built)]) == 0
     assert "started" in capsys.readouterr().out
-    assert _run(["daemon", "logs", "--path", str(built), "-n", "5"]) == 0
-    assert "serving" in capsys.readouterr().out or True
+    assert _run(["daemon", "logs", "--path", str(built), "-n", "200"]) == 0
+    assert f"serving {built}" in capsys.readouterr().out
     assert _run(["daemon", "stop", "--path", str(built)]) == 0
     assert "stopped" in capsys.readouterr().out
     assert _run(["daemon", "stop", "--path", str(built)]) == 0

@@ -198,6 +198,10 @@ def _format_status(status: dict[str, Any]) -> str:
     if index:
         lines.append(f"index:      {index['build_id']}, {index['units']} units, "
                      f"{index['model']}, {index['backend']}")
+        health = index.get("backend_health")
+        if health:
+            state = "ok" if health["healthy"] else f"FAILED: {health['detail']}"
+            lines.append(f"backend:    health {state}")
     elif status.get("index_error"):
         lines.append(f"index:      {status['index_error']}")
     state = build["state"]

@@ -37,6 +37,7 @@ class SearcherCache:
         self.stat: Stat | None = None
         self.load_error: str | None = None
         self.known_settings: dict[str, str | None] | None = None
+        self.backend_health: tuple[bool, str] | None = None
         self._pool = pool
         self._task: asyncio.Task[None] | None = None
 
@@ -89,7 +90,19 @@ class SearcherCache:
         searcher.refresh()
         searcher.embedder(searcher.build.metadata)  # load the model once, now
         self.known_settings = settings_of(searcher.build.metadata)
+        self.backend_health = _health(searcher.build.metadata.vector_store.backend)
         return searcher
+
+
+def _health(backend_id: str) -> tuple[bool, str]:
+    """The backend's own health check, run when a build is loaded."""
+    from tldr.vector_store import get_backend
+
+    try:
+        healthy, detail = get_backend(backend_id).health_check()
+    except Exception as exc:  # a broken backend is reported, not fatal
+        return False, f"{type(exc).__name__}: {exc}"
+    return bool(healthy), str(detail)
 
 
 def settings_of(metadata: Any) -> dict[str, str | None]:

@@ -65,6 +65,9 @@ def service_status(service: Service) -> dict[str, Any]:
         index = {"build_id": metadata.vector_store.build_id, "units": len(searcher.build.units),
                  "model": metadata.model, "lang": metadata.lang,
                  "backend": metadata.vector_store.backend, "view": searcher.view}
+        health = service.searchers.backend_health
+        if health is not None:
+            index["backend_health"] = {"healthy": health[0], "detail": health[1]}
     job = service._job
     return {
         "state": "ready" if searcher is not None else "starting",
