@@ -4,8 +4,13 @@ gets its own cache and runtime directories."""
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+MINI_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "mini"
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +25,18 @@ def _isolated_environment(
     monkeypatch.setenv("TLDR_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def indexed_project(tmp_path: Path) -> Iterator[Path]:
+    """The mini fixture project indexed with hash-256; a daemon started on it is
+    stopped at teardown."""
+    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.settings import daemon_files
+    from tldr.semantic import build_semantic_index
+
+    root = shutil.copytree(MINI_PROJECT, tmp_path / "mini")
+    (root / ".tldr").mkdir()
+    build_semantic_index(root, model="hash-256")
+    yield root
+    stop_daemon(daemon_files(root), timeout=5.0)

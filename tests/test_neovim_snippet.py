@@ -8,19 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tldr.daemon.client import DaemonClient
-from tldr.daemon.lifecycle import stop_daemon
-from tldr.daemon.settings import daemon_files
 
 ROOT = Path(__file__).parents[1]
 PLUGIN = ROOT / "scripts" / "editors" / "tldrf.lua"
 DOCS = ROOT / "docs" / "editors.md"
-MINI = Path(__file__).parent / "fixtures" / "projects" / "mini"
 NVIM = shutil.which("nvim")
 
 # Runs inside nvim after the plugin is loaded: search, save a file, search for what
@@ -64,18 +60,6 @@ vim.cmd("qall!")
 """
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[Path]:
-    """The mini project indexed with hash-256; its daemon is stopped at teardown."""
-    from tldr.semantic import build_semantic_index
-
-    root = shutil.copytree(MINI, tmp_path / "mini")
-    (root / ".tldr").mkdir()
-    build_semantic_index(root, model="hash-256")
-    yield root
-    stop_daemon(daemon_files(root), timeout=5.0)
-
-
 def test_docs_embed_the_plugin() -> None:
     """docs/editors.md shows exactly scripts/editors/tldrf.lua."""
     docs = DOCS.read_text(encoding="utf-8")
@@ -83,7 +67,9 @@ def test_docs_embed_the_plugin() -> None:
 
 
 @pytest.mark.skipif(NVIM is None, reason="nvim is not installed")
-def test_tldr_search_fills_quickfix_and_save_notifies(project: Path, tmp_path: Path) -> None:
+def test_tldr_search_fills_quickfix_and_save_notifies(
+    indexed_project: Path, tmp_path: Path
+) -> None:
     assert NVIM is not None
     scenario = tmp_path / "scenario.lua"
     scenario.write_text(_SCENARIO, encoding="utf-8")
@@ -94,9 +80,24 @@ def test_tldr_search_fills_quickfix_and_save_notifies(project: Path, tmp_path: P
     env["TLDR_DEBOUNCE_MS"] = "200"
     env["XDG_STATE_HOME"] = env["XDG_DATA_HOME"] = str(tmp_path / "nvim-state")
     proc = subprocess.run(
-        [NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-n",
-         "-c", f"luafile {PLUGIN}", "-c", f"luafile {scenario}"],
-        cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        [
+            NVIM,
+            "--headless",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "-n",
+            "-c",
+            f"luafile {PLUGIN}",
+            "-c",
+            f"luafile {scenario}",
+        ],
+        cwd=indexed_project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert result_file.exists(), f"nvim exited {proc.returncode}: {proc.stdout}{proc.stderr}"
@@ -105,7 +106,7 @@ def test_tldr_search_fills_quickfix_and_save_notifies(project: Path, tmp_path: P
     assert out["found"], out
     assert out["title"] == "tldrf: retry with backoff"
     first = out["first"][0]
-    assert Path(first["file"]).resolve() == (project / "src" / "retry.py").resolve()
+    assert Path(first["file"]).resolve() == (indexed_project / "src" / "retry.py").resolve()
     assert first["lnum"] == 4
     assert first["end_lnum"] > first["lnum"]
     assert first["text"].startswith("retry_with_backoff  def retry_with_backoff(")
@@ -113,7 +114,7 @@ def test_tldr_search_fills_quickfix_and_save_notifies(project: Path, tmp_path: P
     # Saving src/config.py sent `notify`, and the rebuilt index answers for it.
     assert out["fresh"], out
     second = out["second"][0]
-    assert Path(second["file"]).resolve() == (project / "src" / "config.py").resolve()
-    with DaemonClient(project) as client:
+    assert Path(second["file"]).resolve() == (indexed_project / "src" / "config.py").resolve()
+    with DaemonClient(indexed_project) as client:
         status = client.call("status")
     assert status["stats"]["notified_paths"] >= 1
