@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from unit_factory import make_unit
 
 from tldr.semantic import lexical
 from tldr.semantic.lexical import (
@@ -22,18 +23,8 @@ from tldr.units.model import Unit
 
 
 def _unit(name: str, file: str, code: str = "", doc: str = "", kind: str = "function") -> Unit:
-    return Unit(
-        name=name,
-        qualified_name=name,
-        file=file,
-        line=1,
-        end_line=5,
-        unit_type=kind,
-        language="python",
-        signature=f"def {name}()",
-        docstring=doc,
-        code=code,
-        content_hash=f"h-{name}-{file}-{len(code)}",
+    return make_unit(
+        name, file, code=code, docstring=doc, unit_type=kind, signature=f"def {name}()"
     )
 
 

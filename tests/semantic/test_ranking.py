@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from unit_factory import make_unit
 
 from tldr.semantic import ranking
 from tldr.semantic.ranking import (
@@ -18,15 +19,13 @@ from tldr.units.model import Unit
 
 
 def _u(name: str, file: str, kind: str = "function", code: str = "", qual: str = "") -> Unit:
-    return Unit(
-        name=name,
-        qualified_name=qual or name,
-        file=file,
-        line=1,
-        end_line=10,
+    return make_unit(
+        name,
+        file,
         unit_type=kind,
-        language="python",
         code=code or f"def {name}(): pass",
+        qualified_name=qual or name,
+        end_line=10,
     )
 
 

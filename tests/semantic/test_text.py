@@ -1,20 +1,13 @@
 from __future__ import annotations
 
+from unit_factory import make_unit
+
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
 from tldr.units import Unit
 
 
 def _unit(name: str, **fields) -> Unit:
-    defaults = dict(
-        qualified_name=name,
-        file="pkg/mod.py",
-        line=1,
-        end_line=3,
-        unit_type="function",
-        language="python",
-    )
-    defaults.update(fields)
-    return Unit(name=name, **defaults)
+    return make_unit(name, **{"end_line": 3, "content_hash": "", **fields})
 
 
 def test_text_has_every_layer_in_order() -> None:

@@ -268,31 +268,15 @@ def semantic_search(
     project: str | Path,
     query: str,
     *,
-    k: int = 10,
-    lang: str | None = None,
-    path_prefix: str | None = None,
-    mode: str = "hybrid",
-    rerank: bool = False,
-    unit_type: str | None = None,
-    snippets: bool = False,
-    expand: bool = False,
     device: str | None = None,
+    **options: Any,
 ) -> list[dict[str, Any]]:
     """Search a project's committed index once (loads the model in-process).
 
-    See `Searcher.search` for the options.
+    `options` are those of `Searcher.search` (k, lang, path_prefix, mode,
+    rerank, unit_type, snippets, expand).
     """
-    return Searcher(project, device=device).search(
-        query,
-        k=k,
-        lang=lang,
-        path_prefix=path_prefix,
-        mode=mode,
-        rerank=rerank,
-        unit_type=unit_type,
-        snippets=snippets,
-        expand=expand,
-    )
+    return Searcher(project, device=device).search(query, **options)
 
 
 def _reranked(
