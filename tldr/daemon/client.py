@@ -168,7 +168,7 @@ class DaemonClient:
             ) from exc
         except OSError as exc:
             self.close()
-            raise DaemonError(f"lost the connection to the daemon: {exc}") from exc
+            raise _ConnectionLost(f"lost the connection to the daemon: {exc}") from exc
 
     def next_notification(self) -> dict[str, Any]:
         """Block until a notification arrives (after `subscribe`)."""
@@ -185,8 +185,12 @@ class DaemonClient:
         line = self._stream.readline()
         if not line:
             self.close()
-            raise DaemonError("the daemon closed the connection")
+            raise _ConnectionLost("the daemon closed the connection")
         return _decode(line)
+
+
+class _ConnectionLost(DaemonError):
+    """The connection dropped before the answer came."""
 
 
 def ensure_daemon(files: DaemonFiles, *, wait: bool = True, timeout: float | None = None) -> bool:
@@ -242,8 +246,16 @@ def search_via_daemon(
     optional = {"lang": lang, "path_prefix": path_prefix, "unit_type": unit_type,
                 "snippets": snippets, "expand": expand, "rerank": rerank, "files": files}
     params.update({name: value for name, value in optional.items() if value})
-    with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
-        result = client.call("search", params)
+    for attempt in (1, 2):
+        try:
+            with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
+                result = client.call("search", params)
+            break
+        except _ConnectionLost:
+            # The daemon died under this request (killed, crashed, stopping):
+            # a search is safe to repeat, and the retry starts a new daemon.
+            if attempt == 2 or not autostart:
+                raise
     rows: list[dict[str, Any]] = result["results"]
     return rows
 
