@@ -108,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", help="reuse this generated project (already built)")
     args = parser.parse_args(argv)
 
-    from tldr.daemon.client import DaemonClient, ensure_daemon
-    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.client import DaemonClient, ensure_daemon, stop_daemon
     from tldr.daemon.settings import daemon_files
     from tldr.semantic import build_semantic_index
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,8 @@ from mcp.types import LATEST_PROTOCOL_VERSION, TextContent
 
 from tldr import mcp_server
 from tldr._exceptions import ConfigError
-from tldr.daemon.lifecycle import read_pid_info, stop_daemon
+from tldr.daemon.client import stop_daemon
+from tldr.daemon.lifecycle import read_pid_info
 from tldr.daemon.settings import daemon_files
 from tldr.mcp import build_server
 from tldr.mcp.tools import _render_unit
@@ -105,11 +107,15 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tldr.cli_support import install_hint
+
     monkeypatch.setitem(sys.modules, "mcp.server.mcpserver", None)
-    with pytest.raises(ConfigError, match=r"pip install 'tldrf\[mcp\]'"):
+    hint = install_hint("mcp")  # this checkout is an editable install: pip install -e CLONE[mcp]
+    assert hint.startswith("pip install -e '") and hint.endswith("[mcp]'")
+    with pytest.raises(ConfigError, match=re.escape(hint)):
         build_server(tmp_path)
     assert mcp_server.main(["--project", str(tmp_path)]) == 1
-    assert "pip install 'tldrf[mcp]'" in capsys.readouterr().err
+    assert hint in capsys.readouterr().err
 
 
 def test_bad_project_and_wait(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,7 +150,7 @@ async def test_lists_tools_and_searches(project: Path) -> None:
         assert search.input_schema["required"] == ["query"]
         assert props["k"]["maximum"] == 50 and props["budget_tokens"]["default"] == 1500
         assert "method" in json.dumps(props["unit_type"])
-        assert "python" in props["language"]["description"]
+        assert "python" in props["lang"]["description"]
         assert by_name["get_unit"].annotations is not None
         assert by_name["get_unit"].annotations.read_only_hint is True
 
@@ -156,7 +162,7 @@ async def test_lists_tools_and_searches(project: Path) -> None:
         assert "def retry_with_backoff(" in first
         assert "| " in text  # snippet lines
         error, text = await call(client, "semantic_search", query="config", path_prefix="src",
-                                 language="Python", unit_type="function", snippets=False)
+                                 lang="Python", unit_type="function", snippets=False)
         assert not error, text
         lines = text.splitlines()
         assert lines and all(line.startswith("src/") for line in lines)
@@ -181,9 +187,12 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("semantic_search", {"query": "x", "unit_type": "lambda"},
      "'function', 'method', 'class' or 'module'"),
     ("semantic_search", {"query": "x", "mode": "fuzzy"}, "'hybrid', 'dense' or 'lexical'"),
-    ("semantic_search", {"query": "x", "language": "klingon"}, "use one of: bash, c, cpp"),
+    ("semantic_search", {"query": "x", "lang": "klingon"}, "choose one of: bash, c, cpp"),
+    ("semantic_search", {"query": "x", "lang": "pyton"}, "did you mean 'python'?"),
+    ("semantic_search", {"query": "x", "path_prefix": "../elsewhere"}, "outside the project"),
     ("semantic_search", {"query": "x", "budget_tokens": 5}, "greater than or equal to 100"),
-    ("semantic_search", {"query": "   "}, "query is empty"),
+    ("semantic_search", {"query": "   "}, "no words or identifiers"),
+    ("semantic_search", {"query": "?!"}, "no words or identifiers"),
     ("semantic_search", {}, "query"),
     ("get_unit", {"qualified_name": "retry_with_backof"}, "no unit with qualified name"),
     ("get_unit", {"file": "src/retry.py"}, "give qualified_name"),

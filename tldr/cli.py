@@ -16,41 +16,25 @@ from typing import Any
 
 from tldr._exceptions import ConfigError, ProtocolError, TldrError
 from tldr._version import __version__
+from tldr.cli_support import (
+    Formatter,
+    Parser,
+    RawFormatter,
+    add_project_argument,
+    add_request_arguments,
+    project_of,
+    request_from_args,
+    use_color,
+    walk_parsers,
+)
 from tldr.daemon.commands import add_commands as add_daemon_commands
 from tldr.mcp_server import add_command as add_mcp_command
-from tldr.output import FORMATS, fit_to_budget, render, render_files
+from tldr.output import FORMATS, budget_note, fit_to_budget, render, render_files
 from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
 __all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _columns() -> int:
-    """`shutil.get_terminal_size().columns`, without importing shutil (~4 ms)."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter; its own __init__ imports shutil for the width."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position,
-                         _columns() - 2 if width is None else width)
-
-
-class _RawFormatter(_Formatter, argparse.RawDescriptionHelpFormatter):
-    """`argparse.RawDescriptionHelpFormatter`, without the shutil import."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tldrf: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do, and keep
+        # the interpreter's final flush from failing on the closed pipe too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -83,12 +74,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """
     words = [word for word in (argv or ())[:2] if not word.startswith("-")]
     top = words[0] if words and argv and words[0] == argv[0] else None
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tldrf",
         description="Local semantic code search for agents, editors and people.",
-        formatter_class=_Formatter,
+        formatter_class=Formatter,
     )
-    parser.add_argument("--version", action="version", version=f"tldrf {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"tldrf {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     adders: dict[str, Callable[[argparse._SubParsersAction], None]] = {
         "semantic": lambda commands: _add_semantic(
@@ -98,13 +89,43 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "warm": add_daemon_commands,
         "mcp": add_mcp_command,
         "plugins": add_plugin_commands,
+        "completion": _add_completion_command,
     }
     if top in adders:
         adders[top](commands)
-        return parser
-    for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
-        adder(commands)
+    else:
+        for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
+            adder(commands)
+    _add_global_options(parser)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    """-q/-v/--color on the top level and on every command (`tldrf -q ...` or `... -q`).
+
+    Below the top level the default is SUPPRESS, so a subcommand that was not
+    given the flag keeps what the top level parsed.
+    """
+    for path, each in walk_parsers(parser):
+        default: Any = argparse.SUPPRESS if path else None
+        group = each.add_argument_group("output")
+        group.add_argument("-q", "--quiet", action="count", default=default or 0,
+                           help="less output: no progress or notes on stderr")
+        group.add_argument("-v", "--verbose", action="count", default=default or 0,
+                           help="more output: timings and sources on stderr (repeatable)")
+        group.add_argument("--color", choices=("auto", "always", "never"),
+                           default=default or "auto",
+                           help="colour: auto (a terminal, unless NO_COLOR is set), always, never")
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    return int(getattr(args, "verbose", 0)) - int(getattr(args, "quiet", 0))
+
+
+def _note(args: argparse.Namespace, text: str, *, level: int = 0) -> None:
+    """A note on stderr, shown when the verbosity is at least `level`."""
+    if _verbosity(args) >= level:
+        print(f"tldrf: {text}", file=sys.stderr)
 
 
 def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None) -> None:
@@ -112,7 +133,7 @@ def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None)
         "semantic",
         help="build, search and inspect the semantic index",
         description="Build, search and inspect a project's semantic index.",
-        formatter_class=_Formatter,
+        formatter_class=Formatter,
     )
     semantic_commands = semantic.add_subparsers(title="commands", metavar="COMMAND")
     semantic.set_defaults(handler=lambda args: _print_help(semantic))
@@ -143,13 +164,13 @@ def _add_index_command(commands: argparse._SubParsersAction) -> None:
             "Build the semantic index of a project, or update it for what changed.\n"
             "A no-op when the index is up to date; --rebuild always rebuilds.\n\n"
             "examples:\n"
-            "  tldrf semantic index .\n"
-            "  tldrf semantic index --rebuild --model bge-small-en-v1.5 .\n"
-            "  tldrf semantic index . --lang python,go"
+            "  tldrf semantic index\n"
+            "  tldrf semantic index --rebuild --model bge-small-en-v1.5 -p ~/src/app\n"
+            "  tldrf semantic index --lang python,go"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawFormatter,
     )
-    index.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
+    add_project_argument(index, positional=True)
     index.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     index.add_argument(
         "--model",
@@ -164,7 +185,6 @@ def _add_index_command(commands: argparse._SubParsersAction) -> None:
     )
     index.add_argument("--device", help="cpu, cuda or mps (env TLDR_DEVICE; default auto)")
     index.add_argument("--json", action="store_true", help="print the build report as JSON")
-    index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     index.set_defaults(handler=_run_index)
 
 
@@ -177,34 +197,15 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
             "The model and backend recorded in the index are used.\n\n"
             "examples:\n"
             '  tldrf semantic search "parse the config file"\n'
-            '  tldrf semantic search "retry with backoff" --path ~/src/app -k 5 --json\n'
+            '  tldrf semantic search "retry with backoff" -p ~/src/app -k 5 --json\n'
             '  tldrf semantic search "HTTP handler" --lang go --path-prefix cmd/\n'
             '  tldrf semantic search "where are tokens refreshed" --format compact '
             "--budget-tokens 800 --expand"
         ),
-        formatter_class=_RawFormatter,
+        formatter_class=RawFormatter,
     )
-    search.add_argument("query", help="what to look for")
-    search.add_argument("--path", default=".", help="project directory (default: .)")
-    search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
-    search.add_argument("--lang", help="only units of this language")
-    search.add_argument("--path-prefix", help="only files under this project-relative directory")
-    search.add_argument(
-        "--mode",
-        choices=("hybrid", "dense", "lexical"),
-        default="hybrid",
-        help="ranking: hybrid (default), dense vectors only, or lexical only",
-    )
-    search.add_argument(
-        "--rerank",
-        action="store_true",
-        help="rescore the top hits with a cross-encoder (TLDR_RERANK_MODEL)",
-    )
-    search.add_argument(
-        "--unit-type",
-        choices=("function", "method", "class", "module"),
-        help="only units of this kind",
-    )
+    add_request_arguments(search)
+    add_project_argument(search)
     search.add_argument(
         "--format",
         choices=FORMATS,
@@ -218,15 +219,12 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="add code snippets, trimmed so the output fits about N tokens",
     )
-    search.add_argument("--expand", action="store_true", help="add each hit's callers and callees")
-    search.add_argument("--files", action="store_true",
-                        help="rank files instead of units, each with its best units")
     search.add_argument("--no-daemon", action="store_true",
                         help="search in this process instead of through the daemon "
                         "(env TLDR_NO_DAEMON=1)")
     search.add_argument("--device", help="cpu, cuda or mps, for --no-daemon (default auto)")
     search.add_argument("--vector-backend", help=argparse.SUPPRESS)
-    search.set_defaults(handler=_run_search)
+    search.set_defaults(handler=_run_search, usage_error=search.error)
 
 
 def _add_info_command(commands: argparse._SubParsersAction) -> None:
@@ -234,18 +232,45 @@ def _add_info_command(commands: argparse._SubParsersAction) -> None:
         "info",
         help="show what is indexed and how",
         description="Show the backend, model, size, build and files of a project's index.",
+        formatter_class=Formatter,
     )
-    info.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
+    add_project_argument(info, positional=True)
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(handler=_run_info)
+
+
+def _add_completion_command(commands: argparse._SubParsersAction) -> None:
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description=(
+            "Print the completion script for a shell, generated from the commands\n"
+            "and options of this tldrf.\n\n"
+            "examples:\n"
+            '  eval "$(tldrf completion bash)"            # in ~/.bashrc\n'
+            '  eval "$(tldrf completion zsh)"             # in ~/.zshrc\n'
+            "  tldrf completion fish > ~/.config/fish/completions/tldrf.fish"
+        ),
+        formatter_class=RawFormatter,
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+    completion.set_defaults(handler=_run_completion)
+
+
+def _run_completion(args: argparse.Namespace) -> int:
+    from tldr.completion import completion_script
+
+    print(completion_script(build_parser(), args.shell))
+    return 0
 
 
 def _run_index(args: argparse.Namespace) -> int:
     from tldr.semantic import build_semantic_index
 
-    progress = None if args.quiet or args.json or not sys.stderr.isatty() else _ProgressLine()
+    interactive = _verbosity(args) >= 0 and not args.json and sys.stderr.isatty()
+    progress = _ProgressLine() if interactive else None
     report = build_semantic_index(
-        args.path,
+        project_of(args),
         model=args.model,
         lang=args.lang,
         vector_backend=args.vector_backend,
@@ -261,7 +286,9 @@ def _run_index(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     if report.status == "up_to_date":
-        print(f"up to date: {report.root} ({report.seconds:.2f}s)")
+        detail = (f": build {report.build_id}, {report.units} units from {report.files} files"
+                  if report.build_id else "")
+        print(f"up to date: {report.root}{detail} ({report.seconds:.2f}s)")
         return 0
     skipped = sum(report.skipped.values())
     print(
@@ -279,56 +306,72 @@ def _run_search(args: argparse.Namespace) -> int:
             "applies to: tldrf semantic index --vector-backend ID"
         )
     if args.budget_tokens is not None and args.budget_tokens < 1:
-        raise ConfigError("--budget-tokens must be a positive number of tokens")
+        args.usage_error("--budget-tokens must be a positive number of tokens")
+    from pathlib import Path
+
+    from tldr.paths import find_project_root
+
+    root = find_project_root(Path(project_of(args)).expanduser())
     fmt = "json" if args.json else args.format
-    options: dict[str, Any] = {
-        "k": args.k,
-        "lang": args.lang,
-        "path_prefix": args.path_prefix,
-        "mode": args.mode,
-        "unit_type": args.unit_type,
-    }
-    if args.files:
-        rows = _search(args, files=True, **options)
-        print(json.dumps(rows, indent=2) if fmt in ("json", "jsonl") else render_files(rows))
+    try:
+        request = request_from_args(
+            args, root, snippets=args.snippets or args.budget_tokens is not None)
+    except ConfigError as exc:
+        args.usage_error(str(exc))
+    result = _search(args, root, request)
+    for warning in result.get("warnings") or ():
+        _note(args, f"warning: {warning}")
+    if result.get("stale"):
+        _note(args, "note: the index is being updated; very recent edits may be missing",
+              level=1)
+    if result.get("build_id"):
+        _note(args, f"build {result['build_id']}, {result.get('took_ms', 0):.1f} ms "
+              f"({result.get('embed_ms', 0):.1f} ms embedding the query)", level=1)
+    rows: list[dict[str, Any]] = result["results"]
+    color = use_color(sys.stdout, args.color)
+    if request.files:
+        print(render_files(rows, fmt, color=color))
         return 0
-    rows = _search(
-        args,
-        rerank=args.rerank,
-        snippets=args.budget_tokens is not None,
-        expand=args.expand,
-        **options,
-    )
     if args.budget_tokens is not None:
-        rows = fit_to_budget(rows, args.budget_tokens, fmt)
-    print(render(rows, fmt))
+        kept = fit_to_budget(rows, args.budget_tokens, fmt)
+        note = budget_note(len(rows) - len(kept), args.budget_tokens, option="--budget-tokens")
+        rows = kept
+        print(render(rows, fmt, color=color))
+        if note:
+            if fmt in ("json", "jsonl"):
+                _note(args, note)
+            else:
+                print(f"[{note}]")
+        return 0
+    print(render(rows, fmt, color=color))
     return 0
 
 
-def _search(args: argparse.Namespace, **options: Any) -> list[dict[str, Any]]:
+def _search(args: argparse.Namespace, root: Any, request: Any) -> dict[str, Any]:
     """Through the daemon unless told otherwise; in-process if it cannot start."""
-    if not (args.no_daemon or os.environ.get("TLDR_NO_DAEMON")):
+    from tldr.settings import setting
+
+    if not (args.no_daemon or setting("TLDR_NO_DAEMON")):
         from tldr._exceptions import DaemonError
-        from tldr.daemon.client import search_via_daemon
+        from tldr.daemon.client import daemon_search
 
         try:
-            return search_via_daemon(args.path, args.query, **options)
+            return daemon_search(root, request)
         except DaemonError as exc:
             if isinstance(exc, ProtocolError):
                 raise
-            print(f"tldrf: daemon unavailable ({exc}); searching in-process", file=sys.stderr)
+            _note(args, f"daemon unavailable ({exc}); searching in-process")
     from tldr.semantic import Searcher
 
-    searcher = Searcher(args.path, device=args.device)
-    if options.pop("files", False):
-        return searcher.search_files(args.query, **options)
-    return searcher.search(args.query, **options)
+    outcome = Searcher(root, device=args.device).run(request)
+    return {"results": outcome.rows, "warnings": list(outcome.warnings),
+            "embed_ms": outcome.embed_seconds * 1000}
 
 
 def _run_info(args: argparse.Namespace) -> int:
     from tldr.semantic import index_info
 
-    info = index_info(args.path)
+    info = index_info(project_of(args))
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

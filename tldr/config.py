@@ -1,18 +1,14 @@
-"""Settings and their precedence.
+"""Build settings and their precedence.
 
 Build settings: CLI flag > `TLDR_*` env var > the existing `metadata.json` >
-`.tldr/config.toml` > defaults (DESIGN.md § Settings precedence). Search
-settings come from `metadata.json` alone.
+`.tldr/config.toml` > the user's config file > defaults (DESIGN.md §
+Settings precedence). Search settings come from `metadata.json` alone.
 
-Environment variables:
-
-- `TLDR_MODEL`: embedding model name, id or local path.
-- `TLDR_LANG`: comma-separated languages to index (default: all supported).
-- `TLDR_VECTOR_BACKEND`: vector store backend id for builds.
-- `TLDR_DEVICE`: `cpu`, `cuda`, `mps` (default: auto).
-- `TLDR_MAX_FILE_BYTES`: files larger than this are skipped (default 1 MiB).
-
-`.tldr/config.toml`:
+The environment variables, their defaults and documentation live in the
+settings registry, `tldr.settings`; this module applies the precedence.
+The user's config file is `config.toml` in platformdirs' user config dir
+(`~/.config/tldrf/config.toml` on Linux; `TLDR_USER_CONFIG` names another),
+with the same tables as a project's `.tldr/config.toml`:
 
 ```toml
 [semantic]
@@ -27,13 +23,13 @@ connectivity = 16
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import ConfigError
+from tldr.settings import DEFAULT_BACKEND, DEFAULT_MODEL, SETTINGS, setting
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -46,11 +42,10 @@ __all__ = [
     "backend_settings",
     "read_config_file",
     "resolve_build_settings",
+    "user_config_file",
 ]
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_BACKEND = "usearch"
-DEFAULT_MAX_FILE_BYTES = 1024 * 1024
+DEFAULT_MAX_FILE_BYTES: int = SETTINGS["TLDR_MAX_FILE_BYTES"].default
 
 
 @dataclass(frozen=True)
@@ -82,8 +77,41 @@ def parse_lang(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ..
     return tuple(names)
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The parsed `.tldr/config.toml`, or {} when there is none."""
+def read_config_file(path: Path, *, user: bool = True) -> dict[str, Any]:
+    """The parsed project config file `path` over the user's config file ({} if neither).
+
+    Tables merge key by key: the project's values win.
+    """
+    merged = _read_toml(user_config_file()) if user else {}
+    for table, values in _read_toml(path).items():
+        if isinstance(values, dict) and isinstance(merged.get(table), dict):
+            merged[table] = _merge(merged[table], values)
+        else:
+            merged[table] = values
+    return merged
+
+
+def user_config_file() -> Path:
+    """`TLDR_USER_CONFIG`, else `config.toml` in platformdirs' user config dir."""
+    configured = setting("TLDR_USER_CONFIG")
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("tldrf", appauthor=False)) / "config.toml"
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -115,7 +143,7 @@ def resolve_build_settings(
     def pick(flag: Any, env_name: str, recorded_value: Any, config_key: str, default: Any) -> Any:
         if flag is not None:
             return flag
-        env_value = os.environ.get(env_name)
+        env_value = setting(env_name)
         if env_value:
             return env_value
         if recorded is not None:
@@ -151,15 +179,10 @@ def backend_settings(config_path: Path, backend_id: str) -> dict[str, Any]:
 
 def default_device() -> str | None:
     """`TLDR_DEVICE`, or None to let the embedder choose (cuda > mps > cpu)."""
-    return os.environ.get("TLDR_DEVICE") or None
+    device: str | None = setting("TLDR_DEVICE")
+    return device
 
 
 def default_max_file_bytes() -> int:
     """`TLDR_MAX_FILE_BYTES`, or 1 MiB."""
-    value = os.environ.get("TLDR_MAX_FILE_BYTES")
-    if not value:
-        return DEFAULT_MAX_FILE_BYTES
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ConfigError(f"TLDR_MAX_FILE_BYTES must be an integer, got {value!r}") from exc
+    return int(setting("TLDR_MAX_FILE_BYTES"))

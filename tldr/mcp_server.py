@@ -21,10 +21,11 @@ import sys
 from collections.abc import Sequence
 
 from tldr._exceptions import ConfigError, TldrError
+from tldr.cli_support import RawFormatter, add_project_argument, project_of
 
 __all__ = ["add_command", "main"]
 
-_RAW = argparse.RawDescriptionHelpFormatter
+_RAW = RawFormatter
 # `tldr.mcp.tools.DEFAULT_INDEX_WAIT_S`, repeated so that building the parser
 # does not import tldr.mcp (a test keeps the two equal).
 _DEFAULT_INDEX_WAIT_S = 10.0
@@ -68,8 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--project", default=".",
-                        help="project directory; its root (.git or .tldr) is served (default: .)")
+    add_project_argument(parser)
     parser.add_argument(
         "--index-wait", type=float, default=_DEFAULT_INDEX_WAIT_S, metavar="SECONDS",
         help="with no index yet, wait this long for the first build before answering "
@@ -87,7 +87,7 @@ def _handle(args: argparse.Namespace) -> int:
     level = log_level()
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="tldrf mcp: %(levelname)s %(name)s: %(message)s")
-    server = build_server(args.project, index_wait=args.index_wait)
+    server = build_server(project_of(args), index_wait=args.index_wait)
     import anyio
 
     try:

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "CHARS_PER_TOKEN",
     "FORMATS",
+    "budget_note",
     "estimate_tokens",
     "fit_to_budget",
     "render",
@@ -30,19 +31,27 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text) // CHARS_PER_TOKEN)
 
 
-def render(rows: list[dict[str, Any]], fmt: str = "text") -> str:
-    """Rows in one of `FORMATS`."""
+def _paint(code: str, color: bool) -> Any:
+    """A function wrapping text in the ANSI `code` (identity without colour)."""
+    if not color:
+        return lambda text: text
+    return lambda text: f"\x1b[{code}m{text}\x1b[0m"
+
+
+def render(rows: list[dict[str, Any]], fmt: str = "text", *, color: bool = False) -> str:
+    """Rows in one of `FORMATS`; `color` adds ANSI colours to text and compact."""
     if fmt == "json":
         return json.dumps(rows, indent=2)
     if fmt == "jsonl":
         return "\n".join(json.dumps(row) for row in rows)
     if not rows:
         return "no results"
+    path, name = _paint("35", color), _paint("1", color)
     lines: list[str] = []
     for rank, row in enumerate(rows, 1):
-        location = f"{row['file']}:{row['line']}-{row['end_line']}"
+        location = path(f"{row['file']}:{row['line']}-{row['end_line']}")
         if fmt == "compact":
-            header = f"{location} {row['qualified_name']} ({row['score']:.2f})"
+            header = f"{location} {name(row['qualified_name'])} ({row['score']:.2f})"
             if row.get("signature"):
                 header += f" {row['signature']}"
             lines.append(header)
@@ -50,7 +59,7 @@ def render(rows: list[dict[str, Any]], fmt: str = "text") -> str:
         else:
             lines.append(
                 f"{rank:>2}. {row['score']:.3f}  {location}  {row['unit_type']} "
-                f"{row['qualified_name']}"
+                f"{name(row['qualified_name'])}"
             )
             indent = "      "
             if row.get("signature"):
@@ -67,13 +76,23 @@ def render(rows: list[dict[str, Any]], fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-def render_files(files: list[dict[str, Any]]) -> str:
-    """File hits (`--files`) as text: each file, then its best units."""
+def render_files(files: list[dict[str, Any]], fmt: str = "text", *,
+                 color: bool = False) -> str:
+    """File hits (`--files`) in one of `FORMATS`: each file, then its best units."""
+    if fmt == "json":
+        return json.dumps(files, indent=2)
+    if fmt == "jsonl":
+        return "\n".join(json.dumps(hit) for hit in files)
     if not files:
         return "no results"
+    path = _paint("35", color)
     lines: list[str] = []
     for rank, hit in enumerate(files, 1):
-        lines.append(f"{rank:>2}. {hit['score']:.3f}  {hit['file']}")
+        if fmt == "compact":
+            units = ", ".join(f"{unit['qualified_name']}:{unit['line']}" for unit in hit["units"])
+            lines.append(f"{path(hit['file'])} ({hit['score']:.2f}) {units}".rstrip())
+            continue
+        lines.append(f"{rank:>2}. {hit['score']:.3f}  {path(hit['file'])}")
         for unit in hit["units"]:
             lines.append(
                 f"      {unit['line']}-{unit['end_line']}  {unit['unit_type']} "
@@ -99,6 +118,14 @@ def fit_to_budget(
     while len(trimmed) > 1 and estimate_tokens(render(trimmed, fmt)) > budget_tokens:
         trimmed.pop()
     return trimmed
+
+
+def budget_note(cut: int, budget_tokens: int, *, option: str = "budget_tokens") -> str:
+    """What to tell the reader when `cut` hits did not fit the budget ('' when none)."""
+    if cut <= 0:
+        return ""
+    return (f"{cut} more hits cut to fit {option}={budget_tokens}; "
+            "raise it or narrow the query")
 
 
 def _trim_snippet(row: dict[str, Any], max_lines: int) -> dict[str, Any]:

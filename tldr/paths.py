@@ -124,7 +124,9 @@ def runtime_dir(*, create: bool = True) -> Path:
     Raises:
         ConfigError: the directory is owned by another user or open to others.
     """
-    configured = os.environ.get("TLDR_RUNTIME_DIR")
+    from tldr.settings import setting
+
+    configured = setting("TLDR_RUNTIME_DIR")
     if configured:
         path = Path(configured)
     else:

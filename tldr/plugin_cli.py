@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import ConfigError
+from tldr.cli_support import add_project_argument, project_of
 
 __all__ = ["add_plugin_commands", "add_semantic_plugin_commands"]
 
@@ -50,7 +51,7 @@ def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     configure.add_argument("backend", help="backend id (see tldrf semantic backends)")
-    configure.add_argument("--path", default=".", help="project directory (default: .)")
+    add_project_argument(configure)
     configure.add_argument("--show", action="store_true", help="show settings (the default)")
     configure.add_argument(
         "--set",
@@ -140,7 +141,7 @@ def _run_configure(args: argparse.Namespace) -> int:
     from tldr.vector_store.base import validate_settings
 
     backend = get_backend(args.backend)
-    paths = IndexPaths(find_project_root(args.path))
+    paths = IndexPaths(find_project_root(project_of(args)))
     document = _read_toml(paths.config)
     current = dict(document.get("vector_store", {}).get(args.backend, {}))
     for item in args.set:

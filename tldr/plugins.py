@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import logging
-import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -110,7 +109,9 @@ def load_plugins() -> None:
 
 def _wanted_distributions() -> set[str] | None:
     """Distributions to load: None = all, empty = none (see module docstring)."""
-    raw = os.environ.get("TLDR_LOAD_PLUGINS")
+    from tldr.settings import setting
+
+    raw = setting("TLDR_LOAD_PLUGINS")
     if raw is None:
         return set() if getattr(sys, "_called_from_test", False) else None
     return {_normalize(name) for name in raw.split(",") if name.strip()}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from daemon_helpers import RawClient, running_daemon, write_project
 
-from tldr.daemon.lifecycle import stop_daemon
+from tldr.daemon.client import stop_daemon
 from tldr.daemon.runner import Daemon
 from tldr.daemon.settings import daemon_files
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tldr._exceptions import ConfigError, DaemonError, IndexMissingError
-from tldr.daemon.client import DaemonClient, ensure_daemon, search_via_daemon
-from tldr.daemon.lifecycle import is_running, read_pid_info, stop_daemon, wait_stopped
+from tldr.daemon.client import DaemonClient, ensure_daemon, search_via_daemon, stop_daemon
+from tldr.daemon.lifecycle import is_running, read_pid_info, wait_stopped
 from tldr.daemon.runner import ALREADY_RUNNING
 from tldr.daemon.settings import daemon_files
 

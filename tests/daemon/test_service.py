@@ -30,7 +30,7 @@ async def _sees(client: RawClient, query: str, name: str) -> bool:
 
 async def test_watch_rebuild_search_sees_change(daemon: Daemon, raw: RawClient,
                                                 built: Path) -> None:
-    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
     before = (await _top(raw, "frobnicate widgets"))["build_id"]
     with (built / "app" / "http.py").open("a") as handle:
         handle.write(NEW_FUNCTION)
@@ -60,7 +60,7 @@ async def test_ignored_paths_do_not_rebuild(daemon: Daemon, built: Path) -> None
     await wait_for(lambda: daemon.service.counts["builds"] >= 1)  # the startup check
     (built / ".gitignore").write_text("generated/\n")
     await wait_for(lambda: daemon.service.counts["builds"] >= 2
-                   and daemon.service.build_state == "idle" and daemon.service._job is None)
+                   and daemon.service.build_state == "idle" and _settled(daemon))
     builds = daemon.service.counts["builds"]
     (built / "generated").mkdir()
     (built / "generated" / "x.py").write_text("def x():\n    pass\n")
@@ -70,7 +70,7 @@ async def test_ignored_paths_do_not_rebuild(daemon: Daemon, built: Path) -> None
     import asyncio
 
     await asyncio.sleep(0.8)
-    assert daemon.service._job is None
+    assert _settled(daemon)
     assert daemon.service.counts["builds"] == builds
 
 
@@ -114,7 +114,7 @@ async def test_failed_rebuild_is_retried(daemon: Daemon, raw: RawClient, built: 
             raise WorkerError("OSError: disk on fire")
         return real(*args, **kwargs)
 
-    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
     monkeypatch.setattr(BuildWorker, "build", flaky)
     (built / "app" / "extra.py").write_text("def zorp_handler():\n    return 2\n")
     await wait_for(lambda: daemon.service.build_state == "failed", timeout=10)
@@ -140,7 +140,7 @@ async def test_missing_index_builds_and_says_so(project: Path,
 
 
 async def test_deleting_tldr_dir_rebuilds(daemon: Daemon, raw: RawClient, built: Path) -> None:
-    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
     shutil.rmtree(built / ".tldr")
     # served from the previous build meanwhile, then rebuilt with the same settings
     await wait_for(lambda: IndexPaths(built).metadata.exists(), timeout=15)
@@ -171,7 +171,7 @@ async def test_shutdown_method(built: Path) -> None:
 async def test_builds_run_in_a_worker_process(daemon: Daemon, raw: RawClient) -> None:
     import os
 
-    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and daemon.service._job is None)
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
     answer = (await raw.call("index", {"wait": True, "rebuild": True, "timeout": 30}))["result"]
     assert answer["status"] == "built"
     pid = (await raw.call("status"))["result"]["build"]["worker_pid"]
@@ -207,3 +207,8 @@ async def test_in_process_builds_still_work(built: Path) -> None:
             assert (await client.call("status"))["result"]["build"]["worker_pid"] is None
         finally:
             await client.close()
+
+
+def _settled(daemon: Daemon) -> bool:
+    """No build pending."""
+    return daemon.service.scheduler.snapshot().pending is None

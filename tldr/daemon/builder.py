@@ -203,8 +203,10 @@ def main() -> int:
             os.nice(_BUILD_NICE)
         except OSError:
             pass
+    from tldr.settings import setting
+
     logging.basicConfig(
-        level=getattr(logging, os.environ.get("TLDR_LOG_LEVEL", "INFO").upper(), logging.INFO),
+        level=getattr(logging, setting("TLDR_LOG_LEVEL"), logging.INFO),
         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

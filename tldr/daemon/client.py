@@ -25,13 +25,29 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import DaemonError, ProtocolError, TldrError
-from tldr.daemon import settings as _settings
-from tldr.daemon.lifecycle import is_running, remove_stale, spawn_daemon, wait_ready
+from tldr.daemon.lifecycle import (
+    is_running,
+    read_pid_info,
+    remove_stale,
+    spawn_daemon,
+    terminate,
+    wait_ready,
+    wait_stopped,
+)
 from tldr.daemon.settings import DaemonFiles, daemon_files
 from tldr.daemon.transport import SyncStream, connect
 from tldr.paths import find_project_root
+from tldr.request import SearchRequest
+from tldr.settings import setting
 
-__all__ = ["DaemonClient", "ensure_daemon", "search_via_daemon", "warm"]
+__all__ = [
+    "DaemonClient",
+    "daemon_search",
+    "ensure_daemon",
+    "search_via_daemon",
+    "stop_daemon",
+    "warm",
+]
 
 
 def _encode(message: dict[str, Any]) -> bytes:
@@ -87,7 +103,7 @@ class DaemonClient:
         files: DaemonFiles | None = None,
     ) -> None:
         self.files = files or daemon_files(find_project_root(Path(project).expanduser()))
-        self.timeout = _settings._default_request_timeout() + 5 if timeout is None else timeout
+        self.timeout = setting("TLDR_REQUEST_TIMEOUT") + 5 if timeout is None else timeout
         self.autostart = autostart
         self.notifications: deque[dict[str, Any]] = deque(maxlen=1000)
         self.started = False
@@ -104,27 +120,32 @@ class DaemonClient:
     def connect(self) -> None:
         """Connect, starting the daemon first when `autostart` is set.
 
+        A daemon that is running but refuses (its accept queue full during a
+        burst of clients) is retried for about `_BUSY_CONNECT_S` seconds.
+
         Raises:
-            DaemonError: no daemon is running (and autostart is off), or it would not start.
+            DaemonError: no daemon is running (and autostart is off), it would
+                not start, or it kept refusing connections.
         """
         if self._stream is not None:
             return
         try:
-            self._stream = connect(self.files.socket, timeout=self.timeout)
+            self._stream = _connect_retrying(self.files, self.timeout)
             return
-        except (FileNotFoundError, ConnectionRefusedError):
-            if not self.autostart:
-                raise DaemonError(
-                    f"no daemon is running for {self.files.root}; "
-                    f"start one: tldrf daemon start --path {self.files.root}"
-                ) from None
+        except FileNotFoundError:
+            pass
+        if not self.autostart:
+            raise DaemonError(
+                f"no daemon is running for {self.files.root}; "
+                f"start one: tldrf daemon start --project {self.files.root}"
+            ) from None
         self.started = ensure_daemon(self.files)
         try:
-            self._stream = connect(self.files.socket, timeout=self.timeout)
+            self._stream = _connect_retrying(self.files, self.timeout)
         except OSError as exc:
             raise DaemonError(
                 f"cannot connect to the daemon at {self.files.socket}: {exc}"
-            ) from exc
+            ) from None
 
     def close(self) -> None:
         """Close the connection."""
@@ -193,17 +214,50 @@ class _ConnectionLost(DaemonError):
     """The connection dropped before the answer came."""
 
 
+_BUSY_CONNECT_S = 2.0  # how long a refusing, running daemon is retried
+
+
+def _connect_retrying(files: DaemonFiles, timeout: float) -> SyncStream:
+    """`connect`, retrying briefly while a running daemon refuses (EAGAIN, ECONNREFUSED).
+
+    Raises:
+        FileNotFoundError: there is no socket (no daemon).
+        DaemonError: the daemon kept refusing; one line, with what to check.
+    """
+    import time
+
+    deadline = None
+    delay = 0.01
+    while True:
+        try:
+            return connect(files.socket, timeout=timeout)
+        except (BlockingIOError, ConnectionRefusedError) as exc:
+            if not is_running(files):
+                if isinstance(exc, ConnectionRefusedError):
+                    raise FileNotFoundError(files.socket) from None  # a stale socket: no daemon
+            now = time.monotonic()
+            deadline = deadline or now + _BUSY_CONNECT_S
+            if now >= deadline:
+                raise DaemonError(
+                    f"the daemon for {files.root} is refusing connections "
+                    f"({exc.strerror or exc}); it may be overloaded: retry, or see "
+                    f"tldrf daemon status --project {files.root}"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def ensure_daemon(files: DaemonFiles, *, wait: bool = True, timeout: float | None = None) -> bool:
     """Make sure a daemon runs for `files.root`; True if this call started it.
 
     Raises:
         DaemonError: it did not become ready within `timeout` (TLDR_START_TIMEOUT).
     """
-    timeout = _settings._default_start_timeout() if timeout is None else timeout
+    timeout = setting("TLDR_START_TIMEOUT") if timeout is None else timeout
     try:
         connect(files.socket, timeout=1.0).close()
         return False
-    except (FileNotFoundError, ConnectionRefusedError):
+    except (FileNotFoundError, ConnectionRefusedError, BlockingIOError):
         pass
     if is_running(files):  # starting up: the socket is not bound yet
         if wait:
@@ -218,46 +272,81 @@ def ensure_daemon(files: DaemonFiles, *, wait: bool = True, timeout: float | Non
 
 def search_via_daemon(
     project: str | os.PathLike[str],
-    query: str,
+    request: SearchRequest | str,
     *,
-    k: int = 10,
-    lang: str | None = None,
-    path_prefix: str | None = None,
-    mode: str = "hybrid",
-    unit_type: str | None = None,
-    snippets: bool = False,
-    expand: bool = False,
-    rerank: bool = False,
-    files: bool = False,
     autostart: bool = True,
     timeout: float | None = None,
+    **options: Any,
 ) -> list[dict[str, Any]]:
     """Search through the project's daemon (starting it if needed); rows best first.
 
-    The options are those of `tldr.semantic.Searcher.search`; with `files`,
-    rows are files (`Searcher.search_files`).
+    `request` is a `SearchRequest`, or a query with the request's fields as
+    keywords; the rows are those `Searcher.search` gives.
 
     Raises:
         IndexMissingError: no index yet; the daemon is building one and the
             message says how far it got.
         TldrError: any other error, as raised in-process.
     """
-    params: dict[str, Any] = {"query": query, "k": k, "mode": mode}
-    optional = {"lang": lang, "path_prefix": path_prefix, "unit_type": unit_type,
-                "snippets": snippets, "expand": expand, "rerank": rerank, "files": files}
-    params.update({name: value for name, value in optional.items() if value})
+    rows: list[dict[str, Any]] = daemon_search(
+        project, request, autostart=autostart, timeout=timeout, **options)["results"]
+    return rows
+
+
+def daemon_search(
+    project: str | os.PathLike[str],
+    request: SearchRequest | str,
+    *,
+    autostart: bool = True,
+    timeout: float | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """`search_via_daemon`'s whole answer (the `search` result of docs/protocol.md).
+
+    Keys: `results`, `build_id`, `took_ms`, `embed_ms`, `stale`, `warnings`.
+
+    Raises:
+        IndexMissingError: no index yet; the daemon is building one and the
+            message says how far it got.
+        TldrError: any other error, as raised in-process.
+    """
+    if not isinstance(request, SearchRequest):
+        request = SearchRequest.from_params({"query": request, **options})
+    elif options:
+        request = request.replace(**options)
+    params = request.params()
     for attempt in (1, 2):
         try:
             with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
-                result = client.call("search", params)
-            break
+                result: dict[str, Any] = client.call("search", params)
+            return result
         except _ConnectionLost:
             # The daemon died under this request (killed, crashed, stopping):
             # a search is safe to repeat, and the retry starts a new daemon.
             if attempt == 2 or not autostart:
                 raise
-    rows: list[dict[str, Any]] = result["results"]
-    return rows
+    raise AssertionError("unreachable")
+
+
+def stop_daemon(files: DaemonFiles, *, timeout: float = 5.0) -> bool:
+    """Stop the daemon: `shutdown` over the socket, then SIGTERM, then SIGKILL.
+
+    Returns False when no daemon was running.
+    """
+    info = read_pid_info(files)
+    pid = info.get("pid") if info else None
+    if not is_running(files):
+        remove_stale(files)
+        return False
+    try:
+        with DaemonClient(files=files, timeout=2.0, autostart=False) as client:
+            client.call("shutdown")
+    except (OSError, DaemonError):
+        pass
+    if not wait_stopped(files, pid, timeout=timeout):
+        terminate(files, pid, timeout=timeout)
+    remove_stale(files)
+    return True
 
 
 def warm(project: str | os.PathLike[str] = ".") -> dict[str, Any]:

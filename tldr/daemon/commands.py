@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, DaemonError, TldrError
+from tldr.cli_support import RawFormatter, add_project_argument, project_of
 
 if TYPE_CHECKING:
     from tldr.daemon.settings import DaemonFiles
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["NOT_RUNNING", "add_commands"]
 
 NOT_RUNNING = 3  # `daemon status` exit code when no daemon runs (as systemctl)
-_RAW = argparse.RawDescriptionHelpFormatter
+_RAW = RawFormatter
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "The daemon keeps a project's model and index loaded, watches the tree and\n"
             "rebuilds in the background. Searches start it on demand.\n\n"
             "examples:\n"
-            "  tldrf daemon start --path ~/src/app\n"
+            "  tldrf daemon start -p ~/src/app\n"
             "  tldrf daemon status --json\n"
             "  tldrf daemon logs -n 50\n"
             "  tldrf daemon stop"
@@ -43,10 +44,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     specs = (
         ("start", "start the daemon (no-op when it runs)", _start,
          "Start the project's daemon and wait until it accepts requests.\n\n"
-         "examples:\n  tldrf daemon start\n  tldrf daemon start --path ~/src/app --json"),
+         "examples:\n  tldrf daemon start\n  tldrf daemon start -p ~/src/app --json"),
         ("stop", "stop the daemon", _stop,
          "Stop the project's daemon (shutdown request, then SIGTERM, then SIGKILL).\n\n"
-         "examples:\n  tldrf daemon stop\n  tldrf daemon stop --path ~/src/app"),
+         "examples:\n  tldrf daemon stop\n  tldrf daemon stop -p ~/src/app"),
         ("restart", "stop, then start the daemon", _restart,
          "Stop the project's daemon if it runs, then start a new one.\n\n"
          "examples:\n  tldrf daemon restart"),
@@ -68,7 +69,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     for name, help_text, handler, description in specs:
         parser = sub.add_parser(name, help=help_text, description=description,
                                 formatter_class=_RAW)
-        parser.add_argument("--path", default=".", help="project directory (default: .)")
+        add_project_argument(parser)
         if name == "query":
             parser.add_argument("method", help="JSON-RPC method, e.g. status")
             parser.add_argument("params", nargs="?", default="{}",
@@ -90,11 +91,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "return at once; the build runs in the background. Meant for editors and\n"
             "agents to call when a project is opened.\n\n"
             "examples:\n"
-            "  tldrf warm .\n"
-            "  tldrf warm ~/src/app --json"
+            "  tldrf warm\n"
+            "  tldrf warm -p ~/src/app --json"
         ),
     )
-    warm.add_argument("path", nargs="?", default=".", help="project directory (default: .)")
+    add_project_argument(warm, positional=True)
     warm.add_argument("--json", action="store_true", help="print as JSON")
     warm.set_defaults(handler=_warm)
 
@@ -131,7 +132,7 @@ def _files(args: argparse.Namespace) -> DaemonFiles:
     from tldr.daemon.settings import daemon_files
     from tldr.paths import find_project_root
 
-    return daemon_files(find_project_root(Path(args.path).expanduser()))
+    return daemon_files(find_project_root(Path(project_of(args)).expanduser()))
 
 
 def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
@@ -153,7 +154,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.client import stop_daemon
 
     files = _files(args)
     stopped = stop_daemon(files)
@@ -163,7 +164,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _restart(args: argparse.Namespace) -> int:
-    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.client import stop_daemon
 
     stop_daemon(_files(args))
     return _start(args)
@@ -259,7 +260,7 @@ def _logs(args: argparse.Namespace) -> int:
 def _warm(args: argparse.Namespace) -> int:
     from tldr.daemon.client import warm
 
-    answer = warm(args.path)
+    answer = warm(project_of(args))
     if answer["started"]:
         text = (f"daemon starting for {answer['root']} (pid {answer['pid']}); "
                 "the index is brought up to date in the background")

@@ -1,4 +1,7 @@
-"""Daemon lifecycle shared by both sides: pid file lock, spawn, readiness, stop.
+"""Daemon lifecycle shared by both sides: pid file lock, spawn, readiness, signals.
+
+Stopping over the socket is the client's (`tldr.daemon.client.stop_daemon`),
+next to starting; this module never imports the client.
 
 Standard library only, so the thin client can start and stop daemons (and
 no logger or subprocess import at module level: this is on the thin
@@ -30,7 +33,7 @@ __all__ = [
     "read_pid_info",
     "remove_stale",
     "spawn_daemon",
-    "stop_daemon",
+    "terminate",
     "wait_ready",
     "wait_stopped",
 ]
@@ -201,37 +204,19 @@ def wait_stopped(files: DaemonFiles, pid: int | None, *, timeout: float) -> bool
     return False
 
 
-def stop_daemon(files: DaemonFiles, *, timeout: float = 5.0) -> bool:
-    """Stop the daemon: `shutdown` over the socket, then SIGTERM, then SIGKILL.
+def terminate(files: DaemonFiles, pid: object, *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL, the daemon process `pid`, waiting `timeout` after each."""
+    if not isinstance(pid, int):
+        return
+    import signal
 
-    Returns False when no daemon was running.
-    """
-    info = read_pid_info(files)
-    pid = info.get("pid") if info else None
-    if not is_running(files):
-        remove_stale(files)
-        return False
-    try:
-        from tldr.daemon.client import DaemonClient
-
-        with DaemonClient(files.root, timeout=2.0, autostart=False) as client:
-            client.call("shutdown")
-    except (OSError, DaemonError):
-        pass
-    if wait_stopped(files, pid, timeout=timeout):
-        return True
-    if isinstance(pid, int):
-        import signal
-
-        for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                break
-            if wait_stopped(files, pid, timeout=timeout):
-                break
-    remove_stale(files)
-    return True
+    for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            break
+        if wait_stopped(files, pid, timeout=timeout):
+            break
 
 
 def _pid_alive(pid: int) -> bool:

@@ -115,19 +115,9 @@ class Notification(msgspec.Struct):
     jsonrpc: str = JSONRPC
 
 
-class SearchParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Params of `search`."""
-
-    query: str
-    k: int = 10
-    lang: str | None = None
-    path_prefix: str | None = None
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    unit_type: Literal["function", "method", "class", "module"] | None = None
-    snippets: bool = False
-    expand: bool = False
-    rerank: bool = False
-    files: bool = False
+# The `search` params: a JSON object with `SearchRequest`'s fields, which
+# `SearchRequest.from_params` validates (docs/protocol.md lists them).
+SearchParams = dict[str, Any]
 
 
 class UnitParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -146,6 +136,7 @@ class SearchResult(msgspec.Struct, kw_only=True):
     took_ms: float
     embed_ms: float
     stale: bool
+    warnings: list[str] = []
 
 
 class IndexParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

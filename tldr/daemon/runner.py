@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from tldr._version import __version__
-from tldr.daemon import settings as _settings
 from tldr.daemon.lifecycle import PidLock, read_pid_info, remove_stale
 from tldr.daemon.server import RpcServer
 from tldr.daemon.service import Service
 from tldr.daemon.settings import DaemonFiles, daemon_files
 from tldr.daemon.watcher import Watcher
 from tldr.paths import find_project_root
+from tldr.settings import setting
 
 __all__ = ["ALREADY_RUNNING", "Daemon", "run_daemon"]
 
@@ -49,28 +49,29 @@ class Daemon:
     ) -> None:
         self.root = root
         self.files = files or daemon_files(root)
-        if idle_timeout is None:
-            idle_timeout = _settings._default_idle_timeout()
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = setting("TLDR_IDLE_TIMEOUT") if idle_timeout is None else idle_timeout
         self.service = Service(
             root,
-            debounce_ms=_settings._default_debounce_ms() if debounce_ms is None else debounce_ms,
+            debounce_ms=setting("TLDR_DEBOUNCE_MS") if debounce_ms is None else debounce_ms,
             build_in_worker=build_in_worker,
+            broadcast=self._broadcast,
+            request_stop=self.request_stop,
+            extra_status=self._extra_status,
         )
         self.server = RpcServer(
             self.service.methods(),
-            max_request_bytes=max_request_bytes or _settings._default_max_request_bytes(),
-            request_timeout=request_timeout or _settings._default_request_timeout(),
+            max_request_bytes=max_request_bytes or setting("TLDR_MAX_REQUEST_BYTES"),
+            request_timeout=request_timeout or setting("TLDR_REQUEST_TIMEOUT"),
         )
         self.watcher = (
             Watcher(root, self.service.filter, self.service.on_changes) if watch else None
         )
-        self.service.broadcast = self.server.broadcast
-        self.service.request_stop = self.request_stop
-        self.service.extra_status = self._extra_status
         self.stop_reason: str | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+
+    def _broadcast(self, event: str, params: dict[str, Any]) -> None:
+        self.server.broadcast(event, params)
 
     def request_stop(self, reason: str = "shutdown requested") -> None:
         """Ask the daemon to shut down cleanly."""
@@ -194,7 +195,7 @@ async def _main(root: Path, files: DaemonFiles) -> None:
 
 
 def _configure_logging() -> None:
-    level = os.environ.get("TLDR_LOG_LEVEL", "INFO").upper()
+    level = setting("TLDR_LOG_LEVEL")
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),

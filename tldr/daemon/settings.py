@@ -1,14 +1,7 @@
-"""Daemon settings from environment variables, and where its files live.
+"""Where a daemon's files live: its key, socket, pid file and log.
 
-Environment variables (read when a daemon or client starts):
-
-- `TLDR_DEBOUNCE_MS`: quiet time after a change before a rebuild (2000).
-- `TLDR_IDLE_TIMEOUT`: seconds without requests or connections before the
-  daemon exits (1800; 0 = never).
-- `TLDR_MAX_REQUEST_BYTES`: the longest request line accepted (1 MiB).
-- `TLDR_REQUEST_TIMEOUT`: seconds a request may run (30).
-- `TLDR_START_TIMEOUT`: seconds the client waits for a daemon it started (15).
-- `TLDR_RUNTIME_DIR`: where sockets and pid files live (see `tldr.paths`).
+The daemon's environment variables (`TLDR_DEBOUNCE_MS`, `TLDR_IDLE_TIMEOUT`,
+...) are in the settings registry, `tldr.settings`.
 
 On the thin client's path, where each import is paid on every command: no
 dataclasses (it imports inspect) and no hashlib (it loads OpenSSL).
@@ -39,44 +32,6 @@ __all__ = [
 
 DEFAULT_INDEX = "semantic"
 MAX_SOCKET_PATH = 104  # sun_path on macOS; Linux allows 108
-
-
-def _env_number(name: str, default: float, *, minimum: float = 0) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
-    if number < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
-    return number
-
-
-def _default_debounce_ms() -> int:
-    """`TLDR_DEBOUNCE_MS`, or 2000."""
-    return int(_env_number("TLDR_DEBOUNCE_MS", 2000))
-
-
-def _default_idle_timeout() -> float:
-    """`TLDR_IDLE_TIMEOUT` in seconds, or 1800; 0 means never."""
-    return _env_number("TLDR_IDLE_TIMEOUT", 1800)
-
-
-def _default_max_request_bytes() -> int:
-    """`TLDR_MAX_REQUEST_BYTES`, or 1 MiB."""
-    return int(_env_number("TLDR_MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024))
-
-
-def _default_request_timeout() -> float:
-    """`TLDR_REQUEST_TIMEOUT` in seconds, or 30."""
-    return _env_number("TLDR_REQUEST_TIMEOUT", 30.0, minimum=0.001)
-
-
-def _default_start_timeout() -> float:
-    """`TLDR_START_TIMEOUT` in seconds, or 15."""
-    return _env_number("TLDR_START_TIMEOUT", 15.0, minimum=0.1)
 
 
 def daemon_key(root: Path, index: str = DEFAULT_INDEX) -> str:

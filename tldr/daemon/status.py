@@ -1,7 +1,7 @@
 """What `status` reports: search latency statistics and the status document.
 
-Split from `service` so the request handlers and the build scheduler stay
-readable; everything here only reads the service's state.
+Everything here only reads public state: the searcher cache, the
+scheduler's `snapshot()` and the service's counters.
 """
 
 from __future__ import annotations
@@ -9,21 +9,19 @@ from __future__ import annotations
 import logging
 import os
 import statistics
-import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tldr._version import __version__
+from tldr.daemon.scheduler import summary_dict
 
 if TYPE_CHECKING:
     from tldr.daemon.service import Service
 
-__all__ = ["SearchStats", "record_embed_time", "service_status", "take_embed_time"]
+__all__ = ["SearchStats", "service_status"]
 
 logger = logging.getLogger(__name__)
-
-_timing = threading.local()
 
 
 class SearchStats:
@@ -44,20 +42,8 @@ class SearchStats:
                 "search_own_ms": _percentiles(self.own_ms)}
 
 
-def record_embed_time(seconds: float) -> None:
-    """Called by the pinned searcher's embedder wrapper (same thread as the search)."""
-    _timing.embed = getattr(_timing, "embed", 0.0) + seconds
-
-
-def take_embed_time() -> float:
-    """Embedding seconds recorded in this thread since the last call; resets."""
-    seconds: float = getattr(_timing, "embed", 0.0)
-    _timing.embed = 0.0
-    return seconds
-
-
 def service_status(service: Service) -> dict[str, Any]:
-    """Everything `tldrf daemon status` shows."""
+    """Everything `tldrf daemon status` shows, from the service's public state."""
     searcher = service.searchers.searcher
     index: dict[str, Any] | None = None
     if searcher is not None:
@@ -68,7 +54,7 @@ def service_status(service: Service) -> dict[str, Any]:
         health = service.searchers.backend_health
         if health is not None:
             index["backend_health"] = {"healthy": health[0], "detail": health[1]}
-    job = service._job
+    build = service.scheduler.snapshot()
     return {
         "state": "ready" if searcher is not None else "starting",
         "root": str(service.root),
@@ -79,22 +65,22 @@ def service_status(service: Service) -> dict[str, Any]:
         "index": index,
         "index_error": service.searchers.load_error,
         "build": {
-            "state": service.build_state,
-            "progress": service._progress,
-            "last": service._last_report,
-            "last_error": service._last_error,
-            "failures": service._failures,
-            "retry_at": service._retry_at,
-            "worker_pid": service.worker.pid if service.worker is not None else None,
+            "state": build.state,
+            "progress": build.progress,
+            "last": None if build.last is None else summary_dict(build.last),
+            "last_error": build.last_error,
+            "failures": build.failures,
+            "retry_at": build.retry_at,
+            "worker_pid": build.worker_pid,
         },
         "queue": {
-            "pending_build": None if job is None else {
-                "reason": job.reason,
-                "due_in_s": round(max(0.0, job.deadline - time.monotonic()), 3),
-                "rebuild": job.rebuild,
-                "waiters": len(job.waiters),
+            "pending_build": None if build.pending is None else {
+                "reason": build.pending.reason,
+                "due_in_s": build.pending.due_in_s,
+                "rebuild": build.pending.rebuild,
+                "waiters": build.pending.waiters,
             },
-            "changed_paths": service._changed_paths,
+            "changed_paths": build.changed_paths,
         },
         "stats": {**service.counts, **service.search_stats.report()},
         "settings": {"debounce_ms": int(service.debounce * 1000)},

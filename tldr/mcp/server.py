@@ -19,10 +19,13 @@ from tldr.mcp.tools import (
     Tools,
 )
 
-__all__ = ["INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level"]
+__all__ = ["INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level", "search_signature"]
 
 _MAX_K = 50
-_INSTALL_HINT = "install the MCP extra: pip install 'tldrf[mcp]'"
+# Search options an agent does not get: rerank needs an extra model, and the
+# tool answers units (files is for people scanning a tree).
+_NOT_FOR_AGENTS = frozenset({"rerank", "files"})
+_AGENT_DEFAULTS = {"snippets": True}
 
 INSTRUCTIONS = (
     "tldrf searches this project's code by meaning. Use semantic_search when you know "
@@ -41,7 +44,7 @@ TOOL_DESCRIPTIONS: dict[str, str] = {
         "a few snippet lines (with expand=true also callers and callees). The whole "
         "answer fits budget_tokens (default 1500): snippets are shortened first, then "
         "the weakest hits dropped. Scores rank hits; they are not probabilities. Narrow "
-        "with path_prefix, language or unit_type. Read a hit in full with get_unit."
+        "with path_prefix, lang or unit_type. Read a hit in full with get_unit."
     ),
     "get_unit": (
         "Return the full current source of one function, method, class or module, "
@@ -80,13 +83,18 @@ def build_server(
         from mcp.server.mcpserver.exceptions import ToolError
         from mcp.types import ToolAnnotations
     except ImportError as exc:
-        raise ConfigError(f"the MCP SDK (mcp>=2) is missing; {_INSTALL_HINT}") from exc
-    from typing import Annotated, Literal
+        from tldr.cli_support import install_hint
+
+        raise ConfigError(
+            f"the MCP SDK (mcp>=2) is missing; install the MCP extra: {install_hint('mcp')}"
+        ) from exc
+    from typing import Annotated
 
     import anyio.to_thread
     from pydantic import Field
 
     from tldr._version import __version__
+    from tldr.request import SearchRequest
     from tldr.units.languages import SUPPORTED_LANGUAGES
 
     tools = Tools(project, index_wait=index_wait)
@@ -98,31 +106,16 @@ def build_server(
         except ToolFailure as exc:
             raise ToolError(str(exc)) from exc
 
-    async def semantic_search(
-        query: Annotated[str, Field(min_length=1, max_length=2000,
-                                    description="what the code does, in plain words")],
-        k: Annotated[int, Field(ge=1, le=_MAX_K, description="how many hits at most")] = 10,
-        path_prefix: Annotated[str | None, Field(
-            description="only files under this project-relative directory or file, e.g. src/api"
-        )] = None,
-        language: Annotated[str | None, Field(description=f"only this language: {languages}")]
-        = None,
-        unit_type: Annotated[Literal["function", "method", "class", "module"] | None,
-                             Field(description="only this kind of unit")] = None,
-        mode: Annotated[Literal["hybrid", "dense", "lexical"], Field(
-            description="hybrid (default) mixes meaning and words; dense: meaning only; "
-                        "lexical: words only"
-        )] = "hybrid",
-        budget_tokens: Annotated[int, Field(
-            ge=100, le=20000, description="the most tokens the answer may take"
-        )] = DEFAULT_BUDGET_TOKENS,
-        snippets: Annotated[bool, Field(description="include a few code lines per hit")] = True,
-        expand: Annotated[bool, Field(description="also list each hit's callers and callees")]
-        = False,
-    ) -> str:
-        return await run(lambda: tools.search(
-            query, k=k, path_prefix=path_prefix, language=language, unit_type=unit_type,
-            mode=mode, budget_tokens=budget_tokens, snippets=snippets, expand=expand))
+    async def semantic_search(**arguments: Any) -> str:
+        budget_tokens = arguments.pop("budget_tokens", DEFAULT_BUDGET_TOKENS)
+        try:
+            request = SearchRequest.from_params(
+                {name: value for name, value in arguments.items() if value is not None})
+        except ConfigError as exc:
+            raise ToolError(str(exc)) from exc
+        return await run(lambda: tools.search(request, budget_tokens=budget_tokens))
+
+    semantic_search.__signature__ = search_signature(languages)  # type: ignore[attr-defined]
 
     async def get_unit(
         qualified_name: Annotated[str | None, Field(
@@ -167,11 +160,53 @@ def build_server(
     return server
 
 
+def search_signature(languages: str) -> Any:
+    """The `semantic_search` tool's parameters, derived from `SearchRequest`'s fields.
+
+    The SDK builds the tool's input schema from this signature; only the
+    MCP-specific parts are stated here: which fields an agent gets, a lower
+    `k` cap, snippets on by default, and `budget_tokens`.
+    """
+    import inspect
+    from typing import Annotated, Literal
+
+    from pydantic import Field
+
+    from tldr.request import search_fields
+
+    parameters = []
+    for field in search_fields():
+        if field.name in _NOT_FOR_AGENTS:
+            continue
+        kind = Literal[field.choices] if field.choices else field.type
+        description = field.description
+        if field.name == "lang":
+            description += f": {languages}"
+        bounds: dict[str, Any] = {}
+        if field.minimum is not None:
+            bounds["ge"] = field.minimum
+        if field.maximum is not None:
+            bounds["le"] = min(field.maximum, _MAX_K) if field.name == "k" else field.maximum
+        if field.name == "query":
+            bounds["min_length"] = 1
+        annotation: Any = kind | None if field.optional else kind
+        default = _AGENT_DEFAULTS.get(field.name, field.default)
+        parameters.append(inspect.Parameter(
+            field.name, inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if field.required else default,
+            annotation=Annotated[annotation, Field(description=description, **bounds)],
+        ))
+    parameters.append(inspect.Parameter(
+        "budget_tokens", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_BUDGET_TOKENS,
+        annotation=Annotated[int, Field(ge=100, le=20000,
+                                        description="the most tokens the answer may take")],
+    ))
+    return inspect.Signature(parameters, return_annotation=str)
+
+
 def log_level() -> str:
     """`TLDR_MCP_LOG_LEVEL` (stderr), or WARNING."""
-    level = os.environ.get("TLDR_MCP_LOG_LEVEL", "WARNING").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ConfigError(
-            f"TLDR_MCP_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}"
-        )
+    from tldr.settings import setting
+
+    level: str = setting("TLDR_MCP_LOG_LEVEL")
     return level

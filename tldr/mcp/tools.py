@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import DaemonError, IndexMissingError, TldrError
-from tldr.output import estimate_tokens, fit_to_budget, render
+from tldr.output import budget_note, estimate_tokens, fit_to_budget, render
+from tldr.request import SearchRequest
 
 __all__ = [
     "DEFAULT_BUDGET_TOKENS",
@@ -57,44 +58,19 @@ class Tools:
 
     # tools -------------------------------------------------------------------
 
-    def search(
-        self,
-        query: str,
-        *,
-        k: int = 10,
-        path_prefix: str | None = None,
-        language: str | None = None,
-        unit_type: str | None = None,
-        mode: str = "hybrid",
-        budget_tokens: int = DEFAULT_BUDGET_TOKENS,
-        snippets: bool = True,
-        expand: bool = False,
-    ) -> str:
+    def search(self, request: SearchRequest, *, budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> str:
         """Compact search results that fit `budget_tokens`."""
-        if not query.strip():
-            raise ToolFailure("query is empty; describe what the code does, in plain words")
-        if language is not None:
-            language = self._check_language(language)
-        params: dict[str, Any] = {"query": query, "k": k, "mode": mode}
-        for key, value in (("path_prefix", path_prefix), ("lang", language),
-                           ("unit_type", unit_type)):
-            if value:
-                params[key] = value
-        if snippets:
-            params["snippets"] = True
-        if expand:
-            params["expand"] = True
-        result = self._with_index("search", params)
+        result = self._with_index("search", request.params())
         rows: list[dict[str, Any]] = result["results"]
-        notes: list[str] = []
+        notes: list[str] = list(result.get("warnings") or ())
         if not rows:
-            scope = _describe_filters(path_prefix=path_prefix, language=language,
-                                      unit_type=unit_type)
+            scope = _describe_filters(path_prefix=request.path_prefix, lang=request.lang,
+                                      unit_type=request.unit_type)
             return f"no results{scope}; try other words, fewer filters, or grep"
         kept = fit_to_budget(rows, max(budget_tokens - _NOTE_TOKENS, 1), "compact")
-        if len(kept) < len(rows):
-            notes.append(f"{len(rows) - len(kept)} more hits cut to fit budget_tokens="
-                         f"{budget_tokens}; raise it or narrow the query")
+        cut = budget_note(len(rows) - len(kept), budget_tokens)
+        if cut:
+            notes.append(cut)
         if result.get("stale"):
             notes.append("the index is being updated; very recent edits may be missing")
         text = render(kept, "compact")
@@ -209,22 +185,11 @@ class Tools:
     def _daemon_failure(self, method: str, exc: TldrError, code: int | None) -> str:
         if code == _METHOD_NOT_FOUND or (code == _INVALID_PARAMS and "unknown field" in str(exc)):
             return (f"the running tldrf daemon is older than this MCP server ({exc}); "
-                    f"restart it: tldrf daemon restart --path {self.root}")
+                    f"restart it: tldrf daemon restart --project {self.root}")
         if code is None and isinstance(exc, DaemonError):
             return (f"the tldrf daemon for {self.root} is not available: {exc}; "
-                    f"check: tldrf daemon logs --path {self.root}")
+                    f"check: tldrf daemon logs --project {self.root}")
         return str(exc)
-
-    @staticmethod
-    def _check_language(language: str) -> str:
-        from tldr.units.languages import SUPPORTED_LANGUAGES
-
-        name = language.strip().lower()
-        if name not in SUPPORTED_LANGUAGES:
-            raise ToolFailure(f"unknown language {language!r}; use one of: "
-                              f"{', '.join(sorted(SUPPORTED_LANGUAGES))}, or leave it out")
-        return name
-
 
 # -- rendering -----------------------------------------------------------------
 

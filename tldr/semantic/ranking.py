@@ -55,7 +55,7 @@ __all__ = [
 CANDIDATES_DENSE = 100
 CANDIDATES_LEXICAL = 100
 
-MODES = ("hybrid", "dense", "lexical")
+from tldr.request import MODES  # noqa: E402  (the one definition)
 
 # Reciprocal-rank fusion: score = sum of weight / (RRF_K + rank). 60 is the
 # value of the original RRF paper; lower sharpens the head of each list.

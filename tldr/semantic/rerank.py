@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tldr._exceptions import ConfigError, EmbedderError
+from tldr.settings import DEFAULT_RERANK_MODEL, setting
 
 __all__ = [
     "DEFAULT_RERANK_MODEL",
@@ -25,7 +25,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RERANK_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 
 
 class Reranker(Protocol):
@@ -57,7 +56,7 @@ class CrossEncoderReranker:
         return True, "ok"
 
     def __init__(self, model: str | None = None, *, device: str | None = None) -> None:
-        self.model = model or os.environ.get("TLDR_RERANK_MODEL") or DEFAULT_RERANK_MODEL
+        self.model = model or setting("TLDR_RERANK_MODEL") or DEFAULT_RERANK_MODEL
         self.device = device
         self._encoder: Any = None
         self._lock = threading.Lock()
@@ -96,7 +95,7 @@ def get_reranker(reranker_id: str = CrossEncoderReranker.id) -> Reranker:
     """The registered reranker with that id, created once per process and model."""
     from tldr.plugins import registered_rerankers
 
-    key = (reranker_id, os.environ.get("TLDR_RERANK_MODEL"))
+    key = (reranker_id, setting("TLDR_RERANK_MODEL"))
     with _rerankers_lock:
         if key not in _rerankers:
             registrations = registered_rerankers()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from tldr._exceptions import (
     TldrError,
 )
 from tldr.paths import IndexPaths, find_project_root
+from tldr.request import MODES, SearchRequest
 from tldr.semantic import ranking
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.loaded_build import LoadedBuild
@@ -28,14 +31,14 @@ from tldr.semantic.storage import (
     Metadata,
     require_metadata,
 )
-from tldr.units import UNIT_TYPES, Unit
+from tldr.units import Unit
 from tldr.vector_store import get_backend
 
-__all__ = ["MODES", "ROW_FIELDS", "Searcher", "semantic_search"]
+__all__ = ["MODES", "ROW_FIELDS", "SearchOutcome", "SearchRequest", "Searcher",
+           "semantic_search"]
 
 logger = logging.getLogger(__name__)
 
-MODES = ranking.MODES
 RERANK_CANDIDATES = 30  # a cross-encoder costs ~ms per pair on CPU: rescore few
 ROW_FIELDS = (
     "name",
@@ -123,45 +126,65 @@ class Searcher:
         return self._embedder
 
     def search(
-        self,
-        query: str,
-        *,
-        k: int = 10,
-        lang: str | None = None,
-        path_prefix: str | None = None,
-        mode: str = "hybrid",
-        rerank: bool = False,
-        unit_type: str | None = None,
-        snippets: bool = False,
-        expand: bool = False,
+        self, request: SearchRequest | str, /, **options: Any
     ) -> list[dict[str, Any]]:
-        """Rows for the best `k` units, best first (see `ROW_FIELDS`).
+        """Rows for the best `request.k` units (or files, with `files`), best first.
 
-        `snippets` adds each unit's code preview as `snippet`; `expand` adds
-        `callers` and `callees` (project units linked by name, each
-        `{qualified_name, file, line}`).
+        `request` is a `SearchRequest`, or a query string with the request's
+        other fields as keywords (`search("parse config", k=5)`). Unit rows
+        have `ROW_FIELDS`; `snippets` adds each unit's code preview as
+        `snippet`; `expand` adds `callers` and `callees` (project units linked
+        by name, each `{qualified_name, file, line}`). File rows are
+        `{file, score, units}` with up to `per_file` best units each.
 
         With `rerank`, the top `RERANK_CANDIDATES` are rescored by the
         cross-encoder reranker; if it cannot run, the plain ranking is kept
-        and a warning is logged.
+        and `run()` says so in its warnings.
         """
+        return self.run(request, **options).rows
+
+    def search_files(
+        self, request: SearchRequest | str, /, **options: Any
+    ) -> list[dict[str, Any]]:
+        """The best files, each `{file, score, units}` (`search` with `files=True`)."""
+        return self.run(_request(request, options).replace(files=True)).rows
+
+    def run(
+        self, request: SearchRequest | str, /, *, per_file: int = 3, **options: Any
+    ) -> SearchOutcome:
+        """`search`, with the time spent embedding the query and any warnings."""
+        request = _request(request, options)
         build = self.build
-        dense, lexical_hits = self._candidates(
-            build, query, k=k, lang=lang, path_prefix=path_prefix, mode=mode, unit_type=unit_type
-        )
-        wanted = max(k, RERANK_CANDIDATES) if rerank else k
+        dense, lexical_hits, embed_seconds = self._candidates(build, request)
+        warnings: list[str] = []
+        if request.files:
+            hits = ranking.rank_files(
+                request.query, build.units, dense=dense, lexical=lexical_hits, k=request.k,
+                mode=request.mode, per_file=per_file,
+            )
+            rows = [
+                {
+                    "file": hit.file,
+                    "score": round(float(hit.score), 6),
+                    "units": [_unit_fields(build.units[position]) for position in hit.positions],
+                }
+                for hit in hits
+            ]
+            return SearchOutcome(rows, embed_seconds, tuple(warnings))
+        wanted = max(request.k, RERANK_CANDIDATES) if request.rerank else request.k
         ranked = ranking.rank(
-            query, build.units, dense=dense, lexical=lexical_hits, k=wanted, mode=mode
+            request.query, build.units, dense=dense, lexical=lexical_hits, k=wanted,
+            mode=request.mode,
         )
-        if rerank:
-            ranked = _reranked(query, build.units, ranked)
+        if request.rerank:
+            ranked = _reranked(request.query, build.units, ranked, warnings)
         rows = []
-        for position, score in ranked[:k]:
+        for position, score in ranked[: request.k]:
             unit = build.units[position]
             row = _row(unit, score)
-            if snippets:
+            if request.snippets:
                 row["snippet"] = unit.code
-            if expand:
+            if request.expand:
                 row["callers"] = _links(build, build.callers_of(unit.name), exclude=position)
                 row["callees"] = _links(
                     build,
@@ -169,77 +192,37 @@ class Searcher:
                     exclude=position,
                 )
             rows.append(row)
-        return rows
-
-    def search_files(
-        self,
-        query: str,
-        *,
-        k: int = 10,
-        lang: str | None = None,
-        path_prefix: str | None = None,
-        mode: str = "hybrid",
-        unit_type: str | None = None,
-        per_file: int = 3,
-    ) -> list[dict[str, Any]]:
-        """The best `k` files, each `{file, score, units}` with its best units."""
-        build = self.build
-        dense, lexical_hits = self._candidates(
-            build, query, k=k, lang=lang, path_prefix=path_prefix, mode=mode, unit_type=unit_type
-        )
-        hits = ranking.rank_files(
-            query, build.units, dense=dense, lexical=lexical_hits, k=k, mode=mode,
-            per_file=per_file,
-        )
-        return [
-            {
-                "file": hit.file,
-                "score": round(float(hit.score), 6),
-                "units": [_unit_fields(build.units[position]) for position in hit.positions],
-            }
-            for hit in hits
-        ]
+        return SearchOutcome(rows, embed_seconds, tuple(warnings))
 
     def _candidates(
-        self,
-        build: LoadedBuild,
-        query: str,
-        *,
-        k: int,
-        lang: str | None,
-        path_prefix: str | None,
-        mode: str,
-        unit_type: str | None,
-    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-        """Dense and lexical candidates that pass the filters."""
-        if mode not in MODES:
-            raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        if k < 1:
-            raise ConfigError("k must be at least 1")
-        if unit_type is not None and unit_type not in UNIT_TYPES:
-            raise ConfigError(
-                f"unknown unit type {unit_type!r}; choose one of: {', '.join(UNIT_TYPES)}"
-            )
-        keep = _filter(build.units, lang=lang, path_prefix=path_prefix, unit_type=unit_type)
+        self, build: LoadedBuild, request: SearchRequest
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float]:
+        """Dense and lexical candidates that pass the filters, and the embedding seconds."""
+        keep = _filter(build.units, lang=request.lang, path_prefix=request.path_prefix,
+                       unit_type=request.unit_type)
         dense: list[tuple[int, float]] = []
-        if mode != "lexical":
-            query_vector = self.embedder(build.metadata).embed_query(query)
+        embed_seconds = 0.0
+        if request.mode != "lexical":
+            embedder = self.embedder(build.metadata)
+            started = time.perf_counter()
+            query_vector = embedder.embed_query(request.query)
+            embed_seconds = time.perf_counter() - started
             dense = _candidates(
                 lambda n: _dense_search(build, query_vector, n),
-                want=max(ranking.CANDIDATES_DENSE, k),
+                want=max(ranking.CANDIDATES_DENSE, request.k),
                 total=len(build.units),
                 keep=keep,
             )
         lexical_hits: list[tuple[int, float]] = []
-        if mode != "dense" and build.lexical_index is not None:
+        if request.mode != "dense" and build.lexical_index is not None:
             lexical_index = build.lexical_index
             lexical_hits = _candidates(
-                lambda n: lexical_index.search(query, n),
-                want=max(ranking.CANDIDATES_LEXICAL, k),
+                lambda n: lexical_index.search(request.query, n),
+                want=max(ranking.CANDIDATES_LEXICAL, request.k),
                 total=len(build.units),
                 keep=keep,
             )
-        return dense, lexical_hits
+        return dense, lexical_hits, embed_seconds
 
     def get_unit(
         self,
@@ -273,14 +256,30 @@ def semantic_search(
 ) -> list[dict[str, Any]]:
     """Search a project's committed index once (loads the model in-process).
 
-    `options` are those of `Searcher.search` (k, lang, path_prefix, mode,
-    rerank, unit_type, snippets, expand).
+    `options` are the fields of `SearchRequest` (k, lang, path_prefix, mode,
+    rerank, unit_type, snippets, expand, files).
     """
     return Searcher(project, device=device).search(query, **options)
 
 
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What `Searcher.run` found: rows best first, the query embedding's time, warnings."""
+
+    rows: list[dict[str, Any]]
+    embed_seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def _request(request: SearchRequest | str, options: dict[str, Any]) -> SearchRequest:
+    """The request itself, or one made of a query string and keyword options."""
+    if isinstance(request, SearchRequest):
+        return request.replace(**options) if options else request
+    return SearchRequest.from_params({"query": request, **options})
+
+
 def _reranked(
-    query: str, units: Sequence[Unit], ranked: list[tuple[int, float]]
+    query: str, units: Sequence[Unit], ranked: list[tuple[int, float]], warnings: list[str]
 ) -> list[tuple[int, float]]:
     from tldr.semantic.rerank import get_reranker
     from tldr.semantic.text import embedding_text
@@ -288,7 +287,9 @@ def _reranked(
     try:
         scores = get_reranker().rerank(query, [embedding_text(units[p]) for p, _ in ranked])
     except TldrError as exc:
-        logger.warning("reranking skipped, plain ranking kept: %s", exc)
+        message = f"reranking skipped, plain ranking kept: {exc}"
+        logger.warning("%s", message)
+        warnings.append(message)
         return ranked
     return sorted(
         ((position, score) for (position, _), score in zip(ranked, scores, strict=True)),
@@ -367,10 +368,8 @@ def _filter(
 ) -> Callable[[int], bool] | None:
     if not lang and not path_prefix and not unit_type:
         return None
-    prefix = path_prefix.strip("/") if path_prefix else ""
-    if prefix in ("", "."):
-        prefix = ""
-    language = lang.lower() if lang else None
+    prefix = path_prefix or ""
+    language = lang
 
     def keep(position: int) -> bool:
         unit = units[position]

@@ -1,0 +1,226 @@
+"""What every `tldrf` command shares.
+
+The parser class, the project option, the search options derived from
+`SearchRequest`, colour and install hints.
+
+Standard library and `tldr.request` only: on the thin client's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from tldr._exceptions import ConfigError
+
+__all__ = [
+    "Formatter",
+    "Parser",
+    "RawFormatter",
+    "add_project_argument",
+    "add_request_arguments",
+    "install_hint",
+    "project_of",
+    "request_from_args",
+    "resolve_path_prefix",
+    "use_color",
+    "walk_parsers",
+]
+
+
+def _columns() -> int:
+    """`shutil.get_terminal_size().columns`, without importing shutil (~4 ms)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's formatter; its own __init__ imports shutil for the width."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+class RawFormatter(Formatter, argparse.RawDescriptionHelpFormatter):
+    """`argparse.RawDescriptionHelpFormatter`, without the shutil import."""
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose "invalid choice" error suggests the closest word."""
+
+    def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
+        """Print usage and `message` (with a suggestion for a mistyped word); exit 2."""
+        match = _INVALID_CHOICE.search(message)
+        if match:
+            from tldr.request import did_you_mean
+
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            message += did_you_mean(match.group(1), choices)
+        super().error(message)
+
+
+def walk_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+                 ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the tree with its command path, parents first."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from walk_parsers(child, (*path, name))
+
+
+# -- the project ------------------------------------------------------------------
+
+
+def add_project_argument(parser: argparse.ArgumentParser, *, positional: bool = False) -> None:
+    """`-p/--project PATH`, the one way every command names the project.
+
+    `--path` (and, with `positional`, a trailing PATH) are kept as hidden
+    aliases: earlier spellings of the same thing.
+    """
+    parser.add_argument("-p", "--project", metavar="PATH",
+                        help="project directory; its root (.git or .tldr) is used (default: .)")
+    parser.add_argument("--path", dest="project_path", help=argparse.SUPPRESS)
+    if positional:
+        parser.add_argument("project_positional", nargs="?", help=argparse.SUPPRESS)
+
+
+def project_of(args: argparse.Namespace) -> str:
+    """The project the command names (default "."), however it was spelled."""
+    given = [value for value in (getattr(args, "project", None),
+                                 getattr(args, "project_path", None),
+                                 getattr(args, "project_positional", None)) if value]
+    if len(set(given)) > 1:
+        raise ConfigError(f"the project is named twice ({' and '.join(given)}); give it once "
+                          "with --project")
+    return given[0] if given else "."
+
+
+# -- the search request -------------------------------------------------------------
+
+# How the CLI spells some request fields; every other field is `--name-with-dashes`.
+_FLAGS = {"k": ("-k",)}
+_METAVARS = {"k": "N", "path_prefix": "PATH"}
+_HELP = {
+    "path_prefix": "only files under this directory or file: relative to the current "
+                   "directory, absolute, or project-relative",
+}
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """One argument per `SearchRequest` field: its type, default, choices and help."""
+    from tldr.request import search_fields
+
+    for field in search_fields():
+        help_text = _HELP.get(field.name, field.description)
+        if field.required:
+            parser.add_argument(field.name, help=help_text)
+            continue
+        flags = _FLAGS.get(field.name, (f"--{field.name.replace('_', '-')}",))
+        if field.type is bool:
+            parser.add_argument(*flags, dest=field.name, action="store_true", help=help_text)
+            continue
+        if field.default is not None:
+            help_text += f" (default {field.default})"
+        parser.add_argument(*flags, dest=field.name, type=field.type, default=field.default,
+                            choices=field.choices, help=help_text,
+                            metavar=None if field.choices else
+                            _METAVARS.get(field.name, field.name.upper()))
+
+
+def request_from_args(args: argparse.Namespace, root: Path, **overrides: Any) -> Any:
+    """The `SearchRequest` the parsed arguments describe (`path_prefix` made project-relative).
+
+    Raises:
+        ConfigError: a value the request rejects (the message lists valid ones).
+    """
+    from tldr.request import SearchRequest, search_fields
+
+    params = {field.name: getattr(args, field.name) for field in search_fields()}
+    if params.get("path_prefix"):
+        params["path_prefix"] = resolve_path_prefix(params["path_prefix"], root)
+    params.update(overrides)
+    return SearchRequest.from_params({name: value for name, value in params.items()
+                                      if value is not None})
+
+
+def resolve_path_prefix(typed: str, root: Path, cwd: Path | None = None) -> str:
+    """A path prefix as a user typed it, made relative to the project root.
+
+    Absolute paths must be inside the project. A relative path names
+    something under the current directory when that exists inside the
+    project, else it is read as project-relative (as rg and fd read paths
+    from where they run, while agents give root-relative ones).
+
+    Raises:
+        ConfigError: an absolute path outside the project.
+    """
+    root = root.resolve()
+    path = Path(os.path.expanduser(typed))
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        here = (cwd or Path.cwd()).resolve()
+        candidates = [here / path] if _inside(here, root) else []
+        if not candidates or not os.path.lexists(candidates[0]):
+            candidates.append(root / path)
+    for candidate in candidates:
+        normal = Path(os.path.normpath(candidate))
+        if _inside(normal, root):
+            relative = normal.relative_to(root).as_posix()
+            return "" if relative == "." else relative
+    if path.is_absolute():
+        raise ConfigError(f"--path-prefix {typed} is outside the project {root}")
+    return typed  # let the request say what is wrong with it
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+# -- terminals ------------------------------------------------------------------------
+
+
+def use_color(stream: IO[str], choice: str = "auto") -> bool:
+    """Colour for `stream`: `always`, `never`, or (auto) a terminal without NO_COLOR set."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def install_hint(extra: str | None = None, *, package: str = "tldrf") -> str:
+    """The command that installs `package` (with `extra`) where tldrf itself came from.
+
+    From a clone (an editable install, `pyproject.toml` next to the package)
+    that is `pip install -e '<clone>[extra]'`; else `pip install 'tldrf[extra]'`.
+    """
+    spec = f"[{extra}]" if extra else ""
+    if package == "tldrf":
+        clone = Path(__file__).resolve().parents[1]
+        if (clone / "pyproject.toml").is_file():
+            return f"pip install -e '{clone}{spec}'"
+    return f"pip install '{package}{spec}'"
+

@@ -1,0 +1,216 @@
+"""The daemon's JSON-RPC methods: each validates its params and answers.
+
+Queries go to the warm searcher (`searchers`), pinned to the committed build
+and swapped when `metadata.json` changes, so they are served from the
+previous build until the new one is ready; builds go through the
+`scheduler`. The `search` params become a `SearchRequest` (validated there,
+once) that goes to `Searcher.run` unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tldr._exceptions import IndexMissingError
+from tldr._version import __version__
+from tldr.daemon import protocol
+from tldr.daemon.protocol import (
+    IndexParams,
+    InfoParams,
+    NotifyParams,
+    RpcError,
+    SearchParams,
+    SearchResult,
+    UnitParams,
+)
+from tldr.daemon.scheduler import BuildScheduler
+from tldr.daemon.searchers import SearcherCache
+from tldr.daemon.server import Connection, Method
+from tldr.daemon.status import SearchStats
+from tldr.daemon.watcher import ChangeFilter
+from tldr.request import SearchRequest
+
+__all__ = ["Empty", "Handlers"]
+
+
+class Empty(msgspec.Struct, forbid_unknown_fields=True):
+    """Params of methods that take none."""
+
+
+class Handlers:
+    """The method table of one project's daemon."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        searchers: SearcherCache,
+        scheduler: BuildScheduler,
+        pool: Executor,
+        change_filter: ChangeFilter,
+        search_stats: SearchStats,
+        counts: dict[str, int],
+        status: Callable[[], dict[str, Any]],
+        request_stop: Callable[[], None],
+    ) -> None:
+        self.root = root
+        self.searchers = searchers
+        self.scheduler = scheduler
+        self.pool = pool
+        self.filter = change_filter
+        self.search_stats = search_stats
+        self.counts = counts
+        self._status = status
+        self._request_stop = request_stop
+
+    def methods(self) -> dict[str, Method]:
+        """The JSON-RPC method table."""
+        return {
+            "ping": Method(Empty, self.ping),
+            "status": Method(Empty, self.status),
+            "search": Method(SearchParams, self.search),  # type: ignore[arg-type]
+            "index": Method(IndexParams, self.index, own_timeout=True),
+            "info": Method(InfoParams, self.info),
+            "unit": Method(UnitParams, self.unit),
+            "notify": Method(NotifyParams, self.notify),
+            "shutdown": Method(Empty, self.shutdown),
+        }
+
+    # the searcher --------------------------------------------------------------
+
+    def missing(self) -> IndexMissingError:
+        """'index missing; building now', scheduling that build when none is due."""
+        if self.scheduler.idle:
+            self.scheduler.schedule(reason="index missing", delay=0)
+        return IndexMissingError(
+            f"index missing for {self.root}; building now{self.scheduler.progress_note()}")
+
+    async def current_searcher(self) -> Any:
+        """The warm searcher; loads one (or starts a build) when there is none."""
+        searcher = self.searchers.searcher
+        if searcher is None:
+            try:
+                await self.searchers.reload()
+            except IndexMissingError:
+                raise self.missing() from None
+            return self.searchers.searcher
+        stat = self.searchers.metadata_stat()
+        if stat != self.searchers.stat:
+            if stat is None:
+                if self.scheduler.idle:
+                    self.scheduler.schedule(reason="index deleted", delay=0)
+            else:
+                self.searchers.maybe_reload()
+        return searcher
+
+    # methods -----------------------------------------------------------------
+
+    async def ping(self, params: Empty, conn: Connection) -> dict[str, Any]:
+        """Pong, with the pid, version and root."""
+        return {"pong": True, "pid": os.getpid(), "version": __version__, "root": str(self.root)}
+
+    async def status(self, params: Empty, conn: Connection) -> dict[str, Any]:
+        """Everything `tldrf daemon status` shows."""
+        return self._status()
+
+    async def search(self, params: dict[str, Any], conn: Connection) -> SearchResult:
+        """Rows for a `SearchRequest` made of `params`, from the warm searcher."""
+        started = time.perf_counter()
+        request = SearchRequest.from_params(params)
+        searcher = await self.current_searcher()
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(self.pool, searcher.run, request)
+        took = (time.perf_counter() - started) * 1000
+        embed_ms = outcome.embed_seconds * 1000
+        self.counts["searches"] += 1
+        self.search_stats.record(took, embed_ms)
+        return SearchResult(
+            results=outcome.rows,
+            build_id=searcher.build.metadata.vector_store.build_id,
+            took_ms=round(took, 3),
+            embed_ms=round(embed_ms, 3),
+            stale=self.scheduler.stale,
+            warnings=list(outcome.warnings),
+        )
+
+    async def index(self, params: IndexParams, conn: Connection) -> dict[str, Any]:
+        """Schedule a build now; with `wait`, answer when it is done."""
+        explicit = {"model": params.model, "lang": params.lang,
+                    "vector_backend": params.vector_backend}
+        settings = explicit if any(explicit.values()) else None
+        if settings is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.pool, functools.partial(
+                _check_settings, lang=params.lang, vector_backend=params.vector_backend))
+        job = self.scheduler.schedule(reason="request", delay=0, rebuild=params.rebuild,
+                                      settings=settings)
+        if not params.wait:
+            return {"scheduled": True, "state": self.scheduler.state}
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        job.waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), params.timeout)
+        except asyncio.TimeoutError:
+            raise RpcError(protocol.TIMEOUT, f"the build did not finish in {params.timeout:g}s; "
+                           "it goes on in the background",
+                           {"progress": self.scheduler.snapshot().progress}) from None
+
+    async def info(self, params: InfoParams, conn: Connection) -> dict[str, Any]:
+        """What `tldrf semantic info --json` prints."""
+        from tldr.semantic import index_info
+
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, index_info, self.root)
+        except IndexMissingError:
+            raise self.missing() from None
+
+    async def unit(self, params: UnitParams, conn: Connection) -> dict[str, Any]:
+        """One unit with its current source."""
+        searcher = await self.current_searcher()
+        loop = asyncio.get_running_loop()
+        unit: dict[str, Any] = await loop.run_in_executor(
+            self.pool,
+            functools.partial(searcher.get_unit, qualified_name=params.qualified_name,
+                              file=params.file, line=params.line),
+        )
+        return unit
+
+    async def notify(self, params: NotifyParams, conn: Connection) -> dict[str, Any]:
+        """Schedule a build for paths an editor saved."""
+        accepted = [path for path in params.paths if self.filter.classify(path) == "source"]
+        self.counts["notified_paths"] += len(params.paths)
+        if accepted:
+            self.scheduler.schedule(reason="notify", touch_dirty=True,
+                                    delay=None if params.debounce else 0,
+                                    changed_paths=len(accepted))
+        return {"accepted": len(accepted), "ignored": len(params.paths) - len(accepted)}
+
+    async def shutdown(self, params: Empty, conn: Connection) -> dict[str, Any]:
+        """Stop the daemon shortly after answering."""
+        asyncio.get_running_loop().call_later(0.05, self._request_stop)
+        return {"stopping": True}
+
+
+def _check_settings(*, lang: str | None, vector_backend: str | None) -> None:
+    """Reject an `index` request's bad language or backend before it is scheduled."""
+    from tldr.config import parse_lang
+
+    parse_lang(lang)
+    if vector_backend:
+        from tldr._exceptions import ConfigError, UnknownBackendError
+        from tldr.vector_store import get_backend
+
+        try:
+            get_backend(vector_backend)
+        except UnknownBackendError as exc:
+            raise ConfigError(str(exc)) from None
