@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Write docs/cli.md from the real `--help` output of every tldrf command.
+"""Write the generated parts of the docs from the code they describe.
 
-python scripts/gen_cli_docs.py           # rewrite docs/cli.md
-python scripts/gen_cli_docs.py --check   # exit 1 if docs/cli.md is stale
+- docs/cli.md: the real `--help` output of every tldrf command;
+- docs/protocol.md, the `search` params table: from `SearchRequest`;
+- docs/usage.md, the environment variables table: from `tldr.settings`.
+
+python scripts/gen_cli_docs.py           # rewrite them
+python scripts/gen_cli_docs.py --check   # exit 1 if any is stale
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOC = DOCS / "cli.md"
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
@@ -42,14 +49,38 @@ def render() -> str:
     return "\n".join(sections)
 
 
+def _blocks() -> dict[Path, dict[str, Callable[[], str]]]:
+    """{doc: {block name: renderer}} for the blocks between generated markers."""
+    from tldr.daemon.protocol import search_params_table
+    from tldr.settings import settings_table
+
+    return {DOCS / "protocol.md": {"search-params": search_params_table},
+            DOCS / "usage.md": {"settings": settings_table}}
+
+
+def render_blocks(path: Path, renderers: dict[str, Callable[[], str]]) -> str:
+    """`path`'s text with each `<!-- generated:NAME -->` block rendered anew."""
+    text = path.read_text()
+    for name, renderer in renderers.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"{path}: no <!-- generated:{name} --> block")
+        text = pattern.sub(lambda match: match.group(1) + renderer() + match.group(2), text)
+    return text
+
+
 def main() -> int:
-    text = render()
+    outputs = {DOC: render()}
+    for path, renderers in _blocks().items():
+        outputs[path] = render_blocks(path, renderers)
+    stale = [path for path, text in outputs.items() if path.read_text() != text]
     if "--check" in sys.argv[1:]:
-        if DOC.read_text() != text:
-            print("docs/cli.md is stale: run python scripts/gen_cli_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
+        for path in stale:
+            print(f"{path.relative_to(DOCS.parent)} is stale: run python scripts/gen_cli_docs.py",
+                  file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(outputs[path])
     return 0
 
 

@@ -23,6 +23,7 @@ def _isolated_environment(
     runtime = tmp_path_factory.mktemp("runtime")
     runtime.chmod(0o700)
     monkeypatch.setenv("TLDR_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("TLDR_USER_CONFIG", str(runtime / "no-user-config.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 

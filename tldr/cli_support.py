@@ -125,11 +125,11 @@ _HELP = {
 }
 
 
-def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+def add_request_arguments(parser: argparse.ArgumentParser, request_type: Any = None) -> None:
     """One argument per `SearchRequest` field: its type, default, choices and help."""
-    from tldr.request import search_fields
+    from tldr.request import SearchRequest, search_fields
 
-    for field in search_fields():
+    for field in search_fields(request_type or SearchRequest):
         help_text = _HELP.get(field.name, field.description)
         if field.required:
             parser.add_argument(field.name, help=help_text)
@@ -146,7 +146,8 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
                             _METAVARS.get(field.name, field.name.upper()))
 
 
-def request_from_args(args: argparse.Namespace, root: Path, **overrides: Any) -> Any:
+def request_from_args(args: argparse.Namespace, root: Path, request_type: Any = None,
+                      **overrides: Any) -> Any:
     """The `SearchRequest` the parsed arguments describe (`path_prefix` made project-relative).
 
     Raises:
@@ -154,12 +155,13 @@ def request_from_args(args: argparse.Namespace, root: Path, **overrides: Any) ->
     """
     from tldr.request import SearchRequest, search_fields
 
-    params = {field.name: getattr(args, field.name) for field in search_fields()}
+    request_type = request_type or SearchRequest
+    params = {field.name: getattr(args, field.name) for field in search_fields(request_type)}
     if params.get("path_prefix"):
         params["path_prefix"] = resolve_path_prefix(params["path_prefix"], root)
     params.update(overrides)
-    return SearchRequest.from_params({name: value for name, value in params.items()
-                                      if value is not None})
+    return request_type.from_params({name: value for name, value in params.items()
+                                     if value is not None})
 
 
 def resolve_path_prefix(typed: str, root: Path, cwd: Path | None = None) -> str:
@@ -176,20 +178,22 @@ def resolve_path_prefix(typed: str, root: Path, cwd: Path | None = None) -> str:
     root = root.resolve()
     path = Path(os.path.expanduser(typed))
     if path.is_absolute():
-        candidates = [path]
+        candidate = Path(os.path.normpath(path))
     else:
         here = (cwd or Path.cwd()).resolve()
-        candidates = [here / path] if _inside(here, root) else []
-        if not candidates or not os.path.lexists(candidates[0]):
-            candidates.append(root / path)
-    for candidate in candidates:
-        normal = Path(os.path.normpath(candidate))
-        if _inside(normal, root):
-            relative = normal.relative_to(root).as_posix()
-            return "" if relative == "." else relative
-    if path.is_absolute():
-        raise ConfigError(f"--path-prefix {typed} is outside the project {root}")
-    return typed  # let the request say what is wrong with it
+        from_here = Path(os.path.normpath(here / path))
+        from_root = Path(os.path.normpath(root / path))
+        if _inside(from_here, root) and (os.path.lexists(from_here)
+                                         or not os.path.lexists(from_root)):
+            candidate = from_here
+        else:
+            candidate = from_root
+    if not _inside(candidate, root):
+        if path.is_absolute():
+            raise ConfigError(f"--path-prefix {typed} is outside the project {root}")
+        return typed  # let the request say what is wrong with it
+    relative = candidate.relative_to(root).as_posix()
+    return "" if relative == "." else relative
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -39,7 +39,7 @@ UNIT_TYPES = ("function", "method", "class", "module")
 MAX_K = 1000  # beyond this a search is an export, not a search
 MAX_QUERY_CHARS = 4000
 
-# One help line per field, in the order of `SearchRequest.__init__`.
+# One help line per field of `SearchRequest.__init__`.
 _HELP = {
     "query": "what to look for: plain words or a symbol",
     "k": "number of results",
@@ -66,6 +66,11 @@ class SearchRequest:
 
     __slots__ = ("expand", "files", "k", "lang", "mode", "path_prefix", "query", "rerank",
                  "snippets", "unit_type")
+
+    # What `search_fields` reports besides names, types and defaults.
+    FIELD_HELP: dict[str, str] = _HELP
+    FIELD_CHOICES: dict[str, tuple[str, ...]] = _CHOICES
+    FIELD_BOUNDS: dict[str, tuple[int, int]] = _BOUNDS
 
     query: str
     k: int
@@ -95,7 +100,7 @@ class SearchRequest:
         values = {"query": query, "k": k, "lang": lang, "path_prefix": path_prefix,
                   "mode": mode, "unit_type": unit_type, "snippets": snippets,
                   "expand": expand, "rerank": rerank, "files": files}
-        for field in search_fields():
+        for field in search_fields(SearchRequest):
             _check_type(field, values[field.name])
         if not any(char.isalnum() for char in query):
             raise ConfigError(
@@ -144,7 +149,7 @@ class SearchRequest:
         Raises:
             ConfigError: an unknown field, a value of the wrong type, or an invalid value.
         """
-        known = {field.name for field in search_fields()}
+        known = {field.name for field in search_fields(cls)}
         unknown = sorted(set(params) - known)
         if unknown:
             hint = did_you_mean(unknown[0], sorted(known))
@@ -156,15 +161,15 @@ class SearchRequest:
 
     def replace(self, **changes: Any) -> SearchRequest:
         """A copy with some fields changed (validated again)."""
-        return SearchRequest(**{**self.to_dict(), **changes})
+        return type(self)(**{**self.to_dict(), **changes})
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, by name."""
-        return {name: getattr(self, name) for name in _field_names()}
+        return {field.name: getattr(self, field.name) for field in search_fields(type(self))}
 
     def params(self) -> dict[str, Any]:
         """The JSON-RPC params: the query and the fields that differ from their defaults."""
-        return {field.name: value for field in search_fields()
+        return {field.name: value for field in search_fields(type(self))
                 if (value := getattr(self, field.name)) != field.default or field.required}
 
 
@@ -201,16 +206,17 @@ class RequestField:
     __slots__ = ("choices", "default", "description", "maximum", "minimum", "name",
                  "optional", "required", "type")
 
-    def __init__(self, name: str, annotation: str, default: Any) -> None:
+    def __init__(self, owner: type[SearchRequest], name: str, annotation: str,
+                 default: Any) -> None:
         self.name = name
         self.required = default is _MISSING
         self.default = None if self.required else default
         kinds = [part.strip() for part in annotation.split("|")]
         self.optional = "None" in kinds
         self.type: type = {"str": str, "int": int, "bool": bool}[kinds[0]]
-        self.description = _HELP[name]
-        self.choices: tuple[str, ...] | None = _CHOICES.get(name)
-        bounds: tuple[int | None, int | None] = _BOUNDS.get(name, (None, None))
+        self.description = owner.FIELD_HELP[name]
+        self.choices: tuple[str, ...] | None = owner.FIELD_CHOICES.get(name)
+        bounds: tuple[int | None, int | None] = owner.FIELD_BOUNDS.get(name, (None, None))
         self.minimum, self.maximum = bounds
 
     def __repr__(self) -> str:
@@ -233,29 +239,28 @@ class RequestField:
 
 
 _MISSING = object()
-_FIELDS: tuple[RequestField, ...] = ()
+_FIELDS: dict[type[SearchRequest], tuple[RequestField, ...]] = {}
 
 
-def search_fields() -> tuple[RequestField, ...]:
+def search_fields(request_type: type[SearchRequest] = SearchRequest) -> tuple[RequestField, ...]:
     """The fields of `SearchRequest`: base type, default, help, choices and bounds.
 
-    Read from `SearchRequest.__init__`'s keyword-only parameters (names,
-    annotations, defaults), so the CLI, the protocol docs and the MCP schema
-    cannot drift from it.
+    Read from the keyword-only parameters of `request_type.__init__` (names,
+    annotations, defaults) and its `FIELD_*` tables, so the CLI, the
+    protocol docs and the MCP schema cannot drift from it.
     """
-    global _FIELDS
-    if not _FIELDS:
-        init = SearchRequest.__init__
+    fields = _FIELDS.get(request_type)
+    if fields is None:
+        init = request_type.__init__
         code = init.__code__
         names = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
         defaults = init.__kwdefaults__ or {}
-        _FIELDS = tuple(RequestField(name, init.__annotations__[name],
-                                     defaults.get(name, _MISSING)) for name in names)
-    return _FIELDS
-
-
-def _field_names() -> tuple[str, ...]:
-    return tuple(field.name for field in search_fields())
+        fields = _FIELDS[request_type] = tuple(
+            RequestField(request_type, name, init.__annotations__[name],
+                         defaults.get(name, _MISSING))
+            for name in names
+        )
+    return fields
 
 
 def _check_type(field: RequestField, value: Any) -> None:

@@ -7,6 +7,7 @@ translate errors the same way. docs/protocol.md is the human contract.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 import msgspec
@@ -52,6 +53,7 @@ __all__ = [
     "UnitParams",
     "error_for_exception",
     "exception_for_error",
+    "search_params_table",
 ]
 
 JSONRPC = "2.0"
@@ -199,6 +201,23 @@ _EXCEPTIONS: dict[int, type[TldrError]] = {
     SHUTTING_DOWN: DaemonError,
     TIMEOUT: DaemonError,
 }
+
+
+def search_params_table(request_type: Any = None) -> str:
+    """The Markdown table of the `search` params (docs/protocol.md), from `SearchRequest`."""
+    from tldr.request import SearchRequest, search_fields
+
+    lines = ["| param | type | default | |", "| --- | --- | --- | --- |"]
+    for field in search_fields(request_type or SearchRequest):
+        kind = {str: "string", int: "int", bool: "bool"}[field.type]
+        if field.choices:
+            kind = ", ".join(f"`{choice}`" for choice in field.choices)
+        if field.minimum is not None:
+            kind += f" {field.minimum}..{field.maximum}"
+        default = "required" if field.required else (
+            "none" if field.default is None else f"`{json.dumps(field.default)}`")
+        lines.append(f"| `{field.name}` | {kind} | {default} | {field.description} |")
+    return "\n".join(lines)
 
 
 def error_for_exception(exc: BaseException) -> RpcError:

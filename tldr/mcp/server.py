@@ -160,7 +160,7 @@ def build_server(
     return server
 
 
-def search_signature(languages: str) -> Any:
+def search_signature(languages: str, request_type: Any = None) -> Any:
     """The `semantic_search` tool's parameters, derived from `SearchRequest`'s fields.
 
     The SDK builds the tool's input schema from this signature; only the
@@ -172,10 +172,10 @@ def search_signature(languages: str) -> Any:
 
     from pydantic import Field
 
-    from tldr.request import search_fields
+    from tldr.request import SearchRequest, search_fields
 
     parameters = []
-    for field in search_fields():
+    for field in search_fields(request_type or SearchRequest):
         if field.name in _NOT_FOR_AGENTS:
             continue
         kind = Literal[field.choices] if field.choices else field.type
