@@ -65,7 +65,8 @@ def render_blocks(path: Path, renderers: dict[str, Callable[[], str]]) -> str:
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"{path}: no <!-- generated:{name} --> block")
-        text = pattern.sub(lambda match: match.group(1) + renderer() + match.group(2), text)
+        body = renderer()
+        text = pattern.sub(lambda match, body=body: match.group(1) + body + match.group(2), text)
     return text
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "tldr"
 
 
@@ -49,8 +47,9 @@ def _imports(path: Path, modules: set[str], *, deferred: bool) -> set[str]:
                         found.add(sub)
                     elif base in modules:
                         found.add(base)
-    return {module for module in found if not own.startswith(module) or module == own and
-            path.name == "__init__.py"} - {name}
+    return {module for module in found
+            if not own.startswith(module) or (module == own and path.name == "__init__.py")
+            } - {name}
 
 
 def _graph(*, deferred: bool = False) -> dict[str, set[str]]:
@@ -69,7 +68,7 @@ def _cycles(graph: dict[str, set[str]], within: str) -> list[list[str]]:
         stack.append(node)
         for target in sorted(graph[node] & nodes):
             if state.get(target) == 1:
-                cycles.append(stack[stack.index(target):] + [target])
+                cycles.append([*stack[stack.index(target):], target])
             elif target not in state:
                 visit(target)
         stack.pop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,8 @@ class _WithBoost(SearchRequest):
     """A request with one more field, as a contributor would add it."""
 
     __slots__ = ("boost_docs",)
-    FIELD_HELP = {**SearchRequest.FIELD_HELP, "boost_docs": "rank documentation higher"}
+    FIELD_HELP: ClassVar[dict[str, str]] = {**SearchRequest.FIELD_HELP,
+                                            "boost_docs": "rank documentation higher"}
 
     def __init__(self, *, query: str, k: int = 10, lang: str | None = None,
                  path_prefix: str | None = None, mode: str = "hybrid",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from tldr._exceptions import ConfigError
 
@@ -68,9 +68,9 @@ class SearchRequest:
                  "snippets", "unit_type")
 
     # What `search_fields` reports besides names, types and defaults.
-    FIELD_HELP: dict[str, str] = _HELP
-    FIELD_CHOICES: dict[str, tuple[str, ...]] = _CHOICES
-    FIELD_BOUNDS: dict[str, tuple[int, int]] = _BOUNDS
+    FIELD_HELP: ClassVar[dict[str, str]] = _HELP
+    FIELD_CHOICES: ClassVar[dict[str, tuple[str, ...]]] = _CHOICES
+    FIELD_BOUNDS: ClassVar[dict[str, tuple[int, int]]] = _BOUNDS
 
     query: str
     k: int

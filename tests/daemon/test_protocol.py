@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from daemon_helpers import RawClient
+import pytest
+from daemon_helpers import RawClient, running_daemon
 
 from tldr.daemon import protocol
 from tldr.daemon.runner import Daemon
@@ -173,3 +175,41 @@ def test_error_mapping_round_trip() -> None:
                       (LegacyIndexError("l"), LegacyIndexError)]:
         error = protocol.error_for_exception(exc).to_object()
         assert isinstance(protocol.exception_for_error(error), kind)
+
+
+async def test_invalid_search_requests_name_the_valid_values(raw: RawClient) -> None:
+    for params, expected in (
+        ({"query": "x", "lang": "klingon"}, "choose one of: bash, c, cpp"),
+        ({"query": "x", "mode": "fuzzy"}, "choose one of: hybrid, dense, lexical"),
+        ({"query": "x", "unit_type": "lambda"}, "choose one of: function, method"),
+        ({"query": "???"}, "no words or identifiers"),
+        ({"query": "x", "language": "go"}, "did you mean 'lang'?"),
+        ({"query": "x", "path_prefix": "../.."}, "outside the project"),
+    ):
+        answer = await raw.call("search", params)
+        assert answer["error"]["code"] == protocol.INVALID_PARAMS, (params, answer)
+        assert expected in answer["error"]["message"], (params, answer)
+
+
+async def test_search_path_prefix_and_language_are_normalised(raw: RawClient) -> None:
+    answer = await raw.call("search", {"query": "backoff", "path_prefix": "./app/",
+                                       "lang": "Python"})
+    rows = answer["result"]["results"]
+    assert rows and all(row["file"].startswith("app/") for row in rows)
+
+
+async def test_unavailable_reranker_is_reported_to_the_client(
+        built: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TLDR_RERANK_MODEL", str(tmp_path / "no-such-cross-encoder"))
+    # loading sentence-transformers to find the model missing may take a while
+    async with running_daemon(built, request_timeout=300) as daemon:
+        client = await RawClient.open(daemon)
+        try:
+            answer = await client.call("search", {"query": "backoff", "rerank": True},
+                                       timeout=300)
+        finally:
+            await client.close()
+    assert "result" in answer, answer
+    result = answer["result"]
+    assert result["results"]
+    assert result["warnings"] and "reranking skipped" in result["warnings"][0]

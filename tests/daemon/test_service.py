@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import shutil
 from pathlib import Path
 from typing import Any
@@ -212,3 +214,47 @@ async def test_in_process_builds_still_work(built: Path) -> None:
 def _settled(daemon: Daemon) -> bool:
     """No build pending."""
     return daemon.service.scheduler.snapshot().pending is None
+
+
+async def test_bad_index_settings_are_refused_before_scheduling(daemon: Daemon, raw: RawClient,
+                                                                built: Path) -> None:
+    from tldr.semantic.storage import read_metadata
+
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
+    for params, expected in (({"lang": "klingon"}, "supported: bash, c, cpp"),
+                             ({"vector_backend": "nope"}, "unknown vector store backend")):
+        answer = await raw.call("index", {**params, "wait": True, "timeout": 5})
+        assert answer["error"]["code"] == -32602 and expected in answer["error"]["message"]
+        assert _settled(daemon) and daemon.service.build_state == "idle"
+    (built / "app" / "later.py").write_text("def glorp_parser():\n    return 3\n")
+    await wait_for(lambda: _sees(raw, "glorp parser", "glorp_parser"), timeout=15)
+    metadata = read_metadata(IndexPaths(built))
+    assert metadata is not None and metadata.model == "hash-256" and metadata.lang is None
+
+
+async def test_failed_explicit_settings_are_not_retried(daemon: Daemon, raw: RawClient,
+                                                        built: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tldr.daemon.builder import BuildWorker, WorkerError
+    from tldr.semantic.storage import read_metadata
+
+    real = BuildWorker.build
+    asked: list[str | None] = []
+
+    def no_such_model(self: BuildWorker, request: Any, progress: Any) -> Any:
+        asked.append(request.model)
+        if request.model == "hash-128":
+            raise WorkerError("EmbedderError: model hash-128 is not on this machine")
+        return real(self, request, progress)
+
+    await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
+    monkeypatch.setattr(BuildWorker, "build", no_such_model)
+    answer = await raw.call("index", {"model": "hash-128", "wait": True, "timeout": 10})
+    assert "not on this machine" in answer["error"]["message"]
+    await asyncio.sleep(1.5)  # a retry with those settings would have come after 1 s
+    assert asked.count("hash-128") == 1 and _settled(daemon)
+    (built / "app" / "later.py").write_text("def blorp_encoder():\n    return 3\n")
+    await wait_for(lambda: _sees(raw, "blorp encoder", "blorp_encoder"), timeout=15)
+    assert asked.count("hash-128") == 1
+    metadata = read_metadata(IndexPaths(built))
+    assert metadata is not None and metadata.model == "hash-256"
