@@ -117,7 +117,7 @@ def build_semantic_index(
     paths = IndexPaths(root)
     settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend)
     if not rebuild and is_up_to_date(root, settings=settings):
-        return BuildReport(status="up_to_date", root=root, seconds=time.perf_counter() - started)
+        return _up_to_date(paths, started)
 
     from filelock import FileLock, Timeout
 
@@ -130,9 +130,7 @@ def build_semantic_index(
     try:
         # Another builder may have committed while we waited for the lock.
         if not rebuild and is_up_to_date(root, settings=settings):
-            return BuildReport(
-                status="up_to_date", root=root, seconds=time.perf_counter() - started
-            )
+            return _up_to_date(paths, started)
         paths.dirty.unlink(missing_ok=True)
         try:
             report = _Build(
@@ -150,6 +148,19 @@ def build_semantic_index(
     finally:
         lock.release()
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _up_to_date(paths: IndexPaths, started: float) -> BuildReport:
+    """The report of a build that had nothing to do: the active build's figures."""
+    metadata = read_metadata(paths)
+    report = BuildReport(status="up_to_date", root=paths.root,
+                         seconds=time.perf_counter() - started)
+    if metadata is not None:
+        report.build_id = metadata.vector_store.build_id
+        report.units = metadata.count
+        report.files = metadata.files_indexed
+        report.skipped = dict(metadata.files_skipped)
     return report
 
 
@@ -172,6 +183,7 @@ class _Build:
         self.embedder = embedder or get_embedder(settings.model, device=device or default_device())
         self.progress = progress or (lambda stage, done, total: None)
         self.timings: dict[str, float] = {}
+        self.embedded = 0  # texts the model embedded (not those the cache had)
         self.active_metadata: Metadata | None = None  # the build this one replaces
         self.previous_metadata: Metadata | None = None  # set when it can be updated in place
         self.previous: UnitsFile | None = None
@@ -310,7 +322,7 @@ class _Build:
             files=len(stamps),
             skipped=skipped,
             extracted_files=extracted,
-            embedded=len(need),
+            embedded=self.embedded,
             timings=self.timings,
         )
 
@@ -423,6 +435,7 @@ class _Build:
         try:
             cached = cache.get_many(set(hashes))
             missing = [i for i, digest in enumerate(hashes) if digest not in cached]
+            self.embedded += len(missing)
             for i, digest in enumerate(hashes):
                 if digest in cached:
                     result[i] = cached[digest]
