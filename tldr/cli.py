@@ -63,6 +63,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _remember_argparse_translations() -> None:
+    """Look each argparse message up in gettext once per process, not once per use.
+
+    argparse translates its fixed texts ("options", "show this help ...")
+    each time it builds a parser, and every lookup searches the locale
+    directories again: about a dozen lookups per command, a millisecond or
+    more of a warm search. A translation cannot change while a command runs.
+    """
+    lookup = getattr(argparse, "_")
+    if not hasattr(lookup, "cache_info"):
+        import functools
+
+        setattr(argparse, "_", functools.lru_cache(maxsize=None)(lookup))
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser (the full one, also used to generate docs/cli.md).
 
@@ -72,6 +87,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     messages are the same, since argparse only shows the choices of a level
     whose word is missing or wrong, and that level is then built in full.
     """
+    _remember_argparse_translations()
     words = [word for word in (argv or ())[:2] if not word.startswith("-")]
     top = words[0] if words and argv and words[0] == argv[0] else None
     parser = Parser(
@@ -103,10 +119,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
     """-q/-v/--color on the top level and on every command (`tldrf -q ...` or `... -q`).
 
-    Below the top level the default is SUPPRESS, so a subcommand that was not
-    given the flag keeps what the top level parsed.
+    Below the top level the default is SUPPRESS, so a command that was not
+    given the flag keeps what the top level parsed. Groups of commands
+    (`semantic`, `daemon`) only print their help: they do without.
     """
     for path, each in walk_parsers(parser):
+        if path and any(isinstance(action, argparse._SubParsersAction)
+                        for action in each._actions):
+            continue
         default: Any = argparse.SUPPRESS if path else None
         group = each.add_argument_group("output")
         group.add_argument("-q", "--quiet", action="count", default=default or 0,
@@ -354,9 +374,10 @@ def _search(args: argparse.Namespace, root: Any, request: Any) -> dict[str, Any]
     if not (args.no_daemon or setting("TLDR_NO_DAEMON")):
         from tldr._exceptions import DaemonError
         from tldr.daemon.client import daemon_search
+        from tldr.daemon.settings import daemon_files
 
         try:
-            return daemon_search(root, request)
+            return daemon_search(root, request, files=daemon_files(root))
         except DaemonError as exc:
             if isinstance(exc, ProtocolError):
                 raise

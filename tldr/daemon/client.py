@@ -299,11 +299,13 @@ def daemon_search(
     *,
     autostart: bool = True,
     timeout: float | None = None,
+    files: DaemonFiles | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """`search_via_daemon`'s whole answer (the `search` result of docs/protocol.md).
 
     Keys: `results`, `build_id`, `took_ms`, `embed_ms`, `stale`, `warnings`.
+    `files` (the daemon's, when the caller has them) saves finding the root again.
 
     Raises:
         IndexMissingError: no index yet; the daemon is building one and the
@@ -317,7 +319,8 @@ def daemon_search(
     params = request.params()
     for attempt in (1, 2):
         try:
-            with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
+            with DaemonClient(project, timeout=timeout, autostart=autostart,
+                              files=files) as client:
                 result: dict[str, Any] = client.call("search", params)
             return result
         except _ConnectionLost:
