@@ -29,7 +29,7 @@ from tldr.cli_support import (
 )
 from tldr.daemon.commands import add_commands as add_daemon_commands
 from tldr.mcp_server import add_command as add_mcp_command
-from tldr.output import FORMATS, budget_note, fit_to_budget, render, render_files
+from tldr.output import FORMATS, fit_with_note, render, render_files
 from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
 __all__ = ["build_parser", "main"]
@@ -71,11 +71,11 @@ def _remember_argparse_translations() -> None:
     directories again: about a dozen lookups per command, a millisecond or
     more of a warm search. A translation cannot change while a command runs.
     """
-    lookup = getattr(argparse, "_")
+    lookup = argparse._
     if not hasattr(lookup, "cache_info"):
         import functools
 
-        setattr(argparse, "_", functools.lru_cache(maxsize=None)(lookup))
+        argparse._ = functools.lru_cache(maxsize=None)(lookup)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -353,9 +353,7 @@ def _run_search(args: argparse.Namespace) -> int:
         print(render_files(rows, fmt, color=color))
         return 0
     if args.budget_tokens is not None:
-        kept = fit_to_budget(rows, args.budget_tokens, fmt)
-        note = budget_note(len(rows) - len(kept), args.budget_tokens, option="--budget-tokens")
-        rows = kept
+        rows, note = fit_with_note(rows, args.budget_tokens, fmt, option="--budget-tokens")
         print(render(rows, fmt, color=color))
         if note:
             if fmt in ("json", "jsonl"):

@@ -13,15 +13,18 @@ from typing import Any
 __all__ = [
     "CHARS_PER_TOKEN",
     "FORMATS",
+    "NOTE_TOKENS",
     "budget_note",
     "estimate_tokens",
     "fit_to_budget",
+    "fit_with_note",
     "render",
     "render_files",
 ]
 
 FORMATS = ("text", "compact", "json", "jsonl")
 CHARS_PER_TOKEN = 4
+NOTE_TOKENS = 40  # what a closing note ("[N more hits cut ...]") may take of a budget
 # Snippet line caps tried in order until the output fits the budget.
 _SNIPPET_LINE_STEPS = (40, 24, 12, 6, 3, 1, 0)
 
@@ -118,6 +121,22 @@ def fit_to_budget(
     while len(trimmed) > 1 and estimate_tokens(render(trimmed, fmt)) > budget_tokens:
         trimmed.pop()
     return trimmed
+
+
+def fit_with_note(
+    rows: list[dict[str, Any]], budget_tokens: int, fmt: str = "text", *,
+    option: str = "budget_tokens",
+) -> tuple[list[dict[str, Any]], str]:
+    """`fit_to_budget`, and the note saying how many hits were cut ('' if none).
+
+    When hits must go, `NOTE_TOKENS` of the budget are kept for the note, so
+    rows and note together still fit.
+    """
+    kept = fit_to_budget(rows, budget_tokens, fmt)
+    if len(kept) == len(rows):
+        return kept, ""
+    kept = fit_to_budget(rows, max(budget_tokens - NOTE_TOKENS, 1), fmt)
+    return kept, budget_note(len(rows) - len(kept), budget_tokens, option=option)
 
 
 def budget_note(cut: int, budget_tokens: int, *, option: str = "budget_tokens") -> str:

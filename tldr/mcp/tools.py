@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import DaemonError, IndexMissingError, TldrError
-from tldr.output import budget_note, estimate_tokens, fit_to_budget, render
+from tldr.output import NOTE_TOKENS, estimate_tokens, fit_with_note, render
 from tldr.request import SearchRequest
 
 __all__ = [
@@ -34,7 +34,6 @@ DEFAULT_INDEX_WAIT_S = 10.0
 _METHOD_NOT_FOUND = -32601  # JSON-RPC codes, as in tldr.daemon.protocol (not imported: cheap)
 _INVALID_PARAMS = -32602
 _TIMEOUT = -32004
-_NOTE_TOKENS = 40  # reserved for the closing note of an answer
 
 
 class ToolFailure(TldrError):
@@ -67,8 +66,7 @@ class Tools:
             scope = _describe_filters(path_prefix=request.path_prefix, lang=request.lang,
                                       unit_type=request.unit_type)
             return f"no results{scope}; try other words, fewer filters, or grep"
-        kept = fit_to_budget(rows, max(budget_tokens - _NOTE_TOKENS, 1), "compact")
-        cut = budget_note(len(rows) - len(kept), budget_tokens)
+        kept, cut = fit_with_note(rows, budget_tokens, "compact")
         if cut:
             notes.append(cut)
         if result.get("stale"):
@@ -213,7 +211,7 @@ def _render_unit(unit: dict[str, Any], budget_tokens: int) -> str:
             header.append(f"{key}: {', '.join(unit[key])}")
     fence = "```" + str(unit.get("language") or "")
     lines = str(unit.get("source") or "").splitlines()
-    used = estimate_tokens("\n".join([*header, fence, "```"])) + _NOTE_TOKENS
+    used = estimate_tokens("\n".join([*header, fence, "```"])) + NOTE_TOKENS
     kept: list[str] = []
     for text in lines:
         cost = estimate_tokens(text + "\n")
