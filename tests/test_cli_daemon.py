@@ -123,3 +123,11 @@ def test_thin_client_imports_nothing_heavy(indexed_project: Path) -> None:
     ).stdout
     assert "retry_with_backoff" in out
     assert out.strip().splitlines()[-1] == "HEAVY"
+
+
+def test_verbose_search_names_the_build_and_its_timing(indexed_project: Path, capsys) -> None:
+    assert main(["semantic", "search", "retry", "-p", str(indexed_project), "-v", "-k", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "tldrf: build " in err and "ms embedding the query" in err
+    assert main(["-q", "semantic", "search", "retry", "-p", str(indexed_project), "-k", "1"]) == 0
+    assert capsys.readouterr().err == ""

@@ -79,4 +79,8 @@ def test_the_command_line_says_it_in_one_line(busy: tuple[DaemonFiles, socket.so
         [sys.executable, "-m", "tldr.cli", "daemon", "status", "-p", str(files.root)],
         capture_output=True, text=True, check=False, timeout=60)
     assert "Traceback" not in completed.stderr and "BlockingIOError" not in completed.stderr
-    assert "refusing connections" in completed.stdout + completed.stderr
+    assert completed.stdout.strip().splitlines() == [
+        f"daemon running for {files.root} but not answering: the daemon for {files.root} is "
+        f"refusing connections (Resource temporarily unavailable); it may be overloaded: "
+        f"retry, or see tldrf daemon status --project {files.root}"]
+    assert completed.returncode == 1

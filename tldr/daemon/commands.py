@@ -178,6 +178,13 @@ def _status(args: argparse.Namespace) -> int:
         with DaemonClient(files=files, timeout=5.0) as client:
             status = client.call("status")
     except DaemonError as exc:
+        from tldr.daemon.lifecycle import is_running
+
+        if is_running(files):  # it runs, but does not answer (overloaded, stuck)
+            _print(args, {"running": True, "root": str(files.root), "socket": files.socket,
+                          "error": str(exc)},
+                   f"daemon running for {files.root} but not answering: {exc}")
+            return 1
         _print(args, {"running": False, "root": str(files.root), "socket": files.socket},
                f"no daemon running for {files.root}" + (f" ({exc})" if "no daemon" not in
                                                          str(exc) else ""))
