@@ -71,11 +71,11 @@ def _remember_argparse_translations() -> None:
     directories again: about a dozen lookups per command, a millisecond or
     more of a warm search. A translation cannot change while a command runs.
     """
-    lookup = argparse._
+    lookup = vars(argparse)["_"]
     if not hasattr(lookup, "cache_info"):
         import functools
 
-        argparse._ = functools.lru_cache(maxsize=None)(lookup)
+        vars(argparse)["_"] = functools.lru_cache(maxsize=None)(lookup)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

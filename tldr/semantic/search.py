@@ -144,10 +144,10 @@ class Searcher:
         return self.run(request, **options).rows
 
     def search_files(
-        self, request: SearchRequest | str, /, **options: Any
+        self, request: SearchRequest | str, /, *, per_file: int = 3, **options: Any
     ) -> list[dict[str, Any]]:
         """The best files, each `{file, score, units}` (`search` with `files=True`)."""
-        return self.run(_request(request, options).replace(files=True)).rows
+        return self.run(_request(request, options).replace(files=True), per_file=per_file).rows
 
     def run(
         self, request: SearchRequest | str, /, *, per_file: int = 3, **options: Any
