@@ -58,8 +58,8 @@ from tldr.semantic.storage import (
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
 from tldr.units import (
     SkippedFile,
-    SourceFile,
     Unit,
+    WalkResult,
     extract_units,
     load_source,
     walk_project,
@@ -86,6 +86,7 @@ class BuildReport:
     units: int = 0
     files: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    replaced: int = 0  # files indexed though decoded with U+FFFD replacement
     extracted_files: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -199,8 +200,8 @@ class _Build:
         self._timed("walk", started)
 
         started = time.perf_counter()
-        skipped = dict(walked.skipped)
-        stamps, units, extracted = self._collect_units(walked.files, skipped)
+        stamps, units, extracted = self._collect_units(walked)
+        skipped = walked.skipped
         self._timed("extract", started)
         if signature is None:
             signature = fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
@@ -246,6 +247,8 @@ class _Build:
             keys=keys,
             text_hashes=hashes,
             next_key=next_key,
+            skipped=walked.skipped_paths,
+            replaced=walked.replaced,
         )
         atomic_write_bytes(paths.units_file(build_id), msgspec.msgpack.encode(units_file))
         self._timed("units_file", started)
@@ -276,6 +279,7 @@ class _Build:
             lexical_format=lexical.LEXICAL_FORMAT,
             files_indexed=len(stamps),
             files_skipped=skipped,
+            files_replaced=len(walked.replaced),
             vector_store=VectorStoreMeta(
                 backend=settings.vector_backend,
                 format=store_meta["format"],
@@ -309,6 +313,7 @@ class _Build:
             units=len(units),
             files=len(stamps),
             skipped=skipped,
+            replaced=len(walked.replaced),
             extracted_files=extracted,
             embedded=len(need),
             timings=self.timings,
@@ -335,12 +340,18 @@ class _Build:
             return
         self.previous_metadata = metadata
 
-    def _collect_units(
-        self, files: list[SourceFile], skipped: dict[str, int]
-    ) -> tuple[list[FileStamp], list[Unit], int]:
-        """Units of every file: reused when the file is unchanged, else extracted."""
+    def _collect_units(self, walked: WalkResult) -> tuple[list[FileStamp], list[Unit], int]:
+        """Units of every file: reused when the file is unchanged, else extracted.
+
+        Files the reader refuses are counted in `walked`, as are the files it
+        decoded with replacement (remembered for files reused unread).
+        """
+        files = walked.files
+        max_file_bytes = default_max_file_bytes()
         reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
+        replaced_before: set[str] = set()
         if self.previous is not None:
+            replaced_before = set(self.previous.replaced)
             by_file: dict[str, list[Unit]] = defaultdict(list)
             for unit in self.previous.units:
                 by_file[unit.file].append(unit)
@@ -356,12 +367,17 @@ class _Build:
             if old and (old[0].size, old[0].mtime_ns) == (source_file.size, source_file.mtime_ns):
                 stamps.append(old[0])
                 units.extend(old[1])
+                if source_file.rel_path in replaced_before:
+                    walked.replaced.append(source_file.rel_path)
                 continue
             try:
-                data = load_source(source_file.abs_path)
+                loaded = load_source(source_file.abs_path, max_file_bytes=max_file_bytes)
             except SkippedFile as skip:
-                skipped[skip.reason] = skipped.get(skip.reason, 0) + 1
+                walked.count_skip(skip.reason, source_file.rel_path)
                 continue
+            data = loaded.data
+            if loaded.decoded_with_replacement:
+                walked.replaced.append(source_file.rel_path)
             digest = hashlib.sha256(data).hexdigest()
             stamp = FileStamp(
                 source_file.rel_path,
