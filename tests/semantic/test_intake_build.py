@@ -66,12 +66,13 @@ def _expire(signum: int, frame: object) -> None:
 def test_hostile_tree_builds_and_names_every_skip(hostile: Path) -> None:
     report = build_semantic_index(hostile, model=MODEL)
     assert report.status == "built"
-    assert report.skipped == {"binary": 1, "not_regular": 2, "symlink_loop": 1}
+    assert report.skipped == {"binary": 1, "minified": 1, "not_regular": 2, "symlink_loop": 1}
     assert report.replaced == 1
     info = index_info(hostile, skipped=True)
     assert sorted((e["path"], e["reason"]) for e in info["skipped_files"]) == [
         ("app/image.py", "binary"),
         ("app/loop.py", "symlink_loop"),
+        ("app/minified.js", "minified"),
         ("app/pipe.py", "not_regular"),
         ("app/sock.py", "not_regular"),
     ]

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from tldr.units import (
+    MAX_LINE_BYTES,
     SkippedFile,
+    extract_units,
     escape_path,
     load_source,
     read_regular_file,
@@ -205,6 +207,30 @@ def test_binary_file_with_a_text_extension_is_skipped(tmp_path: Path) -> None:
     with pytest.raises(SkippedFile) as caught:
         load_source(walked.abs_path)
     assert caught.value.reason == "binary"
+
+
+def test_minified_file_is_skipped_quickly(tmp_path: Path) -> None:
+    _write(tmp_path, "bundle.js", b"function a(b){return b};" + b"var c=function(d){return d};" * 30_000)
+    [walked] = walk_project(tmp_path).files
+    started = time.perf_counter()
+    with pytest.raises(SkippedFile) as caught:
+        load_source(walked.abs_path)
+    assert caught.value.reason == "minified"
+    assert time.perf_counter() - started < 1
+
+
+def test_long_line_is_blanked_and_the_rest_indexed(tmp_path: Path) -> None:
+    blob = b"BLOB = '" + b"QUJD" * (MAX_LINE_BYTES // 4) + b"'\n"
+    source = b"def before():\n    return 1\n" + blob + b"def after():\n    return 2\n"
+    _write(tmp_path, "mixed.py", source + b"# padding comment\n" * (len(blob) // 18 + 1))
+    [walked] = walk_project(tmp_path).files
+    loaded = load_source(walked.abs_path)
+    assert loaded.blanked_lines == 1
+    assert len(loaded.data) == len(walked.abs_path.read_bytes())
+    units = extract_units(loaded.data, path="mixed.py", language="python")
+    lines = {unit.name: unit.line for unit in units}
+    assert (lines["before"], lines["after"]) == (1, 4)
+    assert all(len(unit.code) <= 4000 for unit in units)
 
 
 def test_deep_nesting_is_walked_without_recursion(tmp_path: Path) -> None:

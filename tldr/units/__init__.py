@@ -23,6 +23,7 @@ from tldr.units.languages import SUPPORTED_LANGUAGES, language_for_path
 from tldr.units.model import UNIT_TYPES, Unit
 from tldr.units.source import (
     DEFAULT_MAX_FILE_BYTES,
+    MAX_LINE_BYTES,
     SKIP_REASONS,
     LoadedSource,
     SkippedFile,
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_ASSIGNS",
     "MAX_CALLS",
     "MAX_IMPORTS",
+    "MAX_LINE_BYTES",
     "SIGNATURE_MAX_CHARS",
     "SKIPPED_DIRECTORIES",
     "SKIP_REASONS",

@@ -28,6 +28,7 @@ from tldr._exceptions import TldrError
 __all__ = [
     "BINARY_SNIFF_BYTES",
     "DEFAULT_MAX_FILE_BYTES",
+    "MAX_LINE_BYTES",
     "SKIP_REASONS",
     "LoadedSource",
     "SkippedFile",
@@ -44,6 +45,7 @@ SKIP_REASONS = (
     "too_large",
     "binary",
     "undecodable",
+    "minified",
     "unreadable",
     "not_regular",
     "symlink_loop",
@@ -52,6 +54,12 @@ SKIP_REASONS = (
 )
 # More replacement characters than this share of the decoded text: not text.
 _MAX_REPLACED_SHARE = 0.25
+# Longer lines are blanked before parsing: minified code, embedded blobs and
+# data tables are not worth finding, and cost the extractor time in proportion
+# to (units on the line) x (line length).
+MAX_LINE_BYTES = 10_000
+# A file mostly made of such lines is skipped as "minified" instead.
+_MAX_BLANKED_SHARE = 0.5
 
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -73,15 +81,16 @@ class SkippedFile(TldrError):
 
 @dataclass(frozen=True)
 class LoadedSource:
-    """A file's bytes as read, and whether decoding them needs U+FFFD replacement.
+    """A file's bytes ready to hash and parse, and what was done to them.
 
-    `data` is what to hash and parse; extraction decodes with
-    `errors="replace"`, so a stray invalid byte costs one character, not the
-    file.
+    Extraction decodes with `errors="replace"`, so a stray invalid byte costs
+    one character, not the file. Lines over `MAX_LINE_BYTES` are replaced by
+    as many spaces, so offsets and line numbers still match the file.
     """
 
     data: bytes
     decoded_with_replacement: bool = False
+    blanked_lines: int = 0  # lines over MAX_LINE_BYTES, turned into spaces
 
 
 def skip_reason_for(error: OSError, *, is_link: bool = False) -> str:
@@ -118,8 +127,7 @@ def read_regular_file(path: Path | str, *, max_bytes: int) -> bytes:
             raise SkippedFile("not_regular", path)
         if status.st_size > max_bytes:
             raise SkippedFile("too_large", path)
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(max_bytes + 1)
+        data = _read_at_most(descriptor, max_bytes + 1, size_hint=status.st_size)
     except OSError as error:
         raise SkippedFile(skip_reason_for(error), path) from error
     finally:
@@ -127,6 +135,20 @@ def read_regular_file(path: Path | str, *, max_bytes: int) -> bytes:
     if len(data) > max_bytes:  # it grew after the fstat
         raise SkippedFile("too_large", path)
     return data
+
+
+def _read_at_most(descriptor: int, limit: int, *, size_hint: int) -> bytes:
+    """Up to `limit` bytes; the first read is sized by fstat (cheap for tiny files)."""
+    parts: list[bytes] = []
+    want = min(limit, size_hint + 1)
+    while limit > 0:
+        chunk = os.read(descriptor, want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        limit -= len(chunk)
+        want = min(limit, 1 << 16)
+    return b"".join(parts)
 
 
 def load_source(path: Path | str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedSource:
@@ -142,20 +164,32 @@ def load_source(path: Path | str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTE
 
     Raises:
         SkippedFile: With a reason of `read_regular_file`, or "binary" (a NUL
-            byte in the first 8 KiB) or "undecodable" (more than a quarter of
-            the text would be replacement characters).
+            byte in the first 8 KiB), "undecodable" (more than a quarter of
+            the text would be replacement characters) or "minified" (more
+            than half of the bytes on lines over `MAX_LINE_BYTES`).
     """
     data = read_regular_file(path, max_bytes=max_file_bytes)
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         raise SkippedFile("binary", path)
+    replaced = False
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("utf-8", "replace")
         if text.count("\ufffd") > _MAX_REPLACED_SHARE * len(text):
             raise SkippedFile("undecodable", path) from None
-        return LoadedSource(data, decoded_with_replacement=True)
-    return LoadedSource(data)
+        replaced = True
+    blanked = 0
+    if len(data) > MAX_LINE_BYTES:
+        lines = data.split(b"\n")
+        long_lines = [i for i, line in enumerate(lines) if len(line) > MAX_LINE_BYTES]
+        if long_lines:
+            if sum(len(lines[i]) for i in long_lines) > _MAX_BLANKED_SHARE * len(data):
+                raise SkippedFile("minified", path)
+            for i in long_lines:
+                lines[i] = b" " * len(lines[i])
+            data, blanked = b"\n".join(lines), len(long_lines)
+    return LoadedSource(data, decoded_with_replacement=replaced, blanked_lines=blanked)
 
 
 # A lone surrogate: what PEP 383 makes of an undecodable byte, or (Windows) an
