@@ -20,8 +20,8 @@ import pytest
 from tldr.units import (
     MAX_LINE_BYTES,
     SkippedFile,
-    extract_units,
     escape_path,
+    extract_units,
     load_source,
     read_regular_file,
     unescape_path,
@@ -169,8 +169,13 @@ def test_unlistable_directory_is_counted(tmp_path: Path) -> None:
 def test_name_that_is_not_utf8_is_walked_escaped_and_readable(tmp_path: Path) -> None:
     _write(tmp_path, b"app/bad\xff.py", b"def bad_name():\n    return 1\n")
     _write(tmp_path, "app/back\\slash.py")
+    _write(tmp_path, b"app/new\nline.py")
     files = walk_project(tmp_path).files
-    assert [f.rel_path for f in files] == ["app/back\\\\slash.py", "app/bad\\xff.py"]
+    assert [f.rel_path for f in files] == [
+        "app/back\\\\slash.py",
+        "app/bad\\xff.py",
+        "app/new\\x0aline.py",
+    ]
     for walked in files:
         walked.rel_path.encode("utf-8")  # storable as it is
         assert (tmp_path.resolve() / unescape_path(walked.rel_path)) == walked.abs_path
@@ -179,7 +184,8 @@ def test_name_that_is_not_utf8_is_walked_escaped_and_readable(tmp_path: Path) ->
 
 def test_escape_path_round_trips_every_name() -> None:
     rng = random.Random(11)
-    alphabet = [b"a", b"/", b"\\", b"x", b"ff", b"\xff", b"\x80", b"\xc3\xa9", b"\xe2\x82", b"u"]
+    alphabet = [b"a", b"/", b"\\", b"x", b"ff", b"\xff", b"\x80", b"\xc3\xa9", b"\xe2\x82", b"u",
+                b"\n", b"\t", b"\x7f", b"0a"]
     for _ in range(5000):
         raw = b"".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12)))
         name = os.fsdecode(raw) if os.name == "posix" else raw.decode("utf-8", "replace")
@@ -190,6 +196,7 @@ def test_escape_path_round_trips_every_name() -> None:
     assert escape_path("bad\udcff.py") == "bad\\xff.py"
     assert escape_path("half\ud800.py") == "half\\ud800.py"
     assert unescape_path("half\\ud800.py") == "half\ud800.py"
+    assert escape_path("new\nline.py") == "new\\x0aline.py"
 
 
 def test_read_regular_file_bounds_what_it_reads(tmp_path: Path) -> None:
@@ -210,7 +217,8 @@ def test_binary_file_with_a_text_extension_is_skipped(tmp_path: Path) -> None:
 
 
 def test_minified_file_is_skipped_quickly(tmp_path: Path) -> None:
-    _write(tmp_path, "bundle.js", b"function a(b){return b};" + b"var c=function(d){return d};" * 30_000)
+    bundle = b"function a(b){return b};" + b"var c=function(d){return d};" * 30_000
+    _write(tmp_path, "bundle.js", bundle)
     [walked] = walk_project(tmp_path).files
     started = time.perf_counter()
     with pytest.raises(SkippedFile) as caught:

@@ -20,7 +20,6 @@ from tldr._exceptions import (
     LegacyIndexError,
     TldrError,
 )
-from tldr.config import default_max_file_bytes
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import ranking
 from tldr.semantic.embedders import Embedder, get_embedder
@@ -29,7 +28,7 @@ from tldr.semantic.storage import (
     Metadata,
     require_metadata,
 )
-from tldr.units import UNIT_TYPES, SkippedFile, Unit, read_regular_file, unescape_path
+from tldr.units import UNIT_TYPES, Unit, unescape_path
 from tldr.vector_store import get_backend
 
 __all__ = ["MODES", "ROW_FIELDS", "Searcher", "semantic_search"]
@@ -351,12 +350,11 @@ def _find_unit(
 
 def _read_span(root: Path, unit: Unit) -> str:
     """The unit's current source lines; its indexed preview if the file is gone."""
-    try:  # never blocks on a FIFO or follows a link swapped in since the build
-        path = root / unescape_path(unit.file)
-        data = read_regular_file(path, max_bytes=default_max_file_bytes())
-    except SkippedFile:
+    try:
+        with (root / unescape_path(unit.file)).open(encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
         return unit.code
-    lines = data.decode("utf-8", "replace").splitlines()
     return "\n".join(lines[unit.line - 1 : unit.end_line])
 
 

@@ -192,9 +192,10 @@ def load_source(path: Path | str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTE
     return LoadedSource(data, decoded_with_replacement=replaced, blanked_lines=blanked)
 
 
-# A lone surrogate: what PEP 383 makes of an undecodable byte, or (Windows) an
-# unpaired UTF-16 half in a name. Paired surrogates never occur in a str.
-_ESCAPE_NEEDED = re.compile(r"[\\\ud800-\udfff]")
+# A backslash, a control character (a newline in a name would split a line of
+# output), or a lone surrogate: what PEP 383 makes of an undecodable byte, or
+# (Windows) an unpaired UTF-16 half. Paired surrogates never occur in a str.
+_ESCAPE_NEEDED = re.compile(r"[\\\x00-\x1f\x7f\ud800-\udfff]")
 _ESCAPED = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
 
 
@@ -203,6 +204,8 @@ def _escape_one(match: re.Match[str]) -> str:
     if char == "\\":
         return "\\\\"
     code = ord(char)
+    if code < 0x80:
+        return f"\\x{code:02x}"  # a control character
     if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"  # the raw byte PEP 383 escaped
     return f"\\u{code:04x}"
@@ -213,14 +216,19 @@ def _unescape_one(match: re.Match[str]) -> str:
     if body == "\\":
         return "\\"
     if body[0] == "x":
-        return chr(0xDC00 + int(body[1:], 16))
+        code = int(body[1:], 16)
+        return chr(code) if code < 0x80 else chr(0xDC00 + code)
     return chr(int(body[1:], 16))
 
 
 def escape_path(name: str) -> str:
-    r"""A name's lossless, encodable form: `\` doubled, lone surrogates as `\xHH`/`\uHHHH`.
+    r"""A name's lossless, printable form for storing and showing.
 
-    Names that are valid Unicode and hold no backslash come back unchanged.
+    `\` is doubled; a control character or an undecodable byte (PEP 383's
+    `\udcHH`) becomes `\xHH` (the two never share a value: controls are
+    below 0x80, escaped bytes above); any other lone surrogate `\uHHHH`.
+    Names that are valid Unicode without a backslash or control character
+    come back unchanged.
     """
     if not _ESCAPE_NEEDED.search(name):
         return name
