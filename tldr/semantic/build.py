@@ -58,8 +58,8 @@ from tldr.semantic.storage import (
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
 from tldr.units import (
     SkippedFile,
+    SourceFile,
     Unit,
-    WalkResult,
     extract_units,
     load_source,
     walk_project,
@@ -192,7 +192,7 @@ class _Build:
 
         started = time.perf_counter()
         signature = git_signature(paths.root)
-        walked = walk_project(
+        walked = self.walked = walk_project(  # _collect_units names its skips here
             paths.root,
             max_file_bytes=default_max_file_bytes(),
             languages=set(settings.lang) if settings.lang else None,
@@ -200,8 +200,8 @@ class _Build:
         self._timed("walk", started)
 
         started = time.perf_counter()
-        stamps, units, extracted = self._collect_units(walked)
-        skipped = walked.skipped
+        skipped = dict(walked.skipped)
+        stamps, units, extracted = self._collect_units(walked.files, skipped)
         self._timed("extract", started)
         if signature is None:
             signature = fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
@@ -340,14 +340,16 @@ class _Build:
             return
         self.previous_metadata = metadata
 
-    def _collect_units(self, walked: WalkResult) -> tuple[list[FileStamp], list[Unit], int]:
+    def _collect_units(
+        self, files: list[SourceFile], skipped: dict[str, int]
+    ) -> tuple[list[FileStamp], list[Unit], int]:
         """Units of every file: reused when the file is unchanged, else extracted.
 
-        Files the reader refuses are counted in `walked`, as are the files it
-        decoded with replacement (remembered for files reused unread).
+        Files the reader refuses are counted in `skipped` and named in
+        `self.walked`, which also lists the files decoded with replacement
+        (remembered from the previous build for files reused unread).
         """
-        files = walked.files
-        max_file_bytes = default_max_file_bytes()
+        walked, max_file_bytes = self.walked, default_max_file_bytes()
         reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
         replaced_before: set[str] = set()
         if self.previous is not None:
@@ -373,7 +375,8 @@ class _Build:
             try:
                 loaded = load_source(source_file.abs_path, max_file_bytes=max_file_bytes)
             except SkippedFile as skip:
-                walked.count_skip(skip.reason, source_file.rel_path)
+                skipped[skip.reason] = skipped.get(skip.reason, 0) + 1
+                walked.name_skip(skip.reason, source_file.rel_path)
                 continue
             data = loaded.data
             if loaded.decoded_with_replacement:

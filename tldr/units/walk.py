@@ -97,6 +97,10 @@ class WalkResult:
     def count_skip(self, reason: str, rel_path: str) -> None:
         """Add one skipped file (escaped project-relative path) under `reason`."""
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        self.name_skip(reason, rel_path)
+
+    def name_skip(self, reason: str, rel_path: str) -> None:
+        """Name a skipped file counted elsewhere (up to `MAX_LISTED_SKIPS`)."""
         if len(self.skipped_paths) < MAX_LISTED_SKIPS:
             self.skipped_paths.append((rel_path, reason))
 
