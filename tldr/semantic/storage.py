@@ -90,8 +90,8 @@ class Metadata(msgspec.Struct, kw_only=True):
     lexical_file: str | None = None
     lexical_format: str | None = None
     files_indexed: int = 0
-    files_skipped: dict[str, int] = {}
     files_replaced: int = 0  # indexed, though decoded with U+FFFD replacement
+    files_skipped: dict[str, int] = {}
     vector_store: VectorStoreMeta
 
 
