@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import socket
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,12 +32,16 @@ from tldr.units import (
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file types")
 
 
+class Hung(Exception):
+    """Raised by the alarm; not an OSError, so no `except OSError` swallows it."""
+
+
 @contextmanager
 def no_hang(seconds: int = 10) -> Iterator[None]:
     """Fail (instead of blocking forever) when the body takes longer than `seconds`."""
 
     def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"hung for {seconds}s")
+        raise Hung(f"hung for {seconds}s")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(seconds)
@@ -124,6 +129,29 @@ def test_fifo_named_gitignore_does_not_hang_the_walk(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "sub" / ".tldrignore")
     with no_hang():
         assert [f.rel_path for f in walk_project(tmp_path).files] == ["sub/a.py"]
+
+
+@posix_only
+def test_fifo_named_gitignore_does_not_hang_the_watcher(tmp_path: Path) -> None:
+    from tldr.daemon.watcher import ChangeFilter
+
+    os.mkfifo(tmp_path / ".gitignore")
+    _write(tmp_path, ".tldrignore", b"gen.py\n")
+    with no_hang():
+        change_filter = ChangeFilter(tmp_path)
+    assert change_filter.classify("gen.py") is None
+    assert change_filter.classify("main.py") == "source"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="mknod needs root")
+def test_device_node_is_never_opened(tmp_path: Path) -> None:
+    os.mknod(tmp_path / "null.py", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    result = walk_project(tmp_path)
+    assert result.files == []
+    assert result.skipped_paths == [("null.py", "not_regular")]
+    with pytest.raises(SkippedFile) as caught:
+        load_source(tmp_path / "null.py")
+    assert caught.value.reason == "not_regular"
 
 
 def test_linked_gitignore_still_applies(tmp_path: Path) -> None:

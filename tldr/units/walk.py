@@ -39,6 +39,7 @@ __all__ = [
     "SKIPPED_DIRECTORIES",
     "SourceFile",
     "WalkResult",
+    "read_ignore_rules",
     "walk_project",
 ]
 
@@ -108,7 +109,12 @@ class WalkResult:
 _Rules = tuple[tuple[str, "GitIgnoreSpec"], ...]  # (directory prefix, spec), shallow first
 
 
-def _read_rules(directory: Path, names: tuple[str, ...] | list[str]) -> list[GitIgnoreSpec]:
+def read_ignore_rules(directory: Path, names: tuple[str, ...] | list[str]) -> list[GitIgnoreSpec]:
+    """The gitignore specs of the ignore files `names` in `directory` that exist and say something.
+
+    Read like sources (regular files only, never blocking), so a FIFO named
+    `.gitignore` cannot hang a walk or the daemon's watcher.
+    """
     from pathspec import GitIgnoreSpec
 
     specs = []
@@ -161,12 +167,12 @@ def walk_project(
     real_root = str(root)
     result = WalkResult()
     base_rules: _Rules = tuple(
-        ("", spec) for spec in _read_rules(root / ".git" / "info", ["exclude"])
+        ("", spec) for spec in read_ignore_rules(root / ".git" / "info", ["exclude"])
     )
     pending: list[tuple[Path, str, _Rules]] = [(root, "", base_rules)]
     while pending:
         directory, prefix, rules = pending.pop()
-        rules = rules + tuple((prefix, spec) for spec in _read_rules(directory, IGNORE_FILES))
+        rules = rules + tuple((prefix, spec) for spec in read_ignore_rules(directory, IGNORE_FILES))
         try:
             with os.scandir(directory) as scan:
                 entries = list(scan)
