@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tldr.units import SkippedFile, load_source, walk_project
+from tldr.units import SkippedFile, WalkResult, load_source, walk_project
+from tldr.units.walk import MAX_LISTED_SKIPS
 
 
 def _write(root: Path, rel: str, data: bytes | str = "x = 1\n") -> Path:
@@ -155,3 +156,11 @@ def test_many_files_walk_quickly(tmp_path: Path) -> None:
     for index in range(2000):
         _write(tmp_path, f"d{index % 20}/f{index}.py")
     assert len(walk_project(tmp_path).files) == 2000
+
+
+def test_skipped_paths_are_bounded_and_counts_exact() -> None:
+    result = WalkResult()
+    for index in range(MAX_LISTED_SKIPS + 7):
+        result.count_skip("binary", f"f{index}.py")
+    assert result.skipped == {"binary": MAX_LISTED_SKIPS + 7}
+    assert len(result.skipped_paths) == MAX_LISTED_SKIPS
