@@ -256,6 +256,9 @@ def _add_info_command(commands: argparse._SubParsersAction) -> None:
     )
     add_project_argument(info, positional=True)
     info.add_argument("--json", action="store_true", help="print as JSON")
+    info.add_argument("--skipped", action="store_true",
+                      help="list each file not indexed with its reason, and the files "
+                      "decoded with replacement")
     info.set_defaults(handler=_run_info)
 
 
@@ -390,9 +393,17 @@ def _search(args: argparse.Namespace, root: Any, request: Any) -> dict[str, Any]
 def _run_info(args: argparse.Namespace) -> int:
     from tldr.semantic import index_info
 
-    info = index_info(project_of(args))
+    info = index_info(project_of(args), skipped=args.skipped)
     if args.json:
         print(json.dumps(info, indent=2))
+        return 0
+    if args.skipped:
+        lines = [f"{entry['reason']}\t{entry['path']}" for entry in info["skipped_files"]]
+        lines += [f"decoded_with_replacement\t{path}" for path in info["replaced_files"]]
+        if sum(info["files_skipped"].values()) > len(info["skipped_files"]):
+            lines.append(f"(first {len(info['skipped_files'])} of "
+                         f"{sum(info['files_skipped'].values())} skipped files listed)")
+        print("\n".join(lines) if lines else "no skipped files")
         return 0
     store = info["vector_store"]
     skipped = info["files_skipped"]
@@ -409,6 +420,7 @@ def _run_info(args: argparse.Namespace) -> int:
         f"{info['project_signature']['value'][:16]}",
         "skipped files:  "
         + (", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items())) or "none"),
+        f"replaced:       {info['files_replaced']} files decoded with replacement",
     ]
     if info["dirty"]:
         lines.append("state:          dirty (a rebuild is pending)")

@@ -183,13 +183,16 @@ def test_busy_lock_with_zero_timeout(project: Path) -> None:
 def test_skipped_files_are_counted(project: Path, monkeypatch) -> None:
     (project / "src" / "blob.py").write_bytes(b"\x00\x01binary")
     (project / "src" / "latin.py").write_bytes(b"x = '\xe9\xff'\n")
+    (project / "src" / "noise.py").write_bytes(b"\xe9\xff\xfe\xfd = 1\n")
     (project / "src" / "huge.py").write_text("x = 1\n" * 5000)
     monkeypatch.setenv("TLDR_MAX_FILE_BYTES", "10000")
     report = build_semantic_index(project, model=MODEL)
     assert report.skipped.get("binary") == 1
     assert report.skipped.get("too_large") == 1
-    assert report.skipped.get("undecodable") == 1
+    assert report.skipped.get("undecodable") == 1  # noise.py; latin.py is indexed
+    assert report.replaced == 1
     assert _metadata(project).files_skipped == report.skipped
+    assert _metadata(project).files_replaced == 1
 
 
 def test_syntax_errors_give_partial_units(project: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tldr.units import SkippedFile, load_source, walk_project
+from tldr.units import SkippedFile, WalkResult, load_source, walk_project
+from tldr.units.walk import MAX_LISTED_SKIPS
 
 
 def _write(root: Path, rel: str, data: bytes | str = "x = 1\n") -> Path:
@@ -99,7 +100,7 @@ def test_symlinks_outside_the_root_are_skipped(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("data", "reason"),
-    [(b"\x00\x01binary", "binary"), (b"caf\xe9 = 1\n", "undecodable")],
+    [(b"\x00\x01binary", "binary"), (b"\xe9\xff\xfe = 1", "undecodable")],
 )
 def test_load_source_refuses_binary_and_undecodable(
     tmp_path: Path, data: bytes, reason: str
@@ -110,9 +111,17 @@ def test_load_source_refuses_binary_and_undecodable(
     assert caught.value.reason == reason
 
 
+def test_one_invalid_byte_is_decoded_with_replacement(tmp_path: Path) -> None:
+    path = _write(tmp_path, "f.py", b"# caf\xe9\ndef greet():\n    return 1\n")
+    loaded = load_source(path)
+    assert loaded.decoded_with_replacement
+    assert loaded.data == path.read_bytes()
+    assert not load_source(_write(tmp_path, "ok.py", "x = 'é'\n")).decoded_with_replacement
+
+
 def test_load_source_reads_text_and_refuses_growth(tmp_path: Path) -> None:
     path = _write(tmp_path, "f.py", "x = 'é'\n")
-    assert load_source(path) == "x = 'é'\n".encode()
+    assert load_source(path).data == "x = 'é'\n".encode()
     with pytest.raises(SkippedFile) as caught:
         load_source(path, max_file_bytes=3)
     assert caught.value.reason == "too_large"
@@ -127,19 +136,31 @@ def test_unreadable_file(tmp_path: Path) -> None:
         assert [f.rel_path for f in result.files] == ["locked.py"]
         with pytest.raises(SkippedFile) as caught:
             load_source(result.files[0].abs_path)
-        result.count_skip(caught.value.reason)
+        result.count_skip(caught.value.reason, "locked.py")
         assert result.skipped == {"unreadable": 1}
+        assert result.skipped_paths == [("locked.py", "unreadable")]
     finally:
         path.chmod(0o644)
 
 
-def test_missing_file_is_unreadable(tmp_path: Path) -> None:
+def test_file_gone_since_the_walk_is_vanished(tmp_path: Path) -> None:
+    path = _write(tmp_path, "gone.py")
+    [walked] = walk_project(tmp_path).files
+    path.unlink()
     with pytest.raises(SkippedFile) as caught:
-        load_source(tmp_path / "gone.py")
-    assert caught.value.reason == "unreadable"
+        load_source(walked.abs_path)
+    assert caught.value.reason == "vanished"
 
 
 def test_many_files_walk_quickly(tmp_path: Path) -> None:
     for index in range(2000):
         _write(tmp_path, f"d{index % 20}/f{index}.py")
     assert len(walk_project(tmp_path).files) == 2000
+
+
+def test_skipped_paths_are_bounded_and_counts_exact() -> None:
+    result = WalkResult()
+    for index in range(MAX_LISTED_SKIPS + 7):
+        result.count_skip("binary", f"f{index}.py")
+    assert result.skipped == {"binary": MAX_LISTED_SKIPS + 7}
+    assert len(result.skipped_paths) == MAX_LISTED_SKIPS

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tldr.units import language_for_path
-from tldr.units.walk import IGNORE_FILES, SKIPPED_DIRECTORIES
+from tldr.units.walk import IGNORE_FILES, SKIPPED_DIRECTORIES, read_ignore_rules
 
 __all__ = ["ChangeFilter", "Watcher"]
 
@@ -41,16 +41,7 @@ class ChangeFilter:
         self._load_rules()
 
     def _load_rules(self) -> None:
-        from pathspec import GitIgnoreSpec
-
-        rules = []
-        for name in IGNORE_FILES:
-            try:
-                text = (self.root / name).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            rules.append(GitIgnoreSpec.from_lines(text.splitlines()))
-        self._rules = rules
+        self._rules = read_ignore_rules(self.root, IGNORE_FILES)
 
     def relative(self, path: str) -> str | None:
         """`path` relative to the root with `/` separators, or None if outside."""

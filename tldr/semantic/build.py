@@ -86,6 +86,7 @@ class BuildReport:
     units: int = 0
     files: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    replaced: int = 0  # files indexed though decoded with U+FFFD replacement
     extracted_files: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -203,7 +204,7 @@ class _Build:
 
         started = time.perf_counter()
         signature = git_signature(paths.root)
-        walked = walk_project(
+        walked = self.walked = walk_project(  # _collect_units names its skips here
             paths.root,
             max_file_bytes=default_max_file_bytes(),
             languages=set(settings.lang) if settings.lang else None,
@@ -258,6 +259,8 @@ class _Build:
             keys=keys,
             text_hashes=hashes,
             next_key=next_key,
+            skipped=walked.skipped_paths,
+            replaced=walked.replaced,
         )
         atomic_write_bytes(paths.units_file(build_id), msgspec.msgpack.encode(units_file))
         self._timed("units_file", started)
@@ -288,6 +291,7 @@ class _Build:
             lexical_format=lexical.LEXICAL_FORMAT,
             files_indexed=len(stamps),
             files_skipped=skipped,
+            files_replaced=len(walked.replaced),
             vector_store=VectorStoreMeta(
                 backend=settings.vector_backend,
                 format=store_meta["format"],
@@ -321,6 +325,7 @@ class _Build:
             units=len(units),
             files=len(stamps),
             skipped=skipped,
+            replaced=len(walked.replaced),
             extracted_files=extracted,
             embedded=self.embedded,
             timings=self.timings,
@@ -350,9 +355,17 @@ class _Build:
     def _collect_units(
         self, files: list[SourceFile], skipped: dict[str, int]
     ) -> tuple[list[FileStamp], list[Unit], int]:
-        """Units of every file: reused when the file is unchanged, else extracted."""
+        """Units of every file: reused when the file is unchanged, else extracted.
+
+        Files the reader refuses are counted in `skipped` and named in
+        `self.walked`, which also lists the files decoded with replacement
+        (remembered from the previous build for files reused unread).
+        """
+        walked, max_file_bytes = self.walked, default_max_file_bytes()
         reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
+        replaced_before: set[str] = set()
         if self.previous is not None:
+            replaced_before = set(self.previous.replaced)
             by_file: dict[str, list[Unit]] = defaultdict(list)
             for unit in self.previous.units:
                 by_file[unit.file].append(unit)
@@ -368,12 +381,18 @@ class _Build:
             if old and (old[0].size, old[0].mtime_ns) == (source_file.size, source_file.mtime_ns):
                 stamps.append(old[0])
                 units.extend(old[1])
+                if source_file.rel_path in replaced_before:
+                    walked.replaced.append(source_file.rel_path)
                 continue
             try:
-                data = load_source(source_file.abs_path)
+                loaded = load_source(source_file.abs_path, max_file_bytes=max_file_bytes)
             except SkippedFile as skip:
                 skipped[skip.reason] = skipped.get(skip.reason, 0) + 1
+                walked.name_skip(skip.reason, source_file.rel_path)
                 continue
+            data = loaded.data
+            if loaded.decoded_with_replacement:
+                walked.replaced.append(source_file.rel_path)
             digest = hashlib.sha256(data).hexdigest()
             stamp = FileStamp(
                 source_file.rel_path,

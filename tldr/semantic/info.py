@@ -9,14 +9,19 @@ import msgspec
 
 from tldr.config import backend_settings
 from tldr.paths import IndexPaths, find_project_root
-from tldr.semantic.storage import require_metadata
+from tldr.semantic.storage import read_units_file, require_metadata
 from tldr.vector_store import get_backend
 
 __all__ = ["index_info"]
 
 
-def index_info(project: str | Path) -> dict[str, Any]:
-    """Metadata of the committed build plus what lies on disk beside it."""
+def index_info(project: str | Path, *, skipped: bool = False) -> dict[str, Any]:
+    """Metadata of the committed build plus what lies on disk beside it.
+
+    With `skipped`, also `skipped_files` ([{path, reason}], the first
+    `MAX_LISTED_SKIPS` of the build) and `replaced_files` (paths indexed though
+    decoded with replacement), read from the build's units file.
+    """
     root = find_project_root(project)
     paths = IndexPaths(root)
     metadata = require_metadata(paths)
@@ -24,6 +29,12 @@ def index_info(project: str | Path) -> dict[str, Any]:
     info["root"] = str(root)
     info["index_dir"] = str(paths.semantic_dir)
     info["dirty"] = paths.dirty.exists()
+    if skipped:
+        units_file = read_units_file(paths, metadata)
+        info["skipped_files"] = [
+            {"path": path, "reason": reason} for path, reason in units_file.skipped
+        ]
+        info["replaced_files"] = list(units_file.replaced)
     try:
         store = get_backend(metadata.vector_store.backend)(
             store_dir=paths.semantic_dir,

@@ -31,7 +31,7 @@ from tldr.semantic.storage import (
     Metadata,
     require_metadata,
 )
-from tldr.units import Unit
+from tldr.units import Unit, unescape_path
 from tldr.vector_store import get_backend
 
 __all__ = ["MODES", "ROW_FIELDS", "SearchOutcome", "SearchRequest", "Searcher",
@@ -352,7 +352,7 @@ def _find_unit(
 def _read_span(root: Path, unit: Unit) -> str:
     """The unit's current source lines; its indexed preview if the file is gone."""
     try:
-        with (root / unit.file).open(encoding="utf-8", errors="replace") as handle:
+        with (root / unescape_path(unit.file)).open(encoding="utf-8", errors="replace") as handle:
             lines = handle.read().splitlines()
     except OSError:
         return unit.code

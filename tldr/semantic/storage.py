@@ -90,6 +90,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     lexical_file: str | None = None
     lexical_format: str | None = None
     files_indexed: int = 0
+    files_replaced: int = 0  # indexed, though decoded with U+FFFD replacement
     files_skipped: dict[str, int] = {}
     vector_store: VectorStoreMeta
 
@@ -114,6 +115,8 @@ class UnitsFile(msgspec.Struct, kw_only=True):
     keys: list[int]
     text_hashes: list[str]
     next_key: int
+    skipped: list[tuple[str, str]] = []  # (path, reason), the first MAX_LISTED_SKIPS
+    replaced: list[str] = []  # paths decoded with replacement
 
 
 def new_build_id() -> str:

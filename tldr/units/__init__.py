@@ -9,11 +9,11 @@ Typical use by an indexer::
     result = walk_project(root)
     for source_file in result.files:
         try:
-            data = load_source(source_file.abs_path)
+            loaded = load_source(source_file.abs_path)
         except SkippedFile as skipped:
-            result.count_skip(skipped.reason)
+            result.count_skip(skipped.reason, source_file.rel_path)
             continue
-        units = extract_units(data, path=source_file.rel_path, language=source_file.language)
+        units = extract_units(loaded.data, path=source_file.rel_path, language=source_file.language)
 """
 
 from __future__ import annotations
@@ -23,9 +23,14 @@ from tldr.units.languages import SUPPORTED_LANGUAGES, language_for_path
 from tldr.units.model import UNIT_TYPES, Unit
 from tldr.units.source import (
     DEFAULT_MAX_FILE_BYTES,
+    MAX_LINE_BYTES,
     SKIP_REASONS,
+    LoadedSource,
     SkippedFile,
+    escape_path,
     load_source,
+    read_regular_file,
+    unescape_path,
 )
 from tldr.units.text import (
     CODE_PREVIEW_CHARS,
@@ -43,17 +48,22 @@ __all__ = [
     "MAX_ASSIGNS",
     "MAX_CALLS",
     "MAX_IMPORTS",
+    "MAX_LINE_BYTES",
     "SIGNATURE_MAX_CHARS",
     "SKIPPED_DIRECTORIES",
     "SKIP_REASONS",
     "SUPPORTED_LANGUAGES",
     "UNIT_TYPES",
+    "LoadedSource",
     "SkippedFile",
     "SourceFile",
     "Unit",
     "WalkResult",
+    "escape_path",
     "extract_units",
     "language_for_path",
     "load_source",
+    "read_regular_file",
+    "unescape_path",
     "walk_project",
 ]
