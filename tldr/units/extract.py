@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from tldr.units.chunks import text_units
+from tldr.units.detect import CONTENT_DECIDED, detect_language
 from tldr.units.imports import IMPORT_CALLS, call_import, statement_imports
-from tldr.units.languages import SPECS, LanguageSpec
+from tldr.units.languages import FALLBACK_LANGUAGES, SPECS, LanguageSpec
 from tldr.units.model import Unit
 from tldr.units.naming import (
     IDENTIFIER_TYPES,
@@ -26,6 +28,7 @@ from tldr.units.naming import (
     parameter_names,
 )
 from tldr.units.parsing import OpenUnit, Scope, end_row, parser_for
+from tldr.units.shapes import Shape, shape
 from tldr.units.text import (
     clean_comment_block,
     clean_signature,
@@ -61,12 +64,22 @@ _BODY_TYPES = frozenset(
         "enum_class_body",
         "constructor_body",
         "enum_variant_list",
+        "Block",
+        "message_body",
+        "extension_body",
+        "braced_expression",
     }
 )
-_LINE_BODIES = frozenset({"ruby", "lua", "elixir", "bash", "python"})
+_LINE_BODIES = frozenset(
+    {"ruby", "lua", "elixir", "bash", "python", "julia", "perl", "haskell", "erlang", "ocaml",
+     "clojure", "r", "sql", "objc"}
+)
 _ELIXIR_BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
 _ELIXIR_LOOPS = frozenset({"for"})
 _SHEBANG = "#!"
+_UNIT_KINDS = frozenset({"function", "class", "section"})
+# Nodes that may sit between two clauses of one definition.
+_BETWEEN_CLAUSES = frozenset({"comment", "haddock", "pragma"})
 
 class _Extractor:
     def __init__(self, source: bytes, path: str, spec: LanguageSpec) -> None:
@@ -81,12 +94,14 @@ class _Extractor:
         self.attribute_rows: dict[int, int] = {}  # end row -> start row (Rust #[...])
         self.elixir_docs: dict[int, str] = {}  # end row of `@doc` -> text
         self.import_tops: set[int] = set()
+        self.by_node: dict[int, OpenUnit] = {}  # node id -> unit, for merging clauses
+        self.attached: set[int] = set()  # ids of bodies already walked with their unit
         self.definition_tops: set[int] = set()
         self.import_calls = IMPORT_CALLS.get(spec.name, frozenset())
         self.definition_types = (
             frozenset({"call"})
             if spec.name == "elixir"
-            else spec.functions | spec.classes | spec.type_scopes | spec.namespaces
+            else spec.functions | spec.classes | spec.type_scopes | spec.namespaces | spec.shaped
         )
         self.feature_types = (
             frozenset(spec.calls)
@@ -111,19 +126,37 @@ class _Extractor:
         definition_types = self.definition_types
         feature_types = self.feature_types
         is_elixir = self.language == "elixir"
+        shaped = spec.shaped
+        attached_bodies = spec.attached_bodies
         while stack:
             node, scope, open_units, top = stack.pop()
             kind = node.type
             if kind in comments:
                 self._record_comment(node)
                 continue
+            if attached_bodies and kind in attached_bodies and node.id in self.attached:
+                continue
             children = node.named_children
             if kind in definition_types:
-                definition_kind = classify(node, spec)
+                found: Shape | None = None
+                if kind in shaped:
+                    found = shape(node, self.language)
+                    definition_kind = found[0] if found is not None else None
+                else:
+                    definition_kind = classify(node, spec)
                 if definition_kind is not None:
-                    scope, open_units = self._open(node, definition_kind, scope, open_units, top)
+                    scope, open_units = self._open(
+                        node, definition_kind, scope, open_units, top, found
+                    )
                     if is_elixir:
                         children = [c for c in children if c.type == "do_block"]
+                    if attached_bodies:
+                        body = node.next_named_sibling
+                        if body is not None and body.type in attached_bodies:
+                            self.attached.add(body.id)
+                            if open_units and open_units[-1].node is node:
+                                open_units[-1].last = body
+                            children = [*children, body]
                     for child in reversed(children):
                         stack.append((child, scope, open_units, top))
                     continue
@@ -144,8 +177,9 @@ class _Extractor:
         scope: Scope,
         open_units: tuple[OpenUnit, ...],
         top: int,
+        found: Shape | None = None,
     ) -> tuple[Scope, tuple[OpenUnit, ...]]:
-        resolved = definition_name(node, self.spec)
+        resolved = (found[1], found[2]) if found is not None else definition_name(node, self.spec)
         if resolved is None:
             return scope, open_units
         name, qualifiers = resolved
@@ -153,15 +187,33 @@ class _Extractor:
         outer, sig_start = self._outer(node)
         if outer.parent is not None and outer.parent.parent is None:
             self.definition_tops.add(top)
-        if definition_kind in ("function", "class"):
+        if self.spec.merge_clauses:
+            earlier = self._earlier_clause(node, name)
+            if earlier is not None:
+                earlier.last = node
+                self.by_node[node.id] = earlier
+                return Scope(names, definition_kind), (*open_units, earlier)
+        if definition_kind in _UNIT_KINDS:
             unit = OpenUnit(node, definition_kind, name, ".".join(names))
             unit.outer = outer
             unit.sig_start = sig_start
             unit.parent_kind = scope.kind
             unit.qualifiers = qualifiers
             self.units.append(unit)
+            if self.spec.merge_clauses:
+                self.by_node[node.id] = unit
             open_units = (*open_units, unit)
         return Scope(names, definition_kind), open_units
+
+    def _earlier_clause(self, node: Node, name: str) -> OpenUnit | None:
+        """The unit a clause continues: the previous definition, same name."""
+        previous = node.prev_named_sibling
+        while previous is not None and previous.type in _BETWEEN_CLAUSES:
+            previous = previous.prev_named_sibling
+        if previous is None:
+            return None
+        unit = self.by_node.get(previous.id)
+        return unit if unit is not None and unit.name == name else None
 
     def _outer(self, node: Node) -> tuple[Node, int]:
         """Climb wrappers that belong to the unit (decorators, `export`, `const`)."""
@@ -184,7 +236,10 @@ class _Extractor:
         line_start = self.source.rfind(b"\n", 0, start) + 1
         if self.source[line_start:start].strip():
             return  # a trailing comment documents its own line, not the next one
-        self.comments[end_row(node)] = (node.start_point[0], node.text or b"")
+        text = node.text or b""
+        # Some grammars (Zig doc comments) swallow the indentation after them.
+        last_row = node.start_point[0] + text.rstrip().count(b"\n")
+        self.comments[last_row] = (node.start_point[0], text)
 
     def _features(self, node: Node, kind: str, targets: tuple[OpenUnit, ...], top: int) -> None:
         spec = self.spec
@@ -233,8 +288,13 @@ class _Extractor:
                 if field
                 else (node.named_children[0] if node.named_child_count else None)
             )
-            if callee is None:
-                return
+            if callee is None or callee.type == kind:
+                return  # `f a b` is `(f a) b`: the inner application names f
+            if self.language == "julia" and node.parent is not None and (
+                node.parent.type == "signature"
+                or (node.parent.type == "assignment" and node.prev_named_sibling is None)
+            ):
+                return  # the head of a definition, not a call
             text = (callee.text or b"")[:300].decode("utf-8", "replace")
             if callee.type in IDENTIFIER_TYPES or self.language == "bash":
                 name = text.strip()
@@ -356,8 +416,8 @@ class _Extractor:
         return self._comment_above(row)
 
     def _unit_type(self, unit: OpenUnit) -> str:
-        if unit.kind == "class":
-            return "class"
+        if unit.kind != "function":
+            return unit.kind
         node = unit.node
         assert node is not None
         if self.spec.methods_in_classes and unit.parent_kind in ("class", "type_scope"):
@@ -372,16 +432,18 @@ class _Extractor:
         return "function"
 
     def _finish(self, unit: OpenUnit, unit_type: str, imports: list[str]) -> Unit:
-        outer = unit.outer
-        assert outer is not None and unit.node is not None
+        outer, last = unit.outer, unit.last
+        assert outer is not None and last is not None and unit.node is not None
+        if last.end_byte < outer.end_byte:
+            last = outer
         start = self.source.rfind(b"\n", 0, outer.start_byte) + 1
-        full = self.source[start : outer.end_byte]
+        full = self.source[start : last.end_byte]
         return Unit(
             name=unit.name,
             qualified_name=unit.qualified,
             file=self.path,
             line=outer.start_point[0] + 1,
-            end_line=end_row(outer) + 1,
+            end_line=end_row(last) + 1,
             unit_type=unit_type,
             language=self.language,
             signature=self._signature(unit),
@@ -498,12 +560,18 @@ def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
     Args:
         source: The file's bytes (UTF-8).
         path: The project-relative POSIX path; becomes `Unit.file`.
-        language: A name from `SUPPORTED_LANGUAGES`.
+        language: A name from `SUPPORTED_LANGUAGES`, usually the walk's
+            `detect_language` guess; a guess only content settles (a `.h`
+            header, a file without a known extension) is checked again here.
 
     Returns:
         The units in source order, the module unit (if any) first; [] for an
         unsupported language or a file that cannot be parsed.
     """
+    if language in CONTENT_DECIDED:
+        language = detect_language(path, source[:8192]) or language
+    if language in FALLBACK_LANGUAGES:
+        return text_units(source, path=path, language=language)
     spec = SPECS.get(language)
     if spec is None:
         return []
