@@ -96,6 +96,8 @@ def test_header_neighbours_decide_when_content_does_not() -> None:
     assert detect_language("point.h", C_HEADER, neighbours=["point.cc", "point.h"]) == "cpp"
     assert detect_language("point.h", neighbours=["point.c", "point.cc"]) == "c"
     assert detect_language("point.h", neighbours=["point.c"]) == "c"
+    assert detect_language("table.inc", CPP_HEADER) == "cpp"
+    assert detect_language("page.inc", b"<?php echo 1;") == "php"
 
 
 def test_walk_and_extraction_agree_on_a_cpp_header(tmp_path: Path) -> None:

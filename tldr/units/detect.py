@@ -27,7 +27,7 @@ EXTENSIONS: Mapping[str, str] = MappingProxyType(
         ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
         ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
         ".go": "go", ".rs": "rust", ".java": "java",
-        ".c": "c", ".h": "c",
+        ".c": "c", ".h": "c", ".inc": "c",
         ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp", ".hpp": "cpp", ".hh": "cpp",
         ".hxx": "cpp", ".h++": "cpp", ".ipp": "cpp", ".inl": "cpp", ".tcc": "cpp", ".cu": "cpp",
         ".cuh": "cpp",
@@ -91,6 +91,8 @@ _GENERATED_NAMES = frozenset(
     }
 )
 _GENERATED_SUFFIXES = (".min.js", ".min.css", ".js.map", ".css.map", ".map", ".lock", ".svg")
+# Included files that C and C++ share (`.inc` also in old PHP: `<?php` decides).
+_HEADERS = frozenset({".h", ".inc"})
 _CPP_SOURCES = frozenset({".cc", ".cpp", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".ipp"})
 _CPP_MARKERS = re.compile(
     rb"^\s*(?:template\s*<|namespace\s+[\w:]*\s*\{|class\s+\w+[^;(]*\{|struct\s+\w+\s*:[^:]|"
@@ -156,7 +158,9 @@ def detect_language(
     language = FILE_NAMES.get(name) or EXTENSIONS.get(extension)
     if language is None and name.startswith(("dockerfile.", "makefile.")):
         language = FILE_NAMES[name.split(".", 1)[0]]
-    if extension == ".h":
+    if extension in _HEADERS:
+        if head is not None and head.startswith(b"<?php"):
+            return "php"
         if head is not None and _CPP_MARKERS.search(head[:_HEAD_BYTES]):
             return "cpp"
         extensions = {_extension(other.lower()) for other in neighbours}
