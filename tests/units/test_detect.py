@@ -90,6 +90,8 @@ int add(int a, int b);
 def test_header_content_decides_cpp() -> None:
     assert detect_language("span.h", CPP_HEADER) == "cpp"
     assert detect_language("point.h", C_HEADER) == "c"
+    objc_header = b"#import <UIKit/UIKit.h>\n@interface View : UIView\n@end\n"
+    assert detect_language("View.h", objc_header) == "objc"
 
 
 def test_header_neighbours_decide_when_content_does_not() -> None:

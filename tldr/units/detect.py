@@ -100,6 +100,7 @@ _CPP_MARKERS = re.compile(
     rb"|\bstd::|\bconstexpr\b|\bnullptr\b|\b\w+::~?\w+\s*\(",
     re.MULTILINE,
 )
+_OBJC_MARKERS = re.compile(rb"^\s*(?:@(?:interface|protocol|implementation)\b|#import\b)", re.M)
 _INTERPRETERS: Mapping[str, str] = MappingProxyType(
     {
         "python": "python", "pypy": "python", "sh": "bash", "bash": "bash", "dash": "bash",
@@ -161,6 +162,8 @@ def detect_language(
     if extension in _HEADERS:
         if head is not None and head.startswith(b"<?php"):
             return "php"
+        if head is not None and _OBJC_MARKERS.search(head[:_HEAD_BYTES]):
+            return "objc"
         if head is not None and _CPP_MARKERS.search(head[:_HEAD_BYTES]):
             return "cpp"
         extensions = {_extension(other.lower()) for other in neighbours}
