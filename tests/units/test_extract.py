@@ -432,8 +432,11 @@ DETAILS: dict[str, dict[str, tuple[str, str, list[str]]]] = {
         "add": ("add(A, B) ->", "Adds numbers.", []),
         "fact": ("fact(0) -> 1", "", ["fact"]),
     },
-    "clojure": {"add": ("(defn add", "", [])},
-    "julia": {"add": ("function add(a, b)", "", []), "square": ("square(x) = x * x", "", [])},
+    "clojure": {"add": ("(defn add", "Adds numbers.", [])},
+    "julia": {
+        "add": ("function add(a, b)", "Adds numbers.", []),
+        "square": ("square(x) = x * x", "", []),
+    },
     "r": {"add": ("add <- function(a, b)", "Adds numbers.", [])},
     "perl": {"add": ("sub add", "Adds numbers.", [])},
     "objc": {

@@ -63,6 +63,19 @@ _LINE_BODIES = frozenset(
 _SHEBANG = "#!"
 
 
+def _julia_doc(node: Node) -> Node | None:
+    return node.prev_named_sibling  # `"""Docs."""` right before `function`
+
+
+def _clojure_doc(node: Node) -> Node | None:
+    children = node.named_children  # `(defn name "Docs." [args] ...)`
+    return children[2] if len(children) > 2 else None
+
+
+# Languages whose docstring is a string literal next to the definition.
+_STRING_DOCS = {"julia": _julia_doc, "clojure": _clojure_doc}
+
+
 class Collected:
     """A file's source, language and everything its walk has collected."""
 
@@ -148,6 +161,10 @@ class Collected:
                 return found
         elif self.language == "elixir":
             return self.elixir_docs.get(row - 1, "")
+        elif self.language in _STRING_DOCS:
+            literal = _STRING_DOCS[self.language](unit.node)
+            if literal is not None and literal.type in ("string_literal", "str_lit"):
+                return clean_string_literal((literal.text or b"").decode("utf-8", "replace"))
         return self._comment_above(row)
 
     def _unit_type(self, unit: OpenUnit) -> str:
