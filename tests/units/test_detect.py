@@ -46,7 +46,8 @@ def test_by_name(path: str, language: str) -> None:
 @pytest.mark.parametrize(
     "path",
     ["logo.png", "app.min.js", "package-lock.json", "Cargo.lock", "lib.so", "LICENSE",
-     ".gitignore", "bundle.js.map", "icon.svg"],
+     ".gitignore", "bundle.js.map", "icon.svg", "app.py~", ".app.py.swp", "#app.py#",
+     ".#app.py", "server.log"],
 )
 def test_binary_generated_and_boilerplate_files_are_left_out(path: str) -> None:
     assert detect_language(path) is None

@@ -90,7 +90,11 @@ _GENERATED_NAMES = frozenset(
         "notice", "notice.txt", "license-mit", "license-apache", "unlicense",
     }
 )
-_GENERATED_SUFFIXES = (".min.js", ".min.css", ".js.map", ".css.map", ".map", ".lock", ".svg")
+_GENERATED_SUFFIXES = (
+    ".min.js", ".min.css", ".js.map", ".css.map", ".map", ".lock", ".svg", ".log",
+    # Editor swap and backup files, patch leftovers.
+    "~", ".swp", ".swo", ".swx", ".bak", ".orig", ".rej", ".tmp",
+)
 # Included files that C and C++ share (`.inc` also in old PHP: `<?php` decides).
 _HEADERS = frozenset({".h", ".inc"})
 _CPP_SOURCES = frozenset({".cc", ".cpp", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".ipp"})
@@ -151,7 +155,12 @@ def detect_language(
         files, which are not worth indexing.
     """
     name = path.rsplit("/", 1)[-1].lower()
-    if name in _GENERATED_NAMES or name.endswith(_GENERATED_SUFFIXES):
+    if (
+        name in _GENERATED_NAMES
+        or name.endswith(_GENERATED_SUFFIXES)
+        or name.startswith(".#")
+        or (name.startswith("#") and name.endswith("#"))
+    ):
         return None
     extension = _extension(name)
     if extension in _BINARY_EXTENSIONS:
