@@ -185,7 +185,7 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("semantic_search", {"query": "x", "k": 0}, "greater than or equal to 1"),
     ("semantic_search", {"query": "x", "k": 500}, "less than or equal to 50"),
     ("semantic_search", {"query": "x", "unit_type": "lambda"},
-     "'function', 'method', 'class' or 'module'"),
+     "'function', 'method', 'class', 'module', 'section' or 'chunk'"),
     ("semantic_search", {"query": "x", "mode": "fuzzy"}, "'hybrid', 'dense' or 'lexical'"),
     ("semantic_search", {"query": "x", "lang": "klingon"}, "choose one of: bash, c, cpp"),
     ("semantic_search", {"query": "x", "lang": "pyton"}, "did you mean 'python'?"),

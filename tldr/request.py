@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 MODES = ("hybrid", "dense", "lexical")
-UNIT_TYPES = ("function", "method", "class", "module")
+# "section": a Markdown heading's text, a config file's top-level key or
+# table, a Terraform block; "chunk": a window of lines of any other text.
+UNIT_TYPES = ("function", "method", "class", "module", "section", "chunk")
 MAX_K = 1000  # beyond this a search is an export, not a search
 MAX_QUERY_CHARS = 4000
 

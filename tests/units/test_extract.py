@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tldr.units import SUPPORTED_LANGUAGES, Unit, extract_units, language_for_path
+from tldr.units.languages import FALLBACK_LANGUAGES, SPECS
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "units"
 
@@ -29,6 +30,19 @@ EXTENSIONS = {
     "lua": "lua",
     "elixir": "ex",
     "bash": "sh",
+    "haskell": "hs",
+    "zig": "zig",
+    "ocaml": "ml",
+    "dart": "dart",
+    "erlang": "erl",
+    "clojure": "clj",
+    "julia": "jl",
+    "r": "R",
+    "perl": "pl",
+    "objc": "m",
+    "sql": "sql",
+    "proto": "proto",
+    "hcl": "tf",
 }
 
 # (qualified_name, unit_type, line, end_line) for every unit, in order.
@@ -39,15 +53,20 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ("cleanup", "function", 12, 14),
     ],
     "c": [
-        ("point", "class", 5, 8),
-        ("add", "function", 11, 17),
-        ("name_of", "function", 19, 21),
+        ('point', 'class', 5, 8),
+        ('add', 'function', 11, 17),
+        ('name_of', 'function', 19, 21),
+        ('options_t', 'class', 24, 26),
+        ('color', 'class', 28, 28),
+        ('MAX', 'function', 30, 30),
     ],
     "cpp": [
-        ("app.Widget", "class", 7, 13),
-        ("app.Widget.area", "method", 10, 10),
-        ("app.Widget.compute", "method", 15, 19),
-        ("main", "function", 23, 26),
+        ('app.Widget', 'class', 7, 13),
+        ('app.Widget.area', 'method', 10, 10),
+        ('app.Widget.compute', 'method', 15, 19),
+        ('main', 'function', 23, 26),
+        ('Box', 'class', 28, 31),
+        ('Name', 'class', 33, 33),
     ],
     "csharp": [
         ("Demo.Greeter", "class", 7, 16),
@@ -64,11 +83,13 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ("MyApp.Accounts.normalize", "function", 15, 19),
     ],
     "go": [
-        ("go.sample", "module", 1, 32),
-        ("Server", "class", 10, 12),
-        ("Server.Serve", "method", 15, 23),
-        ("NewServer", "function", 25, 28),
-        ("Handler", "class", 30, 32),
+        ('go.sample', 'module', 1, 37),
+        ('Server', 'class', 10, 12),
+        ('Server.Serve', 'method', 15, 23),
+        ('NewServer', 'function', 25, 28),
+        ('Handler', 'class', 30, 32),
+        ('HandlerFunc', 'class', 35, 35),
+        ('ID', 'class', 37, 37),
     ],
     "java": [
         ("Calculator", "class", 9, 26),
@@ -88,15 +109,17 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ("get", "function", 33, 33),
     ],
     "kotlin": [
-        ("Repo", "class", 7, 17),
-        ("Repo.load", "method", 9, 12),
-        ("Repo.Companion", "class", 14, 16),
-        ("Repo.Companion.create", "method", 15, 15),
-        ("Registry", "class", 19, 21),
-        ("Registry.register", "method", 20, 20),
-        ("Store", "class", 23, 23),
-        ("Store.get", "method", 23, 23),
-        ("main", "function", 25, 28),
+        ('Repo', 'class', 7, 17),
+        ('Repo.load', 'method', 9, 12),
+        ('Repo.Companion', 'class', 14, 16),
+        ('Repo.Companion.create', 'method', 15, 15),
+        ('Registry', 'class', 19, 21),
+        ('Registry.register', 'method', 20, 20),
+        ('Store', 'class', 23, 23),
+        ('Store.get', 'method', 23, 23),
+        ('main', 'function', 25, 28),
+        ('Names', 'class', 30, 30),
+        ('Config', 'class', 32, 32),
     ],
     "lua": [
         ("lua.sample", "module", 1, 23),
@@ -131,44 +154,156 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ("top_level", "function", 26, 28),
     ],
     "rust": [
-        ("Parser", "class", 6, 8),
-        ("Parser.new", "method", 12, 15),
-        ("Parser.peek", "method", 17, 22),
-        ("Visitor", "class", 25, 27),
-        ("Visitor.visit", "method", 26, 26),
-        ("parse", "function", 29, 33),
-        ("Kind", "class", 35, 35),
+        ('Parser', 'class', 6, 8),
+        ('Parser.new', 'method', 12, 15),
+        ('Parser.peek', 'method', 17, 22),
+        ('Visitor', 'class', 25, 27),
+        ('Visitor.visit', 'method', 26, 26),
+        ('parse', 'function', 29, 33),
+        ('Kind', 'class', 35, 35),
+        ('Res', 'class', 38, 38),
+        ('square', 'class', 40, 42),
+        ('LocalSet', 'class', 46, 48),  # inside `cfg_rt! { ... }`
+        ('LocalSet.ticks', 'method', 52, 52),  # nested `cfg_metrics!` in an impl
     ],
     "scala": [
-        ("Shape", "class", 7, 9),
-        ("Shape.area", "method", 8, 8),
-        ("Circle", "class", 12, 14),
-        ("Circle.area", "method", 13, 13),
-        ("Main", "class", 16, 21),
-        ("Main.main", "method", 17, 20),
+        ('Shape', 'class', 7, 9),
+        ('Shape.area', 'method', 8, 8),
+        ('Circle', 'class', 12, 14),
+        ('Circle.area', 'method', 13, 13),
+        ('Main', 'class', 16, 21),
+        ('Main.main', 'method', 17, 20),
+        ('Named', 'class', 23, 25),
+        ('Named.Name', 'class', 24, 24),
     ],
     "swift": [
-        ("Vehicle", "class", 5, 7),
-        ("Vehicle.drive", "method", 6, 6),
-        ("Car", "class", 10, 23),
-        ("Car.init", "method", 13, 15),
-        ("Car.drive", "method", 17, 22),
-        ("Point", "class", 25, 27),
-        ("distance", "function", 29, 31),
+        ('Vehicle', 'class', 5, 7),
+        ('Vehicle.drive', 'method', 6, 6),
+        ('Car', 'class', 10, 23),
+        ('Car.init', 'method', 13, 15),
+        ('Car.drive', 'method', 17, 22),
+        ('Point', 'class', 25, 27),
+        ('distance', 'function', 29, 31),
+        ('Point', 'class', 33, 35),
+        ('Point.norm', 'method', 34, 34),
+        ('Direction', 'class', 37, 37),
+        ('Meters', 'class', 39, 39),
     ],
     "tsx": [
         ("Button", "function", 4, 7),
         ("App", "function", 9, 9),
     ],
     "typescript": [
-        ("Shape", "class", 4, 6),
-        ("Shape.area", "method", 5, 5),
-        ("Circle", "class", 8, 14),
-        ("Circle.constructor", "method", 9, 9),
-        ("Circle.area", "method", 11, 13),
-        ("total", "function", 16, 18),
-        ("double", "function", 20, 20),
-        ("Color", "class", 22, 22),
+        ('Shape', 'class', 4, 6),
+        ('Shape.area', 'method', 5, 5),
+        ('Circle', 'class', 8, 14),
+        ('Circle.constructor', 'method', 9, 9),
+        ('Circle.area', 'method', 11, 13),
+        ('total', 'function', 16, 18),
+        ('double', 'function', 20, 20),
+        ('Color', 'class', 22, 22),
+        ('Id', 'class', 25, 25),
+    ],
+    "haskell": [
+        ('haskell.sample', 'module', 1, 33),
+        ('parseEither', 'function', 7, 9),
+        ('emptyArray', 'function', 12, 13),
+        ('Value', 'class', 16, 18),
+        ('Parser', 'class', 20, 20),
+        ('Pair', 'class', 22, 22),
+        ('FromJSON', 'class', 24, 26),
+        ('FromJSON.parseJSON', 'method', 25, 26),
+        ('Bool.parseJSON', 'method', 29, 30),
+        ('isZero', 'function', 32, 33),
+    ],
+    "zig": [
+        ('zig.sample', 'module', 1, 27),
+        ('Names', 'class', 4, 12),
+        ('Names.longest', 'method', 8, 11),
+        ('Values', 'class', 14, 17),
+        ('parseParam', 'function', 20, 23),
+    ],
+    "ocaml": [
+        ('ocaml.sample', 'module', 1, 23),
+        ('Stack', 'class', 2, 6),
+        ('Stack.t', 'class', 3, 3),
+        ('Stack.create', 'method', 4, 4),
+        ('Stack.push', 'method', 5, 5),
+        ('SHOW', 'class', 8, 10),
+        ('color', 'class', 14, 14),
+        ('add', 'function', 17, 17),
+        ('fact', 'function', 19, 19),
+        ('point', 'class', 21, 23),
+    ],
+    "dart": [
+        ('dart.sample', 'module', 1, 28),
+        ('Counter', 'class', 4, 12),
+        ('Counter.build', 'method', 9, 11),
+        ('Logger', 'class', 14, 16),
+        ('Logger.log', 'method', 15, 15),
+        ('Color', 'class', 18, 18),
+        ('String.twice', 'method', 21, 21),
+        ('Callback', 'class', 24, 24),
+        ('add', 'function', 26, 28),
+    ],
+    "erlang": [
+        ('erlang.sample', 'module', 1, 15),
+        ('state', 'class', 4, 4),
+        ('result', 'class', 5, 5),
+        ('add', 'function', 8, 9),
+        ('fact', 'function', 11, 13),
+    ],
+    "clojure": [
+        ('clojure.sample', 'module', 1, 15),
+        ('add', 'function', 4, 7),
+        ('unless', 'function', 9, 9),
+        ('Shape', 'class', 11, 11),
+        ('Circle', 'class', 13, 13),
+    ],
+    "julia": [
+        ('julia.sample', 'module', 1, 20),
+        ('add', 'function', 4, 6),
+        ('square', 'function', 8, 8),
+        ('twice', 'function', 16, 18),
+    ],
+    "r": [
+        ('r.sample', 'module', 1, 10),
+        ('add', 'function', 4, 6),
+        ('square', 'function', 8, 8),
+    ],
+    "perl": [
+        ('perl.sample', 'module', 1, 12),
+        ('add', 'function', 5, 8),
+        ('mul', 'function', 10, 10),
+    ],
+    "objc": [
+        ('Person', 'class', 4, 7),
+        ('Person.greet', 'method', 6, 6),
+        ('Person', 'class', 9, 13),
+        ('Person.greet', 'method', 10, 12),
+        ('Greeter', 'class', 15, 17),
+        ('Greeter.hello', 'method', 16, 16),
+        ('add', 'function', 19, 19),
+    ],
+    "sql": [
+        ('sql.sample', 'module', 1, 13),
+        ('users', 'class', 2, 5),
+        ('active', 'class', 7, 7),
+        ('add', 'function', 9, 11),
+    ],
+    "proto": [
+        ('User', 'class', 6, 9),
+        ('User.Address', 'class', 8, 8),
+        ('Role', 'class', 11, 11),
+        ('Users', 'class', 13, 15),
+        ('Users.Get', 'method', 14, 14),
+    ],
+    "hcl": [
+        ('hcl.sample', 'module', 1, 16),
+        ('resource.aws_s3_bucket.logs', 'section', 2, 4),
+        ('variable.region', 'section', 6, 8),
+        ('module.vpc', 'section', 10, 12),
+        ('locals', 'section', 14, 16),
     ],
 }
 
@@ -273,6 +408,46 @@ DETAILS: dict[str, dict[str, tuple[str, str, list[str]]]] = {
         "greet": ("greet()", "Prints a greeting.", ["true", "echo"]),
         "cleanup": ("function cleanup", "", ["rm"]),
     },
+    "haskell": {
+        "parseEither": (
+            "parseEither :: (a -> Parser b) -> a -> Either String b",
+            "Run a parser.",
+            ["runParser", "m", "Left", "formatError"],
+        ),
+        "Value": ("data Value = Object !Object", "A JSON value.", []),
+    },
+    "zig": {
+        "Names": ("const Names = struct", "The names a `Param` can have.", []),
+        "Names.longest": (
+            "fn longest(names: *const Names) []const u8", "The longest of the names.", []
+        ),
+    },
+    "ocaml": {
+        "Stack": ("module Stack = struct", "Stack module.", []),
+        "fact": ("let rec fact n = if n = 0 then 1 else n * fact (n - 1)", "", ["fact"]),
+    },
+    "dart": {
+        "Counter": ("class Counter extends StatelessWidget", "A counter.", []),
+        "Counter.build": ("Widget build(BuildContext context)", "", []),
+    },
+    "erlang": {
+        "add": ("add(A, B) ->", "Adds numbers.", []),
+        "fact": ("fact(0) -> 1", "", ["fact"]),
+    },
+    "clojure": {"add": ("(defn add", "Adds numbers.", [])},
+    "julia": {
+        "add": ("function add(a, b)", "Adds numbers.", []),
+        "square": ("square(x) = x * x", "", []),
+    },
+    "r": {"add": ("add <- function(a, b)", "Adds numbers.", [])},
+    "perl": {"add": ("sub add", "Adds numbers.", [])},
+    "objc": {
+        "Greeter": ("@protocol Greeter", "", []),
+        "add": ("int add(int a, int b)", "", []),
+    },
+    "sql": {"users": ("CREATE TABLE users (", "Users table.", [])},
+    "proto": {"User": ("message User", "A user.", [])},
+    "hcl": {"resource.aws_s3_bucket.logs": ('resource "aws_s3_bucket" "logs"', "The bucket.", [])},
 }
 
 IMPORTS = {
@@ -294,6 +469,19 @@ IMPORTS = {
     "lua": ["json"],
     "elixir": ["MyApp.Repo", "Ecto.Query"],
     "bash": ["./lib.sh"],
+    "haskell": ["Data.Map", "Data.Text"],
+    "zig": [],
+    "ocaml": [],
+    "dart": ["package:flutter/material.dart"],
+    "erlang": [],
+    "clojure": [],
+    "julia": [],
+    "r": [],
+    "perl": ["strict"],
+    "objc": ["Foundation/Foundation.h"],
+    "sql": [],
+    "proto": ["google/protobuf/empty.proto"],
+    "hcl": [],
 }
 
 
@@ -305,7 +493,8 @@ def _units(language: str) -> list[Unit]:
 
 
 def test_every_language_has_a_fixture() -> None:
-    assert set(SPANS) == set(SUPPORTED_LANGUAGES) == set(DETAILS) == set(IMPORTS)
+    assert set(SPANS) == set(SPECS) == set(DETAILS) == set(IMPORTS)
+    assert set(SUPPORTED_LANGUAGES) == set(SPECS) | set(FALLBACK_LANGUAGES)
 
 
 @pytest.mark.parametrize("language", sorted(SPANS))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["EXTRACTOR_VERSION", "UNIT_TYPES", "Unit"]
+from tldr.request import UNIT_TYPES
 
-UNIT_TYPES = ("function", "method", "class", "module")
+__all__ = ["EXTRACTOR_VERSION", "UNIT_TYPES", "Unit"]
 
 
 class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One searchable piece of code: a function, method, class or module.
+    """One searchable piece of a file: a function, method, class, module, section or chunk.
 
     `line` and `end_line` are 1-based and inclusive. `file` is
     project-relative with `/` separators. `code` is the unit's source,
@@ -39,4 +39,4 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 # Bump whenever extraction output changes, so stale cached units are rebuilt.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "3"
