@@ -187,7 +187,7 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("semantic_search", {"query": "x", "unit_type": "lambda"},
      "'function', 'method', 'class', 'module', 'section' or 'chunk'"),
     ("semantic_search", {"query": "x", "mode": "fuzzy"}, "'hybrid', 'dense' or 'lexical'"),
-    ("semantic_search", {"query": "x", "lang": "klingon"}, "choose one of: bash, c, cpp"),
+    ("semantic_search", {"query": "x", "lang": "klingon"}, "choose one of: bash, c, clojure"),
     ("semantic_search", {"query": "x", "lang": "pyton"}, "did you mean 'python'?"),
     ("semantic_search", {"query": "x", "path_prefix": "../elsewhere"}, "outside the project"),
     ("semantic_search", {"query": "x", "budget_tokens": 5}, "greater than or equal to 100"),
