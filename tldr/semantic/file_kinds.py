@@ -25,6 +25,7 @@ from tldr.semantic.lexical import path_tokens
 __all__ = [
     "ASKS",
     "KINDS",
+    "MAX_PIECE",
     "MIRROR_MIN_COMMON",
     "MIRROR_MIN_SHARE",
     "REEXPORT_MIN_SHARE",
@@ -89,6 +90,11 @@ MIRROR_MIN_SHARE = 0.5
 # Bound on the per-project memo of query word -> matching files; a daemon
 # serving arbitrary queries must not grow without limit.
 _MATCH_MEMO_MAX = 8192
+# Longest path word looked up inside a query word. The lookups cost
+# (query word length) x (this) slices, so one pathological 4,000-letter token
+# stays linear instead of enumerating all of its substrings; longer path words
+# still match by prefix, by containing the query word, or exactly.
+MAX_PIECE = 32
 # ------------------------------------------------------------------------------------
 
 
@@ -229,6 +235,7 @@ class ProjectFiles:
         self._joined = "\n".join(vocab)
         self._starts = list(_offsets(vocab))
         self._vocab = vocab
+        self._longest = min(max(map(len, vocab), default=0), MAX_PIECE)
         self._matches: dict[str, frozenset[int]] = {}
         self._demotions: dict[frozenset[str], list[float]] = {}
 
@@ -277,8 +284,8 @@ class ProjectFiles:
         if n < 4:
             return out
         candidates = set(self._by_prefix.get(word[:4], ()))
-        # Path words inside `word`.
-        for size in range(4, n):
+        # Path words inside `word`, no longer than the longest path word.
+        for size in range(4, min(n, self._longest + 1)):
             for start in range(n - size + 1):
                 piece = word[start : start + size]
                 if piece in vocab:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from tldr.semantic import file_kinds
 from tldr.semantic.file_kinds import ASKS, ProjectFiles
-from tldr.semantic.lexical import tokenize
+from tldr.semantic.lexical import MAX_QUERY_CHARS, tokenize
 
 if TYPE_CHECKING:
     from tldr.units.model import Unit
@@ -80,6 +80,13 @@ IDENTIFIER_IN_QUERY_LEXICAL = 0.3
 DEF_EXACT = 3.0
 DEF_LOOSE = 2.0
 DEF_IN_NATURAL = 1.6
+# Unit types that define a type (or a macro): for a symbol query, such a unit
+# spelled exactly as typed is what the user names (`Serialize` the Rust trait,
+# not the hundred `serialize` impl methods), so these come first, whatever
+# their fused score; their order among themselves is the usual score.
+TYPE_LIKE = frozenset(
+    "class struct trait interface enum protocol type typedef union macro record object".split()
+)
 # Among several definitions of one name, the least nested file is usually the
 # canonical one (`pkg/main.py` over `pkg/v1/main.py`): per extra directory level.
 DEF_DEPTH_DECAY = 0.9
@@ -238,6 +245,7 @@ class _Query:
 
 
 def _parse(query: str) -> _Query:
+    query = query[:MAX_QUERY_CHARS]
     kind = classify_query(query)
     q = query.strip()
     symbol = ""
@@ -273,19 +281,21 @@ def _fuse(
     for weight, hits in ((w_dense, dense), (w_lex, lexical)):
         if weight <= 0.0 or not hits:
             continue
-        for (pos, _score), c in zip(hits, _rrf(weight, len(hits)), strict=True):
+        for (pos, _score), c in zip(hits, _rrf(weight, len(hits), RRF_K), strict=True):
             fused[pos] = get(pos, 0.0) + c
     return fused
 
 
-# Weights of a file's best units in its score: 1, decay, decay^2...
-_SUPPORT = tuple(FILE_SUPPORT_DECAY**i for i in range(FILE_SUPPORT_UNITS))
+@functools.lru_cache(maxsize=8)
+def _support(decay: float, n: int) -> tuple[float, ...]:
+    """Weights of a file's best units in its score: 1, decay, decay^2... (n of them)."""
+    return tuple(decay**i for i in range(n))
 
 
 @functools.lru_cache(maxsize=64)
-def _rrf(weight: float, n: int) -> tuple[float, ...]:
-    """`weight / (RRF_K + rank)` for ranks 1..n."""
-    return tuple(weight / (RRF_K + r) for r in range(1, n + 1))
+def _rrf(weight: float, n: int, k: float) -> tuple[float, ...]:
+    """`weight / (k + rank)` for ranks 1..n."""
+    return tuple(weight / (k + r) for r in range(1, n + 1))
 
 
 def _path_shares(q: _Query, fids: set[int], files: ProjectFiles) -> dict[int, float]:
@@ -324,15 +334,20 @@ def _file_factors(q: _Query, fids: set[int], project: _Project) -> dict[int, flo
 
 def _definition_factors(
     q: _Query, units: Sequence[Unit], fused: dict[int, float], project: _Project
-) -> dict[int, float]:
-    """Boosts of candidates that define the queried symbol or a named identifier."""
+) -> tuple[dict[int, float], set[int]]:
+    """Boosts of candidates that define the queried symbol or a named identifier.
+
+    Also returns the exact-case type-like definitions of a symbol query,
+    which rank first (`TYPE_LIKE`).
+    """
     folded = project.folded
     modules = project.modules
+    first: set[int] = set()
     if q.kind is QueryKind.SYMBOL:
         target = _norm_ident(q.symbol)
         defs = [p for p in fused if folded[p] == target] if target else []
         if not defs:
-            return {}
+            return {}, first
         depths, file_of = project.files.depths, project.file_of
         min_depth = min(depths[file_of[p]] for p in defs)
         qualified = _SPLIT_QUALIFIED.sub(".", q.raw.removesuffix("()")) if "." in q.raw else ""
@@ -344,11 +359,14 @@ def _definition_factors(
             exact = unit.name == q.symbol and unit.qualified_name.endswith(qualified)
             factor = DEF_EXACT if exact else DEF_LOOSE
             out[p] = factor * DEF_DEPTH_DECAY ** (depths[file_of[p]] - min_depth)
-        return out
+            if exact and unit.unit_type in TYPE_LIKE:
+                first.add(p)
+        return out, first
     if q.identifiers:
         names = q.identifiers
-        return {p: DEF_IN_NATURAL for p in fused if folded[p] in names and p not in modules}
-    return {}
+        factors = {p: DEF_IN_NATURAL for p in fused if folded[p] in names and p not in modules}
+        return factors, first
+    return {}, first
 
 
 def _scored(
@@ -369,7 +387,7 @@ def _scored(
     top = max(fused.values())
     file_of = project.file_of
     file_factor = _file_factors(q, set(map(file_of.__getitem__, fused)), project)
-    definition = _definition_factors(q, units, fused, project)
+    definition, first = _definition_factors(q, units, fused, project)
     reexports = (
         {p for p in project.modules.intersection(fused) if project.is_reexport(p)}
         if "reexport" not in q.asks
@@ -394,14 +412,23 @@ def _scored(
         else:
             vals.append(s)
 
+    support = _support(FILE_SUPPORT_DECAY, FILE_SUPPORT_UNITS)
     file_scores = {
         fid: vals[0]
         if len(vals) == 1
-        else sum(map(operator.mul, sorted(vals, reverse=True), _SUPPORT))
+        else sum(map(operator.mul, sorted(vals, reverse=True), support))
         for fid, vals in by_file.items()
     }
     keep = 1.0 - FILE_MIX
     scores = {pos: keep * s + FILE_MIX * file_scores[file_of[pos]] for pos, s in scores.items()}
+    if first:
+        # Above every other unit (and file), in their own order.
+        lead = max(scores.values())
+        for pos in first:
+            scores[pos] += lead
+        file_lead = max(file_scores.values())
+        for fid in {file_of[pos] for pos in first}:
+            file_scores[fid] += file_lead
     return scores, file_scores, project
 
 
