@@ -114,7 +114,10 @@ REEXPORT_FACTOR = 0.5
 # next units; each unit then mixes in its file's score.
 FILE_SUPPORT_DECAY = 0.5
 FILE_SUPPORT_UNITS = 4
-FILE_MIX = 0.3
+# Share of a unit's score that comes from its file's score, per query kind: a
+# question about how something works is answered by a file as much as by one
+# unit; a symbol query by its definition.
+FILE_MIX = {"symbol": 0.3, "natural": 0.3, "path": 0.3}
 # Diversity: the n-th further unit of one file is multiplied by DIVERSITY^n.
 # Users scan the first results for the right *file*; ten hits from one file
 # hide the second file they need. 0.4 lets a file's second unit through only
@@ -419,8 +422,9 @@ def _scored(
         else sum(map(operator.mul, sorted(vals, reverse=True), support))
         for fid, vals in by_file.items()
     }
-    keep = 1.0 - FILE_MIX
-    scores = {pos: keep * s + FILE_MIX * file_scores[file_of[pos]] for pos, s in scores.items()}
+    mix = FILE_MIX[q.kind.value]
+    keep = 1.0 - mix
+    scores = {pos: keep * s + mix * file_scores[file_of[pos]] for pos, s in scores.items()}
     if first:
         # Above every other unit (and file), in their own order.
         lead = max(scores.values())
