@@ -202,7 +202,7 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
     )
     search.add_argument(
         "--unit-type",
-        choices=("function", "method", "class", "module"),
+        choices=("function", "method", "class", "module", "section", "chunk"),
         help="only units of this kind",
     )
     search.add_argument(

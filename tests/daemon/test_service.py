@@ -64,7 +64,7 @@ async def test_ignored_paths_do_not_rebuild(daemon: Daemon, built: Path) -> None
     builds = daemon.service.counts["builds"]
     (built / "generated").mkdir()
     (built / "generated" / "x.py").write_text("def x():\n    pass\n")
-    (built / "notes.txt").write_text("hello")
+    (built / "logo.png").write_bytes(b"\x89PNG\r\n")  # binary: never indexed
     (built / "node_modules").mkdir()
     (built / "node_modules" / "y.js").write_text("function y() {}")
     import asyncio
@@ -78,7 +78,7 @@ async def test_notify_schedules_rebuild(built: Path) -> None:
     async with running_daemon(built, watch=False) as daemon:
         client = await RawClient.open(daemon)
         (built / "app" / "http.py").write_text("def teapot_brewer():\n    return 418\n")
-        answer = await client.call("notify", {"paths": ["app/http.py", "README.md",
+        answer = await client.call("notify", {"paths": ["app/http.py", "logo.png",
                                                         str(built / "app" / "http.py")],
                                               "debounce": False})
         assert answer["result"] == {"accepted": 2, "ignored": 1}

@@ -107,8 +107,8 @@ def test_language_for_path() -> None:
     assert language_for_path("x.hpp") == "cpp"
     assert language_for_path("x.h") == "c"
     assert language_for_path("app.min.js") is None
-    assert language_for_path("Makefile") is None
-    assert language_for_path(".bashrc") is None
+    assert language_for_path("Makefile") == "make"
+    assert language_for_path(".bashrc") == "bash"
 
 
 def test_parsers_are_usable_from_threads() -> None:

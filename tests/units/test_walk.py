@@ -25,8 +25,8 @@ def test_sorted_order_and_metadata(tmp_path: Path) -> None:
     for rel in ("b.py", "a/z.go", "a/b.rs", "README.md", "c.js"):
         _write(tmp_path, rel)
     result = walk_project(tmp_path)
-    assert [f.rel_path for f in result.files] == ["a/b.rs", "a/z.go", "b.py", "c.js"]
-    first = result.files[0]
+    assert [f.rel_path for f in result.files] == ["README.md", "a/b.rs", "a/z.go", "b.py", "c.js"]
+    first = result.files[1]
     assert (first.language, first.size) == ("rust", 6)
     assert first.abs_path == tmp_path.resolve() / "a" / "b.rs"
     assert first.mtime_ns > 0

@@ -123,7 +123,7 @@ class SearchParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     lang: str | None = None
     path_prefix: str | None = None
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    unit_type: Literal["function", "method", "class", "module"] | None = None
+    unit_type: Literal["function", "method", "class", "module", "section", "chunk"] | None = None
     snippets: bool = False
     expand: bool = False
     rerank: bool = False

@@ -78,8 +78,10 @@ class ChangeFilter:
             return "source"
         if self._ignored(rel):
             return None
-        if language_for_path(rel) is not None:
-            return "source"
+        if language_for_path(rel) is not None and not os.path.isdir(
+            os.path.join(self._root_str, rel)
+        ):
+            return "source"  # any text file is indexed; a new directory holds no text yet
         # A deleted or renamed directory arrives as one event without an extension.
         if "." not in parts[-1] and not os.path.exists(os.path.join(self._root_str, rel)):
             return "source"

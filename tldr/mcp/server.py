@@ -107,7 +107,8 @@ def build_server(
         )] = None,
         language: Annotated[str | None, Field(description=f"only this language: {languages}")]
         = None,
-        unit_type: Annotated[Literal["function", "method", "class", "module"] | None,
+        unit_type: Annotated[Literal["function", "method", "class", "module", "section",
+                                     "chunk"] | None,
                              Field(description="only this kind of unit")] = None,
         mode: Annotated[Literal["hybrid", "dense", "lexical"], Field(
             description="hybrid (default) mixes meaning and words; dense: meaning only; "

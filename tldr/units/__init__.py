@@ -18,8 +18,9 @@ Typical use by an indexer::
 
 from __future__ import annotations
 
+from tldr.units.detect import detect_language, language_for_path
 from tldr.units.extract import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, extract_units
-from tldr.units.languages import SUPPORTED_LANGUAGES, language_for_path
+from tldr.units.languages import SUPPORTED_LANGUAGES
 from tldr.units.model import UNIT_TYPES, Unit
 from tldr.units.source import (
     DEFAULT_MAX_FILE_BYTES,
@@ -52,6 +53,7 @@ __all__ = [
     "SourceFile",
     "Unit",
     "WalkResult",
+    "detect_language",
     "extract_units",
     "language_for_path",
     "load_source",

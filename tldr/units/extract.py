@@ -9,11 +9,13 @@ resolved after the walk from what it collected.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
+from tldr.units.chunks import text_units
+from tldr.units.detect import CONTENT_DECIDED, detect_language
+from tldr.units.finish import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, Collected
 from tldr.units.imports import IMPORT_CALLS, call_import, statement_imports
-from tldr.units.languages import SPECS, LanguageSpec
+from tldr.units.languages import FALLBACK_LANGUAGES, SPECS, LanguageSpec
 from tldr.units.model import Unit
 from tldr.units.naming import (
     IDENTIFIER_TYPES,
@@ -21,72 +23,34 @@ from tldr.units.naming import (
     classify,
     definition_name,
     elixir_call_name,
-    function_value,
     last_identifier,
-    parameter_names,
 )
 from tldr.units.parsing import OpenUnit, Scope, end_row, parser_for
-from tldr.units.text import (
-    clean_comment_block,
-    clean_signature,
-    clean_string_literal,
-    preview,
-)
+from tldr.units.shapes import Shape, shape
+from tldr.units.text import clean_string_literal
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
 __all__ = ["MAX_ASSIGNS", "MAX_CALLS", "MAX_IMPORTS", "extract_units"]
 
-MAX_CALLS = 64
-MAX_IMPORTS = 64
-MAX_ASSIGNS = 32
-
 _BOOLEAN_TOKENS = frozenset({"&&", "||", "and", "or"})
-_BODY_TYPES = frozenset(
-    {
-        "block",
-        "statement_block",
-        "class_body",
-        "compound_statement",
-        "declaration_list",
-        "field_declaration_list",
-        "function_body",
-        "body_statement",
-        "do_block",
-        "template_body",
-        "interface_body",
-        "enum_body",
-        "protocol_body",
-        "enum_class_body",
-        "constructor_body",
-        "enum_variant_list",
-    }
-)
-_LINE_BODIES = frozenset({"ruby", "lua", "elixir", "bash", "python"})
 _ELIXIR_BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
 _ELIXIR_LOOPS = frozenset({"for"})
-_SHEBANG = "#!"
+_UNIT_KINDS = frozenset({"function", "class", "section"})
+# Nodes that may sit between two clauses of one definition.
+_BETWEEN_CLAUSES = frozenset({"comment", "haddock", "pragma"})
 
-class _Extractor:
+class _Extractor(Collected):
     def __init__(self, source: bytes, path: str, spec: LanguageSpec) -> None:
-        self.source = source
-        self.path = path
-        self.spec = spec
-        self.language = spec.name
-        self.units: list[OpenUnit] = []
-        self.module = OpenUnit(None, "module", "", "")
-        self.imports: list[str] = []
-        self.comments: dict[int, tuple[int, bytes]] = {}  # end row -> (start row, text)
-        self.attribute_rows: dict[int, int] = {}  # end row -> start row (Rust #[...])
-        self.elixir_docs: dict[int, str] = {}  # end row of `@doc` -> text
-        self.import_tops: set[int] = set()
-        self.definition_tops: set[int] = set()
+        super().__init__(source, path, spec)
+        self.by_node: dict[int, OpenUnit] = {}  # node id -> unit, for merging clauses
+        self.attached: set[int] = set()  # ids of bodies already walked with their unit
         self.import_calls = IMPORT_CALLS.get(spec.name, frozenset())
         self.definition_types = (
             frozenset({"call"})
             if spec.name == "elixir"
-            else spec.functions | spec.classes | spec.type_scopes | spec.namespaces
+            else spec.functions | spec.classes | spec.type_scopes | spec.namespaces | spec.shaped
         )
         self.feature_types = (
             frozenset(spec.calls)
@@ -111,19 +75,37 @@ class _Extractor:
         definition_types = self.definition_types
         feature_types = self.feature_types
         is_elixir = self.language == "elixir"
+        shaped = spec.shaped
+        attached_bodies = spec.attached_bodies
         while stack:
             node, scope, open_units, top = stack.pop()
             kind = node.type
             if kind in comments:
                 self._record_comment(node)
                 continue
+            if attached_bodies and kind in attached_bodies and node.id in self.attached:
+                continue
             children = node.named_children
             if kind in definition_types:
-                definition_kind = classify(node, spec)
+                found: Shape | None = None
+                if kind in shaped:
+                    found = shape(node, self.language)
+                    definition_kind = found[0] if found is not None else None
+                else:
+                    definition_kind = classify(node, spec)
                 if definition_kind is not None:
-                    scope, open_units = self._open(node, definition_kind, scope, open_units, top)
+                    scope, open_units = self._open(
+                        node, definition_kind, scope, open_units, top, found
+                    )
                     if is_elixir:
                         children = [c for c in children if c.type == "do_block"]
+                    if attached_bodies:
+                        body = node.next_named_sibling
+                        if body is not None and body.type in attached_bodies:
+                            self.attached.add(body.id)
+                            if open_units and open_units[-1].node is node:
+                                open_units[-1].last = body
+                            children = [*children, body]
                     for child in reversed(children):
                         stack.append((child, scope, open_units, top))
                     continue
@@ -144,8 +126,9 @@ class _Extractor:
         scope: Scope,
         open_units: tuple[OpenUnit, ...],
         top: int,
+        found: Shape | None = None,
     ) -> tuple[Scope, tuple[OpenUnit, ...]]:
-        resolved = definition_name(node, self.spec)
+        resolved = (found[1], found[2]) if found is not None else definition_name(node, self.spec)
         if resolved is None:
             return scope, open_units
         name, qualifiers = resolved
@@ -153,15 +136,33 @@ class _Extractor:
         outer, sig_start = self._outer(node)
         if outer.parent is not None and outer.parent.parent is None:
             self.definition_tops.add(top)
-        if definition_kind in ("function", "class"):
+        if self.spec.merge_clauses:
+            earlier = self._earlier_clause(node, name)
+            if earlier is not None:
+                earlier.last = node
+                self.by_node[node.id] = earlier
+                return Scope(names, definition_kind), (*open_units, earlier)
+        if definition_kind in _UNIT_KINDS:
             unit = OpenUnit(node, definition_kind, name, ".".join(names))
             unit.outer = outer
             unit.sig_start = sig_start
             unit.parent_kind = scope.kind
             unit.qualifiers = qualifiers
             self.units.append(unit)
+            if self.spec.merge_clauses:
+                self.by_node[node.id] = unit
             open_units = (*open_units, unit)
         return Scope(names, definition_kind), open_units
+
+    def _earlier_clause(self, node: Node, name: str) -> OpenUnit | None:
+        """The unit a clause continues: the previous definition, same name."""
+        previous = node.prev_named_sibling
+        while previous is not None and previous.type in _BETWEEN_CLAUSES:
+            previous = previous.prev_named_sibling
+        if previous is None:
+            return None
+        unit = self.by_node.get(previous.id)
+        return unit if unit is not None and unit.name == name else None
 
     def _outer(self, node: Node) -> tuple[Node, int]:
         """Climb wrappers that belong to the unit (decorators, `export`, `const`)."""
@@ -184,7 +185,10 @@ class _Extractor:
         line_start = self.source.rfind(b"\n", 0, start) + 1
         if self.source[line_start:start].strip():
             return  # a trailing comment documents its own line, not the next one
-        self.comments[end_row(node)] = (node.start_point[0], node.text or b"")
+        text = node.text or b""
+        # Some grammars (Zig doc comments) swallow the indentation after them.
+        last_row = node.start_point[0] + text.rstrip().count(b"\n")
+        self.comments[last_row] = (node.start_point[0], text)
 
     def _features(self, node: Node, kind: str, targets: tuple[OpenUnit, ...], top: int) -> None:
         spec = self.spec
@@ -233,8 +237,13 @@ class _Extractor:
                 if field
                 else (node.named_children[0] if node.named_child_count else None)
             )
-            if callee is None:
-                return
+            if callee is None or callee.type == kind:
+                return  # `f a b` is `(f a) b`: the inner application names f
+            if self.language == "julia" and node.parent is not None and (
+                node.parent.type == "signature"
+                or (node.parent.type == "assignment" and node.prev_named_sibling is None)
+            ):
+                return  # the head of a definition, not a call
             text = (callee.text or b"")[:300].decode("utf-8", "replace")
             if callee.type in IDENTIFIER_TYPES or self.language == "bash":
                 name = text.strip()
@@ -285,209 +294,6 @@ class _Extractor:
                     unit.loops += 1
         return True
 
-    # -- after the walk ---------------------------------------------------
-
-    def _text(self, start: int, end: int) -> str:
-        return self.source[start:end].decode("utf-8", "replace")
-
-    def _signature(self, unit: OpenUnit) -> str:
-        node = unit.node
-        assert node is not None
-        holder = function_value(node) or node
-        body = holder.child_by_field_name("body")
-        if body is None:
-            body = next((c for c in holder.named_children if c.type in _BODY_TYPES), None)
-        if body is not None and body.start_byte > unit.sig_start:
-            end = body.start_byte
-            for child in holder.named_children:  # Ruby keeps comments before the body
-                if child.type in self.spec.comments and unit.sig_start < child.start_byte < end:
-                    end = child.start_byte
-                    break
-            return clean_signature(self._text(unit.sig_start, end))
-        text = self._text(unit.sig_start, min(node.end_byte, unit.sig_start + 2000))
-        brace = text.find("{")
-        if brace > 0:
-            text = text[:brace]
-        if self.language in _LINE_BODIES:
-            text = text.split("\n", 1)[0]
-        return clean_signature(text)
-
-    def _comment_above(self, row: int) -> str:
-        blocks: list[bytes] = []
-        while True:
-            above = self.comments.get(row - 1)
-            if above is None:
-                attribute_start = self.attribute_rows.get(row - 1)
-                if attribute_start is None or blocks:
-                    break
-                row = attribute_start
-                continue
-            blocks.append(above[1])
-            row = above[0]
-        if not blocks:
-            return ""
-        texts = [b.decode("utf-8", "replace") for b in reversed(blocks)]
-        return clean_comment_block(texts, strip_xml=self.language == "csharp")
-
-    def _python_docstring(self, container: Node | None) -> str:
-        if container is None:
-            return ""
-        for child in container.named_children:
-            if child.type == "comment":
-                continue
-            if child.type == "expression_statement" and child.named_child_count == 1:
-                child = child.named_children[0]
-            if child.type == "string":
-                return clean_string_literal((child.text or b"").decode("utf-8", "replace"))
-            return ""
-        return ""
-
-    def _docstring(self, unit: OpenUnit) -> str:
-        if unit.docstring:
-            return unit.docstring
-        assert unit.node is not None and unit.outer is not None
-        row = unit.outer.start_point[0]
-        if self.language == "python":
-            found = self._python_docstring(unit.node.child_by_field_name("body"))
-            if found:
-                return found
-        elif self.language == "elixir":
-            return self.elixir_docs.get(row - 1, "")
-        return self._comment_above(row)
-
-    def _unit_type(self, unit: OpenUnit) -> str:
-        if unit.kind == "class":
-            return "class"
-        node = unit.node
-        assert node is not None
-        if self.spec.methods_in_classes and unit.parent_kind in ("class", "type_scope"):
-            return "method"
-        if node.type == "method_declaration" and self.language == "go":
-            return "method"
-        if unit.qualifiers and self.language == "cpp":
-            return "method"
-        name_node = node.child_by_field_name("name")
-        if name_node is not None and name_node.type == "method_index_expression":
-            return "method"
-        return "function"
-
-    def _finish(self, unit: OpenUnit, unit_type: str, imports: list[str]) -> Unit:
-        outer = unit.outer
-        assert outer is not None and unit.node is not None
-        start = self.source.rfind(b"\n", 0, outer.start_byte) + 1
-        full = self.source[start : outer.end_byte]
-        return Unit(
-            name=unit.name,
-            qualified_name=unit.qualified,
-            file=self.path,
-            line=outer.start_point[0] + 1,
-            end_line=end_row(outer) + 1,
-            unit_type=unit_type,
-            language=self.language,
-            signature=self._signature(unit),
-            docstring=self._docstring(unit),
-            calls=list(dict.fromkeys(unit.calls))[:MAX_CALLS],
-            imports=imports,
-            params=(
-                list(dict.fromkeys(parameter_names(unit.node, self.spec)))
-                if unit.kind == "function"
-                else []
-            ),
-            assigns=list(dict.fromkeys(unit.assigns))[:MAX_ASSIGNS],
-            branches=unit.branches,
-            loops=unit.loops,
-            complexity=1 + unit.branches + unit.loops + unit.bools,
-            code=preview(full.decode("utf-8", "replace")),
-            content_hash=_content_hash(full, unit.qualified),
-        )
-
-    def results(self) -> list[Unit]:
-        imports = [i for i in dict.fromkeys(self.imports) if i][:MAX_IMPORTS]
-        units = [self._finish(u, self._unit_type(u), imports) for u in self.units]
-        module = self._module_unit(units, imports)
-        if module is not None:
-            units.insert(0, module)
-        return units
-
-    def _module_docstring(self, unit_starts: set[int]) -> str:
-        tops: list[Node] = self._top_level_nodes
-        if not tops:
-            return ""
-        if self.language == "python":
-            found = self._python_docstring(tops[0].parent)
-            if found:
-                return found
-        rows = sorted(self.comments)
-        texts: list[bytes] = []
-        last_row = -1
-        for comment_end in rows:
-            start_row, text = self.comments[comment_end]
-            if text.startswith(_SHEBANG.encode()):
-                last_row = comment_end
-                continue
-            if texts and start_row != last_row + 1:
-                break
-            if not texts and start_row > last_row + 1 and start_row > tops[0].start_point[0]:
-                break
-            texts.append(text)
-            last_row = comment_end
-        if not texts or (last_row + 1) in unit_starts:
-            return ""
-        decoded = [t.decode("utf-8", "replace") for t in texts]
-        return clean_comment_block(decoded, strip_xml=self.language == "csharp")
-
-    def _module_unit(self, units: list[Unit], imports: list[str]) -> Unit | None:
-        if not self.source.strip():
-            return None
-        spec = self.spec
-        unit_starts = {u.line - 1 for u in units}
-        docstring = self._module_docstring(unit_starts)
-        has_code = any(
-            index not in self.definition_tops
-            and index not in self.import_tops
-            and node.type not in spec.comments
-            and node.type not in spec.imports
-            and node.type not in spec.top_level_ignored
-            and not (self.language == "python" and index == 0 and node.type == "string")
-            for index, node in enumerate(self._top_level_nodes)
-        )
-        if units and not docstring and not has_code:
-            return None
-        covered = bytearray(self.source.count(b"\n") + 1)
-        for unit in units:
-            covered[unit.line - 1 : unit.end_line] = b"\x01" * (unit.end_line - unit.line + 1)
-        lines = self.source.decode("utf-8", "replace").split("\n")
-        kept = [line for index, line in enumerate(lines) if not covered[index]]
-        code = "\n".join(kept).strip("\n")
-        stem = self.path.rsplit("/", 1)[-1]
-        dotted = self.path.rsplit(".", 1)[0] if "." in stem else self.path
-        module = self.module
-        return Unit(
-            name=stem.rsplit(".", 1)[0] if "." in stem else stem,
-            qualified_name=dotted.replace("/", "."),
-            file=self.path,
-            line=1,
-            end_line=max(1, len(lines) - (1 if lines and lines[-1] == "" else 0)),
-            unit_type="module",
-            language=self.language,
-            docstring=docstring,
-            calls=list(dict.fromkeys(module.calls))[:MAX_CALLS],
-            imports=imports,
-            assigns=list(dict.fromkeys(module.assigns))[:MAX_ASSIGNS],
-            branches=module.branches,
-            loops=module.loops,
-            complexity=1 + module.branches + module.loops + module.bools,
-            code=preview(code),
-            content_hash=_content_hash(self.source, dotted.replace("/", ".")),
-        )
-
-
-def _content_hash(data: bytes, qualified_name: str) -> str:
-    digest = hashlib.sha256(data)
-    digest.update(b"\0")
-    digest.update(qualified_name.encode("utf-8"))
-    return digest.hexdigest()[:16]
-
 
 def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
     """Split one source file into code units.
@@ -498,12 +304,18 @@ def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
     Args:
         source: The file's bytes (UTF-8).
         path: The project-relative POSIX path; becomes `Unit.file`.
-        language: A name from `SUPPORTED_LANGUAGES`.
+        language: A name from `SUPPORTED_LANGUAGES`, usually the walk's
+            `detect_language` guess; a guess only content settles (a `.h`
+            header, a file without a known extension) is checked again here.
 
     Returns:
         The units in source order, the module unit (if any) first; [] for an
         unsupported language or a file that cannot be parsed.
     """
+    if language in CONTENT_DECIDED:
+        language = detect_language(path, source[:8192]) or language
+    if language in FALLBACK_LANGUAGES:
+        return text_units(source, path=path, language=language)
     spec = SPECS.get(language)
     if spec is None:
         return []

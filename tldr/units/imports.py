@@ -87,7 +87,7 @@ def statement_imports(node: Node, language: str) -> list[str]:
         return [_unquote(_text(source))] if source is not None else []
     if language == "go":
         return [_unquote(_text(node.child_by_field_name("path")))]
-    if language in ("c", "cpp"):
+    if language in ("c", "cpp", "objc"):
         return [_unquote(_text(node.child_by_field_name("path")))]
     if language == "php":
         if node.type == "namespace_use_declaration":
@@ -97,6 +97,12 @@ def statement_imports(node: Node, language: str) -> list[str]:
             return [_keyword_stripped(node)]
         strings = [c for c in node.named_children if c.type in _STRING_TYPES]
         return [_unquote(_text(strings[0]))] if strings else []
+    if language in ("haskell", "perl"):
+        return [_text(node.child_by_field_name("module"))]
+    if language == "dart":
+        return [_unquote(_keyword_stripped(node))]
+    if language == "proto":
+        return [_unquote(_text(node.child_by_field_name("path")))]
     if language == "rust" and node.type == "extern_crate_declaration":
         return [_text(node.child_by_field_name("name"))]
     if language == "csharp":

@@ -6,11 +6,13 @@ import msgspec
 
 __all__ = ["EXTRACTOR_VERSION", "UNIT_TYPES", "Unit"]
 
-UNIT_TYPES = ("function", "method", "class", "module")
+# "section": a Markdown heading's text, a config file's top-level key or
+# table, a Terraform block; "chunk": a window of lines of any other text.
+UNIT_TYPES = ("function", "method", "class", "module", "section", "chunk")
 
 
 class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One searchable piece of code: a function, method, class or module.
+    """One searchable piece of a file: a function, method, class, module, section or chunk.
 
     `line` and `end_line` are 1-based and inclusive. `file` is
     project-relative with `/` separators. `code` is the unit's source,
@@ -39,4 +41,4 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 # Bump whenever extraction output changes, so stale cached units are rebuilt.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"

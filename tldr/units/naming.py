@@ -79,6 +79,10 @@ _NAME_FIELDS = ("name", "pattern", "declarator", "left", "key")
 _MEMBER_FIELDS = ("attribute", "property", "field", "name", "suffix")
 _ELIXIR_FUNCTIONS = frozenset({"def", "defp", "defmacro", "defmacrop", "defguard", "defdelegate"})
 _ELIXIR_CLASSES = frozenset({"defmodule", "defprotocol", "defimpl"})
+_C_LIKE = frozenset({"c", "cpp", "objc"})
+_C_SPECIFIERS = frozenset(
+    {"struct_specifier", "class_specifier", "union_specifier", "enum_specifier"}
+)
 _GENERICS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w]*[?!]?")
 _MAX_NAME_TEXT = 300
@@ -141,12 +145,12 @@ def classify(node: Node, spec: LanguageSpec) -> str | None:
             return "function" if value is not None and value.type in _FUNCTION_VALUES else None
         return "function"
     if kind in spec.classes:
-        if spec.name == "go":
-            inner = node.child_by_field_name("type")
-            if inner is None or inner.type not in ("struct_type", "interface_type"):
-                return None
-        elif spec.name in ("c", "cpp") and node.child_by_field_name("body") is None:
-            return None  # a type use such as `struct point *p`, not a definition
+        if spec.name in _C_LIKE and kind in _C_SPECIFIERS:
+            if node.child_by_field_name("body") is None:
+                return None  # a type use such as `struct point *p`, not a definition
+            parent = node.parent
+            if parent is not None and parent.type == "type_definition":
+                return None  # `typedef struct {...} name_t;` is one unit, the typedef
         return "class"
     if kind in spec.type_scopes:
         return "type_scope"
@@ -185,6 +189,8 @@ def _first_identifier_child(node: Node) -> Node | None:
     for child in node.named_children:
         if child.type in IDENTIFIER_TYPES or child.type in ("user_type", "scope_resolution"):
             return child
+        if child.type.endswith("_name"):  # protobuf `message_name`, Perl `rpc_name`
+            return child
     return None
 
 
@@ -206,7 +212,7 @@ def definition_name(node: Node, spec: LanguageSpec) -> tuple[str, list[str]] | N
             return None
         text = elixir_call_name(head) if head.type == "call" else _text(head)
         return _split_qualified(text) if text else None
-    if language in ("c", "cpp") and node.type == "function_definition":
+    if language in _C_LIKE and node.type == "function_definition":
         name_node = _c_declarator_name(node)
     elif node.type in _VALUE_HOLDERS:
         name_node = (
@@ -226,7 +232,11 @@ def definition_name(node: Node, spec: LanguageSpec) -> tuple[str, list[str]] | N
     if name_node is None:
         default = spec.default_names.get(node.type)
         return (default, []) if default else None
-    name, qualifiers = _split_qualified(_text(name_node))
+    qualifiers: list[str]
+    if not spec.split_names:
+        name, qualifiers = _text(name_node).strip(), []
+    else:
+        name, qualifiers = _split_qualified(_text(name_node))
     if not name:
         return None
     if node.type == "method_declaration" and language == "go":
@@ -305,7 +315,7 @@ def parameter_names(node: Node, spec: LanguageSpec) -> list[str]:
         plist = holder.child_by_field_name("parameters")
         if plist is None:
             plist = next((c for c in holder.named_children if c.type in _PARAMETER_LISTS), None)
-        if plist is None and spec.name in ("c", "cpp"):
+        if plist is None and spec.name in _C_LIKE:
             declarator = _c_declarator_name(node)
             parent = declarator.parent if declarator is not None else None
             plist = parent.child_by_field_name("parameters") if parent is not None else None

@@ -46,6 +46,7 @@ class OpenUnit:
         "calls",
         "docstring",
         "kind",
+        "last",
         "loops",
         "name",
         "node",
@@ -59,6 +60,7 @@ class OpenUnit:
     def __init__(self, node: Node | None, kind: str, name: str, qualified: str) -> None:
         self.node = node
         self.outer = node
+        self.last = node  # the last node of the unit's span (a later clause, a body)
         self.sig_start = node.start_byte if node is not None else 0
         self.kind = kind
         self.name = name

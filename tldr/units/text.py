@@ -28,8 +28,10 @@ DOCSTRING_MAX_CHARS = 1000
 
 _WHITESPACE = re.compile(r"\s+")
 _TRAILING_OPENERS = ("{", ":", "=", "do", "=>", ";")
-_COMMENT_PREFIX = re.compile(r"^\s*(?:/\*\*+|/\*|///?|//!|\*+(?!/)|#+|--\[=*\[|--+|;+)")
-_COMMENT_SUFFIX = re.compile(r"\s*(?:\*+/|\]=*\])\s*$")
+_COMMENT_PREFIX = re.compile(
+    r"^\s*(?:/\*\*+|/\*|///?|//!|\(\*+|\{-+\s*[|^]?|\*+(?![/)])|#+'?|--\[=*\[|--+\s*[|^]?|;+|%+)"
+)
+_COMMENT_SUFFIX = re.compile(r"\s*(?:\*+/|\*+\)|-+\}|\]=*\])\s*$")
 _XML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _STRING_PREFIX = re.compile(r"^[rRbBuUfF]{0,2}")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tldr.units.languages import language_for_path
+from tldr.units.detect import detect_language
 from tldr.units.source import DEFAULT_MAX_FILE_BYTES
 
 if TYPE_CHECKING:
@@ -133,6 +133,7 @@ def walk_project(
         except OSError:
             result.count_skip("unreadable")
             continue
+        names = [entry.name for entry in entries]
         for entry in entries:
             name = entry.name
             rel_path = prefix + name
@@ -147,7 +148,7 @@ def walk_project(
                     continue
                 pending.append((Path(entry.path), rel_path + "/", rules))
                 continue
-            language = language_for_path(name)
+            language = detect_language(name, neighbours=names)
             if language is None or (languages is not None and language not in languages):
                 continue
             if _ignored(rules, rel_path, False):
