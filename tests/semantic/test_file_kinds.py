@@ -123,7 +123,7 @@ def test_match_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_one_long_query_word_costs_linear_time() -> None:
     # Every substring of a 4,000-letter token used to be looked up (cubic:
-    # about 4 s); the lookups are now bounded by the longest path word.
+    # about 4 s on an idle machine); the lookups are now bounded by the longest path word.
     files = ProjectFiles(
         [f"pkg/mod{i}/handler{i}.py" for i in range(300)] + ["pkg/dispatcher.py"],
         max_share=0.3,
@@ -131,5 +131,5 @@ def test_one_long_query_word_costs_linear_time() -> None:
     word = "x" * 2000 + "dispatcher" + "y" * 2000
     t0 = time.perf_counter()
     found = files.files_naming(word)
-    assert time.perf_counter() - t0 < 0.25
+    assert time.perf_counter() - t0 < 1.0  # ~5 ms; was 4 s (77 s on a loaded machine)
     assert files.files_naming("dispatch") == found == {files.id_of["pkg/dispatcher.py"]}

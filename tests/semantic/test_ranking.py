@@ -246,5 +246,5 @@ def test_huge_query_is_bounded() -> None:
     rank("warm up", units, dense=_hits(*range(50)), lexical=_hits(*range(50)), k=10)
     t0 = time.perf_counter()
     out = rank(query, units, dense=_hits(*range(50)), lexical=_hits(*range(50)), k=10)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 2.0  # ~10 ms; unbounded it never finished
     assert len(out) == 10
