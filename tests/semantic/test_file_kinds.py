@@ -34,6 +34,10 @@ from tldr.semantic.file_kinds import (
         ("pkg/_compat.py", {"compat"}),
         ("pkg/deprecated/client.py", {"compat"}),
         ("examples/tests/test_demo.py", {"example", "test"}),
+        ("pkg/test_client.py", {"test"}),
+        ("lib/bats-core/test_functions.bash", set()),
+        ("test/run.bats", {"test"}),
+        ("cli.bats", {"test"}),
     ],
 )
 def test_file_kinds(path: str, kinds: set[str]) -> None:

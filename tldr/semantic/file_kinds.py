@@ -45,9 +45,14 @@ _TEST_PARTS = frozenset(
 )
 # `ClientTest`/`ClientTests` only in that case: `latest.py` is not a test.
 _TEST_NAME = re.compile(
-    r"^(tests?|test_.*|.*_test|.*_spec|conftest|.*\.(test|spec)|(?-i:.*Tests?)|.*_tests)$",
+    r"^(tests?|.*_test|.*_spec|conftest|.*\.(test|spec)|(?-i:.*Tests?)|.*_tests)$",
     re.IGNORECASE,
 )
+# `test_*` names a test only where a test runner collects that prefix
+# (pytest, unittest): bats-core's `lib/bats-core/test_functions.bash` is the
+# library itself. Files with these extensions are always tests (bats).
+_TEST_PREFIX_EXTENSIONS = frozenset({"py", "pyi"})
+_TEST_EXTENSIONS = frozenset({"bats"})
 _EXAMPLE_PARTS = frozenset("example examples demo demos sample samples docs_src".split())
 _VENDOR_PARTS = frozenset(
     "vendor vendored _vendor third_party thirdparty third-party node_modules extern".split()
@@ -121,7 +126,13 @@ def file_info(path: str) -> FileInfo:
     full_stem = name.rsplit(".", 1)[0] if "." in name else name
     dirs = {p.lower() for p in parts[:-1]}
     kinds: set[str] = set()
-    if dirs & _TEST_PARTS or _TEST_NAME.match(full_stem):
+    ext = name.rpartition(".")[2].lower() if "." in name else ""
+    if (
+        dirs & _TEST_PARTS
+        or _TEST_NAME.match(full_stem)
+        or (ext in _TEST_PREFIX_EXTENSIONS and full_stem.lower().startswith("test_"))
+        or ext in _TEST_EXTENSIONS
+    ):
         kinds.add("test")
     if dirs & _EXAMPLE_PARTS:
         kinds.add("example")
