@@ -5,7 +5,8 @@
 1. Reciprocal-rank fusion with weights that depend on the query kind
    (identifiers lean on BM25, questions on the embedding).
 2. Boosts: the definition of a queried symbol, files whose path names the
-   query's words.
+   query's words. An exact-case type-like definition of a symbol query
+   (`TYPE_LIKE`) goes above everything.
 3. Demotions: tests, examples, vendored/compat code and re-export modules,
    unless the query asks for them.
 4. File support: a unit in a file with several strong hits rises.
