@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -33,6 +34,10 @@ from tldr.semantic.file_kinds import (
         ("pkg/_compat.py", {"compat"}),
         ("pkg/deprecated/client.py", {"compat"}),
         ("examples/tests/test_demo.py", {"example", "test"}),
+        ("pkg/test_client.py", {"test"}),
+        ("lib/bats-core/test_functions.bash", set()),
+        ("test/run.bats", {"test"}),
+        ("cli.bats", {"test"}),
     ],
 )
 def test_file_kinds(path: str, kinds: set[str]) -> None:
@@ -118,3 +123,17 @@ def test_match_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(20):
         project.files_naming(f"word{i}")
     assert len(project._matches) <= 5
+
+
+def test_one_long_query_word_costs_linear_time() -> None:
+    # Every substring of a 4,000-letter token used to be looked up (cubic:
+    # about 4 s on an idle machine); the lookups are now bounded by the longest path word.
+    files = ProjectFiles(
+        [f"pkg/mod{i}/handler{i}.py" for i in range(300)] + ["pkg/dispatcher.py"],
+        max_share=0.3,
+    )
+    word = "x" * 2000 + "dispatcher" + "y" * 2000
+    t0 = time.perf_counter()
+    found = files.files_naming(word)
+    assert time.perf_counter() - t0 < 1.0  # ~5 ms; was 4 s (77 s on a loaded machine)
+    assert files.files_naming("dispatch") == found == {files.id_of["pkg/dispatcher.py"]}

@@ -95,6 +95,24 @@ def test_symbol_definition_boost_exact_over_mentions() -> None:
     assert _order("ClientSession", units, dense=[0, 1], lexical=[0, 1])[0] == 1
 
 
+def test_exact_case_type_definition_first_for_symbol_query() -> None:
+    # Rust: many `impl Serialize for X { fn serialize(..) }` methods that both
+    # retrievers prefer, and the trait itself far down the lexical list only.
+    units = [_u("serialize", f"src/ser/impls{i}.rs", kind="method") for i in range(40)]
+    units.append(_u("Serialize", "src/ser/mod.rs", kind="trait"))
+    trait = len(units) - 1
+    order = _order("Serialize", units, dense=list(range(40)), lexical=[*range(40), trait])
+    assert order[0] == trait
+    files = rank_files(
+        "Serialize", units, dense=_hits(*range(40)), lexical=_hits(*range(40), trait), k=3
+    )
+    assert files[0].file == "src/ser/mod.rs"
+    # The lowercase query still means the methods; a function is not type-like.
+    assert _order("serialize", units, dense=list(range(40)), lexical=[*range(40), trait])[0] == 0
+    units[trait] = _u("Serialize", "src/ser/mod.rs", kind="function")
+    assert _order("Serialize", units, dense=list(range(40)), lexical=[*range(40), trait])[0] != trait
+
+
 def test_symbol_definition_prefers_least_nested_copy() -> None:
     units = [
         _u("BaseModel", "pkg/v1/main.py", kind="class"),
@@ -218,3 +236,15 @@ def test_ranking_is_fast() -> None:
 def test_candidate_counts_are_sane() -> None:
     assert 50 <= CANDIDATES_DENSE <= 500
     assert 50 <= CANDIDATES_LEXICAL <= 500
+
+
+def test_huge_query_is_bounded() -> None:
+    # A client may send one 100k-letter token: ranking reads the first
+    # MAX_QUERY_CHARS and the path-word lookups stay linear in that.
+    units = [_u(f"f{i}", f"pkg/dispatcher{i % 30}/mod{i}.py") for i in range(300)]
+    query = "dispatcher" * 10_000
+    rank("warm up", units, dense=_hits(*range(50)), lexical=_hits(*range(50)), k=10)
+    t0 = time.perf_counter()
+    out = rank(query, units, dense=_hits(*range(50)), lexical=_hits(*range(50)), k=10)
+    assert time.perf_counter() - t0 < 2.0  # ~10 ms; unbounded it never finished
+    assert len(out) == 10

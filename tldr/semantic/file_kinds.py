@@ -25,6 +25,7 @@ from tldr.semantic.lexical import path_tokens
 __all__ = [
     "ASKS",
     "KINDS",
+    "MAX_PIECE",
     "MIRROR_MIN_COMMON",
     "MIRROR_MIN_SHARE",
     "REEXPORT_MIN_SHARE",
@@ -44,9 +45,14 @@ _TEST_PARTS = frozenset(
 )
 # `ClientTest`/`ClientTests` only in that case: `latest.py` is not a test.
 _TEST_NAME = re.compile(
-    r"^(tests?|test_.*|.*_test|.*_spec|conftest|.*\.(test|spec)|(?-i:.*Tests?)|.*_tests)$",
+    r"^(tests?|.*_test|.*_spec|conftest|.*\.(test|spec)|(?-i:.*Tests?)|.*_tests)$",
     re.IGNORECASE,
 )
+# `test_*` names a test only where a test runner collects that prefix
+# (pytest, unittest): bats-core's `lib/bats-core/test_functions.bash` is the
+# library itself. Files with these extensions are always tests (bats).
+_TEST_PREFIX_EXTENSIONS = frozenset({"py", "pyi"})
+_TEST_EXTENSIONS = frozenset({"bats"})
 _EXAMPLE_PARTS = frozenset("example examples demo demos sample samples docs_src".split())
 _VENDOR_PARTS = frozenset(
     "vendor vendored _vendor third_party thirdparty third-party node_modules extern".split()
@@ -89,6 +95,11 @@ MIRROR_MIN_SHARE = 0.5
 # Bound on the per-project memo of query word -> matching files; a daemon
 # serving arbitrary queries must not grow without limit.
 _MATCH_MEMO_MAX = 8192
+# Longest path word looked up inside a query word. The lookups cost
+# (query word length) x (this) slices, so one pathological 4,000-letter token
+# stays linear instead of enumerating all of its substrings; longer path words
+# still match by prefix, by containing the query word, or exactly.
+MAX_PIECE = 32
 # ------------------------------------------------------------------------------------
 
 
@@ -115,7 +126,13 @@ def file_info(path: str) -> FileInfo:
     full_stem = name.rsplit(".", 1)[0] if "." in name else name
     dirs = {p.lower() for p in parts[:-1]}
     kinds: set[str] = set()
-    if dirs & _TEST_PARTS or _TEST_NAME.match(full_stem):
+    ext = name.rpartition(".")[2].lower() if "." in name else ""
+    if (
+        dirs & _TEST_PARTS
+        or _TEST_NAME.match(full_stem)
+        or (ext in _TEST_PREFIX_EXTENSIONS and full_stem.lower().startswith("test_"))
+        or ext in _TEST_EXTENSIONS
+    ):
         kinds.add("test")
     if dirs & _EXAMPLE_PARTS:
         kinds.add("example")
@@ -229,6 +246,7 @@ class ProjectFiles:
         self._joined = "\n".join(vocab)
         self._starts = list(_offsets(vocab))
         self._vocab = vocab
+        self._longest = min(max(map(len, vocab), default=0), MAX_PIECE)
         self._matches: dict[str, frozenset[int]] = {}
         self._demotions: dict[frozenset[str], list[float]] = {}
 
@@ -277,8 +295,8 @@ class ProjectFiles:
         if n < 4:
             return out
         candidates = set(self._by_prefix.get(word[:4], ()))
-        # Path words inside `word`.
-        for size in range(4, n):
+        # Path words inside `word`, no longer than the longest path word.
+        for size in range(4, min(n, self._longest + 1)):
             for start in range(n - size + 1):
                 piece = word[start : start + size]
                 if piece in vocab:

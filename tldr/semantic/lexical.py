@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEF_PREFIX",
     "LEXICAL_FORMAT",
+    "MAX_QUERY_CHARS",
     "LexicalIndex",
     "TokenCache",
     "path_tokens",
@@ -66,6 +67,11 @@ _NAME_REPEAT = 3
 # A TokenCache whose vocabulary outgrows this many ids per cached unit (plus a
 # floor) is mostly stale words of deleted code: it is reset.
 _CACHE_VOCAB_SLACK = 20
+
+# A query is read up to this many characters. The embedding model reads 128
+# word pieces (about 500 characters) anyway; the bound keeps tokenizing and
+# ranking one query small whatever a client sends.
+MAX_QUERY_CHARS = 2000
 
 # Prefix of definition tokens (`=clientsession`). `=` never occurs inside a
 # word token, so these cannot collide with ordinary tokens.
@@ -195,6 +201,7 @@ def query_tokens(query: str) -> list[str]:
     adjacent content words run together: people type `client session` for
     `ClientSession` and `form data` for `FormData`.
     """
+    query = query[:MAX_QUERY_CHARS]
     tokens = tokenize(query)
     words = [_fold(w) for w in _WORD_RE.findall(query)]
     content = [w for w in words if w and w not in _STOPWORDS and not w.isdigit()]

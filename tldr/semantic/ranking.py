@@ -5,7 +5,8 @@
 1. Reciprocal-rank fusion with weights that depend on the query kind
    (identifiers lean on BM25, questions on the embedding).
 2. Boosts: the definition of a queried symbol, files whose path names the
-   query's words.
+   query's words. An exact-case type-like definition of a symbol query
+   (`TYPE_LIKE`) goes above everything.
 3. Demotions: tests, examples, vendored/compat code and re-export modules,
    unless the query asks for them.
 4. File support: a unit in a file with several strong hits rises.
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from tldr.semantic import file_kinds
 from tldr.semantic.file_kinds import ASKS, ProjectFiles
-from tldr.semantic.lexical import tokenize
+from tldr.semantic.lexical import MAX_QUERY_CHARS, tokenize
 
 if TYPE_CHECKING:
     from tldr.units.model import Unit
@@ -80,6 +81,13 @@ IDENTIFIER_IN_QUERY_LEXICAL = 0.3
 DEF_EXACT = 3.0
 DEF_LOOSE = 2.0
 DEF_IN_NATURAL = 1.6
+# Unit types that define a type (or a macro): for a symbol query, such a unit
+# spelled exactly as typed is what the user names (`Serialize` the Rust trait,
+# not the hundred `serialize` impl methods), so these come first, whatever
+# their fused score; their order among themselves is the usual score.
+TYPE_LIKE = frozenset(
+    "class struct trait interface enum protocol type typedef union macro record object".split()
+)
 # Among several definitions of one name, the least nested file is usually the
 # canonical one (`pkg/main.py` over `pkg/v1/main.py`): per extra directory level.
 DEF_DEPTH_DECAY = 0.9
@@ -107,7 +115,10 @@ REEXPORT_FACTOR = 0.5
 # next units; each unit then mixes in its file's score.
 FILE_SUPPORT_DECAY = 0.5
 FILE_SUPPORT_UNITS = 4
-FILE_MIX = 0.3
+# Share of a unit's score that comes from its file's score, per query kind: a
+# question about how something works is answered by a file as much as by one
+# unit; a symbol query by its definition.
+FILE_MIX = {"symbol": 0.3, "natural": 0.3, "path": 0.3}
 # Diversity: the n-th further unit of one file is multiplied by DIVERSITY^n.
 # Users scan the first results for the right *file*; ten hits from one file
 # hide the second file they need. 0.4 lets a file's second unit through only
@@ -238,6 +249,7 @@ class _Query:
 
 
 def _parse(query: str) -> _Query:
+    query = query[:MAX_QUERY_CHARS]
     kind = classify_query(query)
     q = query.strip()
     symbol = ""
@@ -273,19 +285,21 @@ def _fuse(
     for weight, hits in ((w_dense, dense), (w_lex, lexical)):
         if weight <= 0.0 or not hits:
             continue
-        for (pos, _score), c in zip(hits, _rrf(weight, len(hits)), strict=True):
+        for (pos, _score), c in zip(hits, _rrf(weight, len(hits), RRF_K), strict=True):
             fused[pos] = get(pos, 0.0) + c
     return fused
 
 
-# Weights of a file's best units in its score: 1, decay, decay^2...
-_SUPPORT = tuple(FILE_SUPPORT_DECAY**i for i in range(FILE_SUPPORT_UNITS))
+@functools.lru_cache(maxsize=8)
+def _support(decay: float, n: int) -> tuple[float, ...]:
+    """Weights of a file's best units in its score: 1, decay, decay^2... (n of them)."""
+    return tuple(decay**i for i in range(n))
 
 
 @functools.lru_cache(maxsize=64)
-def _rrf(weight: float, n: int) -> tuple[float, ...]:
-    """`weight / (RRF_K + rank)` for ranks 1..n."""
-    return tuple(weight / (RRF_K + r) for r in range(1, n + 1))
+def _rrf(weight: float, n: int, k: float) -> tuple[float, ...]:
+    """`weight / (k + rank)` for ranks 1..n."""
+    return tuple(weight / (k + r) for r in range(1, n + 1))
 
 
 def _path_shares(q: _Query, fids: set[int], files: ProjectFiles) -> dict[int, float]:
@@ -324,15 +338,20 @@ def _file_factors(q: _Query, fids: set[int], project: _Project) -> dict[int, flo
 
 def _definition_factors(
     q: _Query, units: Sequence[Unit], fused: dict[int, float], project: _Project
-) -> dict[int, float]:
-    """Boosts of candidates that define the queried symbol or a named identifier."""
+) -> tuple[dict[int, float], set[int]]:
+    """Boosts of candidates that define the queried symbol or a named identifier.
+
+    Also returns the exact-case type-like definitions of a symbol query,
+    which rank first (`TYPE_LIKE`).
+    """
     folded = project.folded
     modules = project.modules
+    first: set[int] = set()
     if q.kind is QueryKind.SYMBOL:
         target = _norm_ident(q.symbol)
         defs = [p for p in fused if folded[p] == target] if target else []
         if not defs:
-            return {}
+            return {}, first
         depths, file_of = project.files.depths, project.file_of
         min_depth = min(depths[file_of[p]] for p in defs)
         qualified = _SPLIT_QUALIFIED.sub(".", q.raw.removesuffix("()")) if "." in q.raw else ""
@@ -344,11 +363,14 @@ def _definition_factors(
             exact = unit.name == q.symbol and unit.qualified_name.endswith(qualified)
             factor = DEF_EXACT if exact else DEF_LOOSE
             out[p] = factor * DEF_DEPTH_DECAY ** (depths[file_of[p]] - min_depth)
-        return out
+            if exact and unit.unit_type in TYPE_LIKE:
+                first.add(p)
+        return out, first
     if q.identifiers:
         names = q.identifiers
-        return {p: DEF_IN_NATURAL for p in fused if folded[p] in names and p not in modules}
-    return {}
+        factors = {p: DEF_IN_NATURAL for p in fused if folded[p] in names and p not in modules}
+        return factors, first
+    return {}, first
 
 
 def _scored(
@@ -369,7 +391,7 @@ def _scored(
     top = max(fused.values())
     file_of = project.file_of
     file_factor = _file_factors(q, set(map(file_of.__getitem__, fused)), project)
-    definition = _definition_factors(q, units, fused, project)
+    definition, first = _definition_factors(q, units, fused, project)
     reexports = (
         {p for p in project.modules.intersection(fused) if project.is_reexport(p)}
         if "reexport" not in q.asks
@@ -394,14 +416,24 @@ def _scored(
         else:
             vals.append(s)
 
+    support = _support(FILE_SUPPORT_DECAY, FILE_SUPPORT_UNITS)
     file_scores = {
         fid: vals[0]
         if len(vals) == 1
-        else sum(map(operator.mul, sorted(vals, reverse=True), _SUPPORT))
+        else sum(map(operator.mul, sorted(vals, reverse=True), support))
         for fid, vals in by_file.items()
     }
-    keep = 1.0 - FILE_MIX
-    scores = {pos: keep * s + FILE_MIX * file_scores[file_of[pos]] for pos, s in scores.items()}
+    mix = FILE_MIX[q.kind.value]
+    keep = 1.0 - mix
+    scores = {pos: keep * s + mix * file_scores[file_of[pos]] for pos, s in scores.items()}
+    if first:
+        # Above every other unit (and file), in their own order.
+        lead = max(scores.values())
+        for pos in first:
+            scores[pos] += lead
+        file_lead = max(file_scores.values())
+        for fid in {file_of[pos] for pos in first}:
+            file_scores[fid] += file_lead
     return scores, file_scores, project
 
 
