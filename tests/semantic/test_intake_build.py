@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tldr.cli import main
-from tldr.daemon.lifecycle import stop_daemon
+from tldr.daemon.client import stop_daemon
 from tldr.daemon.settings import daemon_files
 from tldr.semantic import Searcher, build_semantic_index, index_info
 
