@@ -27,10 +27,7 @@ from tldr.cli_support import (
     use_color,
     walk_parsers,
 )
-from tldr.daemon.commands import add_commands as add_daemon_commands
-from tldr.mcp_server import add_command as add_mcp_command
 from tldr.output import FORMATS, fit_with_note, render, render_files
-from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
 
 __all__ = ["build_parser", "main"]
 
@@ -101,10 +98,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "semantic": lambda commands: _add_semantic(
             commands, words[1] if top == "semantic" and len(words) > 1 else None
         ),
-        "daemon": add_daemon_commands,
-        "warm": add_daemon_commands,
-        "mcp": add_mcp_command,
-        "plugins": add_plugin_commands,
+        "daemon": _add_daemon_commands,
+        "warm": _add_daemon_commands,
+        "mcp": _add_mcp_command,
+        "plugins": _add_plugin_commands,
         "completion": _add_completion_command,
     }
     if top in adders:
@@ -114,6 +111,34 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             adder(commands)
     _add_global_options(parser)
     return parser
+
+
+# The other modules' commands, imported only when their parsers are built: a
+# search through the daemon builds none of them.
+
+
+def _add_daemon_commands(commands: argparse._SubParsersAction) -> None:
+    from tldr.daemon.commands import add_commands
+
+    add_commands(commands)
+
+
+def _add_mcp_command(commands: argparse._SubParsersAction) -> None:
+    from tldr.mcp_server import add_command
+
+    add_command(commands)
+
+
+def _add_plugin_commands(commands: argparse._SubParsersAction) -> None:
+    from tldr.plugin_cli import add_plugin_commands
+
+    add_plugin_commands(commands)
+
+
+def _add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
+    from tldr.plugin_cli import add_semantic_plugin_commands
+
+    add_semantic_plugin_commands(commands)
 
 
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -161,8 +186,8 @@ def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None)
         "index": _add_index_command,
         "search": _add_search_command,
         "info": _add_info_command,
-        "backends": add_semantic_plugin_commands,
-        "configure": add_semantic_plugin_commands,
+        "backends": _add_semantic_plugin_commands,
+        "configure": _add_semantic_plugin_commands,
     }
     if only in adders:
         adders[only](semantic_commands)

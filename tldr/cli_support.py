@@ -69,7 +69,7 @@ class RawFormatter(Formatter, argparse.RawDescriptionHelpFormatter):
     """`argparse.RawDescriptionHelpFormatter`, without the shutil import."""
 
 
-_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+_INVALID_CHOICE = r"invalid choice: '([^']*)' \(choose from (.*)\)"  # compiled on error only
 
 
 class Parser(argparse.ArgumentParser):
@@ -77,7 +77,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
         """Print usage and `message` (with a suggestion for a mistyped word); exit 2."""
-        match = _INVALID_CHOICE.search(message)
+        match = re.search(_INVALID_CHOICE, message)
         if match:
             from tldr.request import did_you_mean
 
