@@ -221,6 +221,9 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--expand", action="store_true", help="add each hit's callers and callees")
     search.add_argument("--files", action="store_true",
                         help="rank files instead of units, each with its best units")
+    search.add_argument("--no-wait", action="store_true",
+                        help="with no index yet, return at once (exit 2) instead of waiting "
+                        "for the first build (lexical results come within seconds)")
     search.add_argument("--no-daemon", action="store_true",
                         help="search in this process instead of through the daemon "
                         "(env TLDR_NO_DAEMON=1)")
@@ -241,9 +244,10 @@ def _add_info_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_index(args: argparse.Namespace) -> int:
+    from tldr.progress import ProgressPrinter
     from tldr.semantic import build_semantic_index
 
-    progress = None if args.quiet or args.json or not sys.stderr.isatty() else _ProgressLine()
+    progress = ProgressPrinter(sys.stderr, mode="quiet" if args.quiet else "auto")
     report = build_semantic_index(
         args.path,
         model=args.model,
@@ -253,8 +257,7 @@ def _run_index(args: argparse.Namespace) -> int:
         device=args.device,
         progress=progress,
     )
-    if progress is not None:
-        progress.finish()
+    progress.finish()
     if args.json:
         payload = dict(vars(report))
         payload["root"] = str(report.root)
@@ -309,10 +312,9 @@ def _search(args: argparse.Namespace, **options: Any) -> list[dict[str, Any]]:
     """Through the daemon unless told otherwise; in-process if it cannot start."""
     if not (args.no_daemon or os.environ.get("TLDR_NO_DAEMON")):
         from tldr._exceptions import DaemonError
-        from tldr.daemon.client import search_via_daemon
 
         try:
-            return search_via_daemon(args.path, args.query, **options)
+            return _search_daemon(args, options)
         except DaemonError as exc:
             if isinstance(exc, ProtocolError):
                 raise
@@ -323,6 +325,51 @@ def _search(args: argparse.Namespace, **options: Any) -> list[dict[str, Any]]:
     if options.pop("files", False):
         return searcher.search_files(args.query, **options)
     return searcher.search(args.query, **options)
+
+
+def _search_daemon(args: argparse.Namespace, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Search through the daemon; wait for a first build unless --no-wait; note partial dense."""
+    from tldr.daemon.client import FIRST_BUILD_WAIT_S, daemon_search
+    from tldr.output import dense_note
+
+    params: dict[str, Any] = {"query": args.query}
+    params.update({name: value for name, value in options.items() if value})
+    waiting = _WaitProgress()
+    try:
+        result = daemon_search(args.path, params, wait=0 if args.no_wait else FIRST_BUILD_WAIT_S,
+                               on_progress=waiting)
+    finally:
+        waiting.finish()
+    note = dense_note(result.get("dense"))
+    if note:
+        print(f"tldrf: {note}", file=sys.stderr)
+    rows: list[dict[str, Any]] = result["results"]
+    return rows
+
+
+class _WaitProgress:
+    """Build progress while a search waits for the first build: on a terminal only.
+
+    The progress module is imported at the first event, so a search that does
+    not wait never loads it.
+    """
+
+    def __init__(self) -> None:
+        self._printer: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._printer is None:
+            if not sys.stderr.isatty():
+                return
+            from tldr.progress import ProgressPrinter
+
+            self._printer = ProgressPrinter(sys.stderr, mode="tty")
+            sys.stderr.write("tldrf: no index yet; building it (--no-wait to skip)\n")
+        self._printer(stage, done, total)
+
+    def finish(self) -> None:
+        if self._printer is not None:
+            self._printer.finish()
 
 
 def _run_info(args: argparse.Namespace) -> int:
@@ -352,28 +399,6 @@ def _run_info(args: argparse.Namespace) -> int:
         lines.append("state:          dirty (a rebuild is pending)")
     print("\n".join(lines))
     return 0
-
-
-class _ProgressLine:
-    """One self-overwriting status line on stderr, for builds on a terminal."""
-
-    def __init__(self) -> None:
-        self._width = 0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage == "write":
-            text = "writing index"
-        else:
-            percent = 100 * done // total if total else 100
-            text = f"{stage:<8} {done}/{total} ({percent}%)"
-        self._width = max(self._width, len(text))
-        sys.stderr.write("\r" + text.ljust(self._width))
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self._width:
-            sys.stderr.write("\r" + " " * self._width + "\r")
-            sys.stderr.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,18 +20,34 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import DaemonError, ProtocolError, TldrError
+from tldr._exceptions import DaemonError, IndexMissingError, ProtocolError, TldrError
 from tldr.daemon import settings as _settings
 from tldr.daemon.lifecycle import is_running, remove_stale, spawn_daemon, wait_ready
 from tldr.daemon.settings import DaemonFiles, daemon_files
 from tldr.daemon.transport import SyncStream, connect
 from tldr.paths import find_project_root
 
-__all__ = ["DaemonClient", "ensure_daemon", "search_via_daemon", "warm"]
+__all__ = [
+    "FIRST_BUILD_WAIT_S",
+    "DaemonClient",
+    "daemon_search",
+    "ensure_daemon",
+    "search_via_daemon",
+    "wait_for_first_build",
+    "warm",
+]
+
+FIRST_BUILD_WAIT_S = 600.0
+"""How long a search waits, by default, for a project's first (partial) build."""
+_BUILD_EVENTS = ["build.progress", "index.updated", "build.failed"]
+
+ProgressCallback = Callable[[str, int, int], None]
 
 
 def _encode(message: dict[str, Any]) -> bytes:
@@ -246,18 +262,111 @@ def search_via_daemon(
     optional = {"lang": lang, "path_prefix": path_prefix, "unit_type": unit_type,
                 "snippets": snippets, "expand": expand, "rerank": rerank, "files": files}
     params.update({name: value for name, value in optional.items() if value})
+    rows: list[dict[str, Any]] = daemon_search(
+        project, params, autostart=autostart, timeout=timeout
+    )["results"]
+    return rows
+
+
+def daemon_search(
+    project: str | os.PathLike[str],
+    params: dict[str, Any],
+    *,
+    autostart: bool = True,
+    timeout: float | None = None,
+    wait: float = 0.0,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """The daemon's whole `search` result (rows, build, `dense` coverage, timings).
+
+    With `wait` > 0 and no index yet, waits up to `wait` seconds for the
+    daemon's first commit (a partial build is enough), passing its progress
+    events to `on_progress`, then searches.
+
+    Raises:
+        IndexMissingError: no index (yet, after `wait`).
+    """
     for attempt in (1, 2):
         try:
             with DaemonClient(project, timeout=timeout, autostart=autostart) as client:
-                result = client.call("search", params)
-            break
+                try:
+                    result: dict[str, Any] = client.call("search", params)
+                except IndexMissingError:
+                    if wait <= 0:
+                        raise
+                    _await_build(client, wait, on_progress, retry=("search", params))
+                    result = client.call("search", params)
+                return result
         except _ConnectionLost:
             # The daemon died under this request (killed, crashed, stopping):
             # a search is safe to repeat, and the retry starts a new daemon.
             if attempt == 2 or not autostart:
                 raise
-    rows: list[dict[str, Any]] = result["results"]
-    return rows
+    raise AssertionError("unreachable")
+
+
+def wait_for_first_build(
+    project: str | os.PathLike[str],
+    *,
+    timeout: float = FIRST_BUILD_WAIT_S,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Block until the project's daemon serves a committed build (starting it if needed).
+
+    Returns at once when it already does.
+
+    Raises:
+        IndexMissingError: none after `timeout` seconds, or the build failed.
+    """
+    with DaemonClient(project, autostart=True) as client:
+        _await_build(client, timeout, on_progress, retry=("info", {}))
+
+
+def _await_build(
+    client: DaemonClient,
+    timeout: float,
+    on_progress: ProgressCallback | None,
+    *,
+    retry: tuple[str, dict[str, Any]],
+) -> None:
+    """Subscribe to build events until `retry` stops answering "index missing"."""
+    deadline = time.monotonic() + timeout
+    client.call("subscribe", {"events": _BUILD_EVENTS})
+    method, params = retry
+    while True:
+        try:
+            client.call(method, params)  # after subscribing: a commit in between is not missed
+            return
+        except IndexMissingError as exc:
+            missing = exc
+            progress = (getattr(exc, "rpc_data", None) or {}).get("progress")
+            if progress and on_progress is not None:
+                on_progress(progress["stage"], progress["done"], progress["total"])
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise missing
+            event = _next_event(client)
+            if event is None:
+                continue
+            name, data = event["method"], event["params"]
+            if name == "build.progress" and on_progress is not None:
+                on_progress(data["stage"], data["done"], data["total"])
+            elif name == "build.failed":
+                raise IndexMissingError(f"{missing}; the build failed: {data.get('error')}")
+            elif name == "index.updated":
+                break
+
+
+def _next_event(client: DaemonClient) -> dict[str, Any] | None:
+    """The next notification, or None if none came within the read timeout.
+
+    A timed-out read leaves the stream usable (it keeps its own buffer).
+    """
+    try:
+        return client.next_notification()
+    except TimeoutError:
+        return None
 
 
 def warm(project: str | os.PathLike[str] = ".") -> dict[str, Any]:

@@ -35,6 +35,7 @@ from tldr.daemon.builder import (
     BuildWorker,
     lower_thread_priority,
 )
+from tldr.daemon.coverage import DenseCoverage
 from tldr.daemon.protocol import (
     IndexParams,
     InfoParams,
@@ -118,6 +119,8 @@ class Service:
         self._retry_at: float | None = None
         self._changed_paths = 0
         self.search_stats = SearchStats()
+        self.coverage = DenseCoverage()
+        self._background: set[asyncio.Task[None]] = set()
         self.worker = BuildWorker() if build_in_worker else None
         self.counts = {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0}
 
@@ -295,6 +298,8 @@ class Service:
             "extracted_files": report.extracted_files,
             "embedded": report.embedded,
             "seconds": round(report.seconds, 4),
+            "timings": dict(report.timings),
+            "partial_commits": report.partial_commits,
             "reason": job.reason,
             "finished_at": time.time(),
         }
@@ -360,7 +365,46 @@ class Service:
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         percent = 100 * done // total if total else 100
         self._progress = {"stage": stage, "done": done, "total": total, "percent": percent}
+        self.coverage.on_progress(stage, done, total)
         self.broadcast("build.progress", self._progress)
+        if stage == "commit":  # a partial build: serve it now, not at the end of the build
+            task = asyncio.create_task(self._partial_committed(done, total))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _partial_committed(self, embedded: int, total: int) -> None:
+        try:
+            await self.searchers.reload_committed()
+        except TldrError as exc:
+            logger.error("cannot load the partial build: %s", exc)
+            return
+        searcher = self.searchers.searcher
+        build_id = searcher.build.metadata.vector_store.build_id if searcher else None
+        logger.info("partial build %s: %s/%s units with vectors", build_id, embedded, total)
+        self.broadcast("index.updated", {"status": "partial", "build_id": build_id,
+                                         "partial": True, "dense": {"embedded": embedded,
+                                                                     "total": total}})
+        if embedded and searcher is not None:
+            self._load_query_model(searcher)
+
+    def _load_query_model(self, searcher: Any) -> None:
+        """Load the query model off the loop, once; searches stay lexical meanwhile."""
+        model = searcher.build.metadata.model
+        if not self.coverage.start_loading(model):
+            return
+
+        def load() -> None:
+            ok = False
+            try:
+                searcher.embedder(searcher.build.metadata).embed_query("warm up")
+                ok = True
+            except Exception as exc:  # the next dense search reports it
+                logger.warning("could not load the query model %s: %s", model, exc)
+            finally:
+                self.coverage.loaded(model, ok=ok)
+                take_embed_time()
+
+        self._search_pool.submit(load)
 
     # searcher ----------------------------------------------------------------
 
@@ -389,13 +433,16 @@ class Service:
                 self.searchers.maybe_reload()
         return searcher
 
-    def _missing(self) -> IndexMissingError:
+    def _missing(self) -> RpcError:
         if self._job is None and self.build_state in ("idle", "failed"):
             self.schedule(reason="index missing", delay=0)
         progress = self._progress
         done = f", {progress['percent']}% done ({progress['stage']})" if progress else ""
         failed = f"; last build failed: {self._last_error}" if self._last_error else ""
-        return IndexMissingError(f"index missing for {self.root}; building now{done}{failed}")
+        return RpcError(protocol.INDEX_MISSING,
+                        f"index missing for {self.root}; building now{done}{failed}",
+                        {"type": "IndexMissingError", "progress": progress,
+                         "last_error": self._last_error})
 
     # methods -----------------------------------------------------------------
 
@@ -405,20 +452,29 @@ class Service:
     async def _search(self, params: SearchParams, conn: Connection) -> SearchResult:
         started = time.perf_counter()
         searcher = await self._current_searcher()
+        metadata = searcher.build.metadata
+        mode, dense = self.coverage.plan(metadata, params.mode)
+        if dense is not None:
+            params = msgspec.structs.replace(params, mode=mode)
+            if dense["embedded"] and dense["model_loading"]:
+                self._load_query_model(searcher)
         loop = asyncio.get_running_loop()
         rows, embed_s = await loop.run_in_executor(
             self._search_pool, _search_sync, searcher, params
         )
+        if mode != "lexical" and dense is None:
+            self.coverage.loaded(metadata.model, ok=True)
         took = (time.perf_counter() - started) * 1000
         embed_ms = embed_s * 1000
         self.counts["searches"] += 1
         self.search_stats.record(took, embed_ms)
         return SearchResult(
             results=rows,
-            build_id=searcher.build.metadata.vector_store.build_id,
+            build_id=metadata.vector_store.build_id,
             took_ms=round(took, 3),
             embed_ms=round(embed_ms, 3),
             stale=self._stale(),
+            dense=dense,
         )
 
     def _stale(self) -> bool:

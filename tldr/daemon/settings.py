@@ -5,6 +5,8 @@ Environment variables (read when a daemon or client starts):
 - `TLDR_DEBOUNCE_MS`: quiet time after a change before a rebuild (2000).
 - `TLDR_IDLE_TIMEOUT`: seconds without requests or connections before the
   daemon exits (1800; 0 = never).
+- `TLDR_WORKER_IDLE_TIMEOUT`: seconds without a build before the build worker
+  exits, giving its model's memory back (120; 0 = keep it).
 - `TLDR_MAX_REQUEST_BYTES`: the longest request line accepted (1 MiB).
 - `TLDR_REQUEST_TIMEOUT`: seconds a request may run (30).
 - `TLDR_START_TIMEOUT`: seconds the client waits for a daemon it started (15).
@@ -62,6 +64,11 @@ def _default_debounce_ms() -> int:
 def _default_idle_timeout() -> float:
     """`TLDR_IDLE_TIMEOUT` in seconds, or 1800; 0 means never."""
     return _env_number("TLDR_IDLE_TIMEOUT", 1800)
+
+
+def _default_worker_idle_timeout() -> float:
+    """`TLDR_WORKER_IDLE_TIMEOUT` in seconds, or 120; 0 means never."""
+    return _env_number("TLDR_WORKER_IDLE_TIMEOUT", 120.0)
 
 
 def _default_max_request_bytes() -> int:

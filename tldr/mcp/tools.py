@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import DaemonError, IndexMissingError, TldrError
-from tldr.output import estimate_tokens, fit_to_budget, render
+from tldr.output import dense_note, estimate_tokens, fit_to_budget, render
 
 __all__ = [
     "DEFAULT_BUDGET_TOKENS",
@@ -97,6 +97,8 @@ class Tools:
                          f"{budget_tokens}; raise it or narrow the query")
         if result.get("stale"):
             notes.append("the index is being updated; very recent edits may be missing")
+        if note := dense_note(result.get("dense")):
+            notes.append(f"{note}; search again later for full results")
         text = render(kept, "compact")
         return "\n".join([text, *(f"[{note}]" for note in notes)])
 
@@ -154,14 +156,15 @@ class Tools:
             return self._call(method, params)
         except IndexMissingError:
             if self.index_wait > 0:
-                try:
-                    self._call("index", {"wait": True, "timeout": self.index_wait},
-                               timeout=self.index_wait + 10.0)
+                from tldr.daemon.client import wait_for_first_build
+
+                try:  # the first commit is a partial build: lexical search within seconds
+                    wait_for_first_build(self.root, timeout=self.index_wait)
                     return self._call(method, params)
                 except (IndexMissingError, ToolFailure):
                     pass
-                except TldrError as exc:
-                    if getattr(exc, "rpc_code", None) != _TIMEOUT:
+                except DaemonError as exc:
+                    if getattr(exc, "rpc_code", None) is not None:
                         raise
             raise ToolFailure(self._indexing_message()) from None
 

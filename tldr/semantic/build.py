@@ -1,9 +1,13 @@
 """Build or update a project's semantic index, then commit it atomically.
 
 One build, under the rebuild lock: walk -> reuse or extract units per file ->
-embedding texts -> vectors (cache first) -> copy-on-write vector index ->
-unit records and lexical index -> commit metadata.json -> GC. A build killed
+embedding texts -> lexical index -> vectors (cache first) -> copy-on-write
+vector index -> unit records -> commit metadata.json -> GC. A build killed
 at any step leaves the previous commit untouched (DESIGN.md § On disk).
+
+A build with no committed build to serve from meanwhile commits partial
+builds while it embeds: all units and the lexical index at once, vectors as
+they come (specs/010-lexical-first.md § Partial builds).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -43,8 +48,10 @@ from tldr.semantic.freshness import (
 )
 from tldr.semantic.signature import fs_signature, git_signature
 from tldr.semantic.storage import (
+    DenseCoverage,
     FileStamp,
     Metadata,
+    ProjectSignature,
     UnitsFile,
     VectorStoreMeta,
     atomic_write_bytes,
@@ -66,14 +73,28 @@ from tldr.units import (
 )
 from tldr.units.model import EXTRACTOR_VERSION
 
-__all__ = ["BuildReport", "ProgressCallback", "build_semantic_index"]
+__all__ = [
+    "PARTIAL_EVERY_S",
+    "PARTIAL_MIN_UNITS",
+    "BuildReport",
+    "ProgressCallback",
+    "build_semantic_index",
+]
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
-"""Called as progress(stage, done, total); stages: extract, embed, write."""
+"""Called as progress(stage, done, total).
+
+Stages: walk, extract, lexical, embed, commit (a partial build was
+committed: done = units with a vector, total = units), write.
+"""
 
 _EMBED_BATCH = 256  # vectors reach the cache every batch, so a killed build keeps them
+PARTIAL_MIN_UNITS = 256
+"""Fewer texts than this to embed: no partial commits (the build is quick)."""
+PARTIAL_EVERY_S = 10.0
+"""Embedding time between two partial commits."""
 
 
 @dataclass
@@ -90,6 +111,7 @@ class BuildReport:
     embedded: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    partial_commits: int = 0
 
 
 def build_semantic_index(
@@ -174,7 +196,9 @@ class _Build:
         self.timings: dict[str, float] = {}
         self.active_metadata: Metadata | None = None  # the build this one replaces
         self.previous_metadata: Metadata | None = None  # set when it can be updated in place
-        self.previous: UnitsFile | None = None
+        self.previous: UnitsFile | None = None  # its units are reused for unchanged files
+        self.partial_commits = 0
+        self.started = time.perf_counter()
 
     def _timed(self, name: str, started: float) -> None:
         self.timings[name] = round(time.perf_counter() - started, 4)
@@ -197,6 +221,7 @@ class _Build:
             languages=set(settings.lang) if settings.lang else None,
         )
         self._timed("walk", started)
+        self.progress("walk", len(walked.files), len(walked.files))
 
         started = time.perf_counter()
         skipped = dict(walked.skipped)
@@ -213,18 +238,20 @@ class _Build:
         hashes = [text_hash(text) for text in texts]
         self._timed("text", started)
 
+        started = time.perf_counter()
+        lexical_index = lexical.LexicalIndex.build(units)
+        self._timed("lexical", started)
+        self.progress("lexical", 1, 1)
+
         keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
-        incremental = self.previous is not None
+        incremental = self.previous_metadata is not None
+        snapshot = _Snapshot(
+            stamps=stamps, units=units, keys=keys, hashes=hashes, next_key=next_key,
+            lexical_index=lexical_index, signature=signature, skipped=skipped,
+        )
 
-        started = time.perf_counter()
-        need = new_positions if incremental else list(range(len(units)))
-        vectors = self._vectors([texts[i] for i in need], [hashes[i] for i in need])
-        self._timed("embed", started)
-
-        started = time.perf_counter()
         import numpy as np
 
-        build_id = new_build_id()
         if incremental:
             assert self.previous_metadata is not None
             index = store.open(self.previous_metadata.vector_store.index_file, view=True).copy()
@@ -232,27 +259,84 @@ class _Build:
                 index.remove(np.asarray(removed_keys, dtype=np.uint64))
         else:
             index = store.create(self.embedder.dimension)
-        if need:
-            index.add(np.asarray([keys[i] for i in need], dtype=np.uint64), vectors)
+        need = new_positions if incremental else list(range(len(units)))
+        need_keys = np.asarray([keys[i] for i in need], dtype=np.uint64)
+        added = np.zeros(len(need), dtype=bool)
+
+        def add_ready(vectors: Any, ready: Any) -> None:
+            """Add the vectors that are ready and not in the index yet."""
+            fresh = ready & ~added
+            if fresh.any():
+                index.add(need_keys[fresh], vectors[fresh])
+                added[fresh] = True
+
+        def commit_partial(vectors: Any, ready: Any) -> None:
+            add_started = time.perf_counter()
+            add_ready(vectors, ready)
+            embedded = int(added.sum())
+            self._commit(store, index, snapshot, DenseCoverage(embedded=embedded, total=len(units)))
+            self.partial_commits += 1
+            self.timings.setdefault("first_commit", round(time.perf_counter() - self.started, 4))
+            self.timings["partial_commits"] = round(
+                self.timings.get("partial_commits", 0.0) + time.perf_counter() - add_started, 4
+            )
+            self.progress("commit", embedded, len(units))
+
+        partial = not incremental and self._serves_nothing()
+        started = time.perf_counter()
+        vectors = self._vectors(
+            [texts[i] for i in need],
+            [hashes[i] for i in need],
+            checkpoint=commit_partial if partial else None,
+        )
+        self._timed("embed", started)
+        self.timings["embed"] = round(
+            self.timings["embed"] - self.timings.get("partial_commits", 0.0), 4
+        )
+
+        started = time.perf_counter()
+        add_ready(vectors, np.ones(len(need), dtype=bool))
+        self._timed("vector_index", started)
+        started = time.perf_counter()
+        build_id = self._commit(store, index, snapshot, None)
+        self.progress("write", 1, 1)
+        self._timed("commit", started)
+        return BuildReport(
+            status="updated" if incremental else "built",
+            root=paths.root,
+            build_id=build_id,
+            units=len(units),
+            files=len(stamps),
+            skipped=skipped,
+            extracted_files=extracted,
+            embedded=len(need),
+            timings=self.timings,
+            partial_commits=self.partial_commits,
+        )
+
+    def _serves_nothing(self) -> bool:
+        """No complete committed build serves searches while this one embeds."""
+        active = self.active_metadata
+        return active is None or active.dense is not None
+
+    def _commit(
+        self, store, index, snapshot: _Snapshot, dense: DenseCoverage | None
+    ) -> str:
+        """Write one build (index, units, lexical), commit metadata.json, collect garbage."""
+        paths, settings = self.paths, self.settings
+        build_id = new_build_id()
         location = store.location_for(build_id)
         store.save(index, location)
-        self._timed("vector_index", started)
-
-        started = time.perf_counter()
         units_file = UnitsFile(
             build_id=build_id,
-            files=stamps,
-            units=units,
-            keys=keys,
-            text_hashes=hashes,
-            next_key=next_key,
+            files=snapshot.stamps,
+            units=snapshot.units,
+            keys=snapshot.keys,
+            text_hashes=snapshot.hashes,
+            next_key=snapshot.next_key,
         )
         atomic_write_bytes(paths.units_file(build_id), msgspec.msgpack.encode(units_file))
-        self._timed("units_file", started)
-
-        started = time.perf_counter()
-        lexical.LexicalIndex.build(units).save(paths.lexical_file(build_id))
-        self._timed("lexical", started)
+        snapshot.lexical_index.save(paths.lexical_file(build_id))
 
         active = self.active_metadata
         previous_index = (
@@ -267,15 +351,16 @@ class _Build:
             model=settings.model,
             lang=list(settings.lang) if settings.lang else None,
             dimension=self.embedder.dimension,
-            count=len(units),
+            count=len(snapshot.units),
             text_format=TEXT_FORMAT,
             extractor_version=EXTRACTOR_VERSION,
-            project_signature=signature,
+            project_signature=snapshot.signature,
             units_file=paths.units_file(build_id).name,
             lexical_file=paths.lexical_file(build_id).name,
             lexical_format=lexical.LEXICAL_FORMAT,
-            files_indexed=len(stamps),
-            files_skipped=skipped,
+            files_indexed=len(snapshot.stamps),
+            files_skipped=snapshot.skipped,
+            dense=dense,
             vector_store=VectorStoreMeta(
                 backend=settings.vector_backend,
                 format=store_meta["format"],
@@ -290,7 +375,7 @@ class _Build:
             ),
         )
         write_metadata(paths, metadata)
-        self.progress("write", 1, 1)
+        self.active_metadata = metadata
 
         keep = {build_id}
         if previous_index and (previous_id := build_id_of(previous_index)):
@@ -301,21 +386,14 @@ class _Build:
             store_locations=store.list_locations(),
             delete_location=store.delete,
         )
-        self._timed("commit", started)
-        return BuildReport(
-            status="updated" if incremental else "built",
-            root=paths.root,
-            build_id=build_id,
-            units=len(units),
-            files=len(stamps),
-            skipped=skipped,
-            extracted_files=extracted,
-            embedded=len(need),
-            timings=self.timings,
-        )
+        return build_id
 
     def _load_previous(self, store) -> None:
-        """Reuse the active build for a copy-on-write update when it is compatible."""
+        """Reuse the active build: its units always, its vectors when it is complete.
+
+        A partial build's vector index has holes, so a build over it starts a
+        new index (its vectors come back from the embedding cache).
+        """
         try:
             metadata = read_metadata(self.paths)
         except IndexStateError:
@@ -333,7 +411,8 @@ class _Build:
             self.previous = read_units_file(self.paths, metadata)
         except IndexCorruptError:
             return
-        self.previous_metadata = metadata
+        if metadata.dense is None:
+            self.previous_metadata = metadata
 
     def _collect_units(
         self, files: list[SourceFile], skipped: dict[str, int]
@@ -386,9 +465,10 @@ class _Build:
         """Keep each unchanged text's key; new texts get fresh keys.
 
         Returns keys per unit, the next free key, keys to remove from the
-        previous index, and positions whose vectors must be added.
+        previous index, and positions whose vectors must be added. Without a
+        complete previous build every unit gets a fresh key.
         """
-        if self.previous is None:
+        if self.previous is None or self.previous_metadata is None:
             return list(range(len(hashes))), len(hashes), [], list(range(len(hashes)))
         available: dict[str, list[int]] = defaultdict(list)
         for key, digest in zip(self.previous.keys, self.previous.text_hashes, strict=True):
@@ -406,8 +486,19 @@ class _Build:
         removed = [key for remaining in available.values() for key in remaining]
         return keys, next_key, removed, new_positions
 
-    def _vectors(self, texts: list[str], hashes: list[str]):
-        """Vectors for `texts`: from the cache, the rest embedded in batches."""
+    def _vectors(
+        self,
+        texts: list[str],
+        hashes: list[str],
+        *,
+        checkpoint: Callable[[Any, Any], None] | None = None,
+    ) -> Any:
+        """Vectors for `texts`: from the cache, the rest embedded in batches.
+
+        With `checkpoint` and at least `PARTIAL_MIN_UNITS` texts to embed,
+        `checkpoint(vectors, ready)` is called before the first batch and then
+        every `PARTIAL_EVERY_S` of embedding (`ready`: rows already filled).
+        """
         import numpy as np
 
         dimension = self.embedder.dimension
@@ -422,17 +513,49 @@ class _Build:
         )
         try:
             cached = cache.get_many(set(hashes))
-            missing = [i for i, digest in enumerate(hashes) if digest not in cached]
+            ready = np.zeros(len(texts), dtype=bool)
+            missing = []
             for i, digest in enumerate(hashes):
                 if digest in cached:
                     result[i] = cached[digest]
+                    ready[i] = True
+                else:
+                    missing.append(i)
+            if len(missing) < PARTIAL_MIN_UNITS:
+                checkpoint = None
+            if checkpoint is not None:
+                checkpoint(result, ready)
+            last_checkpoint = time.perf_counter()
             self.progress("embed", 0, len(missing))
             for start in range(0, len(missing), _EMBED_BATCH):
                 batch = missing[start : start + _EMBED_BATCH]
                 vectors = self.embedder.embed_documents([texts[i] for i in batch])
                 result[batch] = vectors
+                ready[batch] = True
                 cache.put_many((hashes[i], vectors[n]) for n, i in enumerate(batch))
                 self.progress("embed", min(start + _EMBED_BATCH, len(missing)), len(missing))
+                last_batch = start + _EMBED_BATCH >= len(missing)
+                if (
+                    checkpoint is not None
+                    and not last_batch
+                    and time.perf_counter() - last_checkpoint >= PARTIAL_EVERY_S
+                ):
+                    checkpoint(result, ready)
+                    last_checkpoint = time.perf_counter()
         finally:
             cache.close()
         return result
+
+
+@dataclass
+class _Snapshot:
+    """What every commit of one build shares: its units and lexical index."""
+
+    stamps: list[FileStamp]
+    units: list[Unit]
+    keys: list[int]
+    hashes: list[str]
+    next_key: int
+    lexical_index: lexical.LexicalIndex
+    signature: ProjectSignature
+    skipped: dict[str, int]

@@ -26,6 +26,7 @@ __all__ = [
     "KEEP_VERSIONS",
     "METADATA_SCHEMA_VERSION",
     "UNITS_FORMAT",
+    "DenseCoverage",
     "FileStamp",
     "Metadata",
     "ProjectSignature",
@@ -73,6 +74,13 @@ class VectorStoreMeta(msgspec.Struct, kw_only=True):
     build_params: dict[str, object] = {}
 
 
+class DenseCoverage(msgspec.Struct):
+    """A partial build: how many of its units have a vector (specs/010-lexical-first.md)."""
+
+    embedded: int
+    total: int
+
+
 class Metadata(msgspec.Struct, kw_only=True):
     """metadata.json, schema v2: the single commit point of a build."""
 
@@ -91,6 +99,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     lexical_format: str | None = None
     files_indexed: int = 0
     files_skipped: dict[str, int] = {}
+    dense: DenseCoverage | None = None  # set on a partial build; None: every unit has a vector
     vector_store: VectorStoreMeta
 
 
