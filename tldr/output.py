@@ -82,6 +82,8 @@ def dense_note(dense: dict[str, Any] | None) -> str | None:
         text += f" (lexical results only: {reason})"
     else:
         text += " (units without a vector match lexically only)"
+    if dense.get("files_pending"):
+        text += f"; {dense['files_pending']} files not parsed yet"
     return text
 
 

@@ -108,3 +108,27 @@ def test_small_builds_commit_once(project: Path) -> None:
     report = build_semantic_index(project, model=MODEL)
     assert report.units < build_module.PARTIAL_MIN_UNITS
     assert report.partial_commits == 0
+
+
+def test_a_large_project_commits_the_files_parsed_so_far(
+    project: Path, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARTIAL_FIRST_S", 0.0)
+    monkeypatch.setattr(build_module, "_EXTRACT_CHUNK", 1)
+    committed: list[tuple[int, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "commit":
+            metadata = read_metadata(IndexPaths(project))
+            assert metadata is not None and metadata.dense is not None
+            loaded = LoadedBuild.open(IndexPaths(project), metadata, view=False)
+            assert len(loaded.units) == metadata.dense.total == metadata.count
+            committed.append((metadata.files_indexed, metadata.dense.files_pending,
+                              metadata.dense.embedded))
+
+    report = build_semantic_index(project, model=MODEL, progress=progress)
+    first_files, first_pending, first_embedded = committed[0]
+    assert first_pending > 0 and first_embedded == 0  # parsing goes on
+    assert first_files < report.files
+    assert committed[-1][1] == 0  # later commits have every file
+    assert report.partial_commits == len(committed)

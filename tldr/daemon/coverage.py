@@ -48,6 +48,7 @@ class DenseCoverage:
             "eta_s": None if eta is None else round(eta, 1),
             "used": effective != "lexical",
             "model_loading": not model_ready,
+            "files_pending": coverage.files_pending,
         }
 
     def start_loading(self, model: str) -> bool:

@@ -75,6 +75,7 @@ from tldr.units.model import EXTRACTOR_VERSION
 
 __all__ = [
     "PARTIAL_EVERY_S",
+    "PARTIAL_FIRST_S",
     "PARTIAL_MIN_UNITS",
     "BuildReport",
     "ProgressCallback",
@@ -95,6 +96,9 @@ PARTIAL_MIN_UNITS = 256
 """Fewer texts than this to embed: no partial commits (the build is quick)."""
 PARTIAL_EVERY_S = 10.0
 """Embedding time between two partial commits."""
+PARTIAL_FIRST_S = 1.0
+"""Parsing time before the files parsed so far are committed (then 4x, 16x ...)."""
+_EXTRACT_CHUNK = 50  # files parsed between two looks at the clock
 
 
 @dataclass
@@ -200,8 +204,15 @@ class _Build:
         self.partial_commits = 0
         self.started = time.perf_counter()
 
-    def _timed(self, name: str, started: float) -> None:
-        self.timings[name] = round(time.perf_counter() - started, 4)
+    def _timed(self, name: str, started: float, *, commits_before: float | None = None) -> None:
+        """Record a stage's seconds, less the partial commits made since `commits_before`."""
+        seconds = time.perf_counter() - started
+        if commits_before is not None:
+            seconds -= self._commit_seconds() - commits_before
+        self.timings[name] = round(seconds, 4)
+
+    def _commit_seconds(self) -> float:
+        return self.timings.get("partial_commits", 0.0)
 
     def run(self) -> BuildReport:
         paths, settings = self.paths, self.settings
@@ -222,44 +233,41 @@ class _Build:
         )
         self._timed("walk", started)
         self.progress("walk", len(walked.files), len(walked.files))
-
-        started = time.perf_counter()
-        skipped = dict(walked.skipped)
-        stamps, units, extracted = self._collect_units(walked.files, skipped)
-        self._timed("extract", started)
         if signature is None:
             signature = fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
+        partial = self.previous_metadata is None and self._serves_nothing()
 
-        started = time.perf_counter()
-        called_by = build_called_by(units)
-        texts = [
-            embedding_text(unit, callers) for unit, callers in zip(units, called_by, strict=True)
-        ]
-        hashes = [text_hash(text) for text in texts]
-        self._timed("text", started)
+        def commit_parsed(stamps: list[FileStamp], units: list[Unit], pending: int) -> None:
+            """A partial build of the files parsed so far: lexical search within seconds."""
+            commit_started = time.perf_counter()
+            snapshot, _ = self._snapshot(stamps, units, signature, skipped)
+            index = store.create(self.embedder.dimension)
+            coverage = DenseCoverage(embedded=0, total=len(units), files_pending=pending)
+            self._commit(store, index, snapshot, coverage)
+            self._partial_committed(commit_started)
+            self.progress("commit", 0, len(units))
 
-        started = time.perf_counter()
-        lexical_index = lexical.LexicalIndex.build(units)
-        self._timed("lexical", started)
-        self.progress("lexical", 1, 1)
-
-        keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
-        incremental = self.previous_metadata is not None
-        snapshot = _Snapshot(
-            stamps=stamps, units=units, keys=keys, hashes=hashes, next_key=next_key,
-            lexical_index=lexical_index, signature=signature, skipped=skipped,
+        started, commits_before = time.perf_counter(), self._commit_seconds()
+        skipped = dict(walked.skipped)
+        stamps, units, extracted = self._extract(
+            walked.files, skipped, commit=commit_parsed if partial else None
         )
+        self._timed("extract", started, commits_before=commits_before)
+
+        snapshot, texts = self._snapshot(stamps, units, signature, skipped)
+        keys, hashes = snapshot.keys, snapshot.hashes
+        incremental = self.previous_metadata is not None
 
         import numpy as np
 
         if incremental:
             assert self.previous_metadata is not None
             index = store.open(self.previous_metadata.vector_store.index_file, view=True).copy()
-            if removed_keys:
-                index.remove(np.asarray(removed_keys, dtype=np.uint64))
+            if snapshot.removed_keys:
+                index.remove(np.asarray(snapshot.removed_keys, dtype=np.uint64))
         else:
             index = store.create(self.embedder.dimension)
-        need = new_positions if incremental else list(range(len(units)))
+        need = snapshot.new_positions
         need_keys = np.asarray([keys[i] for i in need], dtype=np.uint64)
         added = np.zeros(len(need), dtype=bool)
 
@@ -271,28 +279,20 @@ class _Build:
                 added[fresh] = True
 
         def commit_partial(vectors: Any, ready: Any) -> None:
-            add_started = time.perf_counter()
+            commit_started = time.perf_counter()
             add_ready(vectors, ready)
             embedded = int(added.sum())
             self._commit(store, index, snapshot, DenseCoverage(embedded=embedded, total=len(units)))
-            self.partial_commits += 1
-            self.timings.setdefault("first_commit", round(time.perf_counter() - self.started, 4))
-            self.timings["partial_commits"] = round(
-                self.timings.get("partial_commits", 0.0) + time.perf_counter() - add_started, 4
-            )
+            self._partial_committed(commit_started)
             self.progress("commit", embedded, len(units))
 
-        partial = not incremental and self._serves_nothing()
-        started = time.perf_counter()
+        started, commits_before = time.perf_counter(), self._commit_seconds()
         vectors = self._vectors(
             [texts[i] for i in need],
             [hashes[i] for i in need],
             checkpoint=commit_partial if partial else None,
         )
-        self._timed("embed", started)
-        self.timings["embed"] = round(
-            self.timings["embed"] - self.timings.get("partial_commits", 0.0), 4
-        )
+        self._timed("embed", started, commits_before=commits_before)
 
         started = time.perf_counter()
         add_ready(vectors, np.ones(len(need), dtype=bool))
@@ -313,6 +313,83 @@ class _Build:
             timings=self.timings,
             partial_commits=self.partial_commits,
         )
+
+    def _partial_committed(self, commit_started: float) -> None:
+        """Count a partial commit and its time (apart from the stage it interrupted)."""
+        now = time.perf_counter()
+        self.partial_commits += 1
+        self.timings.setdefault("first_commit", round(now - self.started, 4))
+        self.timings["partial_commits"] = round(
+            self.timings.get("partial_commits", 0.0) + now - commit_started, 4
+        )
+
+    def _snapshot(
+        self,
+        stamps: list[FileStamp],
+        units: list[Unit],
+        signature: ProjectSignature,
+        skipped: dict[str, int],
+    ) -> tuple[_Snapshot, list[str]]:
+        """Texts, keys and the lexical index of `units`; returns the snapshot and the texts."""
+        started = time.perf_counter()
+        called_by = build_called_by(units)
+        texts = [
+            embedding_text(unit, callers) for unit, callers in zip(units, called_by, strict=True)
+        ]
+        hashes = [text_hash(text) for text in texts]
+        self._timed("text", started)
+        started = time.perf_counter()
+        lexical_index = lexical.LexicalIndex.build(units)
+        self._timed("lexical", started)
+        self.progress("lexical", 1, 1)
+        keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
+        snapshot = _Snapshot(
+            stamps=stamps, units=units, keys=keys, hashes=hashes, next_key=next_key,
+            lexical_index=lexical_index, signature=signature, skipped=skipped,
+            removed_keys=removed_keys, new_positions=new_positions,
+        )
+        return snapshot, texts
+
+    def _extract(
+        self,
+        files: list[SourceFile],
+        skipped: dict[str, int],
+        *,
+        commit: Callable[[list[FileStamp], list[Unit], int], None] | None,
+    ) -> tuple[list[FileStamp], list[Unit], int]:
+        """`_collect_units`, with `commit(stamps, units, files_pending)` while it runs.
+
+        Parsing a large project takes a while: with `commit`, the units parsed
+        so far are committed after `PARTIAL_FIRST_S` of parsing, then each
+        time parsing took 4x as long (the lexical index of each is rebuilt,
+        so their total cost stays a third of the last one's).
+        """
+        if commit is None:
+            return self._collect_units(files, skipped)
+        progress, self.progress = self.progress, lambda stage, done, total: None
+        started = time.perf_counter()
+        due = PARTIAL_FIRST_S
+        stamps: list[FileStamp] = []
+        units: list[Unit] = []
+        extracted = 0
+        try:
+            for start in range(0, len(files), _EXTRACT_CHUNK):
+                chunk = files[start : start + _EXTRACT_CHUNK]
+                chunk_stamps, chunk_units, chunk_extracted = self._collect_units(chunk, skipped)
+                stamps += chunk_stamps
+                units += chunk_units
+                extracted += chunk_extracted
+                done = start + len(chunk)
+                progress("extract", done, len(files))
+                parsing = time.perf_counter() - started - self._commit_seconds()
+                if parsing >= due and done < len(files) and units:
+                    self.progress = progress
+                    commit(list(stamps), list(units), len(files) - done)
+                    self.progress = lambda stage, done, total: None
+                    due *= 4
+        finally:
+            self.progress = progress
+        return stamps, units, extracted
 
     def _serves_nothing(self) -> bool:
         """No complete committed build serves searches while this one embeds."""
@@ -559,3 +636,5 @@ class _Snapshot:
     lexical_index: lexical.LexicalIndex
     signature: ProjectSignature
     skipped: dict[str, int]
+    removed_keys: list[int]  # keys of the previous build's index whose text is gone
+    new_positions: list[int]  # units whose vectors the index lacks

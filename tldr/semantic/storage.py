@@ -75,10 +75,12 @@ class VectorStoreMeta(msgspec.Struct, kw_only=True):
 
 
 class DenseCoverage(msgspec.Struct):
-    """A partial build: how many of its units have a vector (specs/010-lexical-first.md)."""
+    """A partial build (specs/010-lexical-first.md): `embedded` of its `total`
+    units have a vector; `files_pending` files were not parsed yet."""
 
     embedded: int
     total: int
+    files_pending: int = 0
 
 
 class Metadata(msgspec.Struct, kw_only=True):
