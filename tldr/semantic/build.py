@@ -18,11 +18,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from tldr._exceptions import (
     IndexBusyError,
@@ -30,7 +27,6 @@ from tldr._exceptions import (
     IndexIncompatibleError,
     IndexStateError,
 )
-from tldr._version import __version__
 from tldr.config import (
     BuildSettings,
     default_device,
@@ -38,6 +34,7 @@ from tldr.config import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical
+from tldr.semantic.commit import Snapshot, commit_build
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
 from tldr.semantic.freshness import (
@@ -53,14 +50,8 @@ from tldr.semantic.storage import (
     Metadata,
     ProjectSignature,
     UnitsFile,
-    VectorStoreMeta,
-    atomic_write_bytes,
-    build_id_of,
-    collect_garbage,
-    new_build_id,
     read_metadata,
     read_units_file,
-    write_metadata,
 )
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
 from tldr.units import (
@@ -71,7 +62,6 @@ from tldr.units import (
     load_source,
     walk_project,
 )
-from tldr.units.model import EXTRACTOR_VERSION
 
 __all__ = [
     "PARTIAL_EVERY_S",
@@ -95,7 +85,9 @@ _EMBED_BATCH = 256  # vectors reach the cache every batch, so a killed build kee
 PARTIAL_MIN_UNITS = 256
 """Fewer texts than this to embed: no partial commits (the build is quick)."""
 PARTIAL_EVERY_S = 10.0
-"""Embedding time between two partial commits."""
+"""Embedding time before the first partial commit with vectors; each next
+interval is 1.5x the last (every commit rewrites the vector index)."""
+_PARTIAL_INTERVAL_GROWTH = 1.5
 PARTIAL_FIRST_S = 1.0
 """Parsing time before the files parsed so far are committed (then 4x, 16x ...)."""
 _EXTRACT_CHUNK = 50  # files parsed between two looks at the clock
@@ -329,7 +321,7 @@ class _Build:
         units: list[Unit],
         signature: ProjectSignature,
         skipped: dict[str, int],
-    ) -> tuple[_Snapshot, list[str]]:
+    ) -> tuple[Snapshot, list[str]]:
         """Texts, keys and the lexical index of `units`; returns the snapshot and the texts."""
         started = time.perf_counter()
         called_by = build_called_by(units)
@@ -343,7 +335,7 @@ class _Build:
         self._timed("lexical", started)
         self.progress("lexical", 1, 1)
         keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
-        snapshot = _Snapshot(
+        snapshot = Snapshot(
             stamps=stamps, units=units, keys=keys, hashes=hashes, next_key=next_key,
             lexical_index=lexical_index, signature=signature, skipped=skipped,
             removed_keys=removed_keys, new_positions=new_positions,
@@ -396,74 +388,14 @@ class _Build:
         active = self.active_metadata
         return active is None or active.dense is not None
 
-    def _commit(
-        self, store, index, snapshot: _Snapshot, dense: DenseCoverage | None
-    ) -> str:
-        """Write one build (index, units, lexical), commit metadata.json, collect garbage."""
-        paths, settings = self.paths, self.settings
-        build_id = new_build_id()
-        location = store.location_for(build_id)
-        store.save(index, location)
-        units_file = UnitsFile(
-            build_id=build_id,
-            files=snapshot.stamps,
-            units=snapshot.units,
-            keys=snapshot.keys,
-            text_hashes=snapshot.hashes,
-            next_key=snapshot.next_key,
+    def _commit(self, store: Any, index: Any, snapshot: Snapshot,
+                dense: DenseCoverage | None) -> str:
+        """Commit one build of `snapshot` with `index`; it becomes the active build."""
+        self.active_metadata = commit_build(
+            self.paths, self.settings, store=store, index=index, snapshot=snapshot,
+            dense=dense, dimension=self.embedder.dimension, active=self.active_metadata,
         )
-        atomic_write_bytes(paths.units_file(build_id), msgspec.msgpack.encode(units_file))
-        snapshot.lexical_index.save(paths.lexical_file(build_id))
-
-        active = self.active_metadata
-        previous_index = (
-            active.vector_store.index_file
-            if active and active.vector_store.backend == settings.vector_backend
-            else None
-        )
-        store_meta = store.metadata()
-        metadata = Metadata(
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            tldr_version=__version__,
-            model=settings.model,
-            lang=list(settings.lang) if settings.lang else None,
-            dimension=self.embedder.dimension,
-            count=len(snapshot.units),
-            text_format=TEXT_FORMAT,
-            extractor_version=EXTRACTOR_VERSION,
-            project_signature=snapshot.signature,
-            units_file=paths.units_file(build_id).name,
-            lexical_file=paths.lexical_file(build_id).name,
-            lexical_format=lexical.LEXICAL_FORMAT,
-            files_indexed=len(snapshot.stamps),
-            files_skipped=snapshot.skipped,
-            dense=dense,
-            vector_store=VectorStoreMeta(
-                backend=settings.vector_backend,
-                format=store_meta["format"],
-                backend_version=store_meta["backend_version"],
-                build_id=build_id,
-                index_file=location,
-                previous_index_file=previous_index,
-                backend_metric=store_meta["backend_metric"],
-                dtype=store_meta["dtype"],
-                score_transform=store_meta["score_transform"],
-                build_params=store.build_params,
-            ),
-        )
-        write_metadata(paths, metadata)
-        self.active_metadata = metadata
-
-        keep = {build_id}
-        if previous_index and (previous_id := build_id_of(previous_index)):
-            keep.add(previous_id)
-        collect_garbage(
-            paths,
-            keep_build_ids=keep,
-            store_locations=store.list_locations(),
-            delete_location=store.delete,
-        )
-        return build_id
+        return self.active_metadata.vector_store.build_id
 
     def _load_previous(self, store) -> None:
         """Reuse the active build: its units always, its vectors when it is complete.
@@ -573,8 +505,9 @@ class _Build:
         """Vectors for `texts`: from the cache, the rest embedded in batches.
 
         With `checkpoint` and at least `PARTIAL_MIN_UNITS` texts to embed,
-        `checkpoint(vectors, ready)` is called before the first batch and then
-        every `PARTIAL_EVERY_S` of embedding (`ready`: rows already filled).
+        `checkpoint(vectors, ready)` is called before the first batch, then
+        after `PARTIAL_EVERY_S` of embedding and at growing intervals
+        (`ready`: rows already filled).
         """
         import numpy as np
 
@@ -602,7 +535,7 @@ class _Build:
                 checkpoint = None
             if checkpoint is not None:
                 checkpoint(result, ready)
-            last_checkpoint = time.perf_counter()
+            last_checkpoint, interval = time.perf_counter(), PARTIAL_EVERY_S
             self.progress("embed", 0, len(missing))
             for start in range(0, len(missing), _EMBED_BATCH):
                 batch = missing[start : start + _EMBED_BATCH]
@@ -615,26 +548,11 @@ class _Build:
                 if (
                     checkpoint is not None
                     and not last_batch
-                    and time.perf_counter() - last_checkpoint >= PARTIAL_EVERY_S
+                    and time.perf_counter() - last_checkpoint >= interval
                 ):
                     checkpoint(result, ready)
                     last_checkpoint = time.perf_counter()
+                    interval *= _PARTIAL_INTERVAL_GROWTH
         finally:
             cache.close()
         return result
-
-
-@dataclass
-class _Snapshot:
-    """What every commit of one build shares: its units and lexical index."""
-
-    stamps: list[FileStamp]
-    units: list[Unit]
-    keys: list[int]
-    hashes: list[str]
-    next_key: int
-    lexical_index: lexical.LexicalIndex
-    signature: ProjectSignature
-    skipped: dict[str, int]
-    removed_keys: list[int]  # keys of the previous build's index whose text is gone
-    new_positions: list[int]  # units whose vectors the index lacks

@@ -75,8 +75,11 @@ class VectorStoreMeta(msgspec.Struct, kw_only=True):
 
 
 class DenseCoverage(msgspec.Struct):
-    """A partial build (specs/010-lexical-first.md): `embedded` of its `total`
-    units have a vector; `files_pending` files were not parsed yet."""
+    """A partial build's coverage (specs/010-lexical-first.md).
+
+    `embedded` of its `total` units have a vector; `files_pending` files were
+    not parsed yet.
+    """
 
     embedded: int
     total: int
