@@ -88,9 +88,9 @@ PARTIAL_EVERY_S = 10.0
 """Embedding time before the first partial commit with vectors; each next
 interval is 1.5x the last (every commit rewrites the vector index)."""
 _PARTIAL_INTERVAL_GROWTH = 1.5
-PARTIAL_FIRST_S = 1.0
+PARTIAL_FIRST_S = 0.5
 """Parsing time before the files parsed so far are committed (then 4x, 16x ...)."""
-_EXTRACT_CHUNK = 50  # files parsed between two looks at the clock
+_EXTRACT_CHUNK = 10  # files parsed between two looks at the clock
 
 
 @dataclass
