@@ -137,3 +137,20 @@ def test_worker_idle_timeout_comes_from_the_environment(monkeypatch: pytest.Monk
     assert BuildWorker().idle_timeout == 120
     monkeypatch.setenv("TLDR_WORKER_IDLE_TIMEOUT", "7.5")
     assert BuildWorker().idle_timeout == 7.5
+
+
+async def test_cli_and_mcp_say_how_far_embedding_is(
+    slow_first_build: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tldr import cli
+    from tldr.mcp.tools import Tools
+
+    monkeypatch.setitem(embedders._cache, ("hash-256", None), SlowHashingEmbedder(1.5))
+    async with running_daemon(slow_first_build, build_in_worker=False):
+        argv = ["semantic", "search", "handler_3_2", "--path", str(slow_first_build), "-k", "3"]
+        assert await asyncio.to_thread(cli.main, argv) == 0  # waits for the first commit
+        out, err = capsys.readouterr()
+        assert "handler_3_2" in out
+        assert "tldrf: dense: " in err and "% embedded" in err
+        text = await asyncio.to_thread(Tools(slow_first_build).search, "handler_3_2", k=3)
+        assert "handler_3_2" in text and "[dense: " in text
