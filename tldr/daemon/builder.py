@@ -144,6 +144,11 @@ class BuildWorker:
                 self._reap()  # mid-build or out of step: a fresh worker for the next build
                 raise
 
+    def prestart(self) -> None:
+        """Start the worker now, so its imports overlap the daemon's own start."""
+        with self._lock:
+            self._ensure()
+
     def close(self) -> None:
         """Stop the worker; a build it was running is abandoned (it never commits)."""
         self._closed = True

@@ -128,6 +128,8 @@ class Service:
 
     async def start(self) -> None:
         """Start the scheduler and warm up: load the build and model, or build."""
+        if self.worker is not None:  # the startup build queues behind it in the same thread
+            self._build_pool.submit(self.worker.prestart)
         self._scheduler = asyncio.create_task(self._schedule_loop(), name="tldr-scheduler")
         self.schedule(reason="startup", delay=0)
         self._warmup = asyncio.create_task(self._warm_up(), name="tldr-warmup")
