@@ -294,8 +294,7 @@ def daemon_search(
                 except IndexMissingError:
                     if wait <= 0:
                         raise
-                    _await_build(client, wait, on_progress, retry=("search", params))
-                    result = client.call("search", params)
+                    result = _await_build(client, wait, on_progress, retry=("search", params))
                 return result
         except _ConnectionLost:
             # The daemon died under this request (killed, crashed, stopping):
@@ -328,15 +327,14 @@ def _await_build(
     on_progress: ProgressCallback | None,
     *,
     retry: tuple[str, dict[str, Any]],
-) -> None:
-    """Subscribe to build events until `retry` stops answering "index missing"."""
+) -> Any:
+    """Subscribe to build events until `retry` stops answering "index missing"; its result."""
     deadline = time.monotonic() + timeout
     client.call("subscribe", {"events": _BUILD_EVENTS})
     method, params = retry
     while True:
         try:
-            client.call(method, params)  # after subscribing: a commit in between is not missed
-            return
+            return client.call(method, params)  # after subscribing: no commit is missed
         except IndexMissingError as exc:
             missing = exc
             progress = (getattr(exc, "rpc_data", None) or {}).get("progress")
