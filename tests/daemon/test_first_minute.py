@@ -99,6 +99,11 @@ async def test_client_waits_for_the_first_commit_unless_told_not_to(
             params = {"query": "handler_3_2", "k": 3}
             with pytest.raises(IndexMissingError, match="building now"):
                 await asyncio.to_thread(daemon_search, project, params, autostart=False)
+            started = time.monotonic()
+            with pytest.raises(IndexMissingError, match="building now"):  # the wait is bounded
+                await asyncio.to_thread(daemon_search, project, params, autostart=False,
+                                        wait=1.0)
+            assert time.monotonic() - started < 10
             events: list[tuple[str, int, int]] = []
             waiting = asyncio.create_task(asyncio.to_thread(
                 daemon_search, project, params, autostart=False, wait=60,

@@ -186,15 +186,25 @@ class DaemonClient:
             self.close()
             raise _ConnectionLost(f"lost the connection to the daemon: {exc}") from exc
 
-    def next_notification(self) -> dict[str, Any]:
-        """Block until a notification arrives (after `subscribe`)."""
+    def next_notification(self, timeout: float | None = None) -> dict[str, Any]:
+        """Block until a notification arrives (after `subscribe`).
+
+        `timeout` (default: the client's) bounds each read; a read that times
+        out raises `TimeoutError` and leaves the connection usable.
+        """
         if self.notifications:
             return self.notifications.popleft()
         self.connect()
-        while True:
-            incoming = self._receive()
-            if incoming.get("method") is not None:
-                return {"method": incoming["method"], "params": incoming.get("params") or {}}
+        assert self._stream is not None
+        self._stream.settimeout(self.timeout if timeout is None else min(timeout, self.timeout))
+        try:
+            while True:
+                incoming = self._receive()
+                if incoming.get("method") is not None:
+                    return {"method": incoming["method"], "params": incoming.get("params") or {}}
+        finally:
+            if self._stream is not None:
+                self._stream.settimeout(self.timeout)
 
     def _receive(self) -> dict[str, Any]:
         assert self._stream is not None
@@ -344,7 +354,7 @@ def _await_build(
             left = deadline - time.monotonic()
             if left <= 0:
                 raise missing
-            event = _next_event(client)
+            event = _next_event(client, left)
             if event is None:
                 continue
             name, data = event["method"], event["params"]
@@ -356,13 +366,10 @@ def _await_build(
                 break
 
 
-def _next_event(client: DaemonClient) -> dict[str, Any] | None:
-    """The next notification, or None if none came within the read timeout.
-
-    A timed-out read leaves the stream usable (it keeps its own buffer).
-    """
+def _next_event(client: DaemonClient, timeout: float) -> dict[str, Any] | None:
+    """The next notification, or None if none came within `timeout`."""
     try:
-        return client.next_notification()
+        return client.next_notification(timeout)
     except TimeoutError:
         return None
 
