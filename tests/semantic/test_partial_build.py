@@ -132,3 +132,20 @@ def test_a_large_project_commits_the_files_parsed_so_far(
     assert first_files < report.files
     assert committed[-1][1] == 0  # later commits have every file
     assert report.partial_commits == len(committed)
+
+
+def test_carrying_on_never_serves_fewer_vectors(
+    project: Path, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARTIAL_FIRST_S", 0.0)
+    monkeypatch.setattr(build_module, "PARTIAL_MIN_UNITS", 1)
+    monkeypatch.setattr(build_module, "_EXTRACT_CHUNK", 1)
+    with pytest.raises(RuntimeError, match="killed"):
+        build_semantic_index(project, model=MODEL, embedder=WatchingEmbedder(project,
+                                                                              fail_after=1))
+    metadata = read_metadata(IndexPaths(project))
+    assert metadata is not None and metadata.dense is not None and metadata.dense.embedded > 0
+    committed: list[int] = []
+    build_semantic_index(project, model=MODEL, progress=lambda stage, done, total: (
+        committed.append(done) if stage == "commit" else None))
+    assert committed and min(committed) >= metadata.dense.embedded

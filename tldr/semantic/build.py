@@ -242,7 +242,7 @@ class _Build:
         started, commits_before = time.perf_counter(), self._commit_seconds()
         skipped = dict(walked.skipped)
         stamps, units, extracted = self._extract(
-            walked.files, skipped, commit=commit_parsed if partial else None
+            walked.files, skipped, commit=commit_parsed if self._serves_no_vectors() else None
         )
         self._timed("extract", started, commits_before=commits_before)
 
@@ -382,6 +382,11 @@ class _Build:
         finally:
             self.progress = progress
         return stamps, units, extracted
+
+    def _serves_no_vectors(self) -> bool:
+        """No committed build has vectors: commits of the files parsed so far lose nothing."""
+        active = self.active_metadata
+        return active is None or (active.dense is not None and active.dense.embedded == 0)
 
     def _serves_nothing(self) -> bool:
         """No complete committed build serves searches while this one embeds."""
