@@ -86,8 +86,10 @@ PARTIAL_MIN_UNITS = 256
 """Fewer texts than this to embed: no partial commits (the build is quick)."""
 PARTIAL_EVERY_S = 10.0
 """Embedding time before the first partial commit with vectors; each next
-interval is 1.5x the last (every commit rewrites the vector index)."""
+interval is 1.5x the last (every commit rewrites the vector index), up to
+`_PARTIAL_EVERY_MAX_S`."""
 _PARTIAL_INTERVAL_GROWTH = 1.5
+_PARTIAL_EVERY_MAX_S = 60.0
 PARTIAL_FIRST_S = 0.5
 """Parsing time before the files parsed so far are committed (then 4x, 16x ...)."""
 _EXTRACT_CHUNK = 10  # files parsed between two looks at the clock
@@ -557,7 +559,7 @@ class _Build:
                 ):
                     checkpoint(result, ready)
                     last_checkpoint = time.perf_counter()
-                    interval *= _PARTIAL_INTERVAL_GROWTH
+                    interval = min(interval * _PARTIAL_INTERVAL_GROWTH, _PARTIAL_EVERY_MAX_S)
         finally:
             cache.close()
         return result
