@@ -13,12 +13,24 @@ builds it in-process, starts a real daemon (own runtime dir) and measures:
    daemon's own time, total and excluding query embedding (p50/p99);
 3. search p99 while the daemon rebuilds continuously, vs idle p99;
 4. edit-to-searchable for a one-file change: write a file, poll search until
-   the new function is returned; reported with and without the debounce.
+   the new function is returned; reported with and without the debounce;
+5. memory: RSS (psutil) of the daemon and of every tldrf process of the
+   project (daemon + build worker) after a search, with the worker alive
+   and after it left (`TLDR_WORKER_IDLE_TIMEOUT`, here `--worker-idle`).
+
+`--first-minute DIR` measures issue 10's new-project experience instead, on
+a copy of DIR without its index (e.g. a corpus in ~/.cache/tldrf-bench):
+`tldrf warm`, then the real `tldrf semantic search` command (which waits for
+the first commit), timed from before `warm`; then the dense coverage as
+embedding goes on, the full build's timings (pipeline overhead = build time
+not spent embedding), and the memory figures of 5.
 
 Usage:
     scripts/bench_daemon.py [--units 10000] [--model hash-256|all-MiniLM-L6-v2]
                             [--debounce-ms 2000] [--runs 30] [--json OUT]
                             [--project DIR]   # reuse a generated, built project
+    scripts/bench_daemon.py --first-minute ~/.cache/tldrf-bench/abseil-cpp
+                            [--model all-MiniLM-L6-v2] [--worker-idle 10] [--json OUT]
 """
 
 from __future__ import annotations
@@ -96,6 +108,106 @@ def daemon_latency(client: Any, queries: list[str], runs: int) -> dict[str, Any]
             "daemon_excl_embed_ms": percentiles(own)}
 
 
+def process_rss(daemon_pid: int) -> dict[str, Any]:
+    """RSS in MiB of the daemon and of each process under it (the build worker)."""
+    import psutil
+
+    daemon = psutil.Process(daemon_pid)
+    processes = {"daemon": daemon.memory_info().rss}
+    for child in daemon.children(recursive=True):
+        try:
+            processes[f"child {child.pid} ({' '.join(child.cmdline()[1:3])})"] = (
+                child.memory_info().rss)
+        except psutil.Error:
+            continue
+    mib = {name: round(rss / 2**20) for name, rss in processes.items()}
+    return {"processes_mib": mib, "daemon_mib": mib["daemon"],
+            "all_mib": round(sum(processes.values()) / 2**20)}
+
+
+def memory_figures(client: Any, *, worker_idle: float) -> dict[str, Any]:
+    """RSS after a search with the worker alive, then after it left."""
+    figures: dict[str, Any] = {}
+    client.call("search", {"query": "parse the config file", "k": 10})
+    status = client.call("status")
+    figures["worker_alive"] = process_rss(status["pid"])
+    deadline = time.monotonic() + worker_idle + 60
+    while client.call("status")["build"]["worker_pid"] is not None:
+        if time.monotonic() > deadline:
+            figures["worker_gone"] = "the worker did not leave"
+            return figures
+        time.sleep(0.5)
+    client.call("search", {"query": "retry with backoff", "k": 10})
+    figures["worker_gone"] = process_rss(status["pid"])
+    return figures
+
+
+def first_minute(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """warm -> first search with results -> full dense coverage, on an unindexed copy."""
+    import shutil
+
+    from tldr.daemon.client import DaemonClient
+    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.settings import daemon_files
+
+    source = Path(args.first_minute).expanduser().resolve()
+    root = work / source.name
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns(".tldr", ".git"))
+    env = dict(env, TLDR_MODEL=args.model, TLDR_WORKER_IDLE_TIMEOUT=str(args.worker_idle))
+    command = _tldrf_command()
+    figures: dict[str, Any] = {"project": source.name, "model": args.model,
+                               "cpus": os.cpu_count(), "worker_idle_s": args.worker_idle}
+    files = daemon_files(root)
+    try:
+        started = time.perf_counter()
+        subprocess.run([*command, "warm", str(root)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        figures["warm_returned_s"] = round(time.perf_counter() - started, 2)
+        search = subprocess.run(
+            [*command, "semantic", "search", "parse the configuration", "--path", str(root),
+             "--json", "-k", "5"], capture_output=True, text=True, env=env, check=True)
+        figures["first_search_s"] = round(time.perf_counter() - started, 2)
+        figures["first_search_rows"] = len(json.loads(search.stdout))
+        figures["first_search_note"] = search.stderr.strip()
+        print(f"first minute on {source.name} ({args.model}): warm returned in "
+              f"{figures['warm_returned_s']}s; first search with "
+              f"{figures['first_search_rows']} results at {figures['first_search_s']}s "
+              f"[{figures['first_search_note']}]", flush=True)
+        timeline = []
+        with DaemonClient(files=files, timeout=120) as client:
+            while True:
+                status = client.call("status")
+                elapsed = round(time.perf_counter() - started, 1)
+                dense = (status.get("index") or {}).get("dense")
+                if status["index"] and dense is None and status["build"]["state"] == "idle":
+                    break
+                if dense and (not timeline or timeline[-1][1] != dense["percent"]):
+                    timeline.append((elapsed, dense["percent"], dense["eta_s"]))
+                if elapsed > 3600:
+                    raise SystemExit("the first build did not finish in an hour")
+                time.sleep(0.5)
+            figures["dense_complete_s"] = round(time.perf_counter() - started, 1)
+            figures["dense_timeline"] = timeline
+            last = status["build"]["last"]
+            timings = last.get("timings", {})
+            embed = timings.get("embed", 0.0)
+            figures["build"] = {"units": last["units"], "seconds": last["seconds"],
+                                "partial_commits": last.get("partial_commits"),
+                                "timings": timings}
+            if embed:
+                figures["pipeline_overhead_pct"] = round(
+                    100 * (last["seconds"] - embed) / last["seconds"], 1)
+            print(f"dense complete at {figures['dense_complete_s']}s: {last['units']} units, "
+                  f"build {last['seconds']:.1f}s, {last.get('partial_commits')} partial "
+                  f"commits, overhead {figures.get('pipeline_overhead_pct')}% "
+                  f"(timings {timings}); coverage {timeline}", flush=True)
+            figures["memory"] = memory_figures(client, worker_idle=args.worker_idle)
+            print(f"memory: {figures['memory']}", flush=True)
+    finally:
+        stop_daemon(files)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, default=10000)
@@ -106,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=3)
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--project", help="reuse this generated project (already built)")
+    parser.add_argument("--first-minute", metavar="DIR",
+                        help="measure warm -> first search on an unindexed copy of DIR")
+    parser.add_argument("--worker-idle", type=float, default=10.0,
+                        help="TLDR_WORKER_IDLE_TIMEOUT for the memory figures (default 10)")
     args = parser.parse_args(argv)
 
     from tldr.daemon.client import DaemonClient, ensure_daemon, stop_daemon
@@ -118,7 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TLDR_RUNTIME_DIR"] = str(runtime)
     os.environ["TLDR_DEBOUNCE_MS"] = str(args.debounce_ms)
     os.environ["TLDR_IDLE_TIMEOUT"] = "0"
+    os.environ["TLDR_WORKER_IDLE_TIMEOUT"] = str(args.worker_idle)
     env = dict(os.environ)
+    if args.first_minute:
+        figures = first_minute(args, work, env)
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+        return 0
     root = Path(args.project).resolve() if args.project else work / "proj"
     if not args.project:
         make_project(root, args.units)
@@ -215,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(debounce {args.debounce_ms} ms -> {figures['edit_minus_debounce_ms']} ms "
                   f"beyond it); last build {last['seconds']}s, {last['extracted_files']} "
                   f"file(s) parsed, {last['embedded']} embedded", flush=True)
-            figures["rss_mb"] = round(client.call("status")["rss_bytes"] / 2**20)
+            figures["memory"] = memory_figures(client, worker_idle=args.worker_idle)
+            print(f"5. memory: {figures['memory']}", flush=True)
     finally:
         stop_daemon(files)
     if args.json:

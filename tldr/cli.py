@@ -27,7 +27,7 @@ from tldr.cli_support import (
     use_color,
     walk_parsers,
 )
-from tldr.output import FORMATS, fit_with_note, render, render_files
+from tldr.output import FORMATS, dense_note, fit_with_note, render, render_files
 
 __all__ = ["build_parser", "main"]
 
@@ -264,6 +264,9 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="add code snippets, trimmed so the output fits about N tokens",
     )
+    search.add_argument("--no-wait", action="store_true",
+                        help="with no index yet, return at once (exit 2) instead of waiting "
+                        "for the first build (lexical results come within seconds)")
     search.add_argument("--no-daemon", action="store_true",
                         help="search in this process instead of through the daemon "
                         "(env TLDR_NO_DAEMON=1)")
@@ -313,10 +316,10 @@ def _run_completion(args: argparse.Namespace) -> int:
 
 
 def _run_index(args: argparse.Namespace) -> int:
+    from tldr.progress import ProgressPrinter
     from tldr.semantic import build_semantic_index
 
-    interactive = _verbosity(args) >= 0 and not args.json and sys.stderr.isatty()
-    progress = _ProgressLine() if interactive else None
+    progress = ProgressPrinter(sys.stderr, mode="quiet" if _verbosity(args) < 0 else "auto")
     report = build_semantic_index(
         project_of(args),
         model=args.model,
@@ -326,8 +329,7 @@ def _run_index(args: argparse.Namespace) -> int:
         device=args.device,
         progress=progress,
     )
-    if progress is not None:
-        progress.finish()
+    progress.finish()
     if args.json:
         payload = dict(vars(report))
         payload["root"] = str(report.root)
@@ -369,6 +371,8 @@ def _run_search(args: argparse.Namespace) -> int:
     result = _search(args, root, request)
     for warning in result.get("warnings") or ():
         _note(args, f"warning: {warning}")
+    if note := dense_note(result.get("dense")):
+        _note(args, note)
     if result.get("stale"):
         _note(args, "note: the index is being updated; very recent edits may be missing",
               level=1)
@@ -399,20 +403,50 @@ def _search(args: argparse.Namespace, root: Any, request: Any) -> dict[str, Any]
 
     if not (args.no_daemon or setting("TLDR_NO_DAEMON")):
         from tldr._exceptions import DaemonError
-        from tldr.daemon.client import daemon_search
+        from tldr.daemon.client import FIRST_BUILD_WAIT_S, daemon_search
         from tldr.daemon.settings import daemon_files
 
+        waiting = _WaitProgress()
         try:
-            return daemon_search(root, request, files=daemon_files(root))
+            return daemon_search(root, request, files=daemon_files(root),
+                                 wait=0 if args.no_wait else FIRST_BUILD_WAIT_S,
+                                 on_progress=waiting)
         except DaemonError as exc:
             if isinstance(exc, ProtocolError):
                 raise
             _note(args, f"daemon unavailable ({exc}); searching in-process")
+        finally:
+            waiting.finish()
     from tldr.semantic import Searcher
 
     outcome = Searcher(root, device=args.device).run(request)
     return {"results": outcome.rows, "warnings": list(outcome.warnings),
             "embed_ms": outcome.embed_seconds * 1000}
+
+
+class _WaitProgress:
+    """Build progress while a search waits for the first build: on a terminal only.
+
+    The progress module is imported at the first event, so a search that does
+    not wait never loads it.
+    """
+
+    def __init__(self) -> None:
+        self._printer: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._printer is None:
+            if not sys.stderr.isatty():
+                return
+            from tldr.progress import ProgressPrinter
+
+            self._printer = ProgressPrinter(sys.stderr, mode="tty")
+            sys.stderr.write("tldrf: no index yet; building it (--no-wait to skip)\n")
+        self._printer(stage, done, total)
+
+    def finish(self) -> None:
+        if self._printer is not None:
+            self._printer.finish()
 
 
 def _run_info(args: argparse.Namespace) -> int:
@@ -451,28 +485,6 @@ def _run_info(args: argparse.Namespace) -> int:
         lines.append("state:          dirty (a rebuild is pending)")
     print("\n".join(lines))
     return 0
-
-
-class _ProgressLine:
-    """One self-overwriting status line on stderr, for builds on a terminal."""
-
-    def __init__(self) -> None:
-        self._width = 0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage == "write":
-            text = "writing index"
-        else:
-            percent = 100 * done // total if total else 100
-            text = f"{stage:<8} {done}/{total} ({percent}%)"
-        self._width = max(self._width, len(text))
-        sys.stderr.write("\r" + text.ljust(self._width))
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self._width:
-            sys.stderr.write("\r" + " " * self._width + "\r")
-            sys.stderr.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

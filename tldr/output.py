@@ -15,6 +15,7 @@ __all__ = [
     "FORMATS",
     "NOTE_TOKENS",
     "budget_note",
+    "dense_note",
     "estimate_tokens",
     "fit_to_budget",
     "fit_with_note",
@@ -77,6 +78,25 @@ def render(rows: list[dict[str, Any]], fmt: str = "text", *, color: bool = False
         if row.get("snippet"):
             lines.extend(f"{indent}| {line}" for line in row["snippet"].splitlines())
     return "\n".join(lines)
+
+
+def dense_note(dense: dict[str, Any] | None) -> str | None:
+    """`dense: 43% embedded, ETA 40 s` for a search served by a partial build, else None."""
+    if not dense:
+        return None
+    text = f"dense: {dense['percent']}% embedded"
+    if dense.get("eta_s") is not None:
+        from tldr.progress import format_seconds
+
+        text += f", ETA {format_seconds(dense['eta_s'])}"
+    if not dense.get("used"):
+        reason = "query model loading" if dense.get("embedded") else "no vectors yet"
+        text += f" (lexical results only: {reason})"
+    else:
+        text += " (units without a vector match lexically only)"
+    if dense.get("files_pending"):
+        text += f"; {dense['files_pending']} files not parsed yet"
+    return text
 
 
 def render_files(files: list[dict[str, Any]], fmt: str = "text", *,

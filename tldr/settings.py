@@ -126,6 +126,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             parse=_number(0, integer=True)),
     Setting("TLDR_IDLE_TIMEOUT", 1800.0, "seconds without requests before the daemon exits; "
             "0 = never", parse=_number(0), shown_default="1800"),
+    Setting("TLDR_WORKER_IDLE_TIMEOUT", 120.0, "seconds without a build before the build "
+            "worker exits, giving its model's memory back; 0 = keep it", parse=_number(0),
+            shown_default="120"),
     Setting("TLDR_MAX_REQUEST_BYTES", 1024 * 1024, "the longest request line the daemon reads",
             parse=_number(1024, integer=True)),
     Setting("TLDR_LOG_LEVEL", "INFO", "log level of the daemon and its build worker",

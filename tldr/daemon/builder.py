@@ -9,8 +9,11 @@ worker (`python -m tldr.daemon.builder`) runs `build_semantic_index` in its
 own interpreter and reports progress and the result as JSON lines on its
 stdout; the daemon reloads from the committed `metadata.json` as before, so
 readers need no coordination. The worker loads a model only when a build
-has texts the embedding cache lacks, and stays up for the next build.
-Cancelling kills it: a killed build leaves the previous commit untouched.
+has texts the embedding cache lacks, and stays up for the next build, until
+it has been idle for `TLDR_WORKER_IDLE_TIMEOUT` seconds (default 120): it
+holds a second copy of the model, so an idle project gives that memory back
+and the next build starts a new worker. Cancelling kills it: a killed build
+leaves the previous commit untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -27,6 +31,7 @@ from typing import NoReturn
 import msgspec
 
 from tldr import _exceptions
+from tldr.settings import setting
 
 __all__ = [
     "BuildCancelled",
@@ -72,6 +77,8 @@ class BuildSummary(msgspec.Struct):
     extracted_files: int
     embedded: int
     seconds: float
+    timings: dict[str, float] = {}
+    partial_commits: int = 0
 
 
 class _Message(msgspec.Struct, omit_defaults=True):
@@ -87,15 +94,30 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 class BuildWorker:
-    """The daemon's side of the worker: started on first use, restarted if it died."""
+    """The daemon's side of the worker: started on first use, restarted if it died.
 
-    def __init__(self) -> None:
+    After `idle_timeout` seconds without a build (None: `TLDR_WORKER_IDLE_TIMEOUT`;
+    0: never) the worker is asked to exit; the next build starts a new one.
+    """
+
+    def __init__(self, *, idle_timeout: float | None = None) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self.idle_timeout = (
+            setting("TLDR_WORKER_IDLE_TIMEOUT") if idle_timeout is None else idle_timeout
+        )
+        self._last_used = time.monotonic()
+        self._timer: threading.Timer | None = None
 
     def build(self, request: BuildRequest, progress: ProgressCallback) -> BuildSummary:
         """Run one build in the worker (blocking; call from a thread)."""
+        try:
+            return self._build(request, progress)
+        finally:
+            self._arm_idle_timer()
+
+    def _build(self, request: BuildRequest, progress: ProgressCallback) -> BuildSummary:
         with self._lock:
             proc = self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
@@ -122,9 +144,16 @@ class BuildWorker:
                 self._reap()  # mid-build or out of step: a fresh worker for the next build
                 raise
 
+    def prestart(self) -> None:
+        """Start the worker now, so its imports overlap the daemon's own start."""
+        with self._lock:
+            self._ensure()
+
     def close(self) -> None:
         """Stop the worker; a build it was running is abandoned (it never commits)."""
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
         proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.kill()  # a build thread reading its output sees EOF and lets go of the lock
@@ -139,6 +168,37 @@ class BuildWorker:
         """The worker's pid while it runs."""
         proc = self._proc
         return proc.pid if proc is not None and proc.poll() is None else None
+
+    def _arm_idle_timer(self) -> None:
+        self._last_used = time.monotonic()
+        if self.idle_timeout <= 0 or self._closed:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self.idle_timeout, self._retire_if_idle)
+        self._timer.daemon = True
+        self._timer.name = "tldr-worker-idle"
+        self._timer.start()
+
+    def _retire_if_idle(self) -> None:
+        """Let an idle worker exit (end of its stdin); a build in progress re-arms the timer."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            proc = self._proc
+            idle = time.monotonic() - self._last_used
+            if proc is None or proc.poll() is not None or idle < self.idle_timeout * 0.99:
+                return
+            logger.info("build worker idle for %.0fs; stopping it (pid %s)", idle, proc.pid)
+            assert proc.stdin is not None
+            try:
+                proc.stdin.close()  # its request loop ends and it exits
+                proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._reap()
+        finally:
+            self._lock.release()
 
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self._closed:
@@ -203,8 +263,6 @@ def main() -> int:
             os.nice(_BUILD_NICE)
         except OSError:
             pass
-    from tldr.settings import setting
-
     logging.basicConfig(
         level=getattr(logging, setting("TLDR_LOG_LEVEL"), logging.INFO),
         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
@@ -232,7 +290,8 @@ def main() -> int:
         send(_Message(report=BuildSummary(
             status=report.status, build_id=report.build_id, units=report.units,
             files=report.files, extracted_files=report.extracted_files,
-            embedded=report.embedded, seconds=report.seconds,
+            embedded=report.embedded, seconds=report.seconds, timings=report.timings,
+            partial_commits=report.partial_commits,
         )))
         _warm_model(Path(request.root), request.device)
     return 0

@@ -20,11 +20,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import DaemonError, ProtocolError, TldrError
+from tldr._exceptions import DaemonError, IndexMissingError, ProtocolError, TldrError
 from tldr.daemon.lifecycle import (
     is_running,
     read_pid_info,
@@ -41,13 +43,21 @@ from tldr.request import SearchRequest
 from tldr.settings import setting
 
 __all__ = [
+    "FIRST_BUILD_WAIT_S",
     "DaemonClient",
     "daemon_search",
     "ensure_daemon",
     "search_via_daemon",
     "stop_daemon",
+    "wait_for_first_build",
     "warm",
 ]
+
+FIRST_BUILD_WAIT_S = 600.0
+"""How long a search waits, by default, for a project's first (partial) build."""
+_BUILD_EVENTS = ["build.progress", "index.updated", "build.failed"]
+
+ProgressCallback = Callable[[str, int, int], None]
 
 
 def _encode(message: dict[str, Any]) -> bytes:
@@ -191,15 +201,25 @@ class DaemonClient:
             self.close()
             raise _ConnectionLost(f"lost the connection to the daemon: {exc}") from exc
 
-    def next_notification(self) -> dict[str, Any]:
-        """Block until a notification arrives (after `subscribe`)."""
+    def next_notification(self, timeout: float | None = None) -> dict[str, Any]:
+        """Block until a notification arrives (after `subscribe`).
+
+        `timeout` (default: the client's) bounds each read; a read that times
+        out raises `TimeoutError` and leaves the connection usable.
+        """
         if self.notifications:
             return self.notifications.popleft()
         self.connect()
-        while True:
-            incoming = self._receive()
-            if incoming.get("method") is not None:
-                return {"method": incoming["method"], "params": incoming.get("params") or {}}
+        assert self._stream is not None
+        self._stream.settimeout(self.timeout if timeout is None else min(timeout, self.timeout))
+        try:
+            while True:
+                incoming = self._receive()
+                if incoming.get("method") is not None:
+                    return {"method": incoming["method"], "params": incoming.get("params") or {}}
+        finally:
+            if self._stream is not None:
+                self._stream.settimeout(self.timeout)
 
     def _receive(self) -> dict[str, Any]:
         assert self._stream is not None
@@ -300,16 +320,22 @@ def daemon_search(
     autostart: bool = True,
     timeout: float | None = None,
     files: DaemonFiles | None = None,
+    wait: float = 0.0,
+    on_progress: ProgressCallback | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """`search_via_daemon`'s whole answer (the `search` result of docs/protocol.md).
 
-    Keys: `results`, `build_id`, `took_ms`, `embed_ms`, `stale`, `warnings`.
-    `files` (the daemon's, when the caller has them) saves finding the root again.
+    Keys: `results`, `build_id`, `took_ms`, `embed_ms`, `stale`, `warnings`,
+    `dense` (coverage of a partial build). `files` (the daemon's, when the
+    caller has them) saves finding the root again. With `wait` > 0 and no
+    index yet, waits up to `wait` seconds for the daemon's first commit (a
+    partial build is enough), passing its progress events to `on_progress`,
+    then searches.
 
     Raises:
-        IndexMissingError: no index yet; the daemon is building one and the
-            message says how far it got.
+        IndexMissingError: no index (yet, after `wait`); the daemon is building
+            one and the message says how far it got.
         TldrError: any other error, as raised in-process.
     """
     if not isinstance(request, SearchRequest):
@@ -321,8 +347,13 @@ def daemon_search(
         try:
             with DaemonClient(project, timeout=timeout, autostart=autostart,
                               files=files) as client:
-                result: dict[str, Any] = client.call("search", params)
-            return result
+                try:
+                    result: dict[str, Any] = client.call("search", params)
+                except IndexMissingError:
+                    if wait <= 0:
+                        raise
+                    result = _await_build(client, wait, on_progress, retry=("search", params))
+                return result
         except _ConnectionLost:
             # The daemon died under this request (killed, crashed, stopping):
             # a search is safe to repeat, and the retry starts a new daemon.
@@ -350,6 +381,66 @@ def stop_daemon(files: DaemonFiles, *, timeout: float = 5.0) -> bool:
         terminate(files, pid, timeout=timeout)
     remove_stale(files)
     return True
+
+
+def wait_for_first_build(
+    project: str | os.PathLike[str],
+    *,
+    timeout: float = FIRST_BUILD_WAIT_S,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Block until the project's daemon serves a committed build (starting it if needed).
+
+    Returns at once when it already does.
+
+    Raises:
+        IndexMissingError: none after `timeout` seconds, or the build failed.
+    """
+    with DaemonClient(project, autostart=True) as client:
+        _await_build(client, timeout, on_progress, retry=("info", {}))
+
+
+def _await_build(
+    client: DaemonClient,
+    timeout: float,
+    on_progress: ProgressCallback | None,
+    *,
+    retry: tuple[str, dict[str, Any]],
+) -> Any:
+    """Subscribe to build events until `retry` stops answering "index missing"; its result."""
+    deadline = time.monotonic() + timeout
+    client.call("subscribe", {"events": _BUILD_EVENTS})
+    method, params = retry
+    while True:
+        try:
+            return client.call(method, params)  # after subscribing: no commit is missed
+        except IndexMissingError as exc:
+            missing = exc
+            progress = (getattr(exc, "rpc_data", None) or {}).get("progress")
+            if progress and on_progress is not None:
+                on_progress(progress["stage"], progress["done"], progress["total"])
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise missing
+            event = _next_event(client, left)
+            if event is None:
+                continue
+            name, data = event["method"], event["params"]
+            if name == "build.progress" and on_progress is not None:
+                on_progress(data["stage"], data["done"], data["total"])
+            elif name == "build.failed":
+                raise IndexMissingError(f"{missing}; the build failed: {data.get('error')}")
+            elif name == "index.updated":
+                break
+
+
+def _next_event(client: DaemonClient, timeout: float) -> dict[str, Any] | None:
+    """The next notification, or None if none came within `timeout`."""
+    try:
+        return client.next_notification(timeout)
+    except TimeoutError:
+        return None
 
 
 def warm(project: str | os.PathLike[str] = ".") -> dict[str, Any]:

@@ -206,6 +206,10 @@ def _format_status(status: dict[str, Any]) -> str:
     if index:
         lines.append(f"index:      {index['build_id']}, {index['units']} units, "
                      f"{index['model']}, {index['backend']}")
+        if index.get("dense"):
+            from tldr.output import dense_note
+
+            lines.append(f"partial:    {dense_note(index['dense'])}")
         health = index.get("backend_health")
         if health:
             state = "ok" if health["healthy"] else f"FAILED: {health['detail']}"

@@ -87,12 +87,20 @@ class Handlers:
 
     # the searcher --------------------------------------------------------------
 
-    def missing(self) -> IndexMissingError:
-        """'index missing; building now', scheduling that build when none is due."""
+    def missing(self) -> RpcError:
+        """'index missing; building now', scheduling that build when none is due.
+
+        Its data carries the build's progress, which a client waiting for the
+        first build shows.
+        """
         if self.scheduler.idle:
             self.scheduler.schedule(reason="index missing", delay=0)
-        return IndexMissingError(
-            f"index missing for {self.root}; building now{self.scheduler.progress_note()}")
+        snapshot = self.scheduler.snapshot()
+        return RpcError(
+            protocol.INDEX_MISSING,
+            f"index missing for {self.root}; building now{self.scheduler.progress_note()}",
+            {"type": "IndexMissingError", "progress": snapshot.progress,
+             "last_error": snapshot.last_error})
 
     async def current_searcher(self) -> Any:
         """The warm searcher; loads one (or starts a build) when there is none."""
@@ -127,19 +135,29 @@ class Handlers:
         started = time.perf_counter()
         request = SearchRequest.from_params(params)
         searcher = await self.current_searcher()
+        metadata = searcher.build.metadata
+        coverage = self.scheduler.coverage
+        mode, dense = coverage.plan(metadata, request.mode)
+        if dense is not None:
+            request = request.replace(mode=mode)
+            if dense["embedded"] and dense["model_loading"]:
+                self.scheduler.load_query_model(searcher)
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(self.pool, searcher.run, request)
+        if mode != "lexical" and dense is None:
+            coverage.loaded(metadata.model, ok=True)
         took = (time.perf_counter() - started) * 1000
         embed_ms = outcome.embed_seconds * 1000
         self.counts["searches"] += 1
         self.search_stats.record(took, embed_ms)
         return SearchResult(
             results=outcome.rows,
-            build_id=searcher.build.metadata.vector_store.build_id,
+            build_id=metadata.vector_store.build_id,
             took_ms=round(took, 3),
             embed_ms=round(embed_ms, 3),
             stale=self.scheduler.stale,
             warnings=list(outcome.warnings),
+            dense=dense,
         )
 
     async def index(self, params: IndexParams, conn: Connection) -> dict[str, Any]:

@@ -131,7 +131,12 @@ class UnitParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class SearchResult(msgspec.Struct, kw_only=True):
-    """Result of `search`: rows best first, and where the time went."""
+    """Result of `search`: rows best first, and where the time went.
+
+    `dense` is None when every unit of the served build has a vector; while a
+    first build embeds it is `{embedded, total, percent, eta_s, used,
+    model_loading}` (specs/010-lexical-first.md).
+    """
 
     results: list[dict[str, Any]]
     build_id: str
@@ -139,6 +144,7 @@ class SearchResult(msgspec.Struct, kw_only=True):
     embed_ms: float
     stale: bool
     warnings: list[str] = []
+    dense: dict[str, Any] | None = None
 
 
 class IndexParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -25,6 +25,7 @@ from typing import Any
 
 from tldr._exceptions import IndexBusyError, TldrError
 from tldr.daemon.builder import BuildCancelled, BuildRequest, BuildWorker, lower_thread_priority
+from tldr.daemon.coverage import DenseCoverage
 from tldr.daemon.searchers import SearcherCache, settings_of
 from tldr.paths import IndexPaths
 
@@ -88,6 +89,8 @@ class BuildSummary:
     seconds: float
     reason: str
     finished_at: float
+    timings: dict[str, float] = field(default_factory=dict)
+    partial_commits: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,11 +143,15 @@ class BuildScheduler:
         self._failures = 0
         self._retry_at: float | None = None
         self._changed_paths = 0
+        self.coverage = DenseCoverage()
+        self._background: set[asyncio.Task[None]] = set()
 
     # lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
         """Start the scheduling loop (in the running event loop)."""
+        if self.worker is not None:  # the startup build queues behind it in the same thread
+            self._pool.submit(self.worker.prestart)
         self._task = asyncio.create_task(self._loop(), name="tldr-scheduler")
 
     def close(self) -> None:
@@ -318,7 +325,8 @@ class BuildScheduler:
             status=report.status, build_id=report.build_id, units=report.units,
             files=report.files, extracted_files=report.extracted_files,
             embedded=report.embedded, seconds=round(report.seconds, 4), reason=job.reason,
-            finished_at=time.time(),
+            finished_at=time.time(), timings=dict(report.timings),
+            partial_commits=report.partial_commits,
         )
         self._last = summary
         if report.status != "up_to_date" or self.searchers.searcher is None:
@@ -383,7 +391,45 @@ class BuildScheduler:
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         percent = 100 * done // total if total else 100
         self._progress = {"stage": stage, "done": done, "total": total, "percent": percent}
+        self.coverage.on_progress(stage, done, total)
         self.broadcast("build.progress", self._progress)
+        if stage == "commit":  # a partial build: serve it now, not at the end of the build
+            task = asyncio.create_task(self._partial_committed(done, total))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _partial_committed(self, embedded: int, total: int) -> None:
+        try:
+            await self.searchers.reload_committed()
+        except TldrError as exc:
+            logger.error("cannot load the partial build: %s", exc)
+            return
+        searcher = self.searchers.searcher
+        build_id = searcher.build.metadata.vector_store.build_id if searcher else None
+        logger.info("partial build %s: %s/%s units with vectors", build_id, embedded, total)
+        self.broadcast("index.updated", {"status": "partial", "build_id": build_id,
+                                         "partial": True, "dense": {"embedded": embedded,
+                                                                     "total": total}})
+        if embedded and searcher is not None:
+            self.load_query_model(searcher)
+
+    def load_query_model(self, searcher: Any) -> None:
+        """Load the query model off the loop, once; searches stay lexical meanwhile."""
+        model = searcher.build.metadata.model
+        if not self.coverage.start_loading(model):
+            return
+
+        def load() -> None:
+            ok = False
+            try:
+                searcher.embedder(searcher.build.metadata).embed_query("warm up")
+                ok = True
+            except Exception as exc:  # the next dense search reports it
+                logger.warning("could not load the query model %s: %s", model, exc)
+            finally:
+                self.coverage.loaded(model, ok=ok)
+
+        self.searchers.submit(load)
 
 
 def summary_dict(summary: BuildSummary) -> dict[str, Any]:

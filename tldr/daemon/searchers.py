@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ class SearcherCache:
         self.backend_health: tuple[bool, str] | None = None
         self._pool = pool
         self._task: asyncio.Task[None] | None = None
+
+    def submit(self, work: Any) -> None:
+        """Run `work()` on the search threads (loading a model off the loop)."""
+        self._pool.submit(work)
 
     def metadata_stat(self) -> Stat | None:
         """(mtime_ns, size, inode) of `metadata.json`, or None when there is none."""
@@ -81,7 +86,10 @@ class SearcherCache:
         finally:
             self._task = None
         self.load_error = None
-        self.searcher, self.stat = searcher, stat
+        previous, self.searcher, self.stat = self.searcher, searcher, stat
+        if previous is not None:
+            del previous  # the last reference to the old build: give its memory back
+            await loop.run_in_executor(self._pool, _release_memory)
 
     def _load_sync(self) -> Any:
         from tldr.daemon._pinned import PinnedSearcher
@@ -92,6 +100,24 @@ class SearcherCache:
         self.known_settings = settings_of(searcher.build.metadata)
         self.backend_health = _health(searcher.build.metadata.vector_store.backend)
         return searcher
+
+
+def _release_memory() -> None:
+    """Collect the replaced build and hand freed heap pages back to the OS.
+
+    A build's units and lexical arrays are tens of MB; without the trim, glibc
+    keeps the pages of each replaced build (a first build replaces several
+    partial ones), and the daemon's RSS grows with every reload.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass
 
 
 def _health(backend_id: str) -> tuple[bool, str]:

@@ -129,6 +129,15 @@ class Service:
         try:
             await self.searchers.reload()
         except IndexMissingError:
-            pass  # the startup build makes one
+            # The startup build makes one; have the plugins ready to load its
+            # first (partial) commit the moment it lands.
+            await asyncio.get_running_loop().run_in_executor(self._search_pool, _load_plugins)
         except Exception as exc:
             logger.warning("could not load the index: %s", exc)
+
+
+def _load_plugins() -> None:
+    from tldr.plugins import registered_embedders, registered_vector_stores
+
+    registered_embedders()
+    registered_vector_stores()

@@ -50,7 +50,8 @@ def service_status(service: Service) -> dict[str, Any]:
         metadata = searcher.build.metadata
         index = {"build_id": metadata.vector_store.build_id, "units": len(searcher.build.units),
                  "model": metadata.model, "lang": metadata.lang,
-                 "backend": metadata.vector_store.backend, "view": searcher.view}
+                 "backend": metadata.vector_store.backend, "view": searcher.view,
+                 "dense": service.scheduler.coverage.plan(metadata, "hybrid")[1]}
         health = service.searchers.backend_health
         if health is not None:
             index["backend_health"] = {"healthy": health[0], "detail": health[1]}
@@ -83,7 +84,13 @@ def service_status(service: Service) -> dict[str, Any]:
             "changed_paths": build.changed_paths,
         },
         "stats": {**service.counts, **service.search_stats.report()},
-        "settings": {"debounce_ms": int(service.debounce * 1000)},
+        "settings": {
+            "debounce_ms": int(service.debounce * 1000),
+            "worker_idle_timeout_s": (
+                service.scheduler.worker.idle_timeout
+                if service.scheduler.worker is not None else None
+            ),
+        },
         **service.extra_status(),
     }
 

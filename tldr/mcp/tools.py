@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import DaemonError, IndexMissingError, TldrError
-from tldr.output import NOTE_TOKENS, estimate_tokens, fit_with_note, render
+from tldr.output import NOTE_TOKENS, dense_note, estimate_tokens, fit_with_note, render
 from tldr.request import SearchRequest
 
 __all__ = [
@@ -71,6 +71,8 @@ class Tools:
             notes.append(cut)
         if result.get("stale"):
             notes.append("the index is being updated; very recent edits may be missing")
+        if note := dense_note(result.get("dense")):
+            notes.append(f"{note}; search again later for full results")
         text = render(kept, "compact")
         return "\n".join([text, *(f"[{note}]" for note in notes)])
 
@@ -128,14 +130,15 @@ class Tools:
             return self._call(method, params)
         except IndexMissingError:
             if self.index_wait > 0:
-                try:
-                    self._call("index", {"wait": True, "timeout": self.index_wait},
-                               timeout=self.index_wait + 10.0)
+                from tldr.daemon.client import wait_for_first_build
+
+                try:  # the first commit is a partial build: lexical search within seconds
+                    wait_for_first_build(self.root, timeout=self.index_wait)
                     return self._call(method, params)
                 except (IndexMissingError, ToolFailure):
                     pass
-                except TldrError as exc:
-                    if getattr(exc, "rpc_code", None) != _TIMEOUT:
+                except DaemonError as exc:
+                    if getattr(exc, "rpc_code", None) is not None:
                         raise
             raise ToolFailure(self._indexing_message()) from None
 

@@ -1,9 +1,13 @@
 """Build or update a project's semantic index, then commit it atomically.
 
 One build, under the rebuild lock: walk -> reuse or extract units per file ->
-embedding texts -> vectors (cache first) -> copy-on-write vector index ->
-unit records and lexical index -> commit metadata.json -> GC. A build killed
+embedding texts -> lexical index -> vectors (cache first) -> copy-on-write
+vector index -> unit records -> commit metadata.json -> GC. A build killed
 at any step leaves the previous commit untouched (DESIGN.md § On disk).
+
+A build with no committed build to serve from meanwhile commits partial
+builds while it embeds: all units and the lexical index at once, vectors as
+they come (specs/010-lexical-first.md § Partial builds).
 """
 
 from __future__ import annotations
@@ -14,10 +18,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-
-import msgspec
+from typing import Any
 
 from tldr._exceptions import (
     IndexBusyError,
@@ -25,7 +27,6 @@ from tldr._exceptions import (
     IndexIncompatibleError,
     IndexStateError,
 )
-from tldr._version import __version__
 from tldr.config import (
     BuildSettings,
     default_device,
@@ -33,6 +34,7 @@ from tldr.config import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical
+from tldr.semantic.commit import Snapshot, commit_build
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
 from tldr.semantic.freshness import (
@@ -43,17 +45,13 @@ from tldr.semantic.freshness import (
 )
 from tldr.semantic.signature import fs_signature, git_signature
 from tldr.semantic.storage import (
+    DenseCoverage,
     FileStamp,
     Metadata,
+    ProjectSignature,
     UnitsFile,
-    VectorStoreMeta,
-    atomic_write_bytes,
-    build_id_of,
-    collect_garbage,
-    new_build_id,
     read_metadata,
     read_units_file,
-    write_metadata,
 )
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
 from tldr.units import (
@@ -64,16 +62,37 @@ from tldr.units import (
     load_source,
     walk_project,
 )
-from tldr.units.model import EXTRACTOR_VERSION
 
-__all__ = ["BuildReport", "ProgressCallback", "build_semantic_index"]
+__all__ = [
+    "PARTIAL_EVERY_S",
+    "PARTIAL_FIRST_S",
+    "PARTIAL_MIN_UNITS",
+    "BuildReport",
+    "ProgressCallback",
+    "build_semantic_index",
+]
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
-"""Called as progress(stage, done, total); stages: extract, embed, write."""
+"""Called as progress(stage, done, total).
+
+Stages: walk, extract, lexical, embed, commit (a partial build was
+committed: done = units with a vector, total = units), write.
+"""
 
 _EMBED_BATCH = 256  # vectors reach the cache every batch, so a killed build keeps them
+PARTIAL_MIN_UNITS = 256
+"""Fewer texts than this to embed: no partial commits (the build is quick)."""
+PARTIAL_EVERY_S = 10.0
+"""Embedding time before the first partial commit with vectors; each next
+interval is 1.5x the last (every commit rewrites the vector index), up to
+`_PARTIAL_EVERY_MAX_S`."""
+_PARTIAL_INTERVAL_GROWTH = 1.5
+_PARTIAL_EVERY_MAX_S = 60.0
+PARTIAL_FIRST_S = 0.5
+"""Parsing time before the files parsed so far are committed (then 4x, 16x ...)."""
+_EXTRACT_CHUNK = 10  # files parsed between two looks at the clock
 
 
 @dataclass
@@ -91,6 +110,7 @@ class BuildReport:
     embedded: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    partial_commits: int = 0
 
 
 def build_semantic_index(
@@ -187,10 +207,19 @@ class _Build:
         self.embedded = 0  # texts the model embedded (not those the cache had)
         self.active_metadata: Metadata | None = None  # the build this one replaces
         self.previous_metadata: Metadata | None = None  # set when it can be updated in place
-        self.previous: UnitsFile | None = None
+        self.previous: UnitsFile | None = None  # its units are reused for unchanged files
+        self.partial_commits = 0
+        self.started = time.perf_counter()
 
-    def _timed(self, name: str, started: float) -> None:
-        self.timings[name] = round(time.perf_counter() - started, 4)
+    def _timed(self, name: str, started: float, *, commits_before: float | None = None) -> None:
+        """Record a stage's seconds, less the partial commits made since `commits_before`."""
+        seconds = time.perf_counter() - started
+        if commits_before is not None:
+            seconds -= self._commit_seconds() - commits_before
+        self.timings[name] = round(seconds, 4)
+
+    def _commit_seconds(self) -> float:
+        return self.timings.get("partial_commits", 0.0)
 
     def run(self) -> BuildReport:
         paths, settings = self.paths, self.settings
@@ -210,113 +239,74 @@ class _Build:
             languages=set(settings.lang) if settings.lang else None,
         )
         self._timed("walk", started)
-
-        started = time.perf_counter()
-        skipped = dict(walked.skipped)
-        stamps, units, extracted = self._collect_units(walked.files, skipped)
-        self._timed("extract", started)
+        self.progress("walk", len(walked.files), len(walked.files))
         if signature is None:
             signature = fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
+        partial = self.previous_metadata is None and self._serves_nothing()
 
-        started = time.perf_counter()
-        called_by = build_called_by(units)
-        texts = [
-            embedding_text(unit, callers) for unit, callers in zip(units, called_by, strict=True)
-        ]
-        hashes = [text_hash(text) for text in texts]
-        self._timed("text", started)
+        def commit_parsed(stamps: list[FileStamp], units: list[Unit], pending: int) -> None:
+            """A partial build of the files parsed so far: lexical search within seconds."""
+            commit_started = time.perf_counter()
+            snapshot, _ = self._snapshot(stamps, units, signature, skipped)
+            index = store.create(self.embedder.dimension)
+            coverage = DenseCoverage(embedded=0, total=len(units), files_pending=pending)
+            self._commit(store, index, snapshot, coverage)
+            self._partial_committed(commit_started)
+            self.progress("commit", 0, len(units))
 
-        keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
-        incremental = self.previous is not None
+        started, commits_before = time.perf_counter(), self._commit_seconds()
+        skipped = dict(walked.skipped)
+        stamps, units, extracted = self._extract(
+            walked.files, skipped, commit=commit_parsed if self._serves_no_vectors() else None
+        )
+        self._timed("extract", started, commits_before=commits_before)
 
-        started = time.perf_counter()
-        need = new_positions if incremental else list(range(len(units)))
-        vectors = self._vectors([texts[i] for i in need], [hashes[i] for i in need])
-        self._timed("embed", started)
+        snapshot, texts = self._snapshot(stamps, units, signature, skipped)
+        keys, hashes = snapshot.keys, snapshot.hashes
+        incremental = self.previous_metadata is not None
 
-        started = time.perf_counter()
         import numpy as np
 
-        build_id = new_build_id()
         if incremental:
             assert self.previous_metadata is not None
             index = store.open(self.previous_metadata.vector_store.index_file, view=True).copy()
-            if removed_keys:
-                index.remove(np.asarray(removed_keys, dtype=np.uint64))
+            if snapshot.removed_keys:
+                index.remove(np.asarray(snapshot.removed_keys, dtype=np.uint64))
         else:
             index = store.create(self.embedder.dimension)
-        if need:
-            index.add(np.asarray([keys[i] for i in need], dtype=np.uint64), vectors)
-        location = store.location_for(build_id)
-        store.save(index, location)
+        need = snapshot.new_positions
+        need_keys = np.asarray([keys[i] for i in need], dtype=np.uint64)
+        added = np.zeros(len(need), dtype=bool)
+
+        def add_ready(vectors: Any, ready: Any) -> None:
+            """Add the vectors that are ready and not in the index yet."""
+            fresh = ready & ~added
+            if fresh.any():
+                index.add(need_keys[fresh], vectors[fresh])
+                added[fresh] = True
+
+        def commit_partial(vectors: Any, ready: Any) -> None:
+            commit_started = time.perf_counter()
+            add_ready(vectors, ready)
+            embedded = int(added.sum())
+            self._commit(store, index, snapshot, DenseCoverage(embedded=embedded, total=len(units)))
+            self._partial_committed(commit_started)
+            self.progress("commit", embedded, len(units))
+
+        started, commits_before = time.perf_counter(), self._commit_seconds()
+        vectors = self._vectors(
+            [texts[i] for i in need],
+            [hashes[i] for i in need],
+            checkpoint=commit_partial if partial else None,
+        )
+        self._timed("embed", started, commits_before=commits_before)
+
+        started = time.perf_counter()
+        add_ready(vectors, np.ones(len(need), dtype=bool))
         self._timed("vector_index", started)
-
         started = time.perf_counter()
-        units_file = UnitsFile(
-            build_id=build_id,
-            files=stamps,
-            units=units,
-            keys=keys,
-            text_hashes=hashes,
-            next_key=next_key,
-            skipped=walked.skipped_paths,
-            replaced=walked.replaced,
-        )
-        atomic_write_bytes(paths.units_file(build_id), msgspec.msgpack.encode(units_file))
-        self._timed("units_file", started)
-
-        started = time.perf_counter()
-        lexical.LexicalIndex.build(units).save(paths.lexical_file(build_id))
-        self._timed("lexical", started)
-
-        active = self.active_metadata
-        previous_index = (
-            active.vector_store.index_file
-            if active and active.vector_store.backend == settings.vector_backend
-            else None
-        )
-        store_meta = store.metadata()
-        metadata = Metadata(
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            tldr_version=__version__,
-            model=settings.model,
-            lang=list(settings.lang) if settings.lang else None,
-            dimension=self.embedder.dimension,
-            count=len(units),
-            text_format=TEXT_FORMAT,
-            extractor_version=EXTRACTOR_VERSION,
-            project_signature=signature,
-            units_file=paths.units_file(build_id).name,
-            lexical_file=paths.lexical_file(build_id).name,
-            lexical_format=lexical.LEXICAL_FORMAT,
-            files_indexed=len(stamps),
-            files_skipped=skipped,
-            files_replaced=len(walked.replaced),
-            vector_store=VectorStoreMeta(
-                backend=settings.vector_backend,
-                format=store_meta["format"],
-                backend_version=store_meta["backend_version"],
-                build_id=build_id,
-                index_file=location,
-                previous_index_file=previous_index,
-                backend_metric=store_meta["backend_metric"],
-                dtype=store_meta["dtype"],
-                score_transform=store_meta["score_transform"],
-                build_params=store.build_params,
-            ),
-        )
-        write_metadata(paths, metadata)
+        build_id = self._commit(store, index, snapshot, None)
         self.progress("write", 1, 1)
-
-        keep = {build_id}
-        if previous_index and (previous_id := build_id_of(previous_index)):
-            keep.add(previous_id)
-        collect_garbage(
-            paths,
-            keep_build_ids=keep,
-            store_locations=store.list_locations(),
-            delete_location=store.delete,
-        )
         self._timed("commit", started)
         return BuildReport(
             status="updated" if incremental else "built",
@@ -329,10 +319,112 @@ class _Build:
             extracted_files=extracted,
             embedded=self.embedded,
             timings=self.timings,
+            partial_commits=self.partial_commits,
         )
 
+    def _partial_committed(self, commit_started: float) -> None:
+        """Count a partial commit and its time (apart from the stage it interrupted)."""
+        now = time.perf_counter()
+        self.partial_commits += 1
+        self.timings.setdefault("first_commit", round(now - self.started, 4))
+        self.timings["partial_commits"] = round(
+            self.timings.get("partial_commits", 0.0) + now - commit_started, 4
+        )
+
+    def _snapshot(
+        self,
+        stamps: list[FileStamp],
+        units: list[Unit],
+        signature: ProjectSignature,
+        skipped: dict[str, int],
+    ) -> tuple[Snapshot, list[str]]:
+        """Texts, keys and the lexical index of `units`; returns the snapshot and the texts."""
+        started = time.perf_counter()
+        called_by = build_called_by(units)
+        texts = [
+            embedding_text(unit, callers) for unit, callers in zip(units, called_by, strict=True)
+        ]
+        hashes = [text_hash(text) for text in texts]
+        self._timed("text", started)
+        started = time.perf_counter()
+        lexical_index = lexical.LexicalIndex.build(units)
+        self._timed("lexical", started)
+        self.progress("lexical", 1, 1)
+        keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
+        snapshot = Snapshot(
+            stamps=stamps, units=units, keys=keys, hashes=hashes, next_key=next_key,
+            lexical_index=lexical_index, signature=signature, skipped=skipped,
+            skipped_paths=list(self.walked.skipped_paths), replaced=list(self.walked.replaced),
+            removed_keys=removed_keys, new_positions=new_positions,
+        )
+        return snapshot, texts
+
+    def _extract(
+        self,
+        files: list[SourceFile],
+        skipped: dict[str, int],
+        *,
+        commit: Callable[[list[FileStamp], list[Unit], int], None] | None,
+    ) -> tuple[list[FileStamp], list[Unit], int]:
+        """`_collect_units`, with `commit(stamps, units, files_pending)` while it runs.
+
+        Parsing a large project takes a while: with `commit`, the units parsed
+        so far are committed after `PARTIAL_FIRST_S` of parsing, then each
+        time parsing took 4x as long (the lexical index of each is rebuilt,
+        so their total cost stays a third of the last one's).
+        """
+        if commit is None:
+            return self._collect_units(files, skipped)
+        progress, self.progress = self.progress, lambda stage, done, total: None
+        started = time.perf_counter()
+        due = PARTIAL_FIRST_S
+        stamps: list[FileStamp] = []
+        units: list[Unit] = []
+        extracted = 0
+        try:
+            for start in range(0, len(files), _EXTRACT_CHUNK):
+                chunk = files[start : start + _EXTRACT_CHUNK]
+                chunk_stamps, chunk_units, chunk_extracted = self._collect_units(chunk, skipped)
+                stamps += chunk_stamps
+                units += chunk_units
+                extracted += chunk_extracted
+                done = start + len(chunk)
+                progress("extract", done, len(files))
+                parsing = time.perf_counter() - started - self._commit_seconds()
+                if parsing >= due and done < len(files) and units:
+                    self.progress = progress
+                    commit(list(stamps), list(units), len(files) - done)
+                    self.progress = lambda stage, done, total: None
+                    due *= 4
+        finally:
+            self.progress = progress
+        return stamps, units, extracted
+
+    def _serves_no_vectors(self) -> bool:
+        """No committed build has vectors: commits of the files parsed so far lose nothing."""
+        active = self.active_metadata
+        return active is None or (active.dense is not None and active.dense.embedded == 0)
+
+    def _serves_nothing(self) -> bool:
+        """No complete committed build serves searches while this one embeds."""
+        active = self.active_metadata
+        return active is None or active.dense is not None
+
+    def _commit(self, store: Any, index: Any, snapshot: Snapshot,
+                dense: DenseCoverage | None) -> str:
+        """Commit one build of `snapshot` with `index`; it becomes the active build."""
+        self.active_metadata = commit_build(
+            self.paths, self.settings, store=store, index=index, snapshot=snapshot,
+            dense=dense, dimension=self.embedder.dimension, active=self.active_metadata,
+        )
+        return self.active_metadata.vector_store.build_id
+
     def _load_previous(self, store) -> None:
-        """Reuse the active build for a copy-on-write update when it is compatible."""
+        """Reuse the active build: its units always, its vectors when it is complete.
+
+        A partial build's vector index has holes, so a build over it starts a
+        new index (its vectors come back from the embedding cache).
+        """
         try:
             metadata = read_metadata(self.paths)
         except IndexStateError:
@@ -350,7 +442,8 @@ class _Build:
             self.previous = read_units_file(self.paths, metadata)
         except IndexCorruptError:
             return
-        self.previous_metadata = metadata
+        if metadata.dense is None:
+            self.previous_metadata = metadata
 
     def _collect_units(
         self, files: list[SourceFile], skipped: dict[str, int]
@@ -417,9 +510,10 @@ class _Build:
         """Keep each unchanged text's key; new texts get fresh keys.
 
         Returns keys per unit, the next free key, keys to remove from the
-        previous index, and positions whose vectors must be added.
+        previous index, and positions whose vectors must be added. Without a
+        complete previous build every unit gets a fresh key.
         """
-        if self.previous is None:
+        if self.previous is None or self.previous_metadata is None:
             return list(range(len(hashes))), len(hashes), [], list(range(len(hashes)))
         available: dict[str, list[int]] = defaultdict(list)
         for key, digest in zip(self.previous.keys, self.previous.text_hashes, strict=True):
@@ -437,8 +531,20 @@ class _Build:
         removed = [key for remaining in available.values() for key in remaining]
         return keys, next_key, removed, new_positions
 
-    def _vectors(self, texts: list[str], hashes: list[str]):
-        """Vectors for `texts`: from the cache, the rest embedded in batches."""
+    def _vectors(
+        self,
+        texts: list[str],
+        hashes: list[str],
+        *,
+        checkpoint: Callable[[Any, Any], None] | None = None,
+    ) -> Any:
+        """Vectors for `texts`: from the cache, the rest embedded in batches.
+
+        With `checkpoint` and at least `PARTIAL_MIN_UNITS` texts to embed,
+        `checkpoint(vectors, ready)` is called before the first batch, then
+        after `PARTIAL_EVERY_S` of embedding and at growing intervals
+        (`ready`: rows already filled).
+        """
         import numpy as np
 
         dimension = self.embedder.dimension
@@ -453,18 +559,37 @@ class _Build:
         )
         try:
             cached = cache.get_many(set(hashes))
-            missing = [i for i, digest in enumerate(hashes) if digest not in cached]
-            self.embedded += len(missing)
+            ready = np.zeros(len(texts), dtype=bool)
+            missing = []
             for i, digest in enumerate(hashes):
                 if digest in cached:
                     result[i] = cached[digest]
+                    ready[i] = True
+                else:
+                    missing.append(i)
+            self.embedded += len(missing)
+            if len(missing) < PARTIAL_MIN_UNITS:
+                checkpoint = None
+            if checkpoint is not None:
+                checkpoint(result, ready)
+            last_checkpoint, interval = time.perf_counter(), PARTIAL_EVERY_S
             self.progress("embed", 0, len(missing))
             for start in range(0, len(missing), _EMBED_BATCH):
                 batch = missing[start : start + _EMBED_BATCH]
                 vectors = self.embedder.embed_documents([texts[i] for i in batch])
                 result[batch] = vectors
+                ready[batch] = True
                 cache.put_many((hashes[i], vectors[n]) for n, i in enumerate(batch))
                 self.progress("embed", min(start + _EMBED_BATCH, len(missing)), len(missing))
+                last_batch = start + _EMBED_BATCH >= len(missing)
+                if (
+                    checkpoint is not None
+                    and not last_batch
+                    and time.perf_counter() - last_checkpoint >= interval
+                ):
+                    checkpoint(result, ready)
+                    last_checkpoint = time.perf_counter()
+                    interval = min(interval * _PARTIAL_INTERVAL_GROWTH, _PARTIAL_EVERY_MAX_S)
         finally:
             cache.close()
         return result

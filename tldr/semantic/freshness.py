@@ -49,6 +49,8 @@ def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
         return False
     if metadata is None or paths.dirty.exists():
         return False
+    if metadata.dense is not None:  # a partial build: embedding is not finished
+        return False
     if settings is not None and not settings_match(metadata, settings):
         return False
     if not (paths.semantic_dir / metadata.units_file).exists():

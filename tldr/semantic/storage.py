@@ -26,6 +26,7 @@ __all__ = [
     "KEEP_VERSIONS",
     "METADATA_SCHEMA_VERSION",
     "UNITS_FORMAT",
+    "DenseCoverage",
     "FileStamp",
     "Metadata",
     "ProjectSignature",
@@ -73,6 +74,18 @@ class VectorStoreMeta(msgspec.Struct, kw_only=True):
     build_params: dict[str, object] = {}
 
 
+class DenseCoverage(msgspec.Struct):
+    """A partial build's coverage (specs/010-lexical-first.md).
+
+    `embedded` of its `total` units have a vector; `files_pending` files were
+    not parsed yet.
+    """
+
+    embedded: int
+    total: int
+    files_pending: int = 0
+
+
 class Metadata(msgspec.Struct, kw_only=True):
     """metadata.json, schema v2: the single commit point of a build."""
 
@@ -92,6 +105,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     files_indexed: int = 0
     files_replaced: int = 0  # indexed, though decoded with U+FFFD replacement
     files_skipped: dict[str, int] = {}
+    dense: DenseCoverage | None = None  # set on a partial build; None: every unit has a vector
     vector_store: VectorStoreMeta
 
 

@@ -1,0 +1,151 @@
+"""Partial builds: a first build commits units and the lexical index before it
+embeds, then vectors as they come (specs/010-lexical-first.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tldr.paths import IndexPaths
+from tldr.semantic import build as build_module
+from tldr.semantic import build_semantic_index, is_up_to_date, semantic_search
+from tldr.semantic.embedders import HashingEmbedder
+from tldr.semantic.loaded_build import LoadedBuild
+from tldr.semantic.storage import read_metadata
+
+MODEL = "hash-256"
+
+
+class WatchingEmbedder(HashingEmbedder):
+    """The hash model, checking at every batch what a reader would see committed."""
+
+    def __init__(self, root: Path, *, fail_after: int | None = None) -> None:
+        super().__init__(256)
+        self.paths = IndexPaths(root)
+        self.fail_after = fail_after
+        self.batches = 0
+        self.embedded_texts = 0
+        self.seen: list[tuple[int, int]] = []  # (embedded, total) of the committed build
+
+    def embed_documents(self, texts):
+        self.batches += 1
+        if self.fail_after is not None and self.batches > self.fail_after:
+            raise RuntimeError("killed mid-build")
+        metadata = read_metadata(self.paths)
+        assert metadata is not None and metadata.dense is not None
+        loaded = LoadedBuild.open(self.paths, metadata, view=False)
+        # One build's units and that build's vectors: every vector key is a unit key.
+        assert len(loaded.units) == metadata.count == metadata.dense.total
+        assert len(loaded.vector_index) == metadata.dense.embedded
+        assert loaded.lexical_index is not None
+        self.seen.append((metadata.dense.embedded, metadata.dense.total))
+        self.embedded_texts += len(texts)
+        return super().embed_documents(texts)
+
+
+@pytest.fixture
+def partial_every_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches, a partial commit after each, even for a small project."""
+    monkeypatch.setattr(build_module, "PARTIAL_MIN_UNITS", 4)
+    monkeypatch.setattr(build_module, "PARTIAL_EVERY_S", 0.0)
+    monkeypatch.setattr(build_module, "_EMBED_BATCH", 4)
+
+
+def test_first_build_commits_partial_builds_while_it_embeds(
+    project: Path, partial_every_batch: None
+) -> None:
+    embedder = WatchingEmbedder(project)
+    report = build_semantic_index(project, model=MODEL, embedder=embedder)
+    assert report.status == "built"
+    assert embedder.seen[0][0] == 0  # lexical first: committed before any vector
+    embedded = [seen[0] for seen in embedder.seen]
+    assert embedded == sorted(embedded) and embedded[-1] > 0
+    assert report.partial_commits == len(embedder.seen)
+    assert "first_commit" in report.timings
+    metadata = read_metadata(IndexPaths(project))
+    assert metadata is not None and metadata.dense is None
+    assert is_up_to_date(project)
+
+
+def test_a_partial_build_answers_lexically_and_is_not_up_to_date(
+    project: Path, partial_every_batch: None
+) -> None:
+    with pytest.raises(RuntimeError, match="killed"):
+        build_semantic_index(project, model=MODEL, embedder=WatchingEmbedder(project,
+                                                                              fail_after=2))
+    metadata = read_metadata(IndexPaths(project))
+    assert metadata is not None and metadata.dense is not None
+    assert 0 < metadata.dense.embedded < metadata.dense.total
+    assert not is_up_to_date(project)
+    rows = semantic_search(project, "parse config", mode="lexical", k=3)
+    assert rows
+
+    # The next build carries on: what was embedded comes from the cache.
+    finisher = WatchingEmbedder(project)
+    report = build_semantic_index(project, model=MODEL, embedder=finisher)
+    assert report.status == "built"
+    assert finisher.embedded_texts == metadata.dense.total - metadata.dense.embedded
+    final = read_metadata(IndexPaths(project))
+    assert final is not None and final.dense is None
+    assert is_up_to_date(project)
+
+
+def test_updates_of_a_complete_index_commit_no_partial_build(
+    project: Path, partial_every_batch: None
+) -> None:
+    build_semantic_index(project, model=MODEL)
+    for number, path in enumerate(sorted(project.rglob("*.py"))[:3]):
+        path.write_text(path.read_text() + f"\n\ndef brand_new_helper_{number}():\n    return 1\n")
+    report = build_semantic_index(project, model=MODEL)
+    assert report.status == "updated"
+    assert report.partial_commits == 0
+    report = build_semantic_index(project, model=MODEL, rebuild=True)
+    assert report.partial_commits == 0  # the complete index keeps serving meanwhile
+
+
+def test_small_builds_commit_once(project: Path) -> None:
+    report = build_semantic_index(project, model=MODEL)
+    assert report.units < build_module.PARTIAL_MIN_UNITS
+    assert report.partial_commits == 0
+
+
+def test_a_large_project_commits_the_files_parsed_so_far(
+    project: Path, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARTIAL_FIRST_S", 0.0)
+    monkeypatch.setattr(build_module, "_EXTRACT_CHUNK", 1)
+    committed: list[tuple[int, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "commit":
+            metadata = read_metadata(IndexPaths(project))
+            assert metadata is not None and metadata.dense is not None
+            loaded = LoadedBuild.open(IndexPaths(project), metadata, view=False)
+            assert len(loaded.units) == metadata.dense.total == metadata.count
+            committed.append((metadata.files_indexed, metadata.dense.files_pending,
+                              metadata.dense.embedded))
+
+    report = build_semantic_index(project, model=MODEL, progress=progress)
+    first_files, first_pending, first_embedded = committed[0]
+    assert first_pending > 0 and first_embedded == 0  # parsing goes on
+    assert first_files < report.files
+    assert committed[-1][1] == 0  # later commits have every file
+    assert report.partial_commits == len(committed)
+
+
+def test_carrying_on_never_serves_fewer_vectors(
+    project: Path, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARTIAL_FIRST_S", 0.0)
+    monkeypatch.setattr(build_module, "PARTIAL_MIN_UNITS", 1)
+    monkeypatch.setattr(build_module, "_EXTRACT_CHUNK", 1)
+    with pytest.raises(RuntimeError, match="killed"):
+        build_semantic_index(project, model=MODEL, embedder=WatchingEmbedder(project,
+                                                                              fail_after=1))
+    metadata = read_metadata(IndexPaths(project))
+    assert metadata is not None and metadata.dense is not None and metadata.dense.embedded > 0
+    committed: list[int] = []
+    build_semantic_index(project, model=MODEL, progress=lambda stage, done, total: (
+        committed.append(done) if stage == "commit" else None))
+    assert committed and min(committed) >= metadata.dense.embedded

@@ -1,0 +1,159 @@
+"""Commit one build: vector index, unit records, lexical index, metadata.json, GC.
+
+The only writer of `metadata.json` (the commit point, DESIGN.md § On disk):
+every file a build names is complete under its versioned name before
+metadata.json is replaced. A build may commit several times (partial builds,
+specs/010-lexical-first.md); each commit is a build of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+
+from tldr._version import __version__
+from tldr.config import BuildSettings
+from tldr.paths import IndexPaths
+from tldr.semantic import lexical
+from tldr.semantic.storage import (
+    DenseCoverage,
+    FileStamp,
+    Metadata,
+    ProjectSignature,
+    UnitsFile,
+    VectorStoreMeta,
+    atomic_write_bytes,
+    build_id_of,
+    collect_garbage,
+    new_build_id,
+    write_metadata,
+)
+from tldr.semantic.text import TEXT_FORMAT
+from tldr.units import Unit
+from tldr.units.model import EXTRACTOR_VERSION
+
+__all__ = ["Snapshot", "commit_build"]
+
+
+@dataclass
+class Snapshot:
+    """What every commit of one build shares: its units and lexical index."""
+
+    stamps: list[FileStamp]
+    units: list[Unit]
+    keys: list[int]
+    hashes: list[str]
+    next_key: int
+    lexical_index: lexical.LexicalIndex
+    signature: ProjectSignature
+    skipped: dict[str, int]
+    skipped_paths: list[tuple[str, str]]  # (path, reason): `semantic info --skipped`
+    replaced: list[str]  # paths decoded with replacement
+    removed_keys: list[int]  # keys of the previous build's index whose text is gone
+    new_positions: list[int]  # units whose vectors the index lacks
+    written_as: str | None = None  # the build id its files were first written for
+
+
+def commit_build(
+    paths: IndexPaths,
+    settings: BuildSettings,
+    *,
+    store: Any,
+    index: Any,
+    snapshot: Snapshot,
+    dense: DenseCoverage | None,
+    dimension: int,
+    active: Metadata | None,
+) -> Metadata:
+    """Write a new build of `snapshot` with `index`, commit it, collect garbage.
+
+    `active` is the committed build it replaces; `dense` is None for a
+    complete build. Must run under the rebuild lock. Returns its metadata.
+    """
+    build_id = new_build_id()
+    location = store.location_for(build_id)
+    store.save(index, location)
+    _write_snapshot(paths, snapshot, build_id)
+
+    previous_index = (
+        active.vector_store.index_file
+        if active and active.vector_store.backend == settings.vector_backend
+        else None
+    )
+    store_meta = store.metadata()
+    metadata = Metadata(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        tldr_version=__version__,
+        model=settings.model,
+        lang=list(settings.lang) if settings.lang else None,
+        dimension=dimension,
+        count=len(snapshot.units),
+        text_format=TEXT_FORMAT,
+        extractor_version=EXTRACTOR_VERSION,
+        project_signature=snapshot.signature,
+        units_file=paths.units_file(build_id).name,
+        lexical_file=paths.lexical_file(build_id).name,
+        lexical_format=lexical.LEXICAL_FORMAT,
+        files_indexed=len(snapshot.stamps),
+        files_skipped=snapshot.skipped,
+        files_replaced=len(snapshot.replaced),
+        dense=dense,
+        vector_store=VectorStoreMeta(
+            backend=settings.vector_backend,
+            format=store_meta["format"],
+            backend_version=store_meta["backend_version"],
+            build_id=build_id,
+            index_file=location,
+            previous_index_file=previous_index,
+            backend_metric=store_meta["backend_metric"],
+            dtype=store_meta["dtype"],
+            score_transform=store_meta["score_transform"],
+            build_params=store.build_params,
+        ),
+    )
+    write_metadata(paths, metadata)
+
+    keep = {build_id}
+    if previous_index and (previous_id := build_id_of(previous_index)):
+        keep.add(previous_id)
+    collect_garbage(
+        paths,
+        keep_build_ids=keep,
+        store_locations=store.list_locations(),
+        delete_location=store.delete,
+    )
+    return metadata
+
+
+def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> None:
+    """The units and lexical files of `build_id`.
+
+    Partial commits of one build share a snapshot: its files are hard links
+    to the bytes written for the first of them (the units file's inner
+    `build_id` names that one), written anew if linking fails.
+    """
+    units_path, lexical_path = paths.units_file(build_id), paths.lexical_file(build_id)
+    if snapshot.written_as is not None:
+        try:
+            os.link(paths.units_file(snapshot.written_as), units_path)
+            os.link(paths.lexical_file(snapshot.written_as), lexical_path)
+            return
+        except OSError:  # no hard links here, or the first files were collected
+            units_path.unlink(missing_ok=True)
+    units_file = UnitsFile(
+        build_id=build_id,
+        files=snapshot.stamps,
+        units=snapshot.units,
+        keys=snapshot.keys,
+        text_hashes=snapshot.hashes,
+        next_key=snapshot.next_key,
+        skipped=snapshot.skipped_paths,
+        replaced=snapshot.replaced,
+    )
+    atomic_write_bytes(units_path, msgspec.msgpack.encode(units_file))
+    snapshot.lexical_index.save(lexical_path)
+    snapshot.written_as = build_id
