@@ -59,7 +59,7 @@ def test_unknown_language_lists_the_valid_ones(indexed: Path,
             main(["semantic", "search", "retry", "-p", str(indexed), "--lang", "klingon",
                   *extra])
         assert exited.value.code == 2
-        assert "choose one of: bash, c, cpp" in capsys.readouterr().err
+        assert "choose one of: bash, c, clojure" in capsys.readouterr().err
 
 
 def test_path_prefix_as_typed(indexed: Path, monkeypatch: pytest.MonkeyPatch,

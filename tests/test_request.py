@@ -81,7 +81,7 @@ def test_a_new_field_shows_up_in_cli_protocol_and_mcp(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"query": "x", "lang": "klingon"}, "choose one of: bash, c, cpp"),
+        ({"query": "x", "lang": "klingon"}, "choose one of: bash, c, clojure"),
         ({"query": "x", "lang": "pyhton"}, "did you mean 'python'?"),
         ({"query": "x", "unit_type": "lambda"},
          "choose one of: function, method, class, module"),

@@ -16,6 +16,7 @@ from filelock import FileLock
 from tldr._exceptions import IndexMissingError
 from tldr.daemon.builder import BuildRequest, BuildWorker
 from tldr.daemon.client import daemon_search
+from tldr.request import SearchRequest
 from tldr.paths import IndexPaths
 from tldr.semantic import build as build_module
 from tldr.semantic import embedders
@@ -96,7 +97,7 @@ async def test_client_waits_for_the_first_commit_unless_told_not_to(
     lock.acquire()  # another builder holds the index: the daemon's first build waits
     try:
         async with running_daemon(project, build_in_worker=False):
-            params = {"query": "handler_3_2", "k": 3}
+            params = SearchRequest(query="handler_3_2", k=3)
             with pytest.raises(IndexMissingError, match="building now"):
                 await asyncio.to_thread(daemon_search, project, params, autostart=False)
             started = time.monotonic()
@@ -157,5 +158,6 @@ async def test_cli_and_mcp_say_how_far_embedding_is(
         out, err = capsys.readouterr()
         assert "handler_3_2" in out
         assert "tldrf: dense: " in err and "% embedded" in err
-        text = await asyncio.to_thread(Tools(slow_first_build).search, "handler_3_2", k=3)
+        text = await asyncio.to_thread(Tools(slow_first_build).search,
+                                       SearchRequest(query="handler_3_2", k=3))
         assert "handler_3_2" in text and "[dense: " in text

@@ -179,7 +179,7 @@ def test_error_mapping_round_trip() -> None:
 
 async def test_invalid_search_requests_name_the_valid_values(raw: RawClient) -> None:
     for params, expected in (
-        ({"query": "x", "lang": "klingon"}, "choose one of: bash, c, cpp"),
+        ({"query": "x", "lang": "klingon"}, "choose one of: bash, c, clojure"),
         ({"query": "x", "mode": "fuzzy"}, "choose one of: hybrid, dense, lexical"),
         ({"query": "x", "unit_type": "lambda"}, "choose one of: function, method"),
         ({"query": "???"}, "no words or identifiers"),

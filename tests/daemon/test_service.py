@@ -220,7 +220,7 @@ async def test_bad_index_settings_are_refused_before_scheduling(daemon: Daemon, 
     from tldr.semantic.storage import read_metadata
 
     await wait_for(lambda: daemon.service.counts["builds"] >= 1 and _settled(daemon))
-    for params, expected in (({"lang": "klingon"}, "supported: bash, c, cpp"),
+    for params, expected in (({"lang": "klingon"}, "supported: bash, c, clojure"),
                              ({"vector_backend": "nope"}, "unknown vector store backend")):
         answer = await raw.call("index", {**params, "wait": True, "timeout": 5})
         assert answer["error"]["code"] == -32602 and expected in answer["error"]["message"]
