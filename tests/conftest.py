@@ -13,6 +13,16 @@ import pytest
 MINI_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "mini"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stress tests run only when asked for: `pytest -m stress`."""
+    if "stress" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="stress test: run with pytest -m stress")
+    for item in items:
+        if "stress" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -107,7 +107,8 @@ class RpcServer:
         self._requests: set[asyncio.Task[None]] = set()
 
     async def start(self, address: str) -> None:
-        """Listen at `address`."""
+        """Listen at `address` (with room for bursts of connections)."""
+        _raise_fd_limit()
         self._listener = await serve(address, self._on_connect, limit=self.max_request_bytes)
 
     async def close(self, *, grace: float = 2.0) -> None:
@@ -188,6 +189,9 @@ class RpcServer:
                 await conn.send(self._error(None, error))
                 logger.warning("connection %d: request over %d bytes; closing it",
                                conn.id, self.max_request_bytes)
+                # Closing with unread input resets the connection, and the client,
+                # still writing, would never read the error: take the rest first.
+                await self._drain_line(reader)
                 return
             except (ConnectionError, ValueError):
                 return
@@ -201,34 +205,85 @@ class RpcServer:
             request.add_done_callback(self._requests.discard)
             request.add_done_callback(lambda _: conn.slots.release())
 
+    async def _drain_line(self, reader: asyncio.StreamReader) -> None:
+        """Discard input up to the end of the current line, EOF, or the request timeout."""
+        async def discard() -> None:
+            while chunk := await reader.read(1 << 16):
+                if b"\n" in chunk:
+                    return
+
+        try:
+            await asyncio.wait_for(discard(), self.request_timeout)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+
     async def _process(self, conn: Connection, line: bytes) -> None:
         self.last_activity = time.monotonic()
         self.in_flight += 1
         try:
-            try:
-                document = msgspec.json.decode(line)
-            except msgspec.DecodeError as exc:
-                self.stats["errors"] += 1
-                await conn.send(self._error(None, RpcError(protocol.PARSE_ERROR,
-                                                           f"parse error: {exc}")))
-                return
-            if isinstance(document, list):
-                if not document:
-                    self.stats["errors"] += 1
-                    await conn.send(self._error(None, RpcError(protocol.INVALID_REQUEST,
-                                                               "empty batch")))
-                    return
-                answers = await asyncio.gather(*(self._call(conn, item) for item in document))
-                replies = [answer for answer in answers if answer is not None]
-                if replies:
-                    await conn.send(self._encoder.encode(replies) + b"\n")
-                return
-            answer = await self._call(conn, document)
-            if answer is not None:
-                await conn.send(self._encoder.encode(answer) + b"\n")
+            await self._answer(conn, line)
+        except (RecursionError, MemoryError) as exc:  # 100k-deep nesting, a giant batch
+            self.stats["errors"] += 1
+            await conn.send(self._error(None, RpcError(
+                protocol.INVALID_REQUEST, f"request too deeply nested or too big: {exc}")))
+        except Exception as exc:  # every line gets an answer; the daemon goes on
+            self.stats["errors"] += 1
+            logger.exception("connection %d: cannot handle a request", conn.id)
+            await conn.send(self._error(None, protocol.error_for_exception(exc)))
         finally:
             self.in_flight -= 1
             self.last_activity = time.monotonic()
+
+    async def _answer(self, conn: Connection, line: bytes) -> None:
+        try:
+            document = msgspec.json.decode(line)
+        except msgspec.DecodeError as exc:
+            self.stats["errors"] += 1
+            await conn.send(self._error(None, RpcError(protocol.PARSE_ERROR,
+                                                       f"parse error: {exc}")))
+            return
+        if isinstance(document, list):
+            if not document:
+                self.stats["errors"] += 1
+                await conn.send(self._error(None, RpcError(protocol.INVALID_REQUEST,
+                                                           "empty batch")))
+                return
+            answers = await self._call_batch(conn, document)
+            replies = [answer for answer in answers if answer is not None]
+            if replies:
+                await conn.send(self._encoder.encode(replies) + b"\n")
+            return
+        answer = await self._call(conn, document)
+        if answer is not None:
+            await conn.send(self._encoder.encode(answer) + b"\n")
+
+    async def _call_batch(
+        self, conn: Connection, items: list[Any]
+    ) -> list[SuccessResponse | ErrorResponse | None]:
+        """Run a batch's entries within the connection's in-flight slots.
+
+        The batch's line already holds one slot, and its entries run on that
+        one plus every slot free when it starts (never waiting for one, so
+        batches cannot deadlock each other): a batch of 10,000 searches keeps
+        at most `MAX_IN_FLIGHT` in the search queue, like 10,000 lines would.
+        """
+        answers: list[SuccessResponse | ErrorResponse | None] = [None] * len(items)
+        todo = iter(enumerate(items))
+
+        async def worker() -> None:
+            for position, item in todo:  # shared: each entry runs once
+                answers[position] = await self._call(conn, item)
+
+        extra_slots = 0
+        try:
+            while len(items) > 1 + extra_slots and not conn.slots.locked():
+                await conn.slots.acquire()  # free right now: does not wait
+                extra_slots += 1
+            await asyncio.gather(*(worker() for _ in range(1 + extra_slots)))
+        finally:
+            for _ in range(extra_slots):
+                conn.slots.release()
+        return answers
 
     async def _call(self, conn: Connection, item: Any) -> SuccessResponse | ErrorResponse | None:
         self.stats["requests"] += 1
@@ -280,6 +335,23 @@ class RpcServer:
 
     def _error(self, request_id: Any, error: RpcError) -> bytes:
         return self._encoder.encode(ErrorResponse(id=request_id, error=error.to_object())) + b"\n"
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft open-file limit to the hard one: each connection is a
+    descriptor, and a burst of 1,000 clients must not hit the usual 1,024."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 65536)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def _guess_id(item: Any) -> int | str | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from tldr._exceptions import IndexBusyError, IndexMissingError, TldrError
+from tldr._exceptions import IndexBusyError, IndexCorruptError, IndexMissingError, TldrError
 from tldr._version import __version__
 from tldr.daemon import protocol
 from tldr.daemon.builder import (
@@ -379,6 +379,9 @@ class Service:
                 await self.searchers.reload()
             except IndexMissingError:
                 raise self._missing() from None
+            except IndexCorruptError:
+                self._repair()
+                raise
             return self.searchers.searcher
         stat = self.searchers.metadata_stat()
         if stat != self.searchers.stat:
@@ -388,6 +391,12 @@ class Service:
             else:
                 self.searchers.maybe_reload()
         return searcher
+
+    def _repair(self) -> None:
+        """A file of the committed build is damaged: build (it is not up to date)."""
+        if self._job is None and self.build_state in ("idle", "failed"):
+            logger.warning("the index is damaged; rebuilding")
+            self.schedule(reason="damaged index", delay=0)
 
     def _missing(self) -> IndexMissingError:
         if self._job is None and self.build_state in ("idle", "failed"):
@@ -406,9 +415,13 @@ class Service:
         started = time.perf_counter()
         searcher = await self._current_searcher()
         loop = asyncio.get_running_loop()
-        rows, embed_s = await loop.run_in_executor(
-            self._search_pool, _search_sync, searcher, params
-        )
+        try:
+            rows, embed_s = await loop.run_in_executor(
+                self._search_pool, _search_sync, searcher, params
+            )
+        except IndexCorruptError:  # a file of the build changed under us
+            self._repair()
+            raise
         took = (time.perf_counter() - started) * 1000
         embed_ms = embed_s * 1000
         self.counts["searches"] += 1

@@ -20,7 +20,6 @@ from pathlib import Path
 import msgspec
 
 from tldr._exceptions import (
-    IndexBusyError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexStateError,
@@ -33,6 +32,7 @@ from tldr.config import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical
+from tldr.semantic.build_lock import BuildLock
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
 from tldr.semantic.freshness import (
@@ -119,14 +119,8 @@ def build_semantic_index(
     if not rebuild and is_up_to_date(root, settings=settings):
         return BuildReport(status="up_to_date", root=root, seconds=time.perf_counter() - started)
 
-    from filelock import FileLock, Timeout
-
-    paths.semantic_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(paths.lock), timeout=lock_timeout)
-    try:
-        lock.acquire()
-    except Timeout as exc:
-        raise IndexBusyError(f"another build of {root} is running (lock {paths.lock})") from exc
+    lock = BuildLock(paths)
+    lock.acquire(timeout=lock_timeout)  # says who holds it while it waits
     try:
         # Another builder may have committed while we waited for the lock.
         if not rebuild and is_up_to_date(root, settings=settings):

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Protocol fuzzing: does every message get an answer (or a clean close), and
+does the daemon keep serving, within its memory and descriptors?
+
+Against one live daemon, in order: `--examples` messages of random shape
+(hypothesis: any JSON value, request-like objects with random ids, methods
+and params, batches of them); nesting 10 to 1,000,000 deep; lines from 1 KB
+to 50 MB; a burst of `--burst` connections at once; slow writers (a byte at
+a time) and clients that never read; one batch of 5,000 entries while
+another client searches. After each message a `ping` must be answered on
+the same connection, or the connection must have been closed cleanly (EOF
+after an error); a silent connection is a hang.
+
+    scripts/stress/protocol_fuzz.py [--examples 2000] [--burst 1000]
+
+Prints one line: `protocol_fuzz: messages=... answered=... closed=... hangs=0 ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RawSocket, alive, daemon_usage, make_project, scratch  # noqa: E402
+
+METHODS = ("ping", "status", "search", "info", "unit", "notify", "subscribe", "nope", "")
+_PING = b'{"jsonrpc":"2.0","id":"probe","method":"ping"}\n'
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.messages = self.answered = self.closed = self.hangs = 0
+        self.notes: list[str] = []
+
+    def probe(self, work: Any, sock: RawSocket, payload: bytes, what: str) -> RawSocket:
+        """Send `payload`, then a ping; classify; return a usable connection."""
+        self.messages += 1
+        try:
+            sock.send(payload)
+            sock.send(_PING)
+            while True:
+                line = sock.recv_line()
+                if line is None:
+                    self.closed += 1
+                    break
+                if b'"probe"' in line:
+                    self.answered += 1
+                    return sock
+        except (TimeoutError, socket.timeout):
+            self.hangs += 1
+            self.notes.append(f"hang after {what}")
+        except (BrokenPipeError, ConnectionResetError):
+            self.closed += 1
+        sock.close()
+        return work.connect(timeout=20)
+
+
+def fuzz_shapes(work: Any, tally: Tally, examples: int) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalars = (st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+               | st.floats(allow_nan=False, allow_infinity=False))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
+                          | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+                          max_leaves=20)
+    request = st.fixed_dictionaries(
+        {"jsonrpc": st.sampled_from(["2.0", "1.0", 2]), "method": st.sampled_from(METHODS)
+         | st.text(max_size=10)},
+        optional={"id": st.integers() | st.text(max_size=5) | st.none() | st.floats(),
+                  "params": values | st.fixed_dictionaries(
+                      {}, optional={"query": st.text(max_size=50), "k": st.integers(),
+                                    "paths": st.lists(st.text(max_size=30), max_size=3),
+                                    "qualified_name": st.text(max_size=10),
+                                    "events": st.lists(st.text(max_size=15), max_size=3)})},
+    )
+    message = values | request | st.lists(request, min_size=1, max_size=8)
+    state = {"sock": work.connect(timeout=20)}
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(message, st.booleans())
+    def run(document: Any, raw_text: bool) -> None:
+        data = json.dumps(document).encode()
+        if raw_text:  # also shapes that are not JSON at all
+            data = data[: max(1, len(data) // 2)]
+        state["sock"] = tally.probe(work, state["sock"], data + b"\n", "a random message")
+
+    run()
+    state["sock"].close()
+
+
+def fuzz_nesting_and_sizes(work: Any, tally: Tally, limit: int) -> None:
+    sock = work.connect(timeout=60)
+    for depth in (10, 1_000, 100_000, 1_000_000):
+        for opener, closer in ((b"[", b"]"), (b'{"a":', b"}")):
+            body = opener * depth + b"1" + closer * depth
+            if len(body) < limit:
+                sock = tally.probe(work, sock, body + b"\n", f"nesting {depth}")
+        params = b'{"jsonrpc":"2.0","id":1,"method":"search","params":{"query":' + \
+            b"[" * depth + b"]" * depth + b"}}"
+        if len(params) < limit:
+            sock = tally.probe(work, sock, params + b"\n", f"nested params {depth}")
+    for size in (1_000, 100_000, limit - 100, limit + 1, 50 * 2**20):
+        query = "x" * size
+        line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "search",
+                           "params": {"query": query}}).encode() + b"\n"
+        sock = tally.probe(work, sock, line, f"a {size}-byte line")
+    sock.close()
+
+
+def burst(work: Any, count: int) -> tuple[int, int]:
+    """`count` connections at once, each then sends a ping: (connected, answered)."""
+    socks: list[socket.socket] = []
+    connected = answered = 0
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(30)
+            socks.append(sock)
+            try:
+                sock.connect(work.files.socket)
+                connected += 1
+            except OSError:
+                continue
+        for sock in socks:
+            try:
+                sock.sendall(_PING)
+            except OSError:
+                pass
+        for sock in socks:
+            try:
+                if b'"probe"' in sock.recv(4096):
+                    answered += 1
+            except OSError:
+                pass
+    finally:
+        for sock in socks:
+            sock.close()
+    return connected, answered
+
+
+def latency(work: Any, runs: int = 20) -> float:
+    """Worst search time (ms) of another client."""
+    sock = work.connect(timeout=60)
+    worst = 0.0
+    for _ in range(runs):
+        started = time.perf_counter()
+        sock.call("search", {"query": "retry backoff", "k": 5})
+        worst = max(worst, (time.perf_counter() - started) * 1000)
+    sock.close()
+    return worst
+
+
+def slow_and_greedy(work: Any) -> float:
+    """Slow writers and never-reading clients, meanwhile another client's worst search (ms)."""
+    stop = threading.Event()
+    slow = [work.connect(timeout=60) for _ in range(20)]
+
+    def trickle() -> None:
+        message = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+        position = 0
+        while not stop.is_set():
+            for sock in slow:
+                try:
+                    sock.send(message[position % len(message): position % len(message) + 1])
+                except OSError:
+                    pass
+            position += 1
+            time.sleep(0.05)
+
+    greedy = [work.connect(timeout=60) for _ in range(5)]
+    request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "status"}).encode() + b"\n"
+    for sock in greedy:  # they never read: the daemon's writes to them must not block others
+        sock.sock.setblocking(False)
+        try:
+            for _ in range(20_000):
+                sock.sock.send(request)
+        except BlockingIOError:
+            pass
+    thread = threading.Thread(target=trickle)
+    thread.start()
+    try:
+        return latency(work)
+    finally:
+        stop.set()
+        thread.join()
+        for sock in slow + greedy:
+            sock.close()
+
+
+def big_batch(work: Any, entries: int) -> tuple[int, float]:
+    """A batch of `entries` searches on one connection while another client searches."""
+    sock = work.connect(timeout=300)
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "search",
+              "params": {"query": f"retry backoff {i}", "k": 3}} for i in range(entries)]
+    sock.send(json.dumps(batch).encode() + b"\n")
+    time.sleep(0.2)
+    worst = latency(work)
+    answers = json.loads(sock.recv_line() or b"[]")
+    sock.close()
+    return len(answers), worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=2000)
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=5000)
+    args = parser.parse_args()
+    with scratch("fuzz") as work:
+        make_project(work.root, 300)
+        work.build()
+        pid = work.start_daemon()
+        idle_worst = latency(work)
+        rss_before, fds_before = daemon_usage(pid)
+        tally = Tally()
+        started = time.monotonic()
+        fuzz_shapes(work, tally, args.examples)
+        from tldr.daemon.settings import _default_max_request_bytes
+
+        fuzz_nesting_and_sizes(work, tally, _default_max_request_bytes())
+        connected, answered = burst(work, args.burst)
+        slow_worst = slow_and_greedy(work)
+        batch_answers, batch_worst = big_batch(work, args.batch)
+        time.sleep(1.0)  # let closed connections be reaped
+        rss_after, fds_after = daemon_usage(pid)
+        survived = alive(pid)
+        tracebacks = work.log_tracebacks()
+        elapsed = time.monotonic() - started
+    rss_growth = (rss_after - rss_before) / rss_before
+    ok = (survived and tally.hangs == 0 and connected == answered == args.burst
+          and batch_answers == args.batch and rss_growth <= 0.2 and tracebacks == 0
+          and fds_after <= fds_before + 2)
+    print(f"protocol_fuzz: messages={tally.messages} answered={tally.answered} "
+          f"closed={tally.closed} hangs={tally.hangs} burst={connected}/{answered}/{args.burst} "
+          f"batch={batch_answers}/{args.batch} search_worst_ms idle={idle_worst:.0f} "
+          f"slow_clients={slow_worst:.0f} during_batch={batch_worst:.0f} "
+          f"rss_mib={rss_before:.0f}->{rss_after:.0f} ({rss_growth:+.0%}) "
+          f"fds={fds_before}->{fds_after} daemon_alive={survived} log_tracebacks={tracebacks} "
+          f"seconds={elapsed:.0f} {'ok' if ok else 'FAILED'}")
+    for note in tally.notes[:5]:
+        print(f"  {note}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
