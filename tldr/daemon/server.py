@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64  # per connection; reading pauses beyond it
 _NOTIFY_BUFFER_LIMIT = 1 << 20  # drop notifications to a client that stopped reading
+_DRAIN_IDLE_S = 1.0  # after an over-long line: how long a silent client is waited for
 
 
 @dataclass
@@ -206,14 +207,14 @@ class RpcServer:
             request.add_done_callback(lambda _: conn.slots.release())
 
     async def _drain_line(self, reader: asyncio.StreamReader) -> None:
-        """Discard input up to the end of the current line, EOF, or the request timeout."""
-        async def discard() -> None:
-            while chunk := await reader.read(1 << 16):
-                if b"\n" in chunk:
-                    return
-
+        """Discard the rest of the current line: up to its newline, EOF, a pause
+        of `_DRAIN_IDLE_S` (a client that stopped writing), or the request timeout."""
+        deadline = time.monotonic() + self.request_timeout
         try:
-            await asyncio.wait_for(discard(), self.request_timeout)
+            while (left := deadline - time.monotonic()) > 0:
+                chunk = await asyncio.wait_for(reader.read(1 << 16), min(left, _DRAIN_IDLE_S))
+                if not chunk or b"\n" in chunk:
+                    return
         except (asyncio.TimeoutError, ConnectionError):
             pass
 
