@@ -6,7 +6,8 @@ index, embedding cache) and every kind of damage (truncated, same-size
 garbage, emptied, deleted): damage it, run `tldrf semantic search` (thin
 client, through a daemon that meets the damage when it starts) and check
 the output has no traceback; then poll until the daemon has repaired the
-index by itself and searches answer again. The vector index is also
+index by itself and searches answer again (for the embedding cache, which
+searches never read: until a rebuild through the daemon succeeds). The vector index is also
 truncated under a live daemon that has it mapped.
 
     scripts/stress/corrupt_artifacts.py [--units 600] [--repair-timeout 60]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -46,8 +48,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=600)
     parser.add_argument("--repair-timeout", type=float, default=60.0)
+    parser.add_argument("--kinds", default="metadata,units,lexical,index,embeddings",
+                        help="comma-separated artifacts to damage")
     args = parser.parse_args()
-    from tldr.daemon.client import search_via_daemon
+    from tldr.daemon.client import DaemonClient, search_via_daemon
     from tldr.paths import IndexPaths
     from tldr.semantic.storage import read_metadata
 
@@ -56,11 +60,19 @@ def main() -> int:
     with scratch("corrupt") as work:
         make_project(work.root, args.units)
         paths = IndexPaths(work.root)
-        cases = [(kind, how) for kind in ("metadata", "units", "lexical", "index", "embeddings")
-                 for how in DAMAGE] + [("index", "truncate-live")]
+        kinds = args.kinds.split(",")
+        cases = [(kind, how) for kind in kinds for how in DAMAGE]
+        if "index" in kinds:
+            cases.append(("index", "truncate-live"))
         for kind, how in cases:
             work.stop_daemon()
-            work.build(rebuild=True)
+            try:
+                work.build(rebuild=True)
+            except Exception as exc:  # the damage of the case before outlived its repair
+                print(f"  before {kind}/{how}: {type(exc).__name__}: {exc}; starting afresh",
+                      file=sys.stderr)
+                shutil.rmtree(paths.semantic_dir)
+                work.build(rebuild=True)
             metadata = read_metadata(paths)
             assert metadata is not None
             target = {
@@ -86,9 +98,20 @@ def main() -> int:
                 lambda: search_via_daemon(work.root, "retry backoff", k=3), args.repair_timeout,
                 interval=0.25,
             )
+            if kind == "embeddings":  # searches never read it: the next build must cope
+                try:
+                    with DaemonClient(work.root, timeout=args.repair_timeout,
+                                      autostart=False) as client:
+                        client.call("index", {"rebuild": True, "wait": True,
+                                              "timeout": args.repair_timeout})
+                except Exception as exc:
+                    repaired = False
+                    print(f"  {kind}/{how}: rebuild failed: {exc}"[:300], file=sys.stderr)
             if pid is not None:
                 repaired = repaired and alive(pid)
             results.append((f"{kind}/{how}", clean, repaired, time.monotonic() - started))
+            print(f"  {kind}/{how}: clean={clean} repaired={repaired} "
+                  f"{results[-1][3]:.1f}s", file=sys.stderr)
             if not clean:
                 print(f"  {kind}/{how}: {shown.stderr.strip()[-300:]}")
         log_tracebacks = work.log_tracebacks()
