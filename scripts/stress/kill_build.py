@@ -50,7 +50,7 @@ def main() -> int:
         work.build(rebuild=True)
         build_s = time.monotonic() - started
         paths = IndexPaths(work.root)
-        consistent = searchable = committed_during = 0
+        consistent = searchable = committed_during = orphans = 0
         problems: list[str] = []
         for number in range(args.kills):
             before = read_metadata(paths)
@@ -58,6 +58,7 @@ def main() -> int:
             time.sleep(rng.uniform(0.3, 0.3 + build_s * 1.5))  # import time + a build
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            orphans += sum(".tmp" in p.name for p in paths.semantic_dir.iterdir())
             metadata = read_metadata(paths)
             assert metadata is not None and before is not None
             committed_during += metadata.vector_store.build_id != before.vector_store.build_id
@@ -78,7 +79,8 @@ def main() -> int:
     ok = consistent == searchable == args.kills and temps_after == 0
     print(f"kill_build: kills={args.kills} units={args.units} build_s={build_s:.2f} "
           f"consistent={consistent} searchable={searchable} "
-          f"committed_before_kill={committed_during} temp_files_left={temps_before} "
+          f"committed_before_kill={committed_during} temp_files_orphaned={orphans} "
+          f"left_at_end={temps_before} "
           f"after_next_build={temps_after} {'ok' if ok else 'FAILED'}")
     for problem in problems[:5]:
         print(f"  {problem}")

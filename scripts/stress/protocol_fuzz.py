@@ -2,7 +2,7 @@
 """Protocol fuzzing: does every message get an answer (or a clean close), and
 does the daemon keep serving, within its memory and descriptors?
 
-Against one live daemon, in order: `--examples` messages of random shape
+Against one live daemon, `--rounds` times over: `--examples` messages of random shape
 (hypothesis: any JSON value, request-like objects with random ids, methods
 and params, batches of them); nesting 10 to 1,000,000 deep; lines from 1 KB
 to 50 MB; a burst of `--burst` connections at once; slow writers (a byte at
@@ -11,7 +11,7 @@ another client searches. After each message a `ping` must be answered on
 the same connection, or the connection must have been closed cleanly (EOF
 after an error); a silent connection is a hang.
 
-    scripts/stress/protocol_fuzz.py [--examples 2000] [--burst 1000]
+    scripts/stress/protocol_fuzz.py [--rounds 3] [--examples 700] [--burst 1000]
 
 Prints one line: `protocol_fuzz: messages=... answered=... closed=... hangs=0 ...`.
 """
@@ -212,41 +212,66 @@ def big_batch(work: Any, entries: int) -> tuple[int, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=2000)
+    parser.add_argument("--examples", type=int, default=700, help="random messages per round")
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="repeat everything: growth after the first round is a leak")
     args = parser.parse_args()
     with scratch("fuzz") as work:
         make_project(work.root, 300)
         work.build()
         pid = work.start_daemon()
+        latency(work)  # warm: the first query loads the vectors
         idle_worst = latency(work)
         rss_before, fds_before = daemon_usage(pid)
         tally = Tally()
         started = time.monotonic()
-        fuzz_shapes(work, tally, args.examples)
         from tldr.daemon.settings import _default_max_request_bytes
 
-        fuzz_nesting_and_sizes(work, tally, _default_max_request_bytes())
-        connected, answered = burst(work, args.burst)
-        slow_worst = slow_and_greedy(work)
-        batch_answers, batch_worst = big_batch(work, args.batch)
-        time.sleep(1.0)  # let closed connections be reaped
+        def phase(name: str) -> None:
+            rss, fds = daemon_usage(pid)
+            print(f"  after {name}: rss={rss:.0f}MiB fds={fds} "
+                  f"t={time.monotonic() - started:.0f}s", file=sys.stderr)
+
+        after_round: list[float] = []
+        connected = answered = batch_answers = 0
+        slow_worst = batch_worst = 0.0
+        for number in range(1, args.rounds + 1):
+            fuzz_shapes(work, tally, args.examples)
+            phase(f"round {number}: shapes")
+            fuzz_nesting_and_sizes(work, tally, _default_max_request_bytes())
+            phase(f"round {number}: nesting and sizes")
+            got = burst(work, args.burst)
+            connected, answered = connected + got[0], answered + got[1]
+            phase(f"round {number}: burst")
+            slow_worst = max(slow_worst, slow_and_greedy(work))
+            phase(f"round {number}: slow and greedy clients")
+            got_batch = big_batch(work, args.batch)
+            batch_answers += got_batch[0]
+            batch_worst = max(batch_worst, got_batch[1])
+            time.sleep(3.0)  # closed connections reaped, freed memory handed back
+            phase(f"round {number}: batch")
+            after_round.append(daemon_usage(pid)[0])
         rss_after, fds_after = daemon_usage(pid)
         survived = alive(pid)
         tracebacks = work.log_tracebacks()
         elapsed = time.monotonic() - started
     rss_growth = (rss_after - rss_before) / rss_before
-    ok = (survived and tally.hangs == 0 and connected == answered == args.burst
-          and batch_answers == args.batch and rss_growth <= 0.2 and tracebacks == 0
+    leak = (after_round[-1] - after_round[0]) / after_round[0]
+    total = args.burst * args.rounds
+    ok = (survived and tally.hangs == 0 and connected == answered == total
+          and batch_answers == args.batch * args.rounds and leak <= 0.2 and tracebacks == 0
           and fds_after <= fds_before + 2)
-    print(f"protocol_fuzz: messages={tally.messages} answered={tally.answered} "
-          f"closed={tally.closed} hangs={tally.hangs} burst={connected}/{answered}/{args.burst} "
-          f"batch={batch_answers}/{args.batch} search_worst_ms idle={idle_worst:.0f} "
-          f"slow_clients={slow_worst:.0f} during_batch={batch_worst:.0f} "
-          f"rss_mib={rss_before:.0f}->{rss_after:.0f} ({rss_growth:+.0%}) "
-          f"fds={fds_before}->{fds_after} daemon_alive={survived} log_tracebacks={tracebacks} "
-          f"seconds={elapsed:.0f} {'ok' if ok else 'FAILED'}")
+    print(f"protocol_fuzz: rounds={args.rounds} messages={tally.messages} "
+          f"answered={tally.answered} closed={tally.closed} hangs={tally.hangs} "
+          f"burst_connected={connected}/{total} burst_answered={answered} "
+          f"batch={batch_answers}/{args.batch * args.rounds} "
+          f"search_worst_ms idle={idle_worst:.0f} slow_clients={slow_worst:.0f} "
+          f"during_batch={batch_worst:.0f} rss_mib={rss_before:.0f}->"
+          f"{'->'.join(f'{r:.0f}' for r in after_round)} ({rss_growth:+.0%} vs fresh, "
+          f"{leak:+.0%} after round 1) fds={fds_before}->{fds_after} daemon_alive={survived} "
+          f"log_tracebacks={tracebacks} seconds={elapsed:.0f} {'ok' if ok else 'FAILED'}")
     for note in tally.notes[:5]:
         print(f"  {note}")
     return 0 if ok else 1

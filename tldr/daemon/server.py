@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64  # per connection; reading pauses beyond it
 _NOTIFY_BUFFER_LIMIT = 1 << 20  # drop notifications to a client that stopped reading
+_TRIM_AFTER = 500  # connections + requests since the last memory trim
+_TRIM_DELAY_S = 1.0  # quiet time (no connection) before trimming
 _DRAIN_IDLE_S = 1.0  # after an over-long line: how long a silent client is waited for
 
 
@@ -106,6 +108,8 @@ class RpcServer:
         self._encoder = msgspec.json.Encoder()
         self._handlers: set[asyncio.Task[None]] = set()
         self._requests: set[asyncio.Task[None]] = set()
+        self._handled_at_trim = 0
+        self._trim: asyncio.TimerHandle | None = None
 
     async def start(self, address: str) -> None:
         """Listen at `address` (with room for bursts of connections)."""
@@ -126,6 +130,22 @@ class RpcServer:
             conn.writer.close()  # its read loop sees EOF and ends
         if self._handlers:
             await asyncio.wait(set(self._handlers), timeout=grace)
+
+    def _maybe_trim_memory(self) -> None:
+        """After a busy spell (a burst, a big batch), once all clients are gone,
+        hand freed memory back to the OS, so a daemon left running for weeks
+        keeps the footprint of its work, not of its worst minute."""
+        handled = self.stats["connections_total"] + self.stats["requests"]
+        if handled - self._handled_at_trim < _TRIM_AFTER or self._trim is not None:
+            return
+
+        def trim() -> None:
+            self._trim = None
+            if not self.connections:  # else: the next time all are gone
+                self._handled_at_trim = handled
+                _return_freed_memory()
+
+        self._trim = asyncio.get_running_loop().call_later(_TRIM_DELAY_S, trim)
 
     def broadcast(self, event: str, params: dict[str, Any]) -> None:
         """Send a notification to every connection subscribed to `event`."""
@@ -165,6 +185,8 @@ class RpcServer:
             self.connections.discard(conn)
             self._handlers.discard(task)
             self.last_activity = time.monotonic()
+            if not self.connections:
+                self._maybe_trim_memory()
             writer.close()
             try:
                 await writer.wait_closed()
@@ -336,6 +358,21 @@ class RpcServer:
 
     def _error(self, request_id: Any, error: RpcError) -> bytes:
         return self._encoder.encode(ErrorResponse(id=request_id, error=error.to_object())) + b"\n"
+
+
+def _return_freed_memory() -> None:
+    """Collect cycles, then give free heap pages back to the OS (glibc's
+    `malloc_trim`; elsewhere only the collection)."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def _raise_fd_limit() -> None:
