@@ -6,7 +6,7 @@ Against one live daemon, `--rounds` times over: `--examples` messages of random 
 (hypothesis: any JSON value, request-like objects with random ids, methods
 and params, batches of them); nesting 10 to 1,000,000 deep; lines from 1 KB
 to 50 MB; a burst of `--burst` connections at once; slow writers (a byte at
-a time) and clients that never read; one batch of 5,000 entries while
+a time) and clients that never read; one batch of `--batch` (1,000) searches while
 another client searches. After each message a `ping` must be answered on
 the same connection, or the connection must have been closed cleanly (EOF
 after an error); a silent connection is a hang.
@@ -214,7 +214,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=700, help="random messages per round")
     parser.add_argument("--burst", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3,
                         help="repeat everything: growth after the first round is a leak")
     args = parser.parse_args()
