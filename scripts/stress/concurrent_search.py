@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import alive, daemon_usage, make_project, scratch  # noqa: E402
+from _common import alive, daemon_usage, make_project, scratch
 
 _MARKER = re.compile(r"zzmarker_([ab])_(\d+)")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import alive, make_project, scratch, wait_until  # noqa: E402
+from _common import alive, make_project, scratch, wait_until
 
 DAMAGE = ("truncate", "garbage", "empty", "delete")
 

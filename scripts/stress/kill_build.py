@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import MODEL, make_project, scratch  # noqa: E402
+from _common import MODEL, make_project, scratch
 
 _BUILD = (
     "import sys\n"

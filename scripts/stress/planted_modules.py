@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import daemon_usage, make_project, scratch  # noqa: E402
+from _common import daemon_usage, make_project, scratch
 
 PLANTED = ("filelock.py", "pathspec.py", "watchfiles.py", "msgspec.py", "numpy.py",
            "sitecustomize.py", "usercustomize.py", "tldr/__init__.py", "tldr/daemon/__init__.py")

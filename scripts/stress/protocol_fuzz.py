@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RawSocket, alive, daemon_usage, make_project, scratch  # noqa: E402
+from _common import RawSocket, alive, daemon_usage, make_project, scratch
 
 METHODS = ("ping", "status", "search", "info", "unit", "notify", "subscribe", "nope", "")
 _PING = b'{"jsonrpc":"2.0","id":"probe","method":"ping"}\n'
@@ -54,7 +54,7 @@ class Tally:
                 if b'"probe"' in line:
                     self.answered += 1
                     return sock
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self.hangs += 1
             self.notes.append(f"hang after {what}")
         except (BrokenPipeError, ConnectionResetError):
@@ -110,11 +110,26 @@ def fuzz_nesting_and_sizes(work: Any, tally: Tally, limit: int) -> None:
         if len(params) < limit:
             sock = tally.probe(work, sock, params + b"\n", f"nested params {depth}")
     for size in (1_000, 100_000, limit - 100, limit + 1, 50 * 2**20):
-        query = "x" * size
-        line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "search",
-                           "params": {"query": query}}).encode() + b"\n"
-        sock = tally.probe(work, sock, line, f"a {size}-byte line")
+        # Framing only: a long *query* is costly work, measured by long_query()
+        line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "notify",
+                           "params": {"paths": ["x" * size]}}).encode() + b"\n"
+        sock = tally.probe(work, sock, line[: size] + b"\n" if size > limit else line,
+                           f"a {size}-byte line")
     sock.close()
+
+
+def long_query(work: Any, length: int) -> str:
+    """One search whose query is a single `length`-character token: its answer, timed."""
+    sock = work.connect(timeout=120)
+    started = time.perf_counter()
+    try:
+        reply = sock.call("search", {"query": "q" * length, "k": 5})
+    except OSError as exc:
+        return f"{type(exc).__name__} after {time.perf_counter() - started:.0f}s"
+    finally:
+        sock.close()
+    took = time.perf_counter() - started
+    return f"{'error ' + str(reply['error']['code']) if 'error' in reply else 'ok'} {took:.1f}s"
 
 
 def burst(work: Any, count: int) -> tuple[int, int]:
@@ -254,6 +269,7 @@ def main() -> int:
             phase(f"round {number}: batch")
             after_round.append(daemon_usage(pid)[0])
         rss_after, fds_after = daemon_usage(pid)
+        long_4k = long_query(work, 4096)  # last: on a branch without issue 11 #9 it hogs a thread
         survived = alive(pid)
         tracebacks = work.log_tracebacks()
         elapsed = time.monotonic() - started
@@ -268,7 +284,7 @@ def main() -> int:
           f"burst_connected={connected}/{total} burst_answered={answered} "
           f"batch={batch_answers}/{args.batch * args.rounds} "
           f"search_worst_ms idle={idle_worst:.0f} slow_clients={slow_worst:.0f} "
-          f"during_batch={batch_worst:.0f} rss_mib={rss_before:.0f}->"
+          f"during_batch={batch_worst:.0f} long_query_4k=({long_4k}) rss_mib={rss_before:.0f}->"
           f"{'->'.join(f'{r:.0f}' for r in after_round)} ({rss_growth:+.0%} vs fresh, "
           f"{leak:+.0%} after round 1) fds={fds_before}->{fds_after} daemon_alive={survived} "
           f"log_tracebacks={tracebacks} seconds={elapsed:.0f} {'ok' if ok else 'FAILED'}")

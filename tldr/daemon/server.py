@@ -132,9 +132,11 @@ class RpcServer:
             await asyncio.wait(set(self._handlers), timeout=grace)
 
     def _maybe_trim_memory(self) -> None:
-        """After a busy spell (a burst, a big batch), once all clients are gone,
-        hand freed memory back to the OS, so a daemon left running for weeks
-        keeps the footprint of its work, not of its worst minute."""
+        """Once all clients are gone after a busy spell, hand freed memory back.
+
+        A burst or a big batch leaves free heap pages; a daemon left running
+        for weeks should keep the footprint of its work, not of its worst minute.
+        """
         handled = self.stats["connections_total"] + self.stats["requests"]
         if handled - self._handled_at_trim < _TRIM_AFTER or self._trim is not None:
             return
@@ -229,8 +231,11 @@ class RpcServer:
             request.add_done_callback(lambda _: conn.slots.release())
 
     async def _drain_line(self, reader: asyncio.StreamReader) -> None:
-        """Discard the rest of the current line: up to its newline, EOF, a pause
-        of `_DRAIN_IDLE_S` (a client that stopped writing), or the request timeout."""
+        """Discard the rest of the current line.
+
+        Up to its newline, EOF, a pause of `_DRAIN_IDLE_S` (a client that
+        stopped writing), or the request timeout.
+        """
         deadline = time.monotonic() + self.request_timeout
         try:
             while (left := deadline - time.monotonic()) > 0:
@@ -361,8 +366,10 @@ class RpcServer:
 
 
 def _return_freed_memory() -> None:
-    """Collect cycles, then give free heap pages back to the OS (glibc's
-    `malloc_trim`; elsewhere only the collection)."""
+    """Collect cycles, then give free heap pages back to the OS.
+
+    glibc's `malloc_trim`; elsewhere only the collection.
+    """
     import gc
 
     gc.collect()
@@ -376,8 +383,11 @@ def _return_freed_memory() -> None:
 
 
 def _raise_fd_limit() -> None:
-    """Raise the soft open-file limit to the hard one: each connection is a
-    descriptor, and a burst of 1,000 clients must not hit the usual 1,024."""
+    """Raise the soft open-file limit to the hard one.
+
+    Each connection is a descriptor, and a burst of 1,000 clients must not
+    hit the usual 1,024.
+    """
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows

@@ -99,8 +99,11 @@ def lock_holder(paths: IndexPaths) -> str:
 
 
 def _command() -> str:
-    """This process's command, shortened: `tldrf semantic index .` or
-    `python -m tldr.daemon.builder` (the daemon's build worker)."""
+    """This process's command, shortened.
+
+    `tldrf semantic index .`, or `python -m tldr.daemon.builder` for the
+    daemon's build worker.
+    """
     argv = list(getattr(sys, "orig_argv", sys.argv))
     if "-m" in argv:
         words = ["python", *argv[argv.index("-m"):]]

@@ -222,8 +222,10 @@ def verify_artifacts(paths: IndexPaths, metadata: Metadata) -> None:
 
 
 def _artifact_files(paths: IndexPaths, metadata: Metadata) -> list[str]:
-    """The plain files of the index directory a build names (a server-side
-    collection has none)."""
+    """The plain files of the index directory a build names.
+
+    A server-side collection (qdrant) has none.
+    """
     names = [metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file]
     return [
         name for name in names
