@@ -98,12 +98,16 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds a build may take before it counts as a hang "
                         "(ten times that for the many-files case)")
+    parser.add_argument("--cases", help="comma-separated case names (default: all)")
     args = parser.parse_args()
     cases: list[tuple[str, Callable[[Path], None]]] = [
         ("fifo", fifo), ("socket", unix_socket), ("devices", devices), ("loops", loops),
         ("bad_names", bad_names), ("huge_lines", huge_lines), ("deep_dirs", deep_dirs),
         (f"{args.many}_files", many_files(args.many)),
     ]
+    if args.cases:
+        wanted = set(args.cases.split(","))
+        cases = [case for case in cases if case[0] in wanted]
     from tldr.daemon.client import search_via_daemon
 
     outcomes: list[tuple[str, str, float]] = []
