@@ -237,14 +237,28 @@ def _stamp(path: Path) -> ArtifactStamp:
     return ArtifactStamp(size=path.stat().st_size, crc32=_crc32(path))
 
 
+# CRC-32 by file identity: a build checks the same files several times (up to
+# date? before and under the lock, then reusing the previous build), a daemon
+# on each reload. Any write changes ctime, which no one can set back.
+_crc_memo: dict[tuple[int, int, int, int, int], int] = {}
+
+
 def _crc32(path: Path) -> int:
-    checksum = 0
     try:
         with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                        info.st_ctime_ns)
+            if identity in _crc_memo:
+                return _crc_memo[identity]
+            checksum = 0
             while chunk := handle.read(_CHUNK):
                 checksum = zlib.crc32(chunk, checksum)
     except OSError:
         return -1  # unreadable: never matches a recorded checksum
+    if len(_crc_memo) > 64:
+        _crc_memo.clear()
+    _crc_memo[identity] = checksum
     return checksum
 
 
