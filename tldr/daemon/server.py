@@ -66,6 +66,8 @@ class Connection:
         if self.writer.is_closing():
             return
         async with self.write_lock:
+            if self.writer.is_closing():  # went away while we queued (else asyncio logs each write)
+                return
             try:
                 self.writer.write(data)
                 await self.writer.drain()
