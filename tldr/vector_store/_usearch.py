@@ -22,6 +22,7 @@ query); past that HNSW wins. Hence `exact_threshold = 10_000`; 0 = always HNSW.
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,18 +63,26 @@ class UsearchIndex(VectorIndex):
         self.exact_threshold = exact_threshold
         self._exact_cache: tuple[KeyArray, FloatArray] | None = None
         self._mapped = mapped
-        self._mapped_identity = _identity(mapped) if mapped is not None else None
+        self._mapped_fd: int | None = None
+        self._mapped_stamp: tuple[int, int] | None = None
+        if mapped is not None:
+            # Our own descriptor of the mapped inode: a rename or unlink of the
+            # path (a newer build, GC) leaves the mapping valid; only a write to
+            # this inode can shrink it.
+            fd = os.open(mapped, os.O_RDONLY)
+            weakref.finalize(self, os.close, fd)
+            self._mapped_fd, self._mapped_stamp = fd, _stamp(fd)
 
     def _check_mapping(self) -> None:
-        """Refuse to touch a mapped file that was truncated or replaced under us.
+        """Refuse to touch a mapped file that was truncated or rewritten under us.
 
         Reading a page past the end of a shrunk mapping is SIGBUS, which
-        kills the whole process; a stat per search (microseconds) turns
+        kills the whole process; an `fstat` per search (microseconds) turns
         that into an error the daemon answers and repairs.
         """
-        if self._mapped is None:
+        if self._mapped_fd is None:
             return
-        if _identity(self._mapped) != self._mapped_identity:
+        if _stamp(self._mapped_fd) != self._mapped_stamp:
             raise IndexCorruptError(
                 f"index file {self._mapped} changed on disk while in use; "
                 "it is rebuilt (or run: tldrf semantic index --rebuild)"
@@ -263,10 +272,7 @@ class UsearchVectorStore(FileVectorStore):
         )
 
 
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
-    """What must not change under a mapping: device, inode, size, mtime."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+def _stamp(fd: int) -> tuple[int, int]:
+    """What a write to the mapped inode changes: its size and mtime."""
+    info = os.fstat(fd)
+    return (info.st_size, info.st_mtime_ns)
