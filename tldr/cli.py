@@ -229,6 +229,11 @@ def _add_index_command(commands: argparse._SubParsersAction) -> None:
         "--vector-backend", help="vector store backend (env TLDR_VECTOR_BACKEND; default usearch)"
     )
     index.add_argument("--device", help="cpu, cuda or mps (env TLDR_DEVICE; default auto)")
+    index.add_argument(
+        "--lock-timeout", type=float, default=-1, metavar="SECONDS",
+        help="how long to wait for another build of the project to finish "
+        "(default: as long as it takes, saying who holds the lock; 0: not at all)",
+    )
     index.add_argument("--json", action="store_true", help="print the build report as JSON")
     index.set_defaults(handler=_run_index)
 
@@ -328,6 +333,7 @@ def _run_index(args: argparse.Namespace) -> int:
         rebuild=args.rebuild,
         device=args.device,
         progress=progress,
+        lock_timeout=args.lock_timeout,
     )
     progress.finish()
     if args.json:

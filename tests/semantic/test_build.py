@@ -136,18 +136,20 @@ def test_gc_keeps_recent_versions_and_the_previous_active(project: Path) -> None
     assert len(list(semantic_dir.glob("units.*.msgpack"))) == KEEP_VERSIONS
 
 
-def test_gc_removes_stale_temp_files_only(project: Path) -> None:
+def test_gc_removes_temp_files_of_dead_builds_at_once(project: Path) -> None:
+    # GC holds the lock, and every writer of temp files holds it too: a temp
+    # file found then was left by a killed build, however young.
     build_semantic_index(project, model=MODEL)
     semantic_dir = project / ".tldr/cache/semantic"
-    stale = semantic_dir / "index.20200101T000000Z-deadbeef.usearch.tmp-1234"
+    old = semantic_dir / "index.20200101T000000Z-deadbeef.usearch.tmp-1234"
     fresh = semantic_dir / "metadata.json.tmp-5678"
-    stale.write_bytes(b"x")
+    old.write_bytes(b"x")
     fresh.write_bytes(b"x")
-    old = time.time() - 2 * 24 * 3600
-    os.utime(stale, (old, old))
+    stamp = time.time() - 2 * 24 * 3600
+    os.utime(old, (stamp, stamp))
     build_semantic_index(project, rebuild=True)
-    assert not stale.exists()
-    assert fresh.exists()
+    assert not old.exists()
+    assert not fresh.exists()
 
 
 def test_failure_mid_build_keeps_previous_index_active(project: Path, monkeypatch) -> None:

@@ -31,6 +31,8 @@ from typing import NoReturn
 import msgspec
 
 from tldr import _exceptions
+from tldr.daemon.lifecycle import isolated_python
+from tldr.paths import runtime_dir
 from tldr.settings import setting
 
 __all__ = [
@@ -205,9 +207,9 @@ class BuildWorker:
             raise BuildCancelled("daemon shutting down")
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tldr.daemon.builder"],
+                isolated_python("tldr.daemon.builder"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-                close_fds=True,
+                close_fds=True, cwd=runtime_dir(),
             )
             logger.info("build worker started (pid %s)", self._proc.pid)
         return self._proc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from tldr._exceptions import IndexMissingError
+from tldr._exceptions import IndexCorruptError, IndexMissingError
 from tldr._version import __version__
 from tldr.daemon import protocol
 from tldr.daemon.protocol import (
@@ -40,6 +41,8 @@ from tldr.daemon.watcher import ChangeFilter
 from tldr.request import SearchRequest
 
 __all__ = ["Empty", "Handlers"]
+
+logger = logging.getLogger(__name__)
 
 
 class Empty(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +105,12 @@ class Handlers:
             {"type": "IndexMissingError", "progress": snapshot.progress,
              "last_error": snapshot.last_error})
 
+    def repair(self) -> None:
+        """A file of the committed build is damaged: build (it is not up to date)."""
+        if self.scheduler.idle:
+            logger.warning("the index is damaged; rebuilding")
+            self.scheduler.schedule(reason="damaged index", delay=0)
+
     async def current_searcher(self) -> Any:
         """The warm searcher; loads one (or starts a build) when there is none."""
         searcher = self.searchers.searcher
@@ -110,6 +119,9 @@ class Handlers:
                 await self.searchers.reload()
             except IndexMissingError:
                 raise self.missing() from None
+            except IndexCorruptError:
+                self.repair()
+                raise
             return self.searchers.searcher
         stat = self.searchers.metadata_stat()
         if stat != self.searchers.stat:
@@ -143,7 +155,11 @@ class Handlers:
             if dense["embedded"] and dense["model_loading"]:
                 self.scheduler.load_query_model(searcher)
         loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(self.pool, searcher.run, request)
+        try:
+            outcome = await loop.run_in_executor(self.pool, searcher.run, request)
+        except IndexCorruptError:  # a file of the build changed under us
+            self.repair()
+            raise
         if mode != "lexical" and dense is None:
             coverage.loaded(metadata.model, ok=True)
         took = (time.perf_counter() - started) * 1000

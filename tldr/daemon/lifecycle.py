@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PidLock",
     "is_running",
+    "isolated_python",
     "read_pid_info",
     "remove_stale",
     "spawn_daemon",
@@ -144,13 +145,28 @@ def remove_stale(files: DaemonFiles) -> bool:
     return removed
 
 
+def isolated_python(module: str, *args: str) -> list[str]:
+    """The command running `python -m module args` with no project code importable.
+
+    `-I` keeps the working directory, `PYTHON*` variables and the user site
+    off `sys.path`: spawned from inside a project, plain `-m` would import a
+    `filelock.py` (or a `tldr/` package) planted at its root. The
+    site-packages `.pth` files of an editable install still apply.
+    """
+    return [sys.executable, "-I", "-m", module, *args]
+
+
 def spawn_daemon(
     files: DaemonFiles, *, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `python -m tldr.daemon --project ROOT` detached, logging to its log file."""
+    """Start `python -I -m tldr.daemon --project ROOT` detached, logging to its log file.
+
+    It runs in the runtime dir, not the project: a model name is tried as a
+    local path (relative to the working directory) before the hub.
+    """
     import subprocess
     files.log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "tldr.daemon", "--project", str(files.root)]
+    command = isolated_python("tldr.daemon", "--project", str(files.root))
     with open(files.log_file, "ab") as log:
         kwargs: dict[str, Any] = {}
         if os.name == "nt":  # pragma: no cover - Windows
@@ -160,7 +176,7 @@ def spawn_daemon(
             kwargs["start_new_session"] = True
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd=str(files.root), env=env, close_fds=True, **kwargs,
+            cwd=str(files.pid_file.parent), env=env, close_fds=True, **kwargs,
         )
     _children[:] = [child for child in _children if child.poll() is None]
     _children.append(process)

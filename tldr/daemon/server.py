@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64  # per connection; reading pauses beyond it
 _NOTIFY_BUFFER_LIMIT = 1 << 20  # drop notifications to a client that stopped reading
+_TRIM_AFTER = 500  # connections + requests since the last memory trim
+_TRIM_DELAY_S = 1.0  # quiet time (no connection) before trimming
+_DRAIN_IDLE_S = 1.0  # after an over-long line: how long a silent client is waited for
 
 
 @dataclass
@@ -63,6 +66,8 @@ class Connection:
         if self.writer.is_closing():
             return
         async with self.write_lock:
+            if self.writer.is_closing():  # went away while we queued (else asyncio logs each write)
+                return
             try:
                 self.writer.write(data)
                 await self.writer.drain()
@@ -105,9 +110,12 @@ class RpcServer:
         self._encoder = msgspec.json.Encoder()
         self._handlers: set[asyncio.Task[None]] = set()
         self._requests: set[asyncio.Task[None]] = set()
+        self._handled_at_trim = 0
+        self._trim: asyncio.TimerHandle | None = None
 
     async def start(self, address: str) -> None:
-        """Listen at `address`."""
+        """Listen at `address` (with room for bursts of connections)."""
+        _raise_fd_limit()
         self._listener = await serve(address, self._on_connect, limit=self.max_request_bytes)
 
     async def close(self, *, grace: float = 2.0) -> None:
@@ -124,6 +132,24 @@ class RpcServer:
             conn.writer.close()  # its read loop sees EOF and ends
         if self._handlers:
             await asyncio.wait(set(self._handlers), timeout=grace)
+
+    def _maybe_trim_memory(self) -> None:
+        """Once all clients are gone after a busy spell, hand freed memory back.
+
+        A burst or a big batch leaves free heap pages; a daemon left running
+        for weeks should keep the footprint of its work, not of its worst minute.
+        """
+        handled = self.stats["connections_total"] + self.stats["requests"]
+        if handled - self._handled_at_trim < _TRIM_AFTER or self._trim is not None:
+            return
+
+        def trim() -> None:
+            self._trim = None
+            if not self.connections:  # else: the next time all are gone
+                self._handled_at_trim = handled
+                _return_freed_memory()
+
+        self._trim = asyncio.get_running_loop().call_later(_TRIM_DELAY_S, trim)
 
     def broadcast(self, event: str, params: dict[str, Any]) -> None:
         """Send a notification to every connection subscribed to `event`."""
@@ -163,6 +189,8 @@ class RpcServer:
             self.connections.discard(conn)
             self._handlers.discard(task)
             self.last_activity = time.monotonic()
+            if not self.connections:
+                self._maybe_trim_memory()
             writer.close()
             try:
                 await writer.wait_closed()
@@ -188,6 +216,9 @@ class RpcServer:
                 await conn.send(self._error(None, error))
                 logger.warning("connection %d: request over %d bytes; closing it",
                                conn.id, self.max_request_bytes)
+                # Closing with unread input resets the connection, and the client,
+                # still writing, would never read the error: take the rest first.
+                await self._drain_line(reader)
                 return
             except (ConnectionError, ValueError):
                 return
@@ -201,34 +232,88 @@ class RpcServer:
             request.add_done_callback(self._requests.discard)
             request.add_done_callback(lambda _: conn.slots.release())
 
+    async def _drain_line(self, reader: asyncio.StreamReader) -> None:
+        """Discard the rest of the current line.
+
+        Up to its newline, EOF, a pause of `_DRAIN_IDLE_S` (a client that
+        stopped writing), or the request timeout.
+        """
+        deadline = time.monotonic() + self.request_timeout
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                chunk = await asyncio.wait_for(reader.read(1 << 16), min(left, _DRAIN_IDLE_S))
+                if not chunk or b"\n" in chunk:
+                    return
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+
     async def _process(self, conn: Connection, line: bytes) -> None:
         self.last_activity = time.monotonic()
         self.in_flight += 1
         try:
-            try:
-                document = msgspec.json.decode(line)
-            except msgspec.DecodeError as exc:
-                self.stats["errors"] += 1
-                await conn.send(self._error(None, RpcError(protocol.PARSE_ERROR,
-                                                           f"parse error: {exc}")))
-                return
-            if isinstance(document, list):
-                if not document:
-                    self.stats["errors"] += 1
-                    await conn.send(self._error(None, RpcError(protocol.INVALID_REQUEST,
-                                                               "empty batch")))
-                    return
-                answers = await asyncio.gather(*(self._call(conn, item) for item in document))
-                replies = [answer for answer in answers if answer is not None]
-                if replies:
-                    await conn.send(self._encoder.encode(replies) + b"\n")
-                return
-            answer = await self._call(conn, document)
-            if answer is not None:
-                await conn.send(self._encoder.encode(answer) + b"\n")
+            await self._answer(conn, line)
+        except (RecursionError, MemoryError) as exc:  # 100k-deep nesting, a giant batch
+            self.stats["errors"] += 1
+            await conn.send(self._error(None, RpcError(
+                protocol.INVALID_REQUEST, f"request too deeply nested or too big: {exc}")))
+        except Exception as exc:  # every line gets an answer; the daemon goes on
+            self.stats["errors"] += 1
+            logger.exception("connection %d: cannot handle a request", conn.id)
+            await conn.send(self._error(None, protocol.error_for_exception(exc)))
         finally:
             self.in_flight -= 1
             self.last_activity = time.monotonic()
+
+    async def _answer(self, conn: Connection, line: bytes) -> None:
+        try:
+            document = msgspec.json.decode(line)
+        except msgspec.DecodeError as exc:
+            self.stats["errors"] += 1
+            await conn.send(self._error(None, RpcError(protocol.PARSE_ERROR,
+                                                       f"parse error: {exc}")))
+            return
+        if isinstance(document, list):
+            if not document:
+                self.stats["errors"] += 1
+                await conn.send(self._error(None, RpcError(protocol.INVALID_REQUEST,
+                                                           "empty batch")))
+                return
+            answers = await self._call_batch(conn, document)
+            replies = [answer for answer in answers if answer is not None]
+            if replies:
+                await conn.send(self._encoder.encode(replies) + b"\n")
+            return
+        answer = await self._call(conn, document)
+        if answer is not None:
+            await conn.send(self._encoder.encode(answer) + b"\n")
+
+    async def _call_batch(
+        self, conn: Connection, items: list[Any]
+    ) -> list[SuccessResponse | ErrorResponse | None]:
+        """Run a batch's entries within the connection's in-flight slots.
+
+        The batch's line already holds one slot, and its entries run on that
+        one plus every slot free when it starts (never waiting for one, so
+        batches cannot deadlock each other): a batch of 10,000 searches keeps
+        at most `MAX_IN_FLIGHT` in the search queue, like 10,000 lines would.
+        """
+        answers: list[SuccessResponse | ErrorResponse | None] = [None] * len(items)
+        todo = iter(enumerate(items))
+
+        async def worker() -> None:
+            for position, item in todo:  # shared: each entry runs once
+                answers[position] = await self._call(conn, item)
+
+        extra_slots = 0
+        try:
+            while len(items) > 1 + extra_slots and not conn.slots.locked():
+                await conn.slots.acquire()  # free right now: does not wait
+                extra_slots += 1
+            await asyncio.gather(*(worker() for _ in range(1 + extra_slots)))
+        finally:
+            for _ in range(extra_slots):
+                conn.slots.release()
+        return answers
 
     async def _call(self, conn: Connection, item: Any) -> SuccessResponse | ErrorResponse | None:
         self.stats["requests"] += 1
@@ -280,6 +365,43 @@ class RpcServer:
 
     def _error(self, request_id: Any, error: RpcError) -> bytes:
         return self._encoder.encode(ErrorResponse(id=request_id, error=error.to_object())) + b"\n"
+
+
+def _return_freed_memory() -> None:
+    """Collect cycles, then give free heap pages back to the OS.
+
+    glibc's `malloc_trim`; elsewhere only the collection.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft open-file limit to the hard one.
+
+    Each connection is a descriptor, and a burst of 1,000 clients must not
+    hit the usual 1,024.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 65536)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def _guess_id(item: Any) -> int | str | None:

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Listener", "SyncStream", "check_socket_owner", "connect", "serve"]
 
+# Connections waiting to be accepted; the kernel caps it (net.core.somaxconn,
+# 4096 on current Linux). asyncio's default of 100 refused a burst of agents.
+_LISTEN_BACKLOG = 4096
+
 ClientCallback = Callable[["asyncio.StreamReader", "asyncio.StreamWriter"], Awaitable[None]]
 
 
@@ -63,7 +67,9 @@ async def serve(address: str, callback: ClientCallback, *, limit: int) -> Listen
 
     if os.name == "nt":  # pragma: no cover - exercised on Windows only
         return await _serve_pipe(address, callback, limit=limit)
-    server = await asyncio.start_unix_server(callback, path=address, limit=limit)
+    server = await asyncio.start_unix_server(
+        callback, path=address, limit=limit, backlog=_LISTEN_BACKLOG
+    )
     os.chmod(address, 0o600)
     return server
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import (
-    IndexBusyError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexStateError,
@@ -34,6 +33,7 @@ from tldr.config import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic import lexical
+from tldr.semantic.build_lock import BuildLock
 from tldr.semantic.commit import Snapshot, commit_build
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
@@ -140,14 +140,8 @@ def build_semantic_index(
     if not rebuild and is_up_to_date(root, settings=settings):
         return _up_to_date(paths, started)
 
-    from filelock import FileLock, Timeout
-
-    paths.semantic_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(paths.lock), timeout=lock_timeout)
-    try:
-        lock.acquire()
-    except Timeout as exc:
-        raise IndexBusyError(f"another build of {root} is running (lock {paths.lock})") from exc
+    lock = BuildLock(paths)
+    lock.acquire(timeout=lock_timeout)  # says who holds it while it waits
     try:
         # Another builder may have committed while we waited for the lock.
         if not rebuild and is_up_to_date(root, settings=settings):

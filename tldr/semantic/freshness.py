@@ -6,11 +6,12 @@ signature now with the one at build time (DESIGN.md § On disk, "Up to date").
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import IndexStateError, TldrError
+from tldr._exceptions import IndexCorruptError, IndexStateError, TldrError
 from tldr.config import (
     BuildSettings,
     backend_settings,
@@ -22,7 +23,12 @@ from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.embedders import canonical_model_name
 from tldr.semantic.signature import fs_signature, git_signature
-from tldr.semantic.storage import Metadata, ProjectSignature, read_metadata
+from tldr.semantic.storage import (
+    Metadata,
+    ProjectSignature,
+    read_metadata,
+    verify_artifacts,
+)
 from tldr.semantic.text import TEXT_FORMAT
 from tldr.units import walk_project
 from tldr.units.model import EXTRACTOR_VERSION
@@ -36,11 +42,17 @@ __all__ = [
     "settings_match",
 ]
 
+logger = logging.getLogger(__name__)
+
+_reported: set[str] = set()  # damage already logged by this process
+
 
 def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
     """True when the committed index matches the tree and the settings.
 
-    With `settings` None, the recorded settings are taken as requested.
+    With `settings` None, the recorded settings are taken as requested. A
+    damaged file of the build (size or checksum off) means not up to date,
+    and is logged as one line naming the file.
     """
     paths = IndexPaths(root)
     try:
@@ -53,9 +65,13 @@ def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
         return False
     if settings is not None and not settings_match(metadata, settings):
         return False
-    if not (paths.semantic_dir / metadata.units_file).exists():
-        return False
-    if metadata.lexical_file and not (paths.semantic_dir / metadata.lexical_file).exists():
+    try:
+        verify_artifacts(paths, metadata)
+    except IndexCorruptError as exc:
+        detail = str(exc).split(";")[0]
+        if detail not in _reported:  # a build checks twice (before and under the lock)
+            _reported.add(detail)
+            logger.warning("index not up to date: %s", detail)
         return False
     try:
         backend_id = metadata.vector_store.backend

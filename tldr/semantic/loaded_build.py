@@ -6,6 +6,7 @@ legacy schema v1 FAISS index can be served read-only too.
 
 from __future__ import annotations
 
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,13 @@ from tldr._exceptions import IndexCorruptError, IndexIncompatibleError
 from tldr.config import backend_settings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
-from tldr.semantic.storage import Metadata, UnitsFile, read_legacy_index, read_units_file
+from tldr.semantic.storage import (
+    Metadata,
+    UnitsFile,
+    read_legacy_index,
+    read_units_file,
+    verify_artifacts,
+)
 from tldr.units import Unit
 from tldr.vector_store import get_backend
 
@@ -54,7 +61,12 @@ class LoadedBuild:
 
     @classmethod
     def open(cls, paths: IndexPaths, metadata: Metadata, *, view: bool) -> LoadedBuild:
-        """Open the files `metadata` points at; validate them against it."""
+        """Open the files `metadata` points at; validate them against it.
+
+        Sizes and checksums are checked before anything is parsed or mapped
+        (a mapped file shorter than its header says kills the process).
+        """
+        verify_artifacts(paths, metadata)
         store_meta = metadata.vector_store
         backend = get_backend(store_meta.backend)
         if store_meta.format != backend.index_format:
@@ -73,10 +85,17 @@ class LoadedBuild:
                 f"index dimension {vector_index.dimension} does not match metadata "
                 f"({metadata.dimension}); run: tldrf semantic index --rebuild {paths.root}"
             )
-        units_file: UnitsFile = read_units_file(paths, metadata)
+        units_file: UnitsFile = read_units_file(paths, metadata, verify=False)
         lexical_index = None
         if metadata.lexical_file:
-            lexical_index = lexical.LexicalIndex.load(paths.semantic_dir / metadata.lexical_file)
+            lexical_path = paths.semantic_dir / metadata.lexical_file
+            try:
+                lexical_index = lexical.LexicalIndex.load(lexical_path)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                raise IndexCorruptError(
+                    f"cannot read {lexical_path}: {exc}; "
+                    f"run: tldrf semantic index --rebuild {paths.root}"
+                ) from exc
         return cls(
             metadata=metadata,
             units=units_file.units,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -350,12 +351,29 @@ def _find_unit(
 
 
 def _read_span(root: Path, unit: Unit) -> str:
-    """The unit's current source lines; its indexed preview if the file is gone."""
+    """The unit's current source lines; its indexed preview if the file is gone.
+
+    Checked at read time, not only at index time: the file must still be a
+    regular file inside the project (a symlink swapped in since, or a FIFO,
+    gets the preview), and the one opened must be the one checked.
+    """
+    path = root / unescape_path(unit.file)
     try:
-        with (root / unescape_path(unit.file)).open(encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return unit.code
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            opened = os.fstat(fd)
+            resolved = path.resolve(strict=True)
+            checked = os.stat(resolved)
+        except OSError:
+            return unit.code
+        inside = resolved.is_relative_to(root.resolve())
+        same = (opened.st_dev, opened.st_ino) == (checked.st_dev, checked.st_ino)
+        if not (inside and same and stat.S_ISREG(opened.st_mode)):
+            return unit.code
+        lines = handle.read().decode("utf-8", errors="replace").splitlines()
     return "\n".join(lines[unit.line - 1 : unit.end_line])
 
 

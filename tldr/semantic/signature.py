@@ -84,7 +84,8 @@ def _inside_git(root: Path) -> bool:
 def _git(root: Path, *args: str) -> str | None:
     try:
         completed = subprocess.run(
-            ["git", *args],
+            # A .git/config that came with the tree must not run commands.
+            ["git", "-c", "core.fsmonitor=false", *args],
             cwd=root,
             capture_output=True,
             text=True,

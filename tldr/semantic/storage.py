@@ -12,7 +12,7 @@ import json
 import os
 import re
 import secrets
-import time
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +26,7 @@ __all__ = [
     "KEEP_VERSIONS",
     "METADATA_SCHEMA_VERSION",
     "UNITS_FORMAT",
+    "ArtifactStamp",
     "DenseCoverage",
     "FileStamp",
     "Metadata",
@@ -40,13 +41,14 @@ __all__ = [
     "read_metadata",
     "read_units_file",
     "require_metadata",
+    "verify_artifacts",
     "write_metadata",
 ]
 
 METADATA_SCHEMA_VERSION = 2
 UNITS_FORMAT = 1
 KEEP_VERSIONS = 3
-_STALE_SECONDS = 24 * 3600
+_CHUNK = 1 << 20
 _BUILD_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
 
@@ -86,6 +88,13 @@ class DenseCoverage(msgspec.Struct):
     files_pending: int = 0
 
 
+class ArtifactStamp(msgspec.Struct):
+    """A committed file's size and CRC-32: damage shows before the file is parsed or mapped."""
+
+    size: int
+    crc32: int
+
+
 class Metadata(msgspec.Struct, kw_only=True):
     """metadata.json, schema v2: the single commit point of a build."""
 
@@ -107,6 +116,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     files_skipped: dict[str, int] = {}
     dense: DenseCoverage | None = None  # set on a partial build; None: every unit has a vector
     vector_store: VectorStoreMeta
+    artifacts: dict[str, ArtifactStamp] = {}  # file name -> stamp; empty before issue 11
 
 
 class FileStamp(msgspec.Struct, array_like=True):
@@ -197,15 +207,90 @@ def require_metadata(paths: IndexPaths) -> Metadata:
 
 
 def write_metadata(paths: IndexPaths, metadata: Metadata) -> None:
-    """Commit a build: atomically replace metadata.json."""
+    """Commit a build: stamp the files it names, then atomically replace metadata.json."""
+    metadata.artifacts = {
+        name: _stamp(paths.semantic_dir / name) for name in _artifact_files(paths, metadata)
+    }
     atomic_write_bytes(paths.metadata, msgspec.json.format(msgspec.json.encode(metadata)))
+
+
+def verify_artifacts(paths: IndexPaths, metadata: Metadata) -> None:
+    """Check every file the build names against its recorded size and CRC-32.
+
+    Metadata written before stamps existed is checked for missing files only.
+
+    Raises:
+        IndexCorruptError: a file is missing, truncated, grown or altered; the
+            message names it and the fix.
+    """
+    for name in (metadata.units_file, metadata.lexical_file):
+        if name and not (paths.semantic_dir / name).is_file():
+            raise _corrupt(paths, f"{paths.semantic_dir / name} is missing")
+    for name, expected in metadata.artifacts.items():
+        path = paths.semantic_dir / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise _corrupt(paths, f"{path} is missing") from None
+        if size != expected.size:
+            raise _corrupt(paths, f"{path} is damaged ({size} bytes, expected {expected.size})")
+        if _crc32(path) != expected.crc32:
+            raise _corrupt(paths, f"{path} is damaged (checksum mismatch)")
+
+
+def _artifact_files(paths: IndexPaths, metadata: Metadata) -> list[str]:
+    """The plain files of the index directory a build names.
+
+    A server-side collection (qdrant) has none.
+    """
+    names = [metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file]
+    return [
+        name for name in names
+        if name and "/" not in name and (paths.semantic_dir / name).is_file()
+    ]
+
+
+def _stamp(path: Path) -> ArtifactStamp:
+    return ArtifactStamp(size=path.stat().st_size, crc32=_crc32(path))
+
+
+# CRC-32 by file identity: a build checks the same files several times (up to
+# date? before and under the lock, then reusing the previous build), a daemon
+# on each reload. Any write changes ctime, which no one can set back.
+_crc_memo: dict[tuple[int, int, int, int, int], int] = {}
+
+
+def _crc32(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                        info.st_ctime_ns)
+            if identity in _crc_memo:
+                return _crc_memo[identity]
+            checksum = 0
+            while chunk := handle.read(_CHUNK):
+                checksum = zlib.crc32(chunk, checksum)
+    except OSError:
+        return -1  # unreadable: never matches a recorded checksum
+    if len(_crc_memo) > 64:
+        _crc_memo.clear()
+    _crc_memo[identity] = checksum
+    return checksum
 
 
 _units_decoder = msgspec.msgpack.Decoder(UnitsFile)
 
 
-def read_units_file(paths: IndexPaths, metadata: Metadata) -> UnitsFile:
-    """The unit records a committed build points at."""
+def read_units_file(paths: IndexPaths, metadata: Metadata, *, verify: bool = True) -> UnitsFile:
+    """The unit records a committed build points at, once the build's files check out.
+
+    Every reader of a build's units (a search, an incremental build) gets
+    `IndexCorruptError` for a damaged build instead of a part of it;
+    `verify=False` for a caller that just ran `verify_artifacts` itself.
+    """
+    if verify:
+        verify_artifacts(paths, metadata)
     path = paths.semantic_dir / metadata.units_file
     try:
         return _units_decoder.decode(path.read_bytes())
@@ -272,11 +357,13 @@ def collect_garbage(
     store_locations: list[str],
     delete_location,
 ) -> list[str]:
-    """Delete old versions and stale temp files; return what was removed.
+    """Delete old versions and temp files; return what was removed.
 
     `store_locations` come oldest first. Keeps the newest `KEEP_VERSIONS`
     builds of the store plus `keep_build_ids`
-    (the active and the previous active build). Must run under the lock.
+    (the active and the previous active build). Must run under the lock:
+    every writer of temp files here holds it, so a temp file found then was
+    left by a build that died, and goes at once.
     """
     removed: list[str] = []
     versions = [(location, build_id_of(location)) for location in store_locations]
@@ -291,11 +378,10 @@ def collect_garbage(
                 removed.append(location)
             except OSError:  # best effort: a file still mapped on Windows
                 continue
-    now = time.time()
     for entry in paths.semantic_dir.iterdir():
         name = entry.name
         build_id = build_id_of(name)
-        stale_temp = ".tmp" in name and now - _mtime(entry) > _STALE_SECONDS
+        stale_temp = ".tmp" in name
         old_version = (
             build_id is not None
             and build_id not in retained
@@ -305,13 +391,6 @@ def collect_garbage(
             _remove_path(entry)
             removed.append(name)
     return removed
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return time.time()
 
 
 def _remove_path(path: Path) -> None:

@@ -21,10 +21,12 @@ query); past that HNSW wins. Hence `exact_threshold = 10_000`; 0 = always HNSW.
 
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tldr._exceptions import BackendError
+from tldr._exceptions import BackendError, IndexCorruptError
 from tldr.vector_store.base import (
     FileVectorStore,
     VectorIndex,
@@ -48,11 +50,43 @@ DEFAULT_EXACT_THRESHOLD = 10_000
 class UsearchIndex(VectorIndex):
     """A `usearch.index.Index` with score = 1 - cosine distance."""
 
-    def __init__(self, index: Index, *, writable: bool, exact_threshold: int) -> None:
+    def __init__(
+        self,
+        index: Index,
+        *,
+        writable: bool,
+        exact_threshold: int,
+        mapped: Path | None = None,
+    ) -> None:
         self._index = index
         self.writable = writable
         self.exact_threshold = exact_threshold
         self._exact_cache: tuple[KeyArray, FloatArray] | None = None
+        self._mapped = mapped
+        self._mapped_fd: int | None = None
+        self._mapped_stamp: tuple[int, int] | None = None
+        if mapped is not None:
+            # Our own descriptor of the mapped inode: a rename or unlink of the
+            # path (a newer build, GC) leaves the mapping valid; only a write to
+            # this inode can shrink it.
+            fd = os.open(mapped, os.O_RDONLY)
+            weakref.finalize(self, os.close, fd)
+            self._mapped_fd, self._mapped_stamp = fd, _stamp(fd)
+
+    def _check_mapping(self) -> None:
+        """Refuse to touch a mapped file that was truncated or rewritten under us.
+
+        Reading a page past the end of a shrunk mapping is SIGBUS, which
+        kills the whole process; an `fstat` per search (microseconds) turns
+        that into an error the daemon answers and repairs.
+        """
+        if self._mapped_fd is None:
+            return
+        if _stamp(self._mapped_fd) != self._mapped_stamp:
+            raise IndexCorruptError(
+                f"index file {self._mapped} changed on disk while in use; "
+                "it is rebuilt (or run: tldrf semantic index --rebuild)"
+            )
 
     @property
     def raw(self) -> Index:
@@ -96,12 +130,14 @@ class UsearchIndex(VectorIndex):
         """Return every key."""
         import numpy as np
 
+        self._check_mapping()
         # IndexedKeys.__array__ lacks the `copy` keyword (a DeprecationWarning on
         # numpy 2); slicing calls the compiled accessor directly.
         return np.array(self._index.keys[:], dtype=np.uint64)
 
     def copy(self) -> UsearchIndex:
         """Return a writable in-memory copy (works on a view)."""
+        self._check_mapping()
         return UsearchIndex(self._index.copy(), writable=True, exact_threshold=self.exact_threshold)
 
     def search(self, query: FloatArray, k: int) -> tuple[KeyArray, FloatArray]:
@@ -109,6 +145,7 @@ class UsearchIndex(VectorIndex):
         import numpy as np
 
         q = as_query(query, self.dimension)
+        self._check_mapping()
         n = len(self._index)
         if k <= 0 or n == 0:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
@@ -129,7 +166,7 @@ class UsearchIndex(VectorIndex):
         import numpy as np
 
         if self._exact_cache is None:
-            keys = self.keys()
+            keys = self.keys()  # checks the mapping
             fetched = self._index.get(keys, "f32")
             raw = np.asarray(fetched, dtype=np.float32).reshape(len(keys), -1)
             norms = np.linalg.norm(raw, axis=1, keepdims=True)
@@ -228,5 +265,14 @@ class UsearchVectorStore(FileVectorStore):
         # expansion_search is a search-time knob the file does not keep.
         raw.expansion_search = self.settings["expansion_search"]  # type: ignore[misc]
         return UsearchIndex(
-            raw, writable=not view, exact_threshold=self.settings["exact_threshold"]
+            raw,
+            writable=not view,
+            exact_threshold=self.settings["exact_threshold"],
+            mapped=path if view else None,
         )
+
+
+def _stamp(fd: int) -> tuple[int, int]:
+    """What a write to the mapped inode changes: its size and mtime."""
+    info = os.fstat(fd)
+    return (info.st_size, info.st_mtime_ns)
