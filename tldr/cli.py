@@ -17,6 +17,12 @@ from typing import Any
 from tldr._exceptions import ConfigError, ProtocolError, TldrError
 from tldr._version import __version__
 from tldr.daemon.commands import add_commands as add_daemon_commands
+from tldr.index_cli import (
+    add_cache_commands,
+    add_index_commands,
+    add_location_options,
+    apply_location_options,
+)
 from tldr.mcp_server import add_command as add_mcp_command
 from tldr.output import FORMATS, fit_to_budget, render, render_files
 from tldr.plugin_cli import add_plugin_commands, add_semantic_plugin_commands
@@ -63,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return handler(args)
+        with apply_location_options(args):
+            return handler(args)
     except TldrError as exc:
         print(f"tldrf: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -98,12 +105,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "warm": add_daemon_commands,
         "mcp": add_mcp_command,
         "plugins": add_plugin_commands,
+        "index": add_index_commands,
+        "cache": add_cache_commands,
     }
     if top in adders:
         adders[top](commands)
-        return parser
-    for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
-        adder(commands)
+    else:
+        for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
+            adder(commands)
+    add_location_options(parser)
     return parser
 
 
@@ -336,6 +346,7 @@ def _run_info(args: argparse.Namespace) -> int:
     skipped = info["files_skipped"]
     lines = [
         f"project:        {info['root']}",
+        f"index:          {info['index']['key'] or 'in-tree'} ({info['index_dir']})",
         f"backend:        {store['backend']} {store['backend_version']} ({store['format']})",
         f"model:          {info['model']} ({info['dimension']}-d)",
         f"languages:      {', '.join(info['lang']) if info['lang'] else 'all'}",

@@ -148,6 +148,8 @@ def spawn_daemon(
     import subprocess
     files.log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "tldr.daemon", "--project", str(files.root)]
+    if files.paths.cache_root is not None:  # index mode: the daemon and its rebuilds keep it
+        command += ["--cache-root", str(files.paths.cache_root), "--index", files.paths.index]
     with open(files.log_file, "ab") as log:
         kwargs: dict[str, Any] = {}
         if os.name == "nt":  # pragma: no cover - Windows
@@ -214,7 +216,7 @@ def stop_daemon(files: DaemonFiles, *, timeout: float = 5.0) -> bool:
     try:
         from tldr.daemon.client import DaemonClient
 
-        with DaemonClient(files.root, timeout=2.0, autostart=False) as client:
+        with DaemonClient(files=files, timeout=2.0, autostart=False) as client:
             client.call("shutdown")
     except (OSError, DaemonError):
         pass

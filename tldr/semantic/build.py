@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from tldr._exceptions import (
+    ConfigError,
     IndexBusyError,
     IndexCorruptError,
     IndexIncompatibleError,
@@ -32,6 +33,7 @@ from tldr.config import (
     default_max_file_bytes,
 )
 from tldr.paths import IndexPaths, find_project_root
+from tldr.registry import record_use
 from tldr.semantic import lexical
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
@@ -121,7 +123,11 @@ def build_semantic_index(
 
     from filelock import FileLock, Timeout
 
-    paths.semantic_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        paths.semantic_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only tree, say: name the way out, not a traceback
+        hint = " (keep the index outside: --cache-root DIR)" if paths.in_tree else ""
+        raise ConfigError(f"cannot create {paths.semantic_dir}: {exc.strerror}{hint}") from exc
     lock = FileLock(str(paths.lock), timeout=lock_timeout)
     try:
         lock.acquire()
@@ -290,6 +296,7 @@ class _Build:
             ),
         )
         write_metadata(paths, metadata)
+        record_use(paths)
         self.progress("write", 1, 1)
 
         keep = {build_id}
