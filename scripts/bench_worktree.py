@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_index import corpus_dir  # noqa: E402  (one definition of where corpora live)
+from bench_index import corpus_dir
 
 __all__ = ["main"]
 

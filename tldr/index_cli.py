@@ -41,8 +41,13 @@ def _add_location(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# The commands that act on one project's index (matched against the parser's prog).
+_PROJECT_COMMANDS = ("semantic index", "semantic search", "semantic info", "daemon ", "warm",
+                     "mcp")
+
+
 def add_location_options(parser: argparse.ArgumentParser) -> None:
-    """Add `--cache-root` and `--index` to every (sub)command that takes a project path."""
+    """Add `--cache-root` and `--index` to every command that acts on a project's index."""
     seen: set[int] = set()
 
     def visit(node: argparse.ArgumentParser) -> None:
@@ -54,8 +59,10 @@ def add_location_options(parser: argparse.ArgumentParser) -> None:
         for action in subcommands:
             for child in action.choices.values():
                 visit(child)
+        command = node.prog.partition(" ")[2]
         dests = {action.dest for action in node._actions}
-        if not subcommands and "path" in dests and "cache_root" not in dests:
+        if (not subcommands and command.startswith(_PROJECT_COMMANDS)
+                and "cache_root" not in dests):
             _add_location(node)
 
     visit(parser)
@@ -63,8 +70,11 @@ def add_location_options(parser: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def apply_location_options(args: argparse.Namespace) -> Iterator[None]:
-    """Export `--cache-root`/`--index` while the command runs (for the library and
-    the processes it starts); the environment is restored afterwards."""
+    """Export `--cache-root`/`--index` while the command runs, then restore the env.
+
+    The library and the processes the command starts (a daemon, its build
+    worker) resolve the index from the environment.
+    """
     from tldr.paths import CACHE_ROOT_ENV, INDEX_ENV
 
     wanted: dict[str, str] = {}

@@ -241,7 +241,8 @@ def _old_files(paths: IndexPaths) -> list[tuple[str, int]]:
     keep = {store_meta.build_id}
     if store_meta.previous_index_file and (previous := build_id_of(store_meta.previous_index_file)):
         keep.add(previous)
-    store = open_store(paths, store_meta.backend, backend_settings(paths.config, store_meta.backend))
+    settings = backend_settings(paths.config, store_meta.backend)
+    store = open_store(paths, store_meta.backend, settings)
     for file_name in collect_garbage(paths, keep_build_ids=keep,
                                      store_locations=store.list_locations(),
                                      delete_location=store.delete):

@@ -114,8 +114,9 @@ class IndexPaths:
     """The files of one project's semantic index (see DESIGN.md § On disk).
 
     `cache_root` and `index` default to `TLDR_CACHE_ROOT` and `TLDR_INDEX`
-    (unless `environ` is False); with neither set the index is in-tree. `--index` alone puts it under
-    `default_cache_root()`. Immutable and compared by value.
+    (unless `environ` is False); with neither set the index is in-tree.
+    `--index` alone puts it under `default_cache_root()`. Immutable and
+    compared by value.
     """
 
     __slots__ = ("cache_root", "index", "root")
@@ -154,7 +155,7 @@ class IndexPaths:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash((IndexPaths, *self._values()))

@@ -91,7 +91,11 @@ def record_use(paths: IndexPaths) -> None:
 
 def forget(semantic_dir: str) -> None:
     """Drop one entry."""
-    _update(lambda entries: entries.pop(semantic_dir, None))
+
+    def change(entries: dict[str, dict[str, Any]]) -> None:
+        entries.pop(semantic_dir, None)
+
+    _update(change)
 
 
 def write_descriptor(paths: IndexPaths) -> None:

@@ -87,7 +87,8 @@ def _writer(path: str, worker: int, count: int, overlap: int) -> None:
         batch = []
         for i in range(start, min(start + 50, count)):
             number = i if i < overlap else f"{worker}-{i}"
-            batch.append((f"h{number}", np.full(8, zlib.crc32(str(number).encode()) % 1000, dtype=np.float32)))
+            value = zlib.crc32(str(number).encode()) % 1000
+            batch.append((f"h{number}", np.full(8, value, dtype=np.float32)))
         cache.put_many(batch)
         cache.get_many(digest for digest, _ in batch)
     cache.close()

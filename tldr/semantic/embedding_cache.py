@@ -223,7 +223,8 @@ def cache_stats(path: Path) -> dict[str, Any]:
     try:
         result["live_bytes"] = _pages_in_use(db)
         for space, count, newest, oldest in db.execute(
-            "SELECT space, COUNT(*), MAX(used), MIN(used) FROM vectors GROUP BY space ORDER BY space"
+            "SELECT space, COUNT(*), MAX(used), MIN(used) FROM vectors"
+            " GROUP BY space ORDER BY space"
         ):
             model, _, text_format = space.partition("\0")
             result["spaces"].append({"model": model, "text_format": text_format,
