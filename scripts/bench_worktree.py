@@ -11,6 +11,7 @@ second build takes at most 15 % of the first.
 
     python scripts/bench_worktree.py                    # tokio, bundled MiniLM
     python scripts/bench_worktree.py --corpus fastapi --model hash-256
+    python scripts/bench_worktree.py --cache-writers 4   # shared-cache write throughput only
 """
 
 from __future__ import annotations
@@ -67,12 +68,61 @@ def timed_build(root: Path, model: str, env: dict[str, str]) -> tuple[float, dic
     return seconds, json.loads(completed.stdout)
 
 
+def _write_vectors(path: str, writer: int, count: int) -> None:
+    import numpy as np
+
+    from tldr.semantic.embedding_cache import EmbeddingCache
+
+    cache = EmbeddingCache(Path(path), model_id="bench", text_format="1", dimension=384)
+    vectors = np.random.default_rng(writer).random((64, 384), dtype=np.float32)
+    for start in range(0, count, 64):  # the build's batch size; half the keys are shared
+        digests = [f"{'shared' if n % 2 else writer}-{n}" for n in range(start, start + 64)]
+        cache.get_many(digests)
+        cache.put_many(zip(digests, vectors, strict=True))
+    cache.close()
+
+
+def cache_writers(writers: int, count: int = 20_480) -> dict[str, float]:
+    """Vectors/s into one shared cache from 1 and from `writers` processes at once."""
+    import multiprocessing
+    import sqlite3
+
+    context = multiprocessing.get_context("spawn")
+    figures: dict[str, float] = {}
+    for processes in (1, writers):
+        with tempfile.TemporaryDirectory() as temp:
+            path = str(Path(temp) / "embeddings.sqlite")
+            _write_vectors(path, 99, 64)  # create it, outside the clock
+            jobs = [context.Process(target=_write_vectors, args=(path, n, count))
+                    for n in range(processes)]
+            started = time.perf_counter()
+            for job in jobs:
+                job.start()
+            for job in jobs:
+                job.join()
+            seconds = time.perf_counter() - started
+            assert all(job.exitcode == 0 for job in jobs)
+            db = sqlite3.connect(path)
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            rows = db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+            db.close()
+            expected = 32 + count // 2 + processes * count // 2  # count: a multiple of 64
+            assert rows == expected, (rows, expected)
+            figures[f"{processes}_writers_vectors_per_s"] = round(processes * count / seconds)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="tokio")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--cache-writers", type=int, metavar="N",
+                        help="only measure N processes writing the shared cache at once")
     args = parser.parse_args()
+    if args.cache_writers:
+        print(json.dumps(cache_writers(args.cache_writers), indent=2))
+        return 0
 
     corpus = corpus_dir(args.corpus)
     with tempfile.TemporaryDirectory(prefix="tldr-bench-worktree-") as temp:

@@ -81,6 +81,8 @@ def test_keys_differ_by_root_name_and_cache_root(tmp_path: Path, monkeypatch) ->
     assert daemon_files(a) == one
     with pytest.raises(ConfigError, match="bad index name"):
         IndexPaths(a, tmp_path, "../escape")
+    with pytest.raises(ConfigError, match="inside the project"):
+        IndexPaths(a, a / "indexes", "x")
 
 
 def test_index_alone_uses_the_user_cache_dir(tmp_path: Path, monkeypatch) -> None:

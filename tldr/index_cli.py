@@ -232,8 +232,9 @@ def _remove(args: argparse.Namespace) -> int:
 
     paths = find_index(args.target)
     freed = remove_index(paths, lock_timeout=args.lock_timeout)
-    payload = {"removed": str(paths.semantic_dir), "key": paths.key, "freed_bytes": freed}
-    return _print(args, payload, f"removed {paths.semantic_dir} ({_size(freed)} freed)")
+    removed = paths.semantic_dir if paths.in_tree else paths.index_dir
+    payload = {"removed": str(removed), "key": paths.key, "freed_bytes": freed}
+    return _print(args, payload, f"removed {removed} ({_size(freed)} freed)")
 
 
 def _gc(args: argparse.Namespace) -> int:

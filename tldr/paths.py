@@ -137,10 +137,14 @@ class IndexPaths:
             raise ConfigError(
                 f"bad index name {index!r}: use 1-64 letters, digits, '.', '_' or '-'"
             )
+        resolved = None if cache_root is None else Path(cache_root).expanduser().resolve()
+        if resolved is not None and resolved.is_relative_to(root):
+            # The daemon would watch its own index writes and rebuild forever.
+            raise ConfigError(f"the cache root {resolved} is inside the project {root}; "
+                              "choose a directory outside it")
         set_field = object.__setattr__
         set_field(self, "root", root)
-        set_field(self, "cache_root",
-                  None if cache_root is None else Path(cache_root).expanduser().resolve())
+        set_field(self, "cache_root", resolved)
         set_field(self, "index", index or DEFAULT_INDEX)
 
     def __setattr__(self, name: str, value: object) -> None:
