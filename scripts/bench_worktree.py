@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Second-worktree benchmark: how long a git worktree of an indexed repository takes.
 
-A copy of a real corpus becomes a git repository with two commits (the
-second changes one file); a second `git worktree` is checked out at the
-first commit. Both are indexed with `tldrf semantic index` (a fresh process
-each, the real model, index mode under a temp cache root, one fresh shared
-embedding cache): the first build embeds everything, the second finds all
-but the changed file's vectors in the shared cache. Target (issue 13): the
-second build takes at most 15 % of the first.
+A copy of a real corpus becomes a git repository; a second `git worktree`
+is one commit ahead (a function added to one file). Both are indexed with
+`tldrf semantic index` (a fresh process each, the real model, index mode
+under a temp cache root, one fresh shared embedding cache): the first build
+embeds everything, the second finds all but the new function's vector in
+the shared cache. A plain copy of the first tree is built last. Target
+(issue 13): the second build takes at most 15 % of the first.
 
     python scripts/bench_worktree.py                    # tokio, bundled MiniLM
     python scripts/bench_worktree.py --corpus fastapi --model hash-256
@@ -38,23 +38,47 @@ def _git(cwd: Path, *args: str) -> None:
                     *args], cwd=cwd, check=True, capture_output=True)
 
 
+# A new function per language: the second worktree has a unit the first lacks.
+_NEW_FUNCTION = {
+    ".py": "\n\ndef bench_one_more_commit(value):\n    return value * 2\n",
+    ".rs": "\nfn bench_one_more_commit(value: u32) -> u32 {\n    value * 2\n}\n",
+    ".go": "\nfunc benchOneMoreCommit(value int) int {\n\treturn value * 2\n}\n",
+    ".c": "\nint bench_one_more_commit(int value) {\n    return value * 2;\n}\n",
+    ".ts": "\nexport function benchOneMoreCommit(value: number) {\n  return value * 2;\n}\n",
+    ".js": "\nfunction benchOneMoreCommit(value) {\n  return value * 2;\n}\n",
+}
+
+
 def make_worktrees(corpus: Path, work: Path) -> tuple[Path, Path, str]:
-    """Repository `work/main` (two commits) and worktree `work/second` at the first."""
+    """Repository `work/main`, and worktree `work/second` one commit ahead of it.
+
+    The commit adds a function to the largest source file, as an agent's task
+    branch would.
+    """
     main = work / "main"
     shutil.copytree(corpus, main, ignore=shutil.ignore_patterns(".tldr", ".git"))
     _git(main, "init", "-q")
     _git(main, "add", "-A")
     _git(main, "commit", "-q", "-m", "corpus")
-    changed = max((path for path in main.rglob("*") if path.is_file()
-                   and path.suffix in {".py", ".rs", ".c", ".go", ".ts", ".js", ".rb", ".java"}),
+    second = work / "second"
+    _git(main, "worktree", "add", "-q", "-b", "task", str(second))
+    changed = max((path for path in second.rglob("*")
+                   if path.is_file() and path.suffix in _NEW_FUNCTION and ".git" not in path.parts),
                   key=lambda path: path.stat().st_size)
     with changed.open("a", encoding="utf-8") as out:
-        out.write("\n// bench: one more commit\n" if changed.suffix != ".py"
-                  else "\n\ndef bench_one_more_commit(value):\n    return value * 2\n")
-    _git(main, "commit", "-q", "-am", "one more commit")
-    second = work / "second"
-    _git(main, "worktree", "add", "-q", "--detach", str(second), "HEAD~1")
-    return main, second, str(changed.relative_to(main))
+        out.write(_NEW_FUNCTION[changed.suffix])
+    _git(second, "commit", "-q", "-am", "one more commit")
+    return main, second, str(changed.relative_to(second))
+
+
+def cached_vectors(work: Path) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(work / "embeddings" / "embeddings.sqlite", timeout=60)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+    finally:
+        db.close()
 
 
 def timed_build(root: Path, model: str, env: dict[str, str]) -> tuple[float, dict]:
@@ -134,7 +158,9 @@ def main() -> int:
                    TLDR_STATE_DIR=str(work / "state"),
                    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         first_s, first = timed_build(main_tree, args.model, env)
+        before = cached_vectors(work)
         second_s, second = timed_build(second_tree, args.model, env)
+        embedded_by_second = cached_vectors(work) - before
         copy = work / "copy"
         shutil.copytree(main_tree, copy, ignore=shutil.ignore_patterns(".git"))
         copy_s, _ = timed_build(copy, args.model, env)
@@ -144,6 +170,7 @@ def main() -> int:
             "first_build_s": round(first_s, 2),
             "second_worktree_build_s": round(second_s, 2),
             "second_worktree_ratio": round(second_s / first_s, 3),
+            "second_worktree_new_vectors": embedded_by_second,
             "second_worktree_timings": second.get("timings"),
             "plain_copy_build_s": round(copy_s, 2),
             "plain_copy_ratio": round(copy_s / first_s, 3),
