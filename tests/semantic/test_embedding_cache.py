@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tldr.paths import embedding_cache_file
 from tldr.semantic import build_semantic_index
@@ -45,6 +46,15 @@ def test_garbage_cache_file_is_moved_aside_and_the_build_succeeds(tmp_path: Path
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
     assert "is damaged" in caplog.text and "\n" not in caplog.records[-1].getMessage()
     assert cache_stats(path)["vectors"] == report.units
+
+
+def test_an_unwritable_cache_dir_is_one_line_error(tmp_path: Path, monkeypatch) -> None:
+    from tldr._exceptions import ConfigError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match="TLDR_EMBEDDING_CACHE"):
+        _cache(blocker / "sub" / "e.sqlite")
 
 
 def test_cache_with_an_old_schema_is_replaced(tmp_path: Path) -> None:

@@ -82,13 +82,30 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _unusable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(f"cannot use the embedding cache {path}: {exc}; set "
+                       "TLDR_EMBEDDING_CACHE to a writable directory")
+
+
 def _open_or_replace(path: Path) -> sqlite3.Connection:
-    """`_connect`, moving a damaged file aside (with one warning) and starting afresh."""
+    """`_connect`, moving a damaged file aside (with one warning) and starting afresh.
+
+    Raises:
+        ConfigError: the cache cannot be created at all (an unwritable directory).
+    """
     try:
         return _connect(path)
+    except OSError as exc:
+        raise _unusable(path, exc) from exc
     except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        if _busy(exc):
             raise  # busy, not broken
+        if not path.is_file():
+            raise _unusable(path, exc) from exc  # nothing to move aside: cannot create it
         aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
         try:
             os.replace(path, aside)
@@ -98,7 +115,10 @@ def _open_or_replace(path: Path) -> sqlite3.Connection:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         logger.warning("embedding cache %s is damaged (%s); moved to %s, starting a new one",
                        path, exc, aside.name)
+    try:
         return _connect(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise _unusable(path, exc) from exc
 
 
 def _pages_in_use(db: sqlite3.Connection) -> int:
@@ -155,7 +175,7 @@ class EmbeddingCache:
         try:
             return self._get_many(text_digests)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            if _busy(exc):
                 raise
             self._reopen(exc)
             return {}
@@ -200,7 +220,7 @@ class EmbeddingCache:
                 self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?, ?)", rows)
             _evict(self._db, self._limit)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            if _busy(exc):
                 raise
             self._reopen(exc)
 
