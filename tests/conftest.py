@@ -1,5 +1,5 @@
 """Isolation shared by every test: no TLDR_* settings leak in, and each test
-gets its own cache and runtime directories."""
+gets its own cache, state and runtime directories."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ def _isolated_environment(
     runtime.chmod(0o700)
     monkeypatch.setenv("TLDR_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("TLDR_USER_CONFIG", str(runtime / "no-user-config.toml"))
+    # The user-level caches (embeddings, default cache root) and registry, per test.
+    monkeypatch.setenv("TLDR_USER_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
+    monkeypatch.setenv("TLDR_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 

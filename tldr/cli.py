@@ -27,6 +27,12 @@ from tldr.cli_support import (
     use_color,
     walk_parsers,
 )
+from tldr.index_cli import (
+    add_cache_commands,
+    add_index_commands,
+    add_location_options,
+    apply_location_options,
+)
 from tldr.output import FORMATS, dense_note, fit_with_note, render, render_files
 
 __all__ = ["build_parser", "main"]
@@ -44,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return handler(args)
+        with apply_location_options(args):
+            return handler(args)
     except TldrError as exc:
         print(f"tldrf: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -103,6 +110,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "mcp": _add_mcp_command,
         "plugins": _add_plugin_commands,
         "completion": _add_completion_command,
+        "index": add_index_commands,
+        "cache": add_cache_commands,
     }
     if top in adders:
         adders[top](commands)
@@ -110,6 +119,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
             adder(commands)
     _add_global_options(parser)
+    add_location_options(parser)
     return parser
 
 
@@ -474,6 +484,7 @@ def _run_info(args: argparse.Namespace) -> int:
     skipped = info["files_skipped"]
     lines = [
         f"project:        {info['root']}",
+        f"index:          {info['index']['key'] or 'in-tree'} ({info['index_dir']})",
         f"backend:        {store['backend']} {store['backend_version']} ({store['format']})",
         f"model:          {info['model']} ({info['dimension']}-d)",
         f"languages:      {', '.join(info['lang']) if info['lang'] else 'all'}",

@@ -1,9 +1,13 @@
-"""Where things live: the project root, its cache layout and the runtime dir.
+"""Where things live: the project root, its index, the user's dirs, the runtime dir.
 
 Per project (DESIGN.md § On disk): `<root>/.tldr/cache/semantic/` holds the
-committed index. Per user: a private runtime dir for daemon sockets and pid
-files (`TLDR_RUNTIME_DIR`, else platformdirs' user runtime dir, else a
-uid-named dir under the temp dir).
+committed index. In index mode (`--cache-root DIR` / `TLDR_CACHE_ROOT`,
+`--index NAME` / `TLDR_INDEX`; specs/013-index-mode.md) it lives under
+`<cache_root>/indexes/<key>/cache/semantic/` instead, and nothing is written
+inside the project. Per user: a cache dir (shared embedding cache, default
+cache root), a state dir (the index registry), and a private runtime dir for
+daemon sockets and pid files (`TLDR_RUNTIME_DIR`, else platformdirs' user
+runtime dir, else a uid-named dir under the temp dir).
 
 On the thin client's path: no dataclasses, tempfile or platformdirs at import
 (they cost milliseconds on every command).
@@ -12,15 +16,81 @@ On the thin client's path: no dataclasses, tempfile or platformdirs at import
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from pathlib import Path
 
 from tldr._exceptions import ConfigError
 
-__all__ = ["IndexPaths", "find_project_root", "runtime_dir"]
+try:  # CPython's built-in sha256, as random.py does for sha512: no OpenSSL to load
+    from _sha2 import sha256 as _sha256  # 3.12+
+except ImportError:  # pragma: no cover - depends on the Python version
+    try:
+        from _sha256 import sha256 as _sha256
+    except ImportError:
+        from hashlib import sha256 as _sha256
+
+__all__ = [
+    "CACHE_ROOT_ENV",
+    "DEFAULT_INDEX",
+    "INDEX_ENV",
+    "IndexPaths",
+    "default_cache_root",
+    "embedding_cache_file",
+    "find_project_root",
+    "runtime_dir",
+    "short_digest",
+    "user_cache_dir",
+    "user_state_dir",
+]
 
 _ROOT_MARKERS = (".tldr", ".git")
+DEFAULT_INDEX = "semantic"
+CACHE_ROOT_ENV = "TLDR_CACHE_ROOT"
+INDEX_ENV = "TLDR_INDEX"
+_INDEX_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def short_digest(text: str, length: int = 16) -> str:
+    """The first `length` hex digits of sha256(`text`): stable names for files."""
+    return _sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:length]
+
+
+def _platform_dir(kind: str) -> Path:
+    import platformdirs
+
+    finder = getattr(platformdirs, f"user_{kind}_dir")
+    return Path(finder("tldrf", appauthor=False, ensure_exists=False))
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache dir: `TLDR_USER_CACHE_DIR`, else platformdirs' user cache dir."""
+    configured = os.environ.get("TLDR_USER_CACHE_DIR")
+    return Path(configured).expanduser() if configured else _platform_dir("cache")
+
+
+def user_state_dir() -> Path:
+    """Where tldrf keeps its own records: `TLDR_STATE_DIR`, else the user state dir."""
+    configured = os.environ.get("TLDR_STATE_DIR")
+    return Path(configured).expanduser() if configured else _platform_dir("state")
+
+
+def embedding_cache_file() -> Path:
+    """The shared embedding cache: in `TLDR_EMBEDDING_CACHE`, else the user cache dir.
+
+    One per user, not per index: a second worktree or copy of a project
+    finds the vectors of the first (see tldr.semantic.embedding_cache).
+    """
+    configured = os.environ.get("TLDR_EMBEDDING_CACHE")
+    base = Path(configured).expanduser() if configured else user_cache_dir() / "embeddings"
+    return base / "embeddings.sqlite"
+
+
+def default_cache_root() -> Path:
+    """The cache root of `--index NAME` without `--cache-root`."""
+    return user_cache_dir()
 
 
 def find_project_root(path: str | os.PathLike[str]) -> Path:
@@ -43,14 +113,39 @@ def find_project_root(path: str | os.PathLike[str]) -> Path:
 class IndexPaths:
     """The files of one project's semantic index (see DESIGN.md § On disk).
 
-    Immutable and compared by `root`.
+    `cache_root` and `index` default to `TLDR_CACHE_ROOT` and `TLDR_INDEX`
+    (unless `environ` is False); with neither set the index is in-tree.
+    `--index` alone puts it under `default_cache_root()`. Immutable and
+    compared by value.
     """
 
-    __slots__ = ("root",)
+    __slots__ = ("cache_root", "index", "root")
     root: Path
+    cache_root: Path | None  # None: in-tree
+    index: str
 
-    def __init__(self, root: Path) -> None:
-        object.__setattr__(self, "root", root)
+    def __init__(
+        self, root: Path, cache_root: str | os.PathLike[str] | None = None,
+        index: str | None = None, *, environ: bool = True,
+    ) -> None:
+        if environ:  # False: take the arguments as they are (None cache root: in-tree)
+            index = index or os.environ.get(INDEX_ENV) or None
+            cache_root = cache_root or os.environ.get(CACHE_ROOT_ENV) or None
+            if cache_root is None and index is not None:
+                cache_root = default_cache_root()
+        if index is not None and not _INDEX_NAME.fullmatch(index):
+            raise ConfigError(
+                f"bad index name {index!r}: use 1-64 letters, digits, '.', '_' or '-'"
+            )
+        resolved = None if cache_root is None else Path(cache_root).expanduser().resolve()
+        if resolved is not None and resolved.is_relative_to(root):
+            # The daemon would watch its own index writes and rebuild forever.
+            raise ConfigError(f"the cache root {resolved} is inside the project {root}; "
+                              "choose a directory outside it")
+        set_field = object.__setattr__
+        set_field(self, "root", root)
+        set_field(self, "cache_root", resolved)
+        set_field(self, "index", index or DEFAULT_INDEX)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot assign to field {name!r}: IndexPaths is immutable")
@@ -58,16 +153,48 @@ class IndexPaths:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: IndexPaths is immutable")
 
+    def _values(self) -> tuple[object, ...]:
+        return (self.root, self.cache_root, self.index)
+
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return bool(self.root == other.root)
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
-        return hash((IndexPaths, self.root))
+        return hash((IndexPaths, *self._values()))
 
     def __repr__(self) -> str:
-        return f"IndexPaths(root={self.root!r})"
+        if self.cache_root is None:
+            return f"IndexPaths(root={self.root!r})"
+        return (f"IndexPaths(root={self.root!r}, cache_root={self.cache_root!r}, "
+                f"index={self.index!r})")
+
+    @property
+    def in_tree(self) -> bool:
+        """Whether the index lives inside the project (`.tldr/`)."""
+        return self.cache_root is None
+
+    @property
+    def key(self) -> str | None:
+        """The index-mode directory name: root basename slug + hash of (root, index)."""
+        if self.cache_root is None:
+            return None
+        slug = _SLUG_UNSAFE.sub("_", self.root.name)[:20].strip("._-") or "root"
+        digest = short_digest(f"{self.root}\x00{self.index}", 12)
+        return f"{slug}-{digest}"
+
+    @property
+    def index_dir(self) -> Path:
+        """The directory that holds this index and nothing else's: `.tldr` or the key dir."""
+        if self.cache_root is None:
+            return self.tldr_dir
+        return self.cache_root / "indexes" / str(self.key)
+
+    @property
+    def descriptor(self) -> Path | None:
+        """Index mode: `index.json`, naming the project root and index of the key dir."""
+        return None if self.cache_root is None else self.index_dir / "index.json"
 
     @property
     def tldr_dir(self) -> Path:
@@ -77,7 +204,7 @@ class IndexPaths:
     @property
     def semantic_dir(self) -> Path:
         """Where the semantic index lives."""
-        return self.root / ".tldr" / "cache" / "semantic"
+        return self.index_dir / "cache" / "semantic"
 
     @property
     def metadata(self) -> Path:
@@ -96,7 +223,12 @@ class IndexPaths:
 
     @property
     def embeddings(self) -> Path:
-        """The embedding cache database."""
+        """The embedding cache this index uses: the shared one (`embedding_cache_file`)."""
+        return embedding_cache_file()
+
+    @property
+    def legacy_embeddings(self) -> Path:
+        """Where indexes before the shared cache kept their own embedding cache."""
         return self.semantic_dir / "embeddings.sqlite"
 
     @property

@@ -167,6 +167,8 @@ def spawn_daemon(
     import subprocess
     files.log_file.parent.mkdir(parents=True, exist_ok=True)
     command = isolated_python("tldr.daemon", "--project", str(files.root))
+    if files.paths.cache_root is not None:  # index mode: the daemon and its rebuilds keep it
+        command += ["--cache-root", str(files.paths.cache_root), "--index", files.paths.index]
     with open(files.log_file, "ab") as log:
         kwargs: dict[str, Any] = {}
         if os.name == "nt":  # pragma: no cover - Windows

@@ -20,9 +20,10 @@ from tldr._version import __version__
 from tldr.daemon.lifecycle import PidLock, read_pid_info, remove_stale
 from tldr.daemon.server import RpcServer
 from tldr.daemon.service import Service
-from tldr.daemon.settings import DaemonFiles, daemon_files
+from tldr.daemon.settings import DaemonFiles, daemon_files, export_index_location
 from tldr.daemon.watcher import Watcher
-from tldr.paths import find_project_root
+from tldr.paths import IndexPaths, find_project_root
+from tldr.registry import record_use
 from tldr.settings import setting
 
 __all__ = ["ALREADY_RUNNING", "Daemon", "run_daemon"]
@@ -151,10 +152,17 @@ class Daemon:
         }
 
 
-def run_daemon(project: str | os.PathLike[str]) -> int:
-    """Run the daemon for `project` in this process until it stops; the exit code."""
+def run_daemon(
+    project: str | os.PathLike[str], *, cache_root: str | None = None, index: str | None = None
+) -> int:
+    """Run the daemon for `project`'s index in this process until it stops; the exit code.
+
+    `cache_root`/`index` select index mode (default: `TLDR_CACHE_ROOT`/`TLDR_INDEX`).
+    """
     root = find_project_root(project)
-    files = daemon_files(root)
+    paths = IndexPaths(root, cache_root, index)
+    export_index_location(paths)
+    files = daemon_files(root, paths=paths)
     _configure_logging()
     lock = PidLock(files.pid_file)
     info = {"pid": os.getpid(), "root": str(root), "socket": files.socket,
@@ -168,6 +176,7 @@ def run_daemon(project: str | os.PathLike[str]) -> int:
     # Builds run in a worker process; this keeps search threads and the event loop
     # trading the GIL quickly among themselves (and helps in-process builds).
     sys.setswitchinterval(0.001)
+    record_use(paths)
     try:
         asyncio.run(_main(root, files))
     finally:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import (
+    ConfigError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexStateError,
@@ -32,6 +33,7 @@ from tldr.config import (
     default_max_file_bytes,
 )
 from tldr.paths import IndexPaths, find_project_root
+from tldr.registry import record_use
 from tldr.semantic import lexical
 from tldr.semantic.build_lock import BuildLock
 from tldr.semantic.commit import Snapshot, commit_build
@@ -140,6 +142,11 @@ def build_semantic_index(
     if not rebuild and is_up_to_date(root, settings=settings):
         return _up_to_date(paths, started)
 
+    try:
+        paths.semantic_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only tree, say: name the way out, not a traceback
+        hint = " (keep the index outside: --cache-root DIR)" if paths.in_tree else ""
+        raise ConfigError(f"cannot create {paths.semantic_dir}: {exc.strerror}{hint}") from exc
     lock = BuildLock(paths)
     lock.acquire(timeout=lock_timeout)  # says who holds it while it waits
     try:
@@ -300,6 +307,7 @@ class _Build:
         self._timed("vector_index", started)
         started = time.perf_counter()
         build_id = self._commit(store, index, snapshot, None)
+        record_use(paths)
         self.progress("write", 1, 1)
         self._timed("commit", started)
         return BuildReport(

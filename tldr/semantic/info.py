@@ -28,6 +28,9 @@ def index_info(project: str | Path, *, skipped: bool = False) -> dict[str, Any]:
     info: dict[str, Any] = msgspec.to_builtins(metadata)
     info["root"] = str(root)
     info["index_dir"] = str(paths.semantic_dir)
+    info["index"] = {"mode": "in-tree" if paths.in_tree else "index", "name": paths.index,
+                     "key": paths.key,
+                     "cache_root": None if paths.cache_root is None else str(paths.cache_root)}
     info["dirty"] = paths.dirty.exists()
     if skipped:
         units_file = read_units_file(paths, metadata)

@@ -1,0 +1,275 @@
+"""`tldrf index list|info|rm|gc`, `tldrf cache info|prune`, and the index-mode options.
+
+Cheap to import (argparse, os, json): every `tldrf` command builds these
+parsers, and what a handler needs is imported inside it.
+`add_location_options` gives every command that takes a project
+`--cache-root` and `--index`; `apply_location_options` turns them into
+`TLDR_CACHE_ROOT`/`TLDR_INDEX` before the command runs, so the library, a
+daemon it starts and that daemon's build worker all resolve the same index
+(`tldr.paths.IndexPaths`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = [
+    "add_cache_commands",
+    "add_index_commands",
+    "add_location_options",
+    "apply_location_options",
+]
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def _add_location(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-root", metavar="DIR",
+        help="index mode: keep the index in DIR/indexes/<key>/, not in the project "
+        "(env TLDR_CACHE_ROOT)",
+    )
+    parser.add_argument(
+        "--index", metavar="NAME",
+        help="index mode: the index's name (env TLDR_INDEX; default semantic; "
+        "without --cache-root: under the user cache dir)",
+    )
+
+
+# The commands that act on one project's index (matched against the parser's prog).
+_PROJECT_COMMANDS = ("semantic index", "semantic search", "semantic info", "daemon ", "warm",
+                     "mcp")
+
+
+def add_location_options(parser: argparse.ArgumentParser) -> None:
+    """Add `--cache-root` and `--index` to every command that acts on a project's index."""
+    seen: set[int] = set()
+
+    def visit(node: argparse.ArgumentParser) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        subcommands = [action for action in node._actions
+                       if isinstance(action, argparse._SubParsersAction)]
+        for action in subcommands:
+            for child in action.choices.values():
+                visit(child)
+        command = node.prog.partition(" ")[2]
+        dests = {action.dest for action in node._actions}
+        if (not subcommands and command.startswith(_PROJECT_COMMANDS)
+                and "cache_root" not in dests):
+            _add_location(node)
+
+    visit(parser)
+
+
+@contextlib.contextmanager
+def apply_location_options(args: argparse.Namespace) -> Iterator[None]:
+    """Export `--cache-root`/`--index` while the command runs, then restore the env.
+
+    The library and the processes the command starts (a daemon, its build
+    worker) resolve the index from the environment.
+    """
+    from tldr.paths import CACHE_ROOT_ENV, INDEX_ENV
+
+    wanted: dict[str, str] = {}
+    if isinstance(getattr(args, "cache_root", None), str):
+        wanted[CACHE_ROOT_ENV] = os.path.abspath(os.path.expanduser(args.cache_root))
+    if getattr(args, "index", None):
+        wanted[INDEX_ENV] = args.index
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def add_index_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `index list|info|rm|gc`."""
+    index = commands.add_parser(
+        "index", help="list, inspect, remove and clean up indexes on this machine",
+        formatter_class=_RAW,
+        description=(
+            "Every index tldrf knows on this machine: in-tree ones (<project>/.tldr) it\n"
+            "has built or served, and index-mode ones (--cache-root/--index).\n\n"
+            "examples:\n"
+            "  tldrf index list\n"
+            "  tldrf index info ~/src/app --json\n"
+            "  tldrf index rm app-3f9c0d1e2a4b\n"
+            "  tldrf index gc"
+        ),
+    )
+    index.set_defaults(handler=lambda args: _help(index))
+    sub = index.add_subparsers(title="commands", metavar="COMMAND")
+
+    listing = sub.add_parser(
+        "list", help="every known index, with size, build, last use and daemon",
+        description="List every index tldrf knows, one line each.")
+    listing.add_argument("--cache-root", dest="scan_roots", metavar="DIR", action="append",
+                         default=[],
+                         help="also look for index-mode indexes under DIR (repeatable)")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    listing.set_defaults(handler=_list)
+
+    info = sub.add_parser(
+        "info", help="one index in detail",
+        description="Show one index: a key from `index list`, or a project directory\n"
+        "(with --cache-root/--index for its index-mode index).", formatter_class=_RAW)
+    info.add_argument("target", nargs="?", default=".",
+                      help="index key or project directory (default: .)")
+    _add_location(info)
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    info.set_defaults(handler=_info)
+
+    remove = sub.add_parser(
+        "rm", help="stop its daemon and delete an index",
+        description="Stop the index's daemon, take its build lock, delete it and forget it.",
+        formatter_class=_RAW)
+    remove.add_argument("target", help="index key or project directory")
+    _add_location(remove)
+    remove.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="how long to wait for a running build (default 10)")
+    remove.add_argument("--json", action="store_true", help="print as JSON")
+    remove.set_defaults(handler=_remove)
+
+    gc = sub.add_parser(
+        "gc", help="remove indexes of vanished projects and old index files",
+        description="Remove indexes whose project is gone, and old versions, stale temp\n"
+        "files and legacy embedding caches of the others; print what is freed.\n"
+        "An index whose build is running is skipped.", formatter_class=_RAW)
+    gc.add_argument("--cache-root", dest="scan_roots", metavar="DIR", action="append",
+                    default=[],
+                    help="also look for index-mode indexes under DIR (repeatable)")
+    gc.add_argument("--json", action="store_true", help="print as JSON")
+    gc.set_defaults(handler=_gc)
+
+
+def add_cache_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `cache info|prune` (the shared embedding cache)."""
+    cache = commands.add_parser(
+        "cache", help="inspect and prune the shared embedding cache", formatter_class=_RAW,
+        description=(
+            "The embedding cache is shared by every index of this user (env\n"
+            "TLDR_EMBEDDING_CACHE; limit TLDR_EMBEDDING_CACHE_MAX_MB, default 2048):\n"
+            "a second worktree or copy of a project embeds only what changed.\n\n"
+            "examples:\n  tldrf cache info\n  tldrf cache prune --max-mb 500"
+        ),
+    )
+    cache.set_defaults(handler=lambda args: _help(cache))
+    sub = cache.add_subparsers(title="commands", metavar="COMMAND")
+    info = sub.add_parser("info", help="where it is, how big, which models",
+                          description="Show the embedding cache's path, size and contents.")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    info.set_defaults(handler=_cache_info)
+    prune = sub.add_parser(
+        "prune", help="evict least recently used vectors and reclaim space",
+        description="Evict least recently used vectors down to the limit, then give the\n"
+        "freed space back to the file system.", formatter_class=_RAW)
+    prune.add_argument("--max-mb", type=float, metavar="N",
+                       help="evict down to N MiB (default: the configured limit)")
+    prune.add_argument("--json", action="store_true", help="print as JSON")
+    prune.set_defaults(handler=_cache_prune)
+
+
+def _size(count: int | None) -> str:
+    value = float(count or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - the loop returns
+
+
+def _print(args: argparse.Namespace, payload: Any, text: str) -> int:
+    print(json.dumps(payload, indent=2) if args.json else text)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from tldr.indexes import describe, known_indexes
+
+    rows = [describe(paths) for paths in known_indexes(args.scan_roots)]
+    lines = [f"{'KEY':<34} {'UNITS':>7} {'SIZE':>10} {'LAST USED':<20} {'DAEMON':<8} ROOT"]
+    for row in rows:
+        root = row["root"] + ("" if row["root_exists"] else " (gone)")
+        lines.append(
+            f"{row['key']:<34} {row['units'] if row['units'] is not None else '-':>7} "
+            f"{_size(row['size_bytes']):>10} {(row['last_used'] or '-')[:19]:<20} "
+            f"{row['daemon_pid'] or '-'!s:<8} {root}"
+        )
+    if not rows:
+        lines = ["no indexes known; build one: tldrf semantic index PATH"]
+    return _print(args, rows, "\n".join(lines))
+
+
+def _info(args: argparse.Namespace) -> int:
+    from tldr.indexes import describe, find_index
+
+    row = describe(find_index(args.target))
+    width = max(map(len, row))
+    text = "\n".join(f"{name + ':':<{width + 2}}{value if value is not None else '-'}"
+                     for name, value in row.items())
+    return _print(args, row, text)
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from tldr.indexes import find_index, remove_index
+
+    paths = find_index(args.target)
+    freed = remove_index(paths, lock_timeout=args.lock_timeout)
+    removed = paths.semantic_dir if paths.in_tree else paths.index_dir
+    payload = {"removed": str(removed), "key": paths.key, "freed_bytes": freed}
+    return _print(args, payload, f"removed {removed} ({_size(freed)} freed)")
+
+
+def _gc(args: argparse.Namespace) -> int:
+    from tldr.indexes import collect_index_garbage, known_indexes
+
+    actions = collect_index_garbage(known_indexes(args.scan_roots))
+    total = sum(action["freed_bytes"] for action in actions)
+    lines = [f"{action['index']}: removed {action['removed']} ({_size(action['freed_bytes'])})"
+             for action in actions]
+    lines.append(f"freed {_size(total)}")
+    return _print(args, {"actions": actions, "freed_bytes": total}, "\n".join(lines))
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    from tldr.paths import embedding_cache_file
+    from tldr.semantic.embedding_cache import cache_stats
+
+    stats = cache_stats(embedding_cache_file())
+    lines = [
+        f"path:    {stats['path']}",
+        f"size:    {_size(stats['size_bytes'])} on disk, {_size(stats['live_bytes'])} in use, "
+        f"limit {_size(stats['limit_bytes'])}",
+        f"vectors: {stats['vectors']}",
+    ]
+    for space in stats["spaces"]:
+        lines.append(f"  {space['vectors']:>8}  {space['model']} (text format "
+                     f"{space['text_format']})")
+    return _print(args, stats, "\n".join(lines))
+
+
+def _cache_prune(args: argparse.Namespace) -> int:
+    from tldr.paths import embedding_cache_file
+    from tldr.semantic.embedding_cache import prune
+
+    limit = None if args.max_mb is None else int(args.max_mb * 1024 * 1024)
+    result = prune(embedding_cache_file(), limit_bytes=limit)
+    return _print(args, result, f"evicted {result['evicted']} vectors, "
+                  f"freed {_size(result['freed_bytes'])}")
