@@ -60,7 +60,7 @@ def test_providers_are_chosen_by_model_name() -> None:
 
 
 def test_unknown_model_fails_offline_with_a_clear_message() -> None:
-    with pytest.raises(EmbedderError, match="cannot load embedding model"):
+    with pytest.raises(EmbedderError, match="is not on this machine"):
         get_embedder("no-such-org/no-such-model")
 
 
