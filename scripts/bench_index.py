@@ -7,7 +7,9 @@ the full cold build's units/s (fresh embedding cache), the raw model's
 embedding units/s on the very texts the build embeds, the pipeline overhead,
 query-embedding p50, a no-op build and a one-file incremental rebuild; then
 NDCG@10 of each variant on the quality benchmark (scripts/bench_quality.py,
-hybrid mode). Extraction units/s is measured once.
+hybrid mode; each variant on its own copy of the corpora, the runs in
+parallel once the speed figures are taken). Extraction units/s is measured
+once.
 
     python scripts/bench_index.py                      # fastapi; torch, onnx-fp32, onnx-int8
     python scripts/bench_index.py --corpus pydantic --no-quality
@@ -141,21 +143,51 @@ def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, A
     }
 
 
-def quality(model: str, corpora: list[str]) -> dict[str, Any]:
-    """NDCG@10 of `model` (hybrid) from bench_quality.py, overall and per corpus."""
+def quality_runs(models: list[str], corpora: list[str], jobs: int) -> dict[str, dict[str, Any]]:
+    """NDCG@10 of each model (hybrid) from bench_quality.py, overall and per corpus.
+
+    Each model gets its own copy of the corpora (kept next to the bench cache,
+    so a rerun reuses its embedding cache) and up to `jobs` run at once.
+    """
+    cache = Path(os.environ.get("TLDR_BENCH_CACHE", Path.home() / ".cache" / "tldrf-bench"))
+    for name in corpora:
+        corpus_dir(name)
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "quality.json"
-        command = [sys.executable, str(_SCRIPTS / "bench_quality.py"), "--model", model,
-                   "--json", str(out)]
-        for name in corpora:
-            command += ["--corpus", name]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        result = json.loads(out.read_text())
-    return {
-        "ndcg": round(result["overall"]["ndcg"], 4),
-        "corpora": {name: round(m["ndcg"], 3) for name, m in result["corpora"].items()},
-        "index_s": round(sum(t["index_s"] for t in result["timing"].values()), 1),
-    }
+        pending = list(models)
+        running: dict[str, tuple[subprocess.Popen, Path]] = {}
+        while pending or running:
+            while pending and len(running) < jobs:
+                model = pending.pop(0)
+                copies = cache.parent / f"{cache.name}-quality" / model.replace(":", "_")
+                for name in corpora:
+                    if not (copies / name).is_dir():
+                        shutil.copytree(cache / name, copies / name,
+                                        ignore=shutil.ignore_patterns(".tldr"))
+                out = Path(scratch) / f"{model.replace(':', '_')}.json"
+                command = [sys.executable, str(_SCRIPTS / "bench_quality.py"), "--model", model,
+                           "--json", str(out)]
+                for name in corpora:
+                    command += ["--corpus", name]
+                env = {**os.environ, "TLDR_BENCH_CACHE": str(copies)}
+                running[model] = (
+                    subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL), out
+                )
+            time.sleep(1)
+            for model, (child, out) in list(running.items()):
+                if child.poll() is None:
+                    continue
+                del running[model]
+                if child.returncode != 0:
+                    raise SystemExit(f"bench_quality.py --model {model} failed")
+                result = json.loads(out.read_text())
+                results[model] = {
+                    "ndcg": round(result["overall"]["ndcg"], 4),
+                    "corpora": {n: round(m["ndcg"], 3) for n, m in result["corpora"].items()},
+                    "index_s": round(sum(t["index_s"] for t in result["timing"].values()), 1),
+                }
+                print(f"{model} quality: {json.dumps(results[model])}", file=sys.stderr)
+    return results
 
 
 def main() -> int:
@@ -167,6 +199,8 @@ def main() -> int:
     parser.add_argument("--quality-corpus", action="append", default=[],
                         help=f"repeatable (default: {', '.join(QUALITY_CORPORA)})")
     parser.add_argument("--no-quality", action="store_true", help="speed only")
+    parser.add_argument("--quality-jobs", type=int, default=0,
+                        help="quality runs at once (default: one per variant)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -188,11 +222,14 @@ def main() -> int:
     for model in variants:
         print(f"measuring {model} on {args.corpus} ...", file=sys.stderr)
         figures["variants"][model] = measure_variant(model, source, queries)
+        print(f"{model}: {json.dumps(figures['variants'][model])}", file=sys.stderr)
+    # Speed first, alone; the quality runs may then share the machine.
     if not args.no_quality:
         corpora = args.quality_corpus or list(QUALITY_CORPORA)
-        for model in variants:
-            print(f"quality of {model} on {', '.join(corpora)} ...", file=sys.stderr)
-            figures["variants"][model]["quality"] = quality(model, corpora)
+        print(f"quality on {', '.join(corpora)} ...", file=sys.stderr)
+        scores = quality_runs(variants, corpora, args.quality_jobs or len(variants))
+        for model, score in scores.items():
+            figures["variants"][model]["quality"] = score
     figures["load_average_after"] = os.getloadavg()
     print_table(figures)
     if args.json:

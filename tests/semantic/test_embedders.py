@@ -25,7 +25,7 @@ class TestHashingEmbedder(EmbedderContract):
 class TestBundledModel(EmbedderContract):
     @pytest.fixture
     def embedder(self) -> SentenceTransformerEmbedder:
-        embedder = get_embedder("all-MiniLM-L6-v2")
+        embedder = get_embedder("all-MiniLM-L6-v2:torch")
         assert isinstance(embedder, SentenceTransformerEmbedder)
         return embedder
 

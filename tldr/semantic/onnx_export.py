@@ -78,12 +78,20 @@ def exported_model(spec: ModelSpec, variant: str) -> Path:
             if target.exists():  # another process exported it while we waited
                 return target
             _export_in_child(spec, variant, target)
+            _remove_stale_exports(spec, variant, keep=target)
     except Timeout as exc:
         raise EmbedderError(
             f"another process has been exporting {spec.name} for over {_EXPORT_TIMEOUT_S} s "
             f"(lock {target.parent / '.export.lock'})"
         ) from exc
     return target
+
+
+def _remove_stale_exports(spec: ModelSpec, variant: str, *, keep: Path) -> None:
+    """Exports of older weights, recipes or runtimes: never loaded again."""
+    for stale in keep.parent.glob(f"{spec.name}-*-{variant}-r*.onnx"):
+        if stale != keep:
+            stale.unlink(missing_ok=True)
 
 
 def _export_in_child(spec: ModelSpec, variant: str, target: Path) -> None:
