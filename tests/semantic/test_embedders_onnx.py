@@ -63,20 +63,22 @@ def test_inference_threads_fit_the_cores_this_process_may_use() -> None:
 
 
 def _load_in_child(model: str, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Seconds the load took (interpreter start-up excluded), and the child's result."""
     code = (
-        "import sys\n"
+        "import sys, time\n"
         "from tldr import TldrError\n"
         "from tldr.semantic.embedders import get_embedder\n"
+        "started = time.monotonic()\n"
         "try:\n"
         f"    get_embedder({model!r}).embed_query('x')\n"
         "except TldrError as exc:\n"
+        "    print(time.monotonic() - started)\n"
         "    print(exc, file=sys.stderr); sys.exit(3)\n"
     )
-    started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180
     )
-    return time.monotonic() - started, done
+    return float(done.stdout.strip() or "inf"), done
 
 
 def _child_env(**overrides: str) -> dict[str, str]:
@@ -95,7 +97,7 @@ def test_a_model_missing_offline_fails_at_once_in_one_line(tmp_path: Path) -> No
     message = done.stderr.strip()
     assert "\n" not in message
     assert "not on this machine" in message and "HF_HUB_OFFLINE" in message
-    assert seconds < 10  # the interpreter and imports; no retries
+    assert seconds < 10  # importing huggingface_hub on a loaded machine; no retries
 
 
 def test_a_model_missing_with_the_hub_unreachable_fails_fast_in_one_line(tmp_path: Path) -> None:
@@ -109,7 +111,7 @@ def test_a_model_missing_with_the_hub_unreachable_fails_fast_in_one_line(tmp_pat
     message = done.stderr.strip()
     assert "\n" not in message
     assert "did not provide it" in message and "local directory" in message
-    assert seconds < 15
+    assert seconds < 20  # one 5 s attempt at most (was 77 s of retries)
 
 
 @pytest.mark.model
@@ -166,11 +168,15 @@ def test_indexing_and_searching_import_neither_torch_nor_transformers(project: P
         " if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    # The first run embeds while building; the second finds the index up to date,
+    # so it opens the vector index before the model: usearch first, then
+    # onnxruntime (an order that crashed the process, see vector_store/_usearch.py).
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == ""
 
 
 @pytest.mark.model
@@ -181,6 +187,10 @@ def test_two_processes_export_once_and_later_uses_reuse_the_file(tmp_path: Path)
         f"print(exported_model(MODEL_REGISTRY[{MINILM!r}], 'onnx-fp32'))\n"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    onnx_dir = tmp_path / "cache" / "tldrf" / "onnx"
+    onnx_dir.mkdir(parents=True)
+    stale = onnx_dir / f"{MINILM}-0123456789abcdef-onnx-fp32-r0-ort0.onnx"  # older weights
+    stale.write_bytes(b"old export")
     children = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -193,7 +203,6 @@ def test_two_processes_export_once_and_later_uses_reuse_the_file(tmp_path: Path)
     assert all(child.returncode == 0 for child in children)
     (path,) = paths
     exported = Path(path)
-    onnx_dir = tmp_path / "cache" / "tldrf" / "onnx"
     assert exported.parent == onnx_dir
     assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([exported.name, ".export.lock"])
     stamp = exported.stat().st_mtime_ns
