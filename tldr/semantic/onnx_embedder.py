@@ -71,7 +71,9 @@ class OnnxEmbedder:
             raise EmbedderError(f"{model!r} has no ONNX variant")
         self.spec: ModelSpec = spec
         self.model_id = canonical_model_name(model)
-        self.variant = split_variant(self.model_id)[1]
+        variant = split_variant(self.model_id)[1]
+        assert variant in ONNX_VARIANTS  # supports() said so
+        self.variant: str = variant
         self.dimension = spec.dimension
         self._lock = threading.Lock()
         self._runtime: tuple | None = None  # (session, tokenizer), loaded on first use
