@@ -147,7 +147,7 @@ def first_minute(args: argparse.Namespace, work: Path, env: dict[str, str]) -> d
     import shutil
 
     from tldr.daemon.client import DaemonClient
-    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.client import stop_daemon
     from tldr.daemon.settings import daemon_files
 
     source = Path(args.first_minute).expanduser().resolve()

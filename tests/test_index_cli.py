@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tldr.cli import main
-from tldr.daemon.lifecycle import is_running, stop_daemon
+from tldr.daemon.client import stop_daemon
+from tldr.daemon.lifecycle import is_running
 from tldr.daemon.settings import daemon_files
 from tldr.paths import IndexPaths
 from tldr.registry import read_registry, record_use, registry_file

@@ -15,7 +15,8 @@ import pytest
 
 from tldr._exceptions import ConfigError
 from tldr.cli import main
-from tldr.daemon.lifecycle import is_running, stop_daemon
+from tldr.daemon.client import stop_daemon
+from tldr.daemon.lifecycle import is_running
 from tldr.daemon.settings import daemon_files
 from tldr.paths import IndexPaths
 

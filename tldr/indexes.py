@@ -156,7 +156,7 @@ def remove_index(paths: IndexPaths, *, lock_timeout: float = 10.0) -> int:
     """
     from filelock import FileLock, Timeout
 
-    from tldr.daemon.lifecycle import stop_daemon
+    from tldr.daemon.client import stop_daemon
     from tldr.daemon.settings import daemon_files
 
     try:

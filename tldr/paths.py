@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from tldr._exceptions import ConfigError
+from tldr.settings import setting
 
 try:  # CPython's built-in sha256, as random.py does for sha512: no OpenSSL to load
     from _sha2 import sha256 as _sha256  # 3.12+
@@ -67,13 +68,13 @@ def _platform_dir(kind: str) -> Path:
 
 def user_cache_dir() -> Path:
     """The per-user cache dir: `TLDR_USER_CACHE_DIR`, else platformdirs' user cache dir."""
-    configured = os.environ.get("TLDR_USER_CACHE_DIR")
+    configured = setting("TLDR_USER_CACHE_DIR")
     return Path(configured).expanduser() if configured else _platform_dir("cache")
 
 
 def user_state_dir() -> Path:
     """Where tldrf keeps its own records: `TLDR_STATE_DIR`, else the user state dir."""
-    configured = os.environ.get("TLDR_STATE_DIR")
+    configured = setting("TLDR_STATE_DIR")
     return Path(configured).expanduser() if configured else _platform_dir("state")
 
 
@@ -83,7 +84,7 @@ def embedding_cache_file() -> Path:
     One per user, not per index: a second worktree or copy of a project
     finds the vectors of the first (see tldr.semantic.embedding_cache).
     """
-    configured = os.environ.get("TLDR_EMBEDDING_CACHE")
+    configured = setting("TLDR_EMBEDDING_CACHE")
     base = Path(configured).expanduser() if configured else user_cache_dir() / "embeddings"
     return base / "embeddings.sqlite"
 
@@ -129,8 +130,8 @@ class IndexPaths:
         index: str | None = None, *, environ: bool = True,
     ) -> None:
         if environ:  # False: take the arguments as they are (None cache root: in-tree)
-            index = index or os.environ.get(INDEX_ENV) or None
-            cache_root = cache_root or os.environ.get(CACHE_ROOT_ENV) or None
+            index = index or setting(INDEX_ENV) or None
+            cache_root = cache_root or setting(CACHE_ROOT_ENV) or None
             if cache_root is None and index is not None:
                 cache_root = default_cache_root()
         if index is not None and not _INDEX_NAME.fullmatch(index):
@@ -256,8 +257,6 @@ def runtime_dir(*, create: bool = True) -> Path:
     Raises:
         ConfigError: the directory is owned by another user or open to others.
     """
-    from tldr.settings import setting
-
     configured = setting("TLDR_RUNTIME_DIR")
     if configured:
         path = Path(configured)

@@ -119,6 +119,20 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             parse=_number(0.1)),
     Setting("TLDR_REQUEST_TIMEOUT", 30.0, "seconds one daemon request may run",
             parse=_number(0.001)),
+    # where things live
+    Setting("TLDR_CACHE_ROOT", None, "index mode: keep indexes in DIR/indexes/<key>/, not in "
+            "the project (also --cache-root)", shown_default="in-tree (.tldr/)"),
+    Setting("TLDR_INDEX", None, "index mode: the index's name (also --index)",
+            shown_default="semantic"),
+    Setting("TLDR_USER_CACHE_DIR", None, "the user cache dir (index mode without a cache "
+            "root, the shared embedding cache, ONNX exports)",
+            shown_default="platformdirs' user cache dir"),
+    Setting("TLDR_STATE_DIR", None, "where the registry of known indexes lives",
+            shown_default="platformdirs' user state dir"),
+    Setting("TLDR_EMBEDDING_CACHE", None, "directory of the shared embedding cache",
+            shown_default="<user cache dir>/embeddings"),
+    Setting("TLDR_EMBEDDING_CACHE_MAX_MB", 2048.0, "size bound of the shared embedding cache; "
+            "least recently used vectors go first", parse=_number(0.001), shown_default="2048"),
     Setting("TLDR_RUNTIME_DIR", None, "where daemon sockets and pid files live (private, 0700)",
             shown_default="platformdirs' user runtime dir"),
     # daemon

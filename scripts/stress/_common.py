@@ -96,7 +96,7 @@ class Scratch:
         return int(info["pid"])
 
     def stop_daemon(self) -> None:
-        from tldr.daemon.lifecycle import stop_daemon
+        from tldr.daemon.client import stop_daemon
 
         stop_daemon(self.files, timeout=5.0)
 

@@ -242,7 +242,7 @@ def main() -> int:
         rss_before, fds_before = daemon_usage(pid)
         tally = Tally()
         started = time.monotonic()
-        from tldr.daemon.settings import _default_max_request_bytes
+        from tldr.settings import setting
 
         def phase(name: str) -> None:
             rss, fds = daemon_usage(pid)
@@ -255,7 +255,7 @@ def main() -> int:
         for number in range(1, args.rounds + 1):
             fuzz_shapes(work, tally, args.examples)
             phase(f"round {number}: shapes")
-            fuzz_nesting_and_sizes(work, tally, _default_max_request_bytes())
+            fuzz_nesting_and_sizes(work, tally, setting("TLDR_MAX_REQUEST_BYTES"))
             phase(f"round {number}: nesting and sizes")
             got = burst(work, args.burst)
             connected, answered = connected + got[0], answered + got[1]

@@ -51,16 +51,9 @@ _BUSY_TIMEOUT_S = 60.0
 
 def cache_limit_bytes() -> int:
     """`TLDR_EMBEDDING_CACHE_MAX_MB` (default 2048) in bytes."""
-    value = os.environ.get("TLDR_EMBEDDING_CACHE_MAX_MB", "").strip()
-    if not value:
-        return DEFAULT_MAX_MB * 1024 * 1024
-    try:
-        megabytes = float(value)
-    except ValueError as exc:
-        raise ConfigError(f"TLDR_EMBEDDING_CACHE_MAX_MB must be a number, got {value!r}") from exc
-    if megabytes <= 0:
-        raise ConfigError(f"TLDR_EMBEDDING_CACHE_MAX_MB must be positive, got {value!r}")
-    return int(megabytes * 1024 * 1024)
+    from tldr.settings import setting
+
+    return int(setting("TLDR_EMBEDDING_CACHE_MAX_MB") * 1024 * 1024)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
