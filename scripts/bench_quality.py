@@ -459,9 +459,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sweeps:
             opened[name] = (run, queries)
     summary = summarize(per_query, languages)
-    if previous and "languages" not in previous:
-        prev_per = {n: rows for n, rows in previous.get("queries", {}).items()}
-        previous["languages"] = summarize(prev_per, languages)["languages"]
+    if previous and previous.get("queries"):
+        # Compare like with like: the earlier run over this run's corpora only.
+        prev_per = {n: rows for n, rows in previous["queries"].items() if n in per_query}
+        previous = summarize(prev_per, languages)
 
     print(f"mode={args.mode} model={args.model or 'default'} "
           f"machine={platform.machine()} cpus={os.cpu_count()}")
