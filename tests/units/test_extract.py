@@ -163,6 +163,8 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ('Kind', 'class', 35, 35),
         ('Res', 'class', 38, 38),
         ('square', 'class', 40, 42),
+        ('LocalSet', 'class', 46, 48),  # inside `cfg_rt! { ... }`
+        ('LocalSet.ticks', 'method', 52, 52),  # nested `cfg_metrics!` in an impl
     ],
     "scala": [
         ('Shape', 'class', 7, 9),

@@ -25,7 +25,7 @@ from tldr.units.naming import (
     elixir_call_name,
     last_identifier,
 )
-from tldr.units.parsing import OpenUnit, Scope, end_row, parser_for
+from tldr.units.parsing import OpenUnit, Scope, end_row, parse
 from tldr.units.shapes import Shape, shape
 from tldr.units.text import clean_string_literal
 
@@ -320,7 +320,7 @@ def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
     if spec is None:
         return []
     try:
-        tree = parser_for(language).parse(source)
+        source, tree = parse(source, language)
     except Exception:  # a grammar failing to load or parse must not stop an index build
         return []
     extractor = _Extractor(source, path, spec)

@@ -41,4 +41,4 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 # Bump whenever extraction output changes, so stale cached units are rebuilt.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"

@@ -6,9 +6,9 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tree_sitter import Node, Parser
+    from tree_sitter import Node, Parser, Tree
 
-__all__ = ["OpenUnit", "Scope", "end_row", "parser_for"]
+__all__ = ["OpenUnit", "Scope", "end_row", "parse", "parser_for"]
 
 _local = threading.local()
 
@@ -24,6 +24,67 @@ def parser_for(language: str) -> Parser:
 
         parser = parsers[language] = get_parser(language)  # type: ignore[arg-type]
     return parser
+
+
+# Rust crates (tokio) wrap whole items in configuration macros, `cfg_rt! {
+# pub struct LocalSet {...} }`, whose bodies tree-sitter leaves as unparsed
+# token trees. Blanking the macro's head and closing brace (same byte
+# offsets and lines) and parsing again makes those items visible.
+_RUST_ITEM_MACRO_PREFIX = b"cfg_"
+_RUST_NOT_ITEMS = frozenset({b"cfg_if"})  # `cfg_if! { if #[cfg(..)] {..} }` is not items
+_RUST_ITEM_CONTAINERS = frozenset({"impl_item", "mod_item", "trait_item"})
+_MAX_UNWRAP_ROUNDS = 3
+
+
+def _blank(data: bytearray, start: int, end: int) -> None:
+    data[start:end] = bytes(b if b == 0x0A else 0x20 for b in data[start:end])
+
+
+def _rust_item_macros(root: Node) -> list[tuple[int, int, int]]:
+    """(macro start, end of `{`, position of `}`) of each item-level cfg macro."""
+    found: list[tuple[int, int, int]] = []
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        for child in node.named_children:
+            if child.type in _RUST_ITEM_CONTAINERS:
+                body = child.child_by_field_name("body")
+                if body is not None:
+                    pending.append(body)
+                continue
+            if child.type != "macro_invocation":
+                continue
+            macro = child.child_by_field_name("macro")
+            name = (macro.text or b"").rsplit(b"::", 1)[-1] if macro is not None else b""
+            tree = child.named_children[-1] if child.named_children else None
+            if (
+                name.startswith(_RUST_ITEM_MACRO_PREFIX)
+                and name not in _RUST_NOT_ITEMS
+                and tree is not None
+                and tree.type == "token_tree"
+                and (tree.text or b"").startswith(b"{")
+            ):
+                found.append((child.start_byte, tree.start_byte + 1, tree.end_byte - 1))
+    return found
+
+
+def parse(source: bytes, language: str) -> tuple[bytes, Tree]:
+    """Parse a file; returns the source the tree describes (see Rust cfg macros)."""
+    parser = parser_for(language)
+    tree = parser.parse(source)
+    if language != "rust" or _RUST_ITEM_MACRO_PREFIX not in source:
+        return source, tree
+    for _ in range(_MAX_UNWRAP_ROUNDS):
+        macros = _rust_item_macros(tree.root_node)
+        if not macros:
+            break
+        data = bytearray(source)
+        for start, body_start, close in macros:
+            _blank(data, start, body_start)
+            _blank(data, close, close + 1)
+        source = bytes(data)
+        tree = parser.parse(source)
+    return source, tree
 
 
 class Scope:
