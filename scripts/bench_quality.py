@@ -339,8 +339,10 @@ def _report(
 ) -> None:
     prev = previous or {}
     cmp = "  vs-prev" if previous else ""
-    print(f"{'corpus':<16} {'lang':<11} {'n':>3}  ndcg   mrr    rec@10  semble  "
-          f"index_s  ms/unit  p50_ms{cmp}")
+    print(
+        f"{'corpus':<16} {'lang':<11} {'n':>3}  ndcg   mrr    rec@10  semble  "
+        f"index_s  ms/unit  p50_ms{cmp}"
+    )
     for name, m in summary["corpora"].items():
         t = timing[name]
         pub = PUBLISHED.get(name)
@@ -428,7 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     parser.add_argument("--compare", type=Path, default=None, help="an earlier --json output")
     parser.add_argument(
-        "--sweep", action="append", default=[], metavar="CONSTANT=V1,V2",
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="CONSTANT=V1,V2",
         help="re-rank with a ranking constant set to each value (repeatable)",
     )
     parser.add_argument("--bench-dir", type=Path, default=_DEFAULT_BENCH)
@@ -459,12 +464,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sweeps:
             opened[name] = (run, queries)
     summary = summarize(per_query, languages)
-    if previous and "languages" not in previous:
-        prev_per = {n: rows for n, rows in previous.get("queries", {}).items()}
-        previous["languages"] = summarize(prev_per, languages)["languages"]
+    if previous and previous.get("queries"):
+        # Compare like with like: the earlier run over this run's corpora only.
+        prev_per = {n: rows for n, rows in previous["queries"].items() if n in per_query}
+        previous = summarize(prev_per, languages)
 
-    print(f"mode={args.mode} model={args.model or 'default'} "
-          f"machine={platform.machine()} cpus={os.cpu_count()}")
+    print(
+        f"mode={args.mode} model={args.model or 'default'} "
+        f"machine={platform.machine()} cpus={os.cpu_count()}"
+    )
     _report(summary, timing, languages, previous)
     base = {n: summary["corpora"][n]["ndcg"] for n in opened}
     swept = _sweep(sweeps, opened, base, languages) if sweeps else []

@@ -118,3 +118,32 @@ def test_summary_averages_corpora_then_queries() -> None:
     assert s["corpora"]["a"]["ndcg"] == 0.5
     assert s["overall"]["ndcg"] == pytest.approx(0.5)
     assert s["categories"]["symbol"]["ndcg"] == pytest.approx(0.75)
+
+
+def test_leave_one_language_out_exposes_a_one_language_gain() -> None:
+    bench = _bench()
+    languages = {"a1": "rust", "a2": "rust", "b": "go", "c": "lua"}
+    base = {"a1": 0.5, "a2": 0.5, "b": 0.8, "c": 0.7}
+    only_rust = {**base, "a1": 0.9, "a2": 0.9}
+    held = bench.leave_one_language_out(base, only_rust, languages)
+    assert held["rust"] == 0.0  # without rust nothing improved: not taken
+    assert held["go"] > 0 and held["lua"] > 0
+    everywhere = {n: v + 0.01 for n, v in base.items()}
+    assert min(bench.leave_one_language_out(base, everywhere, languages).values()) > 0
+
+
+def test_summary_per_language_and_published_figures() -> None:
+    bench = _bench()
+    per = {
+        "a": [{"category": "symbol", "ndcg": 1.0, "mrr": 1.0, "recall": 1.0}],
+        "b": [{"category": "symbol", "ndcg": 0.5, "mrr": 0.5, "recall": 1.0}],
+        "c": [{"category": "symbol", "ndcg": 0.0, "mrr": 0.0, "recall": 0.0}],
+    }
+    s = bench.summarize(per, {"a": "rust", "b": "rust", "c": "go"})
+    assert s["languages"]["rust"]["ndcg"] == pytest.approx(0.75)
+    assert s["languages"]["go"]["ndcg"] == 0.0
+    spec = ROOT.parent / "shared" / "bench" / "corpora.json"
+    if not spec.exists():
+        pytest.skip("no ../shared/bench here")
+    names = {c["name"] for c in json.loads(spec.read_text())["corpora"]}
+    assert set(bench.PUBLISHED) == names and set(bench.QUICK) <= names

@@ -110,7 +110,9 @@ def test_exact_case_type_definition_first_for_symbol_query() -> None:
     # The lowercase query still means the methods; a function is not type-like.
     assert _order("serialize", units, dense=list(range(40)), lexical=[*range(40), trait])[0] == 0
     units[trait] = _u("Serialize", "src/ser/mod.rs", kind="function")
-    assert _order("Serialize", units, dense=list(range(40)), lexical=[*range(40), trait])[0] != trait
+    assert (
+        _order("Serialize", units, dense=list(range(40)), lexical=[*range(40), trait])[0] != trait
+    )
 
 
 def test_symbol_definition_prefers_least_nested_copy() -> None:
