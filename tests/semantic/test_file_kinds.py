@@ -38,6 +38,11 @@ from tldr.semantic.file_kinds import (
         ("lib/bats-core/test_functions.bash", set()),
         ("test/run.bats", {"test"}),
         ("cli.bats", {"test"}),
+        ("README.md", {"docs"}),
+        ("config/settings.yaml", {"docs"}),
+        ("build.zig.zon", {"docs"}),
+        ("Dockerfile", set()),
+        ("scripts/deploy", set()),
     ],
 )
 def test_file_kinds(path: str, kinds: set[str]) -> None:

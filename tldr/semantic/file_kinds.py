@@ -59,7 +59,12 @@ _VENDOR_PARTS = frozenset(
 )
 _COMPAT_PARTS = frozenset("compat _compat compatibility legacy deprecated polyfills".split())
 # The kinds a file can have; `ranking.DEMOTIONS` gives each its factor.
-KINDS = ("test", "example", "vendor", "compat")
+KINDS = ("test", "example", "vendor", "compat", "docs")
+# Prose and configuration (indexed as `section`/`chunk` units, tldr.units.chunks):
+# searchable, but a search usually means the code they describe.
+_DOC_EXTENSIONS = frozenset(
+    "md markdown mdx rst txt adoc yml yaml json jsonc toml ini cfg conf zon".split()
+)
 
 # Words of a query that ask for a normally demoted kind ("client tests",
 # "deprecated config"), which lifts that kind's demotion. `reexport` is the
@@ -69,6 +74,10 @@ ASKS = {
     "example": frozenset("example examples demo demos sample samples tutorial".split()),
     "vendor": frozenset("vendor vendored third party".split()),
     "compat": frozenset("compat compatibility legacy deprecated deprecation old v1".split()),
+    "docs": frozenset(
+        "doc docs documentation readme guide changelog config configuration settings install"
+        .split()
+    ),
     "reexport": frozenset("export exports reexport init package index".split()),
 }
 
@@ -140,6 +149,8 @@ def file_info(path: str) -> FileInfo:
         kinds.add("vendor")
     if dirs & _COMPAT_PARTS or stem.lower() in _COMPAT_PARTS:
         kinds.add("compat")
+    if ext in _DOC_EXTENSIONS:
+        kinds.add("docs")
     return FileInfo(
         tokens=frozenset(path_tokens(path)),
         stem=stem.lower(),
