@@ -33,7 +33,7 @@ def measure(root: Path, repeat: int) -> dict[str, object]:
     files = []
     for source_file in walk_project(root).files:
         try:
-            files.append((source_file, load_source(source_file.abs_path)))
+            files.append((source_file, load_source(source_file.abs_path).data))
         except SkippedFile:
             continue
     best = float("inf")

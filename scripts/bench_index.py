@@ -61,7 +61,7 @@ def extraction(root: Path) -> tuple[int, int, float]:
     units = 0
     for source_file in walked.files:
         try:
-            data = load_source(source_file.abs_path)
+            data = load_source(source_file.abs_path).data
         except SkippedFile:
             continue
         units += len(extract_units(data, path=source_file.rel_path, language=source_file.language))
