@@ -119,6 +119,8 @@ def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, A
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / source.name
         shutil.copytree(source, root, ignore=shutil.ignore_patterns(".tldr"))
+        # A cold build: the shared embedding cache must not hold this corpus's vectors.
+        os.environ["TLDR_EMBEDDING_CACHE"] = str(Path(scratch) / "embeddings")
         full = build_semantic_index(root, model=model, embedder=embedder)
         texts = build_texts(root)
         raw_s = raw_embedding_seconds(embedder, texts)
