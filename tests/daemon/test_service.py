@@ -199,6 +199,28 @@ async def test_worker_errors_keep_their_type(built: Path) -> None:
     assert worker.pid is None
 
 
+async def test_a_worker_killed_while_idle_is_replaced_for_the_next_build(built: Path) -> None:
+    import asyncio
+    import os
+    import signal
+
+    from tldr.daemon.builder import BuildRequest, BuildWorker
+
+    worker = BuildWorker()
+    try:
+        worker.prestart()
+        pid = worker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)  # no wait: the next build may still see it alive
+        report = await asyncio.to_thread(worker.build, BuildRequest(root=str(built),
+                                                                    rebuild=True),
+                                         lambda *a: None)
+        assert report.status == "built"
+        assert worker.pid not in (None, pid)
+    finally:
+        worker.close()
+
+
 async def test_in_process_builds_still_work(built: Path) -> None:
     async with running_daemon(built, build_in_worker=False) as daemon:
         client = await RawClient.open(daemon)

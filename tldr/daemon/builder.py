@@ -121,30 +121,46 @@ class BuildWorker:
 
     def _build(self, request: BuildRequest, progress: ProgressCallback) -> BuildSummary:
         with self._lock:
-            proc = self._ensure()
-            assert proc.stdin is not None and proc.stdout is not None
             try:
-                proc.stdin.write(msgspec.json.encode(request) + b"\n")
-                proc.stdin.flush()
-            except OSError as exc:
-                error = self._gone("could not send the build to the worker")
+                return self._run_in_worker(request, progress)
+            except _DiedBeforeStarting:
+                # A worker that died before it answered (killed while idle, say)
+                # built nothing: one fresh worker gets the same request.
                 self._reap()
-                raise error from exc
-            try:
-                while True:
-                    line = proc.stdout.readline()
-                    if not line:
-                        raise self._gone("the build worker exited")
-                    message = msgspec.json.decode(line, type=_Message)
-                    if message.progress is not None:
-                        progress(*message.progress)  # may raise BuildCancelled
-                    elif message.report is not None:
-                        return message.report
-                    else:
-                        return _raise(message.error or "Exception", message.message)
-            except (BuildCancelled, WorkerError, msgspec.DecodeError):
-                self._reap()  # mid-build or out of step: a fresh worker for the next build
-                raise
+                return self._run_in_worker(request, progress, retry=False)
+
+    def _run_in_worker(self, request: BuildRequest, progress: ProgressCallback, *,
+                       retry: bool = True) -> BuildSummary:
+        proc = self._ensure()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(msgspec.json.encode(request) + b"\n")
+            proc.stdin.flush()
+        except OSError as exc:
+            if retry and not self._closed:
+                raise _DiedBeforeStarting from exc
+            error = self._gone("could not send the build to the worker")
+            self._reap()
+            raise error from exc
+        answered = False
+        try:
+            while True:
+                line = proc.stdout.readline()
+                if not line:
+                    if retry and not answered and not self._closed:
+                        raise _DiedBeforeStarting
+                    raise self._gone("the build worker exited")
+                answered = True
+                message = msgspec.json.decode(line, type=_Message)
+                if message.progress is not None:
+                    progress(*message.progress)  # may raise BuildCancelled
+                elif message.report is not None:
+                    return message.report
+                else:
+                    return _raise(message.error or "Exception", message.message)
+        except (BuildCancelled, WorkerError, msgspec.DecodeError):
+            self._reap()  # mid-build or out of step: a fresh worker for the next build
+            raise
 
     def prestart(self) -> None:
         """Start the worker now, so its imports overlap the daemon's own start."""
@@ -230,6 +246,10 @@ class BuildWorker:
             return BuildCancelled("daemon shutting down")
         code = self._proc.poll() if self._proc is not None else None
         return WorkerError(f"{what} (exit code {code}); see the daemon log")
+
+
+class _DiedBeforeStarting(Exception):
+    """The worker exited before answering a request: it built nothing."""
 
 
 def _raise(name: str, message: str) -> NoReturn:
