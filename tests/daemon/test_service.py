@@ -206,7 +206,7 @@ async def test_a_worker_killed_while_idle_is_replaced_for_the_next_build(built: 
 
     from tldr.daemon.builder import BuildRequest, BuildWorker
 
-    worker = BuildWorker()
+    worker = BuildWorker(idle_timeout=0)  # kept: only the kill ends it
     try:
         worker.prestart()
         pid = worker.pid
