@@ -221,7 +221,9 @@ class BuildWorker:
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self._closed:
             raise BuildCancelled("daemon shutting down")
-        if self._proc is None or self._proc.poll() is not None:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._reap()  # it died (killed, crashed): close its pipes before the next one
+        if self._proc is None:
             self._proc = subprocess.Popen(
                 isolated_python("tldr.daemon.builder"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
