@@ -23,10 +23,11 @@ from typing import Any
 
 _REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(_REPO))
+sys.path.insert(0, str(_REPO / "scripts"))
+
+from bench_daemon import make_project as _make_functions  # noqa: E402  (one generator)
 
 MODEL = "hash-256"
-WORDS = ("parse config retry backoff http handler cache token user session query index "
-         "vector search stream buffer socket render template schedule queue worker").split()
 
 __all__ = [
     "MODEL",
@@ -41,20 +42,8 @@ __all__ = [
 
 
 def make_project(root: Path, units: int, per_file: int = 20) -> None:
-    """About `units` small Python functions in `units / per_file` files."""
-    for number in range(max(1, units // per_file)):
-        package = root / f"pkg{number % 25}"
-        package.mkdir(parents=True, exist_ok=True)
-        lines = []
-        for index in range(per_file):
-            a = WORDS[(number + index) % len(WORDS)]
-            b = WORDS[(number * 7 + index * 3) % len(WORDS)]
-            lines.append(
-                f"def {a}_{b}_{number}_{index}(value, limit=10):\n"
-                f'    """{a.title()} the {b} for item {number}.{index}."""\n'
-                f"    return {a}_helper(value + {index}, limit)\n\n"
-            )
-        (package / f"mod{number}.py").write_text("".join(lines))
+    """About `units` small Python functions (`bench_daemon`'s project), with `.tldr/`."""
+    _make_functions(root, units, per_file)
     (root / ".tldr").mkdir(exist_ok=True)
 
 
