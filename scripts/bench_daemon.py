@@ -146,8 +146,7 @@ def first_minute(args: argparse.Namespace, work: Path, env: dict[str, str]) -> d
     """warm -> first search with results -> full dense coverage, on an unindexed copy."""
     import shutil
 
-    from tldr.daemon.client import DaemonClient
-    from tldr.daemon.client import stop_daemon
+    from tldr.daemon.client import DaemonClient, stop_daemon
     from tldr.daemon.settings import daemon_files
 
     source = Path(args.first_minute).expanduser().resolve()

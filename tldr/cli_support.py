@@ -24,6 +24,7 @@ __all__ = [
     "RawFormatter",
     "add_project_argument",
     "add_request_arguments",
+    "help_handler",
     "install_hint",
     "project_of",
     "request_from_args",
@@ -31,6 +32,16 @@ __all__ = [
     "use_color",
     "walk_parsers",
 ]
+
+
+def help_handler(parser: argparse.ArgumentParser) -> Any:
+    """The handler of a command group run without a subcommand: its help, exit 2."""
+
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show_help
 
 
 _COLUMNS: list[int] = []  # computed once: every argument makes argparse build a formatter

@@ -18,6 +18,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from tldr.cli_support import help_handler
+
 __all__ = [
     "add_cache_commands",
     "add_index_commands",
@@ -94,10 +96,6 @@ def apply_location_options(args: argparse.Namespace) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
 
 def add_index_commands(commands: argparse._SubParsersAction) -> None:
     """Add `index list|info|rm|gc`."""
@@ -114,7 +112,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
             "  tldrf index gc"
         ),
     )
-    index.set_defaults(handler=lambda args: _help(index))
+    index.set_defaults(handler=help_handler(index))
     sub = index.add_subparsers(title="commands", metavar="COMMAND")
 
     listing = sub.add_parser(
@@ -170,7 +168,7 @@ def add_cache_commands(commands: argparse._SubParsersAction) -> None:
             "examples:\n  tldrf cache info\n  tldrf cache prune --max-mb 500"
         ),
     )
-    cache.set_defaults(handler=lambda args: _help(cache))
+    cache.set_defaults(handler=help_handler(cache))
     sub = cache.add_subparsers(title="commands", metavar="COMMAND")
     info = sub.add_parser("info", help="where it is, how big, which models",
                           description="Show the embedding cache's path, size and contents.")

@@ -16,8 +16,8 @@ from filelock import FileLock
 from tldr._exceptions import IndexMissingError
 from tldr.daemon.builder import BuildRequest, BuildWorker
 from tldr.daemon.client import daemon_search
-from tldr.request import SearchRequest
 from tldr.paths import IndexPaths
+from tldr.request import SearchRequest
 from tldr.semantic import build as build_module
 from tldr.semantic import embedders
 from tldr.semantic.embedders import HashingEmbedder

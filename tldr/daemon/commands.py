@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, DaemonError, TldrError
-from tldr.cli_support import RawFormatter, add_project_argument, project_of
+from tldr.cli_support import RawFormatter, add_project_argument, help_handler, project_of
 
 if TYPE_CHECKING:
     from tldr.daemon.settings import DaemonFiles
@@ -39,7 +39,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "  tldrf daemon stop"
         ),
     )
-    daemon.set_defaults(handler=lambda args: _help(daemon))
+    daemon.set_defaults(handler=help_handler(daemon))
     sub = daemon.add_subparsers(title="commands", metavar="COMMAND")
     specs = (
         ("start", "start the daemon (no-op when it runs)", _start,
@@ -120,10 +120,6 @@ def _query(args: argparse.Namespace) -> int:
     print(json.dumps(result, indent=2))
     return 0
 
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def _files(args: argparse.Namespace) -> DaemonFiles:

@@ -212,8 +212,10 @@ def _import_search_modules() -> None:
     answered a `unit` request while the startup build imported
     `tldr.semantic`); importing here first costs ~0.1 s of start-up.
     """
-    import tldr.daemon._pinned  # noqa: F401  (search, storage, ranking, lexical)
-    import tldr.semantic  # noqa: F401  (build, freshness, info)
+    import importlib
+
+    for module in ("tldr.daemon._pinned", "tldr.semantic"):  # search side, build side
+        importlib.import_module(module)
 
 
 def _configure_logging() -> None:
