@@ -21,6 +21,7 @@ from tldr.semantic.embedders import (
     split_variant,
 )
 from tldr.semantic.onnx_embedder import OnnxEmbedder, inference_threads
+from tldr.semantic.onnx_export import _export_stem, exported_model
 from tldr.testing import EmbedderContract
 
 MINILM = "all-MiniLM-L6-v2"
@@ -156,6 +157,27 @@ def test_onnx_vectors_match_the_torch_model(variant: str, floor: float) -> None:
 
 
 @pytest.mark.model
+@pytest.mark.parametrize(("variant", "attention"), [("onnx-fp32", "Attention"),
+                                                    ("onnx-int8", "QAttention")])
+def test_the_exported_graph_fuses_attention(variant: str, attention: str) -> None:
+    import onnx
+
+    graph = onnx.load(str(exported_model(MODEL_REGISTRY[MINILM], variant))).graph
+    ops = {node.op_type for node in graph.node}
+    assert attention in ops, sorted(ops)
+    assert not ops & {"Softmax", "Where", "IsNaN"}, sorted(ops)  # nothing left unfused
+
+
+@pytest.mark.model
+def test_documents_embedded_concurrently_keep_their_order() -> None:
+    texts = _code_snippets() * 3  # several batches, so several run at once
+    embedder = get_embedder(f"{MINILM}:onnx-fp32")
+    together = embedder.embed_documents(texts)
+    alone = np.stack([embedder.embed_documents([text])[0] for text in texts[:40]])
+    assert np.sum(together[:40] * alone, axis=1).min() > 0.9999
+
+
+@pytest.mark.model
 def test_indexing_and_searching_import_neither_torch_nor_transformers(project: Path) -> None:
     get_embedder(MINILM).embed_query("export first")  # the export needs torch: not below
     code = (
@@ -189,8 +211,11 @@ def test_two_processes_export_once_and_later_uses_reuse_the_file(tmp_path: Path)
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     onnx_dir = tmp_path / "cache" / "tldrf" / "onnx"
     onnx_dir.mkdir(parents=True)
-    stale = onnx_dir / f"{MINILM}-0123456789abcdef-onnx-fp32-r0-ort0.onnx"  # older weights
-    stale.write_bytes(b"old export")
+    stem = _export_stem(MODEL_REGISTRY[MINILM], "onnx-fp32")
+    (onnx_dir / f"{stem}-r0-ort0.onnx").write_bytes(b"an older recipe's export")
+    # Another installation's weights: it may still use its export.
+    other = onnx_dir / f"{MINILM}-0123456789abcdef-onnx-fp32-r0-ort0.onnx"
+    other.write_bytes(b"another installation's export")
     children = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -204,7 +229,9 @@ def test_two_processes_export_once_and_later_uses_reuse_the_file(tmp_path: Path)
     (path,) = paths
     exported = Path(path)
     assert exported.parent == onnx_dir
-    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([exported.name, ".export.lock"])
+    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted(
+        [exported.name, other.name, ".export.lock"]
+    )
     stamp = exported.stat().st_mtime_ns
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

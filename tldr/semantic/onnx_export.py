@@ -24,7 +24,9 @@ from tldr.semantic.embedders import ModelSpec, bundled_model_path, model_spec, s
 __all__ = ["EXPORT_RECIPE", "bundled_model_dir", "exported_model", "export_to", "onnx_cache_dir"]
 
 # Bump when the export steps change, so cached files from older steps are not reused.
-EXPORT_RECIPE = 2
+# 3: eager attention in the traced graph, so the optimizer fuses it (Attention,
+# then QAttention in int8) instead of leaving SDPA's masking ops unfused.
+EXPORT_RECIPE = 3
 _EXPORT_TIMEOUT_S = 900
 _OPSET = 17
 # One scale per output channel: mean cosine to fp32 0.993 on code texts, where
@@ -57,11 +59,15 @@ def _weights_identity(model_dir: Path) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
+def _export_stem(spec: ModelSpec, variant: str) -> str:
+    """The file name's part that names these weights and variant."""
+    return f"{spec.name}-{_weights_identity(bundled_model_dir(spec))}-{variant}"
+
+
 def _cache_file(spec: ModelSpec, variant: str) -> Path:
     import onnxruntime
 
-    identity = _weights_identity(bundled_model_dir(spec))
-    name = f"{spec.name}-{identity}-{variant}-r{EXPORT_RECIPE}-ort{onnxruntime.__version__}.onnx"
+    name = f"{_export_stem(spec, variant)}-r{EXPORT_RECIPE}-ort{onnxruntime.__version__}.onnx"
     return onnx_cache_dir() / name
 
 
@@ -88,8 +94,13 @@ def exported_model(spec: ModelSpec, variant: str) -> Path:
 
 
 def _remove_stale_exports(spec: ModelSpec, variant: str, *, keep: Path) -> None:
-    """Exports of older weights, recipes or runtimes: never loaded again."""
-    for stale in keep.parent.glob(f"{spec.name}-*-{variant}-r*.onnx"):
+    """Exports of these weights by older recipes or runtimes: never loaded again.
+
+    Exports of other weights stay: another installation (a second virtual
+    environment) may still use them, and removing them would make the two
+    export in turn forever.
+    """
+    for stale in keep.parent.glob(f"{_export_stem(spec, variant)}-r*.onnx"):
         if stale != keep:
             stale.unlink(missing_ok=True)
 
@@ -140,7 +151,11 @@ def _torch_export(model_dir: Path, target: Path) -> None:
 
         def __init__(self) -> None:
             super().__init__()
-            self.bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+            # SDPA traces to Where/IsNaN masking that ONNX Runtime's BERT
+            # optimizer cannot fuse; the eager attention fuses into one op.
+            self.bert = AutoModel.from_pretrained(
+                str(model_dir), local_files_only=True, attn_implementation="eager"
+            )
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             return self.bert(
