@@ -100,10 +100,7 @@ class OnnxEmbedder:
         try:
             import onnxruntime
         except ImportError as exc:
-            raise EmbedderError(
-                f"cannot run {self.model_id} ({exc}); run: pip install onnxruntime tokenizers, "
-                f"or name {self.spec.name}:torch"
-            ) from exc
+            raise self._runtime_missing(exc) from exc
         options = onnxruntime.SessionOptions()
         # A query is one short text: its matrices are split over the cores.
         # Documents come in many batches: one batch per core, each on a single
@@ -133,15 +130,18 @@ class OnnxEmbedder:
         try:
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise EmbedderError(
-                f"cannot run {self.model_id} ({exc}); run: pip install onnxruntime tokenizers, "
-                f"or name {self.spec.name}:torch"
-            ) from exc
+            raise self._runtime_missing(exc) from exc
         tokenizer = Tokenizer.from_file(str(bundled_model_dir(self.spec) / "tokenizer.json"))
         tokenizer.no_padding()
         if self.spec.max_seq_length:
             tokenizer.enable_truncation(max_length=self.spec.max_seq_length)
         return tokenizer
+
+    def _runtime_missing(self, exc: ImportError) -> EmbedderError:
+        return EmbedderError(
+            f"cannot run {self.model_id} ({exc}); run: pip install onnxruntime tokenizers, "
+            f"or name {self.spec.name}:torch"
+        )
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Normalised vectors for code units, with the model's document prefix."""
