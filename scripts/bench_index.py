@@ -2,7 +2,7 @@
 """Index-build benchmark: each model variant side by side, speed and quality.
 
 For every variant (the first is the baseline, fp32 torch by default), in one
-run on fresh copies of a real corpus (from ../shared/bench/fetch_corpora.py):
+run on fresh copies of real corpora (from ../shared/bench/fetch_corpora.py):
 the full cold build's units/s (fresh embedding cache), the raw model's
 embedding units/s on the very texts the build embeds, the pipeline overhead,
 query-embedding p50, a no-op build and a one-file incremental rebuild; then
@@ -12,7 +12,7 @@ parallel once the speed figures are taken). Extraction units/s is measured
 once.
 
     python scripts/bench_index.py                      # fastapi; torch, onnx-fp32, onnx-int8
-    python scripts/bench_index.py --corpus pydantic --no-quality
+    python scripts/bench_index.py --corpus pydantic --corpus aiohttp --no-quality
     python scripts/bench_index.py --variant hash-256 --variant hash-512
     TLDR_BENCH_CACHE=/work/bench-x python scripts/bench_index.py \\
         --quality-corpus fastapi --quality-corpus tokio
@@ -107,6 +107,13 @@ def annotated_queries(corpus: str) -> list[str]:
     return [entry["query"] for entry in json.loads(path.read_text())]
 
 
+# A function appended to one file: what the one-file rebuild embeds.
+_ADDED_FUNCTION = {
+    ".py": "\n\ndef bench_added_function(value):\n    return value * 2\n",
+    ".js": "\n\nfunction benchAddedFunction(value) {\n  return value * 2;\n}\n",
+}
+
+
 def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, Any]:
     """Speed figures of one variant on a fresh copy of the corpus."""
     from tldr.semantic import build_semantic_index
@@ -125,23 +132,45 @@ def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, A
         texts = build_texts(root)
         raw_s = raw_embedding_seconds(embedder, texts)
         noop = build_semantic_index(root)
-        target = next(p for p in sorted(root.rglob("*.py")) if p.stat().st_size > 2000)
+        target = next(
+            p for p in sorted(root.rglob("*")) if p.suffix in _ADDED_FUNCTION
+            and p.is_file() and p.stat().st_size > 2000
+        )
         with target.open("a") as handle:
-            handle.write("\n\ndef bench_added_function(value):\n    return value * 2\n")
+            handle.write(_ADDED_FUNCTION[target.suffix])
         one_file = build_semantic_index(root, embedder=embedder)
     assert noop.status == "up_to_date" and one_file.status == "updated"
     return {
         "model_id": embedder.model_id,
         "load_s": round(load_s, 2),
+        "units": full.units,
         "full_build_s": round(full.seconds, 2),
-        "full_build_units_per_s": round(full.units / full.seconds, 2),
-        "raw_model_units_per_s": round(len(texts) / raw_s, 2),
-        "pipeline_overhead_pct": round(100 * (full.seconds - raw_s) / raw_s, 1),
+        "raw_model_s": round(raw_s, 2),
+        "raw_units": len(texts),
         "query_embed_p50_ms": round(query_p50_ms(embedder, queries), 2),
         "full_build_timings": full.timings,
         "noop_s": round(noop.seconds, 3),
         "one_file_rebuild_s": round(one_file.seconds, 3),
         "one_file_embedded": one_file.embedded,
+    }
+
+
+def combined(per_corpus: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One variant's figures over all corpora: units and seconds add up."""
+    rows = list(per_corpus.values())
+    units = sum(r["units"] for r in rows)
+    build_s = sum(r["full_build_s"] for r in rows)
+    raw_s = sum(r["raw_model_s"] for r in rows)
+    return {
+        "model_id": rows[0]["model_id"],
+        "load_s": rows[0]["load_s"],
+        "full_build_s": round(build_s, 2),
+        "full_build_units_per_s": round(units / build_s, 2),
+        "raw_model_units_per_s": round(sum(r["raw_units"] for r in rows) / raw_s, 2),
+        "pipeline_overhead_pct": round(100 * (build_s - raw_s) / raw_s, 1),
+        "query_embed_p50_ms": rows[0]["query_embed_p50_ms"],
+        "one_file_rebuild_s": rows[0]["one_file_rebuild_s"],
+        "per_corpus": per_corpus,
     }
 
 
@@ -171,7 +200,10 @@ def quality_runs(models: list[str], corpora: list[str], jobs: int) -> dict[str, 
                            "--json", str(out)]
                 for name in corpora:
                     command += ["--corpus", name]
-                env = {**os.environ, "TLDR_BENCH_CACHE": str(copies)}
+                # Each model's own embedding cache: vectors another run left in
+                # the shared cache must not stand in for this variant's.
+                env = {**os.environ, "TLDR_BENCH_CACHE": str(copies),
+                       "TLDR_EMBEDDING_CACHE": str(copies / ".embeddings")}
                 running[model] = (
                     subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL), out
                 )
@@ -194,7 +226,9 @@ def quality_runs(models: list[str], corpora: list[str], jobs: int) -> dict[str, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default="fastapi", help="the corpus the speed is measured on")
+    parser.add_argument("--corpus", action="append", default=[],
+                        help="a corpus the speed is measured on, repeatable; units and seconds "
+                             "add up over them (default: fastapi)")
     parser.add_argument("--variant", action="append", default=[],
                         help="model to compare, repeatable; the first is the baseline "
                              f"(default: {', '.join(DEFAULT_VARIANTS)})")
@@ -208,22 +242,29 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     variants = args.variant or list(DEFAULT_VARIANTS)
 
-    source = corpus_dir(args.corpus)
-    queries = annotated_queries(args.corpus)
-    files, units, extract_s = extraction(source)
+    corpora = args.corpus or ["fastapi"]
+    sources = {name: corpus_dir(name) for name in corpora}
+    files = units = 0
+    extract_s = 0.0
+    for source in sources.values():
+        corpus_files, corpus_units, seconds = extraction(source)
+        files, units, extract_s = files + corpus_files, units + corpus_units, extract_s + seconds
     figures: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} usable cores, "
                    f"Python {platform.python_version()}",
         "load_average": os.getloadavg(),
-        "corpus": args.corpus,
+        "corpus": "+".join(corpora),
         "files": files,
         "units": units,
         "extract_units_per_s": round(units / extract_s, 1),
         "variants": {},
     }
     for model in variants:
-        print(f"measuring {model} on {args.corpus} ...", file=sys.stderr)
-        figures["variants"][model] = measure_variant(model, source, queries)
+        per_corpus = {}
+        for name, source in sources.items():
+            print(f"measuring {model} on {name} ...", file=sys.stderr)
+            per_corpus[name] = measure_variant(model, source, annotated_queries(name))
+        figures["variants"][model] = combined(per_corpus)
         print(f"{model}: {json.dumps(figures['variants'][model])}", file=sys.stderr)
     # Speed first, alone; the quality runs may then share the machine.
     if not args.no_quality:
