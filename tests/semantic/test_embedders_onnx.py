@@ -21,7 +21,7 @@ from tldr.semantic.embedders import (
     split_variant,
 )
 from tldr.semantic.onnx_embedder import OnnxEmbedder, inference_threads
-from tldr.semantic.onnx_export import _export_stem, exported_model
+from tldr.semantic.onnx_export import _export_stem, exported_model, onnx_cache_dir
 from tldr.testing import EmbedderContract
 
 MINILM = "all-MiniLM-L6-v2"
@@ -56,6 +56,13 @@ def test_each_variant_has_its_provider_and_the_alias_shares_the_instance() -> No
     assert isinstance(torch_embedder, SentenceTransformerEmbedder)
     assert torch_embedder.model_id == f"{MINILM}:torch"
     assert get_embedder(MINILM) is get_embedder(f"{MINILM}:{DEFAULT_VARIANT}")
+
+
+def test_exports_live_in_the_configured_user_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TLDR_USER_CACHE_DIR", str(tmp_path))
+    assert onnx_cache_dir() == tmp_path / "onnx"
 
 
 def test_inference_threads_fit_the_cores_this_process_may_use() -> None:

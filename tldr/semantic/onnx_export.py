@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from tldr._exceptions import EmbedderError
+from tldr.paths import user_cache_dir
 from tldr.semantic.embedders import ModelSpec, bundled_model_path, model_spec, split_variant
 
 __all__ = ["EXPORT_RECIPE", "bundled_model_dir", "exported_model", "export_to", "onnx_cache_dir"]
@@ -35,10 +36,8 @@ _PER_CHANNEL = True
 
 
 def onnx_cache_dir() -> Path:
-    """Where exported models live: the user's cache dir for tldrf."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("tldrf", appauthor=False)) / "onnx"
+    """Where exported models live: under the user cache dir (`TLDR_USER_CACHE_DIR`)."""
+    return user_cache_dir() / "onnx"
 
 
 def bundled_model_dir(spec: ModelSpec) -> Path:
