@@ -164,7 +164,7 @@ class _Extractor(Collected):
 
         `#ifdef USE_X int f(int a); #else #define f(a) 0 #endif`: the macro
         is what `f` becomes when the feature is compiled out, not a second
-        definition of it (curl has 130 of them, each a one-line twin of a
+        definition of it (curl has 120 of them, each a one-line twin of a
         real function that crowds search results).
         """
         conditional = conditional_of(macro)
