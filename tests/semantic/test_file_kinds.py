@@ -9,7 +9,6 @@ from tldr.semantic import file_kinds
 from tldr.semantic.file_kinds import (
     ProjectFiles,
     file_info,
-    is_reexport,
     mirror_directories,
     similar_words,
 )
@@ -55,15 +54,6 @@ def test_file_info_fields() -> None:
     assert info.stem == "index"
     assert info.depth == 2
     assert {"src", "lib", "index", "test"} <= info.tokens
-
-
-def test_reexport_detection() -> None:
-    barrel = "from .client import ClientSession\nfrom .web import Application\n__all__ = ['a']"
-    assert is_reexport(barrel, "pkg/__init__.py")
-    assert is_reexport("export * from './a';\nexport { b } from './b';", "src/index.ts")
-    assert not is_reexport("import os\n\ndef run():\n    return os.getcwd()\n", "pkg/run.py")
-    assert is_reexport("# only a comment", "pkg/__init__.py")
-    assert not is_reexport("", "pkg/config.py")
 
 
 def test_mirror_directories() -> None:

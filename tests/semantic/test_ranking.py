@@ -162,10 +162,13 @@ def test_demotions_and_their_lifting(path: str, query_asking: str) -> None:
     assert _order(query_asking, units, dense=[0, 1], lexical=[0, 1])[0] == 0
 
 
-def test_reexport_module_demoted() -> None:
-    barrel = "from .client import ClientSession\nfrom .web import Application\n__all__ = ['a']"
-    units = [_u("pkg", "pkg/__init__.py", kind="module", code=barrel), _u("run", "pkg/client.py")]
-    assert _order("client session", units, dense=[0, 1], lexical=[0, 1])[0] == 1
+def test_reexport_module_is_not_demoted() -> None:
+    # A public barrel is often the answer (vitest's `public/reporters.ts`);
+    # demoting it lost NDCG@10 on the development set (specs/009-ranking.md).
+    barrel = "export { DotReporter, JsonReporter } from '../node/reporters'"
+    units = [_u("reporters", "src/public/reporters.ts", kind="module", code=barrel),
+             _u("run", "src/node/cli.ts")]
+    assert _order("reporter classes", units, dense=[0, 1], lexical=[0, 1])[0] == 0
 
 
 def test_mirror_directory_is_demoted_as_compat() -> None:

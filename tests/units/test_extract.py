@@ -146,7 +146,7 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ("Foo.run.inner", "function", 30, 31),
     ],
     "ruby": [
-        ("Util", "class", 5, 24),
+        # `module Util` only wraps `Greeter`: a namespace, not a unit.
         ("Util.Greeter", "class", 7, 23),
         ("Util.Greeter.initialize", "method", 8, 10),
         ("Util.Greeter.greet", "method", 13, 18),
@@ -370,7 +370,7 @@ DETAILS: dict[str, dict[str, tuple[str, str, list[str]]]] = {
     },
     "ruby": {
         "Util.Greeter.greet": ("def greet(other = nil)", "Greets.", ["puts", "format_greeting"]),
-        "Util": ("module Util", "Utilities module.", ["puts", "format_greeting", "new"]),
+        "Util.Greeter": ("class Greeter < Base", "A greeter.", ["puts", "format_greeting", "new"]),
     },
     "php": {
         "find_user": ("function find_user($id)", "Finds users.", ["find"]),

@@ -1,7 +1,7 @@
 """What kind of file a path is, and which files a query word names.
 
-Ranking demotes tests, examples, vendored and compat code, re-export modules
-and old copies of an API unless the query asks for them, and boosts files
+Ranking demotes tests, examples, vendored and compat code, docs and old
+copies of an API unless the query asks for them, and boosts files
 whose path names the query's words. This module holds the classification
 rules and the per-project index of path words; `ranking` owns the factors
 applied to each kind.
@@ -28,11 +28,9 @@ __all__ = [
     "MAX_PIECE",
     "MIRROR_MIN_COMMON",
     "MIRROR_MIN_SHARE",
-    "REEXPORT_MIN_SHARE",
     "FileInfo",
     "ProjectFiles",
     "file_info",
-    "is_reexport",
     "mirror_directories",
     "similar_words",
 ]
@@ -67,8 +65,7 @@ _DOC_EXTENSIONS = frozenset(
 )
 
 # Words of a query that ask for a normally demoted kind ("client tests",
-# "deprecated config"), which lifts that kind's demotion. `reexport` is the
-# kind of module units that only import/export names.
+# "deprecated config"), which lifts that kind's demotion.
 ASKS = {
     "test": frozenset("test tests testing spec specs fixture fixtures mock mocks".split()),
     "example": frozenset("example examples demo demos sample samples tutorial".split()),
@@ -78,21 +75,11 @@ ASKS = {
         "doc docs documentation readme guide changelog config configuration settings install"
         .split()
     ),
-    "reexport": frozenset("export exports reexport init package index".split()),
 }
 
-# A module unit whose code lines are at least this share import/export lines
-# (an `__init__.py` or `index.js` barrel) repeats the words of the real
-# definitions without being one. An empty module counts when its file is one
-# of the conventional barrel names.
-REEXPORT_MIN_SHARE = 0.6
-_REEXPORT_FILES = frozenset("__init__ index mod lib".split())
-_IMPORT_LINE = re.compile(
-    r"^\s*(from\s+\S+\s+import\b|import\b|export\b|module\.exports|exports\.|pub\s+use\b"
-    r"|use\s|#include|__all__|(const|let|var)\s+[\w{}\s,]+=\s*require\("
-    r"|[\w\"'.]+,\s*$|[)\]}];?\s*$)"
-)
-_COMMENT_PREFIXES = ("#", "//", "/*", "*", '"""', "'''")
+# Conventional package entry files (`__init__.py`, `index.ts`, `mod.rs`):
+# every directory has one, so sharing them says nothing about a mirror.
+_BARREL_FILES = frozenset("__init__ index mod lib".split())
 
 # A directory whose file names largely repeat its parent's (`pkg/v1/main.py`
 # next to `pkg/main.py`, `pkg/deprecated/config.py` next to `pkg/config.py`)
@@ -159,35 +146,13 @@ def file_info(path: str) -> FileInfo:
     )
 
 
-def is_reexport(code: str, path: str) -> bool:
-    """Whether a module unit's code only imports and re-exports names.
-
-    Args:
-        code: The module unit's code preview.
-        path: Its file, which decides for a module with no code lines.
-
-    Returns:
-        True when at least `REEXPORT_MIN_SHARE` of the non-comment lines are
-        imports/exports (or the module is empty and named like a barrel).
-    """
-    lines = [
-        ln
-        for ln in code.splitlines()
-        if ln.strip() and not ln.lstrip().startswith(_COMMENT_PREFIXES)
-    ]
-    if not lines:
-        return file_info(path).stem in _REEXPORT_FILES
-    share = sum(1 for ln in lines if _IMPORT_LINE.match(ln)) / len(lines)
-    return share >= REEXPORT_MIN_SHARE
-
-
 def mirror_directories(files: Iterable[str]) -> set[str]:
     """Directories (with a trailing `/`) that mirror their parent's file names."""
     stems: dict[str, set[str]] = {}
     for f in files:
         directory, _, name = f.rpartition("/")
         stem = name.split(".", 1)[0]
-        if stem not in _REEXPORT_FILES:
+        if stem not in _BARREL_FILES:
             stems.setdefault(directory, set()).add(stem)
     mirrored = set()
     for directory, own in stems.items():

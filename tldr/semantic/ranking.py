@@ -7,15 +7,15 @@
 2. Boosts: the definition of a queried symbol, files whose path names the
    query's words. An exact-case type-like definition of a symbol query
    (`TYPE_LIKE`) goes above everything.
-3. Demotions: tests, examples, vendored/compat code and re-export modules,
-   unless the query asks for them.
+3. Demotions: tests, examples, vendored/compat code and docs, unless the
+   query asks for them.
 4. File support: a unit in a file with several strong hits rises.
 5. Diversity: each further unit of an already ranked file is discounted, so
    the top 10 spans several files.
 
 Every factor lives in the "Ranking constants" block with the reason for
-its value; what makes a file a test, an example, vendored or compat code, a
-re-export module or an old API copy is `file_kinds`' job. Nothing here
+its value; what makes a file a test, an example, vendored or compat code,
+docs or an old API copy is `file_kinds`' job. Nothing here
 imports numpy: facts about units and files are computed once per units list,
 so ranking ~200 candidates in pure Python takes 0.2-0.3 ms at 10k units.
 """
@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tldr.semantic import file_kinds
 from tldr.semantic.file_kinds import ASKS, ProjectFiles
 from tldr.semantic.lexical import MAX_QUERY_CHARS, tokenize
 
@@ -80,7 +79,12 @@ IDENTIFIER_IN_QUERY_LEXICAL = 0.3
 # case or separator style, or an identifier named inside a question.
 DEF_EXACT = 3.0
 DEF_LOOSE = 2.0
-DEF_IN_NATURAL = 1.6
+# 1.3 (was 1.6): a question that names an identifier, or runs two of its words
+# together (`coverage provider`), is about more than that one definition.
+# --sweep over all 19 corpora: +0.0014 overall, positive with every language
+# held out (kotlin, ruby, scala, typescript +0.01, csharp -0.018); 1.15 and
+# 1.45 both lower (specs/009-ranking.md).
+DEF_IN_NATURAL = 1.3
 # Unit types that define a type (or a macro): for a symbol query, such a unit
 # spelled exactly as typed is what the user names (`Serialize` the Rust trait,
 # not the hundred `serialize` impl methods), so these come first, whatever
@@ -108,10 +112,10 @@ PATH_MAX_FILE_SHARE = 0.3
 DEMOTIONS = {"test": 0.5, "example": 0.6, "vendor": 0.5, "compat": 0.7, "docs": 0.3}
 # Old API copies (`pkg/v1/` mirroring `pkg/`) count as compat
 # (`file_kinds.mirror_directories`).
-# A module unit that only imports/exports names (an `__init__.py` or
-# `index.js` barrel, `file_kinds.is_reexport`) repeats words of the real
-# definitions without being one.
-REEXPORT_FACTOR = 0.5
+# Module units that only import/export names (`__init__.py`, `index.ts`
+# barrels) are not demoted: demoting them x0.5 lost NDCG@10 on the whole
+# development set (specs/009-ranking.md, "Weak languages"): a public barrel is
+# often the answer (vitest `public/reporters.ts`, tokio's `mod.rs` files).
 
 # File support: a file's score is its best unit plus decaying shares of its
 # next units; each unit then mixes in its file's score. 0.3 (was 0.5):
@@ -202,8 +206,8 @@ def _norm_ident(word: str) -> str:
 class _Project:
     """Facts about every unit and file that ranking needs, computed once.
 
-    Per unit position: its file's id in `files` and its folded name; module
-    units' re-export verdicts are memoized on first use.
+    Per unit position: its file's id in `files` and its folded name; the
+    positions of module units.
     """
 
     def __init__(self, units: Sequence[Unit]) -> None:
@@ -212,16 +216,6 @@ class _Project:
         self.file_of = [id_of[u.file] for u in units]
         self.folded = [_norm_ident(u.name) for u in units]
         self.modules = frozenset(i for i, u in enumerate(units) if u.unit_type == "module")
-        self._units = units
-        self._reexport: dict[int, bool] = {}
-
-    def is_reexport(self, pos: int) -> bool:
-        """Whether the module unit at `pos` only imports/exports names."""
-        found = self._reexport.get(pos)
-        if found is None:
-            unit = self._units[pos]
-            found = self._reexport[pos] = file_kinds.is_reexport(unit.code, unit.file)
-        return found
 
 
 _PROJECT: tuple[Sequence[Unit], _Project] | None = None
@@ -397,23 +391,14 @@ def _scored(
     file_of = project.file_of
     file_factor = _file_factors(q, set(map(file_of.__getitem__, fused)), project)
     definition, first = _definition_factors(q, units, fused, project)
-    reexports = (
-        {p for p in project.modules.intersection(fused) if project.is_reexport(p)}
-        if "reexport" not in q.asks
-        else set()
-    )
 
     scores: dict[int, float] = {}
     by_file: dict[int, list[float]] = {}
-    special = definition.keys() | reexports
     for pos, s in fused.items():
         fid = file_of[pos]
         s = s / top * file_factor[fid]
-        if special and pos in special:
-            if pos in definition:
-                s *= definition[pos]
-            if pos in reexports:
-                s *= REEXPORT_FACTOR
+        if definition and pos in definition:
+            s *= definition[pos]
         scores[pos] = s
         vals = by_file.get(fid)
         if vals is None:

@@ -21,6 +21,8 @@ from tldr.units.naming import (
     IDENTIFIER_TYPES,
     assigned_names,
     classify,
+    conditional_of,
+    declared_functions,
     definition_name,
     elixir_call_name,
     last_identifier,
@@ -46,6 +48,7 @@ class _Extractor(Collected):
         super().__init__(source, path, spec)
         self.by_node: dict[int, OpenUnit] = {}  # node id -> unit, for merging clauses
         self.attached: set[int] = set()  # ids of bodies already walked with their unit
+        self.conditional_functions: dict[int, frozenset[str]] = {}  # see _stands_in
         self.import_calls = IMPORT_CALLS.get(spec.name, frozenset())
         self.definition_types = (
             frozenset({"call"})
@@ -93,6 +96,8 @@ class _Extractor(Collected):
                     definition_kind = found[0] if found is not None else None
                 else:
                     definition_kind = classify(node, spec)
+                    if kind == "preproc_function_def" and self._stands_in(node):
+                        definition_kind = None
                 if definition_kind is not None:
                     scope, open_units = self._open(
                         node, definition_kind, scope, open_units, top, found
@@ -153,6 +158,23 @@ class _Extractor(Collected):
                 self.by_node[node.id] = unit
             open_units = (*open_units, unit)
         return Scope(names, definition_kind), open_units
+
+    def _stands_in(self, macro: Node) -> bool:
+        """Whether a C macro stands in for a function another branch declares.
+
+        `#ifdef USE_X int f(int a); #else #define f(a) 0 #endif`: the macro
+        is what `f` becomes when the feature is compiled out, not a second
+        definition of it (curl has 120 of them, each a one-line twin of a
+        real function that crowds search results).
+        """
+        conditional = conditional_of(macro)
+        if conditional is None:
+            return False
+        names = self.conditional_functions.get(conditional.id)
+        if names is None:
+            names = self.conditional_functions[conditional.id] = declared_functions(conditional)
+        name = macro.child_by_field_name("name")
+        return name is not None and (name.text or b"").decode("utf-8", "replace") in names
 
     def _earlier_clause(self, node: Node, name: str) -> OpenUnit | None:
         """The unit a clause continues: the previous definition, same name."""

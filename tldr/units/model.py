@@ -39,4 +39,4 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 # Bump whenever extraction output changes, so stale cached units are rebuilt.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"

@@ -19,6 +19,8 @@ __all__ = [
     "IDENTIFIER_TYPES",
     "assigned_names",
     "classify",
+    "conditional_of",
+    "declared_functions",
     "definition_name",
     "elixir_call_name",
     "function_value",
@@ -145,6 +147,8 @@ def classify(node: Node, spec: LanguageSpec) -> str | None:
             return "function" if value is not None and value.type in _FUNCTION_VALUES else None
         return "function"
     if kind in spec.classes:
+        if kind == "module" and spec.name == "ruby" and _wraps_one_definition(node):
+            return "namespace"
         if spec.name in _C_LIKE and kind in _C_SPECIFIERS:
             if node.child_by_field_name("body") is None:
                 return None  # a type use such as `struct point *p`, not a definition
@@ -157,6 +161,53 @@ def classify(node: Node, spec: LanguageSpec) -> str | None:
     if kind in spec.namespaces:
         return "namespace" if node.child_by_field_name("body") is not None else None
     return None
+
+
+# A C preprocessor conditional (`#if`/`#ifdef`) and the branches chained to it.
+_PREPROC_CONDITIONALS = frozenset({"preproc_if", "preproc_ifdef"})
+_PREPROC_BRANCHES = frozenset({"preproc_else", "preproc_elif", "preproc_elifdef"})
+
+
+def conditional_of(node: Node) -> Node | None:
+    """The `#if`/`#ifdef` with an `#else`/`#elif` branch whose branch holds `node`.
+
+    Include guards (`#ifndef X_H` with no other branch) do not count.
+    """
+    parent = node.parent
+    while parent is not None and parent.type in _PREPROC_BRANCHES:
+        parent = parent.parent
+    if parent is None or parent.type not in _PREPROC_CONDITIONALS:
+        return None
+    return parent if parent.child_by_field_name("alternative") is not None else None
+
+
+def declared_functions(node: Node) -> frozenset[str]:
+    """Names of the C/C++ functions declared or defined anywhere under `node`."""
+    names: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.type == "function_declarator":
+            name = current.child_by_field_name("declarator")
+            if name is not None and name.type in IDENTIFIER_TYPES:
+                names.add((name.text or b"").decode("utf-8", "replace"))
+        pending.extend(current.named_children)
+    return frozenset(names)
+
+
+# Ruby has no namespace construct: a `module` whose body is one class or
+# module (`module Rails; class Engine ... end; end`, in nearly every file of a
+# gem) only qualifies names, like a C++ namespace. As a unit it repeats its
+# inner definition's text over the whole file.
+_RUBY_DEFINITIONS = frozenset({"class", "module"})
+
+
+def _wraps_one_definition(module: Node) -> bool:
+    body = module.child_by_field_name("body")
+    if body is None:
+        return False
+    inner = [child for child in body.named_children if child.type != "comment"]
+    return len(inner) == 1 and inner[0].type in _RUBY_DEFINITIONS
 
 
 def function_value(node: Node) -> Node | None:
