@@ -124,9 +124,40 @@ def test_symbol_definition_prefers_least_nested_copy() -> None:
 
 
 def test_identifier_named_in_question_boosts_its_definition() -> None:
-    units = [_u("acquire", "pool.py"), _u("ClientSession", "client.py", kind="class")]
+    units = [
+        _u("acquire", "pool.py"),
+        _u("ClientSession", "client.py", kind="class"),
+        _u("close", "client.py", kind="method", qual="ClientSession.close"),
+    ]
     assert _order("how the client session acquires connections", units, [0, 1], [0, 1])[0] == 1
     assert _order("how ClientSession acquires connections", units, [0, 1], [0, 1])[0] == 1
+
+
+def test_a_question_prefers_code_to_the_declaration_of_its_data() -> None:
+    # C: `struct ssl_connect_data` in a header matches "SSL connection" as well
+    # as the function that sets one up; the question is about the code.
+    declaration = make_unit(
+        "ssl_connect_data", "lib/vtls/vtls_int.h", unit_type="class",
+        code="struct ssl_connect_data {",
+    )
+    code = make_unit(
+        "ssl_connect", "lib/vtls/vtls.c", code="CURLcode ssl_connect(...) {", calls=["init"]
+    )
+    units = [declaration, code]
+    assert _order("how an SSL connection is set up", units, [0, 1], [0, 1])[0] == 1
+    # Asked for by name, the declaration is the answer.
+    assert _order("ssl_connect_data", units, [0, 1], [0, 1])[0] == 0
+
+
+def test_only_memberless_class_units_without_behaviour_are_declarations() -> None:
+    units = [
+        make_unit("Point", "geo.py", unit_type="class", qualified_name="Point"),
+        make_unit("Shape", "geo.py", unit_type="class", qualified_name="Shape"),
+        make_unit("area", "geo.py", unit_type="method", qualified_name="Shape.area"),
+        make_unit("Config", "cfg.py", unit_type="class", qualified_name="Config", calls=["load"]),
+        make_unit("helper", "geo.py", qualified_name="helper"),
+    ]
+    assert ranking._Project(units).declarations == {0}
 
 
 def test_symbol_query_matching_file_stem() -> None:
