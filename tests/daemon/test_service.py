@@ -124,6 +124,8 @@ async def test_failed_rebuild_is_retried(daemon: Daemon, raw: RawClient, built: 
     assert status["build"]["failures"] == 1
     assert (await raw.call("ping"))["result"]["pong"]
     await wait_for(lambda: _sees(raw, "zorp handler", "zorp_handler"), timeout=15)
+    # A partial commit may show the unit before the build ends: wait for its end.
+    await wait_for(lambda: daemon.service.build_state == "idle", timeout=15)
     assert (await raw.call("status"))["result"]["build"]["last_error"] is None
 
 

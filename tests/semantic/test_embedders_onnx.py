@@ -215,8 +215,8 @@ def test_two_processes_export_once_and_later_uses_reuse_the_file(tmp_path: Path)
         "from tldr.semantic.onnx_export import exported_model\n"
         f"print(exported_model(MODEL_REGISTRY[{MINILM!r}], 'onnx-fp32'))\n"
     )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    onnx_dir = tmp_path / "cache" / "tldrf" / "onnx"
+    env = {**os.environ, "TLDR_USER_CACHE_DIR": str(tmp_path / "cache")}
+    onnx_dir = tmp_path / "cache" / "onnx"
     onnx_dir.mkdir(parents=True)
     stem = _export_stem(MODEL_REGISTRY[MINILM], "onnx-fp32")
     (onnx_dir / f"{stem}-r0-ort0.onnx").write_bytes(b"an older recipe's export")
