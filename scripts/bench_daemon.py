@@ -125,20 +125,21 @@ def process_rss(daemon_pid: int) -> dict[str, Any]:
             "all_mib": round(sum(processes.values()) / 2**20)}
 
 
-def memory_figures(client: Any, *, worker_idle: float) -> dict[str, Any]:
-    """RSS after a search with the worker alive, then after it left."""
+def memory_figures(client: Any, *, worker_idle: float, label: str = "memory") -> dict[str, Any]:
+    """RSS after a search with the worker alive, then after it left; printed as `label`."""
     figures: dict[str, Any] = {}
     client.call("search", {"query": "parse the config file", "k": 10})
     status = client.call("status")
     figures["worker_alive"] = process_rss(status["pid"])
     deadline = time.monotonic() + worker_idle + 60
-    while client.call("status")["build"]["worker_pid"] is not None:
-        if time.monotonic() > deadline:
-            figures["worker_gone"] = "the worker did not leave"
-            return figures
+    while client.call("status")["build"]["worker_pid"] is not None and time.monotonic() < deadline:
         time.sleep(0.5)
-    client.call("search", {"query": "retry with backoff", "k": 10})
-    figures["worker_gone"] = process_rss(status["pid"])
+    if client.call("status")["build"]["worker_pid"] is not None:
+        figures["worker_gone"] = "the worker did not leave"
+    else:
+        client.call("search", {"query": "retry with backoff", "k": 10})
+        figures["worker_gone"] = process_rss(status["pid"])
+    print(f"{label}: {figures}", flush=True)
     return figures
 
 
@@ -172,7 +173,7 @@ def first_minute(args: argparse.Namespace, work: Path, env: dict[str, str]) -> d
               f"{figures['warm_returned_s']}s; first search with "
               f"{figures['first_search_rows']} results at {figures['first_search_s']}s "
               f"[{figures['first_search_note']}]", flush=True)
-        timeline = []
+        timeline: list[tuple[float, Any, Any]] = []
         with DaemonClient(files=files, timeout=120) as client:
             while True:
                 status = client.call("status")
@@ -201,7 +202,6 @@ def first_minute(args: argparse.Namespace, work: Path, env: dict[str, str]) -> d
                   f"commits, overhead {figures.get('pipeline_overhead_pct')}% "
                   f"(timings {timings}); coverage {timeline}", flush=True)
             figures["memory"] = memory_figures(client, worker_idle=args.worker_idle)
-            print(f"memory: {figures['memory']}", flush=True)
     finally:
         stop_daemon(files)
     return figures
@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TLDR_WORKER_IDLE_TIMEOUT"] = str(args.worker_idle)
     env = dict(os.environ)
     if args.first_minute:
-        figures = first_minute(args, work, env)
+        minute = first_minute(args, work, env)
         if args.json:
-            Path(args.json).write_text(json.dumps(figures, indent=2))
+            Path(args.json).write_text(json.dumps(minute, indent=2))
         return 0
     root = Path(args.project).resolve() if args.project else work / "proj"
     if not args.project:
@@ -336,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(debounce {args.debounce_ms} ms -> {figures['edit_minus_debounce_ms']} ms "
                   f"beyond it); last build {last['seconds']}s, {last['extracted_files']} "
                   f"file(s) parsed, {last['embedded']} embedded", flush=True)
-            figures["memory"] = memory_figures(client, worker_idle=args.worker_idle)
-            print(f"5. memory: {figures['memory']}", flush=True)
+            figures["memory"] = memory_figures(client, worker_idle=args.worker_idle,
+                                               label="5. memory")
     finally:
         stop_daemon(files)
     if args.json:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import shutil
 from pathlib import Path
 
 import pytest
+from processes import run_in_processes
 
 from tldr.cli import main
 from tldr.daemon.client import stop_daemon
@@ -140,14 +140,7 @@ def _register(root: str, count: int) -> None:
 
 
 def test_registry_keeps_every_entry_under_concurrent_writers(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_register, args=(str(tmp_path / f"w{w}"), 25))
-               for w in range(4)]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(60)
-        assert process.exitcode == 0
+    run_in_processes(_register, [(str(tmp_path / f"w{w}"), 25) for w in range(4)], 60)
     assert len(read_registry()) == 100
 
 

@@ -22,6 +22,7 @@ from tldr.cli_support import (
     RawFormatter,
     add_project_argument,
     add_request_arguments,
+    command_group,
     project_of,
     request_from_args,
     use_color,
@@ -184,14 +185,11 @@ def _note(args: argparse.Namespace, text: str, *, level: int = 0) -> None:
 
 
 def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None) -> None:
-    semantic = commands.add_parser(
-        "semantic",
-        help="build, search and inspect the semantic index",
+    semantic_commands = command_group(
+        commands, "semantic", help="build, search and inspect the semantic index",
         description="Build, search and inspect a project's semantic index.",
         formatter_class=Formatter,
     )
-    semantic_commands = semantic.add_subparsers(title="commands", metavar="COMMAND")
-    semantic.set_defaults(handler=lambda args: _print_help(semantic))
     adders: dict[str, Callable[[argparse._SubParsersAction], None]] = {
         "index": _add_index_command,
         "search": _add_search_command,
@@ -204,11 +202,6 @@ def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None)
         return
     for adder in dict.fromkeys(adders.values()):
         adder(semantic_commands)
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def _add_index_command(commands: argparse._SubParsersAction) -> None:

@@ -24,7 +24,7 @@ __all__ = [
     "RawFormatter",
     "add_project_argument",
     "add_request_arguments",
-    "help_handler",
+    "command_group",
     "install_hint",
     "project_of",
     "request_from_args",
@@ -34,14 +34,29 @@ __all__ = [
 ]
 
 
-def help_handler(parser: argparse.ArgumentParser) -> Any:
-    """The handler of a command group run without a subcommand: its help, exit 2."""
+def command_group(
+    commands: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    formatter_class: type[argparse.HelpFormatter] | None = None,
+) -> argparse._SubParsersAction:
+    """Add a group such as `tldrf daemon COMMAND`; returns where its commands go.
+
+    Run without a subcommand, the group prints its help and exits 2.
+    """
+    group = commands.add_parser(
+        name, help=help, description=description,
+        formatter_class=formatter_class or RawFormatter,
+    )
 
     def show_help(args: argparse.Namespace) -> int:
-        parser.print_help()
+        group.print_help()
         return 2
 
-    return show_help
+    group.set_defaults(handler=show_help)
+    return group.add_subparsers(title="commands", metavar="COMMAND")
 
 
 _COLUMNS: list[int] = []  # computed once: every argument makes argparse build a formatter

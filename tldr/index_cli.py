@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from tldr.cli_support import help_handler
+from tldr.cli_support import command_group
 
 __all__ = [
     "add_cache_commands",
@@ -99,9 +99,8 @@ def apply_location_options(args: argparse.Namespace) -> Iterator[None]:
 
 def add_index_commands(commands: argparse._SubParsersAction) -> None:
     """Add `index list|info|rm|gc`."""
-    index = commands.add_parser(
-        "index", help="list, inspect, remove and clean up indexes on this machine",
-        formatter_class=_RAW,
+    sub = command_group(
+        commands, "index", help="list, inspect, remove and clean up indexes on this machine",
         description=(
             "Every index tldrf knows on this machine: in-tree ones (<project>/.tldr) it\n"
             "has built or served, and index-mode ones (--cache-root/--index).\n\n"
@@ -112,15 +111,11 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
             "  tldrf index gc"
         ),
     )
-    index.set_defaults(handler=help_handler(index))
-    sub = index.add_subparsers(title="commands", metavar="COMMAND")
 
     listing = sub.add_parser(
         "list", help="every known index, with size, build, last use and daemon",
         description="List every index tldrf knows, one line each.")
-    listing.add_argument("--cache-root", dest="scan_roots", metavar="DIR", action="append",
-                         default=[],
-                         help="also look for index-mode indexes under DIR (repeatable)")
+    _add_scan_roots(listing)
     listing.add_argument("--json", action="store_true", help="print as JSON")
     listing.set_defaults(handler=_list)
 
@@ -150,17 +145,21 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
         description="Remove indexes whose project is gone, and old versions, stale temp\n"
         "files and legacy embedding caches of the others; print what is freed.\n"
         "An index whose build is running is skipped.", formatter_class=_RAW)
-    gc.add_argument("--cache-root", dest="scan_roots", metavar="DIR", action="append",
-                    default=[],
-                    help="also look for index-mode indexes under DIR (repeatable)")
+    _add_scan_roots(gc)
     gc.add_argument("--json", action="store_true", help="print as JSON")
     gc.set_defaults(handler=_gc)
 
 
+def _add_scan_roots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-root", dest="scan_roots", metavar="DIR", action="append",
+                        default=[],
+                        help="also look for index-mode indexes under DIR (repeatable)")
+
+
 def add_cache_commands(commands: argparse._SubParsersAction) -> None:
     """Add `cache info|prune` (the shared embedding cache)."""
-    cache = commands.add_parser(
-        "cache", help="inspect and prune the shared embedding cache", formatter_class=_RAW,
+    sub = command_group(
+        commands, "cache", help="inspect and prune the shared embedding cache",
         description=(
             "The embedding cache is shared by every index of this user (env\n"
             "TLDR_EMBEDDING_CACHE; limit TLDR_EMBEDDING_CACHE_MAX_MB, default 2048):\n"
@@ -168,8 +167,6 @@ def add_cache_commands(commands: argparse._SubParsersAction) -> None:
             "examples:\n  tldrf cache info\n  tldrf cache prune --max-mb 500"
         ),
     )
-    cache.set_defaults(handler=help_handler(cache))
-    sub = cache.add_subparsers(title="commands", metavar="COMMAND")
     info = sub.add_parser("info", help="where it is, how big, which models",
                           description="Show the embedding cache's path, size and contents.")
     info.add_argument("--json", action="store_true", help="print as JSON")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import ConfigError
-from tldr.cli_support import add_project_argument, project_of
+from tldr.cli_support import add_project_argument, command_group, project_of
 
 __all__ = ["add_plugin_commands", "add_semantic_plugin_commands"]
 
@@ -73,12 +73,10 @@ def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
 
 def add_plugin_commands(commands: argparse._SubParsersAction) -> None:
     """Add `tldrf plugins list`."""
-    plugins = commands.add_parser(
-        "plugins",
-        help="inspect installed plugins",
+    plugin_commands = command_group(
+        commands, "plugins", help="inspect installed plugins",
         description="Inspect installed tldrf plugins.",
     )
-    plugin_commands = plugins.add_subparsers(title="commands", metavar="COMMAND")
     listing = plugin_commands.add_parser(
         "list",
         help="list loaded plugins, or those that failed",
@@ -95,7 +93,6 @@ def add_plugin_commands(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--failed", action="store_true", help="only plugins that failed to load")
     listing.add_argument("--json", action="store_true", help="print as JSON")
     listing.set_defaults(handler=_run_plugins_list)
-    plugins.set_defaults(handler=lambda args: (plugins.print_help(), 2)[1])
 
 
 def _run_backends(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "daemon_usage",
     "make_project",
     "scratch",
+    "verdict",
     "wait_until",
 ]
 
@@ -194,3 +195,13 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
             pass
         time.sleep(interval)
     return False
+
+
+def verdict(script: str, figures: Mapping[str, Any], ok: bool, notes: Sequence[str] = ()) -> int:
+    """Print the one summary line (`script: key=value ... ok|FAILED`) and up to
+    five notes under it; return the script's exit status."""
+    fields = " ".join(f"{key}={value}" for key, value in figures.items())
+    print(f"{script}: {fields} {'ok' if ok else 'FAILED'}")
+    for note in notes[:5]:
+        print(f"  {note}")
+    return 0 if ok else 1

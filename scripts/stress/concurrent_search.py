@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import alive, daemon_usage, make_project, scratch
+from _common import alive, daemon_usage, make_project, scratch, verdict
 
 _MARKER = re.compile(r"zzmarker_([ab])_(\d+)")
 
@@ -114,15 +114,14 @@ def main() -> int:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else 0.0
 
     ok = survived and not errors and mixed == 0 and tracebacks == 0
-    print(f"concurrent_search: clients={args.clients} rebuilds={args.rebuilds} "
-          f"builds_seen={len({a[0] for a in answers})} searches={len(answers)} "
-          f"errors={len(errors)} mixed_reads={mixed} p50_ms={pct(0.5):.1f} "
-          f"p99_ms={pct(0.99):.1f} rebuild_s={elapsed:.0f} "
-          f"rss_mib={rss_before:.0f}->{rss_after:.0f} fds={fds_before}->{fds_after} "
-          f"daemon_alive={survived} log_tracebacks={tracebacks} {'ok' if ok else 'FAILED'}")
-    for message in errors[:3]:
-        print(f"  {message}")
-    return 0 if ok else 1
+    return verdict("concurrent_search", {
+        "clients": args.clients, "rebuilds": args.rebuilds,
+        "builds_seen": len({a[0] for a in answers}), "searches": len(answers),
+        "errors": len(errors), "mixed_reads": mixed, "p50_ms": f"{pct(0.5):.1f}",
+        "p99_ms": f"{pct(0.99):.1f}", "rebuild_s": f"{elapsed:.0f}",
+        "rss_mib": f"{rss_before:.0f}->{rss_after:.0f}", "fds": f"{fds_before}->{fds_after}",
+        "daemon_alive": survived, "log_tracebacks": tracebacks,
+    }, ok, errors)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import alive, make_project, scratch, wait_until
+from _common import alive, make_project, scratch, verdict, wait_until
 
 DAMAGE = ("truncate", "garbage", "empty", "delete")
 
@@ -117,13 +117,11 @@ def main() -> int:
         log_tracebacks = work.log_tracebacks()
     bad = [case for case, clean, repaired, _ in results if not (clean and repaired)]
     slowest = max(seconds for *_, seconds in results)
-    ok = not bad
-    print(f"corrupt_artifacts: cases={len(results)} "
-          f"clean_messages={sum(r[1] for r in results)} "
-          f"repaired_by_daemon={sum(r[2] for r in results)} "
-          f"slowest_repair_s={slowest:.1f} daemon_log_tracebacks={log_tracebacks} "
-          f"{'ok' if ok else 'FAILED: ' + ' '.join(bad)}")
-    return 0 if ok else 1
+    return verdict("corrupt_artifacts", {
+        "cases": len(results), "clean_messages": sum(r[1] for r in results),
+        "repaired_by_daemon": sum(r[2] for r in results),
+        "slowest_repair_s": f"{slowest:.1f}", "daemon_log_tracebacks": log_tracebacks,
+    }, not bad, [f"not clean or not repaired: {' '.join(bad)}"] if bad else [])
 
 
 if __name__ == "__main__":

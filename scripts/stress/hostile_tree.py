@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import MODEL, alive, make_project, scratch
+from _common import MODEL, alive, make_project, scratch, verdict
 
 
 def fifo(root: Path) -> None:
@@ -142,14 +142,12 @@ def main() -> int:
                 outcome = f"search failed: {type(exc).__name__}: {exc}"
             outcomes.append((name, outcome, took))
     bad = [(name, outcome) for name, outcome, _ in outcomes if outcome != "ok"]
-    times = " ".join(f"{name}={took:.0f}s" for name, _, took in outcomes)
-    print(f"hostile_tree: cases={len(outcomes)} built_and_searched={len(outcomes) - len(bad)} "
-          f"hangs={sum(o == 'hang' for _, o in bad)} "
-          f"tracebacks={sum(o.startswith('traceback') for _, o in bad)} {times} "
-          f"{'ok' if not bad else 'FAILED'}")
-    for name, outcome in bad:
-        print(f"  {name}: {outcome}")
-    return 0 if not bad else 1
+    return verdict("hostile_tree", {
+        "cases": len(outcomes), "built_and_searched": len(outcomes) - len(bad),
+        "hangs": sum(o == "hang" for _, o in bad),
+        "tracebacks": sum(o.startswith("traceback") for _, o in bad),
+        **{name: f"{took:.0f}s" for name, _, took in outcomes},
+    }, not bad, [f"{name}: {outcome}" for name, outcome in bad])
 
 
 if __name__ == "__main__":

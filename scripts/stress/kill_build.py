@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import MODEL, make_project, scratch
+from _common import MODEL, make_project, scratch, verdict
 
 _BUILD = (
     "import sys\n"
@@ -77,14 +77,12 @@ def main() -> int:
         work.build(rebuild=True)
         temps_after = sum(".tmp" in p.name for p in paths.semantic_dir.iterdir())
     ok = consistent == searchable == args.kills and temps_after == 0
-    print(f"kill_build: kills={args.kills} units={args.units} build_s={build_s:.2f} "
-          f"consistent={consistent} searchable={searchable} "
-          f"committed_before_kill={committed_during} temp_files_orphaned={orphans} "
-          f"left_at_end={temps_before} "
-          f"after_next_build={temps_after} {'ok' if ok else 'FAILED'}")
-    for problem in problems[:5]:
-        print(f"  {problem}")
-    return 0 if ok else 1
+    return verdict("kill_build", {
+        "kills": args.kills, "units": args.units, "build_s": f"{build_s:.2f}",
+        "consistent": consistent, "searchable": searchable,
+        "committed_before_kill": committed_during, "temp_files_orphaned": orphans,
+        "left_at_end": temps_before, "after_next_build": temps_after,
+    }, ok, problems)
 
 
 if __name__ == "__main__":

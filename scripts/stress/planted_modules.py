@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import daemon_usage, make_project, scratch
+from _common import daemon_usage, make_project, scratch, verdict
 
 PLANTED = ("filelock.py", "pathspec.py", "watchfiles.py", "msgspec.py", "numpy.py",
            "sitecustomize.py", "usercustomize.py", "tldr/__init__.py", "tldr/daemon/__init__.py")
@@ -61,11 +61,11 @@ def main() -> int:
         rss, fds = daemon_usage(pid)
         executed = marker.read_text().splitlines() if marker.exists() else []
     ok = not executed and builds == args.rounds and searches == args.rounds
-    print(f"planted_modules: rounds={args.rounds} builds={builds} searches_ok={searches} "
-          f"planted={len(PLANTED) * 2 + 1} executed={len(executed)} "
-          f"{'(' + ', '.join(sorted(set(executed))) + ') ' if executed else ''}"
-          f"rss={rss:.0f}MiB fds={fds} {'ok' if ok else 'FAILED'}")
-    return 0 if ok else 1
+    return verdict("planted_modules", {
+        "rounds": args.rounds, "builds": builds, "searches_ok": searches,
+        "planted": len(PLANTED) * 2 + 1, "executed": len(executed),
+        "rss": f"{rss:.0f}MiB", "fds": fds,
+    }, ok, [f"executed: {', '.join(sorted(set(executed)))}"] if executed else [])
 
 
 if __name__ == "__main__":

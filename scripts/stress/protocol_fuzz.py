@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RawSocket, alive, daemon_usage, make_project, scratch
+from _common import RawSocket, alive, daemon_usage, make_project, scratch, verdict
 
 METHODS = ("ping", "status", "search", "info", "unit", "notify", "subscribe", "nope", "")
 _PING = b'{"jsonrpc":"2.0","id":"probe","method":"ping"}\n'
@@ -279,18 +279,19 @@ def main() -> int:
     ok = (survived and tally.hangs == 0 and connected == answered == total
           and batch_answers == args.batch * args.rounds and leak <= 0.2 and tracebacks == 0
           and fds_after <= fds_before + 2)
-    print(f"protocol_fuzz: rounds={args.rounds} messages={tally.messages} "
-          f"answered={tally.answered} closed={tally.closed} hangs={tally.hangs} "
-          f"burst_connected={connected}/{total} burst_answered={answered} "
-          f"batch={batch_answers}/{args.batch * args.rounds} "
-          f"search_worst_ms idle={idle_worst:.0f} slow_clients={slow_worst:.0f} "
-          f"during_batch={batch_worst:.0f} long_query_4k=({long_4k}) rss_mib={rss_before:.0f}->"
-          f"{'->'.join(f'{r:.0f}' for r in after_round)} ({rss_growth:+.0%} vs fresh, "
-          f"{leak:+.0%} after round 1) fds={fds_before}->{fds_after} daemon_alive={survived} "
-          f"log_tracebacks={tracebacks} seconds={elapsed:.0f} {'ok' if ok else 'FAILED'}")
-    for note in tally.notes[:5]:
-        print(f"  {note}")
-    return 0 if ok else 1
+    return verdict("protocol_fuzz", {
+        "rounds": args.rounds, "messages": tally.messages, "answered": tally.answered,
+        "closed": tally.closed, "hangs": tally.hangs,
+        "burst_connected": f"{connected}/{total}", "burst_answered": answered,
+        "batch": f"{batch_answers}/{args.batch * args.rounds}",
+        "search_worst_ms_idle": f"{idle_worst:.0f}",
+        "search_worst_ms_slow_clients": f"{slow_worst:.0f}",
+        "search_worst_ms_during_batch": f"{batch_worst:.0f}", "long_query_4k": f"({long_4k})",
+        "rss_mib": f"{rss_before:.0f}->" + "->".join(f"{r:.0f}" for r in after_round),
+        "rss_growth": f"{rss_growth:+.0%}", "rss_leak_after_round_1": f"{leak:+.0%}",
+        "fds": f"{fds_before}->{fds_after}", "daemon_alive": survived,
+        "log_tracebacks": tracebacks, "seconds": f"{elapsed:.0f}",
+    }, ok, tally.notes)
 
 
 if __name__ == "__main__":

@@ -96,30 +96,29 @@ def _child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def test_a_model_missing_offline_fails_at_once_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "phrases", "limit_s"),
+    [
+        # Offline: importing huggingface_hub on a loaded machine; no retries.
+        ({"HF_HUB_OFFLINE": "1"}, ("not on this machine", "HF_HUB_OFFLINE"), 10),
+        # Port 9 (discard) on the loopback interface: nothing listens, so
+        # connecting is refused at once, as on a machine whose network is down.
+        # One 5 s attempt at most (was 77 s of retries).
+        ({"HF_ENDPOINT": "http://127.0.0.1:9"}, ("did not provide it", "local directory"), 20),
+    ],
+    ids=["offline", "hub-unreachable"],
+)
+def test_a_missing_model_fails_fast_in_one_line(
+    tmp_path: Path, overrides: dict[str, str], phrases: tuple[str, ...], limit_s: float
+) -> None:
     seconds, done = _load_in_child(
-        "no-such-org/no-such-model",
-        _child_env(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf")),
+        "no-such-org/no-such-model", _child_env(**overrides, HF_HOME=str(tmp_path / "hf"))
     )
     assert done.returncode == 3, done.stderr
     message = done.stderr.strip()
     assert "\n" not in message
-    assert "not on this machine" in message and "HF_HUB_OFFLINE" in message
-    assert seconds < 10  # importing huggingface_hub on a loaded machine; no retries
-
-
-def test_a_model_missing_with_the_hub_unreachable_fails_fast_in_one_line(tmp_path: Path) -> None:
-    # Port 9 (discard) on the loopback interface: nothing listens, so connecting
-    # is refused at once, as on a machine whose network is down.
-    seconds, done = _load_in_child(
-        "no-such-org/no-such-model",
-        _child_env(HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path / "hf")),
-    )
-    assert done.returncode == 3, done.stderr
-    message = done.stderr.strip()
-    assert "\n" not in message
-    assert "did not provide it" in message and "local directory" in message
-    assert seconds < 20  # one 5 s attempt at most (was 77 s of retries)
+    assert all(phrase in message for phrase in phrases), message
+    assert seconds < limit_s
 
 
 @pytest.mark.model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import sqlite3
 import zlib
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from processes import run_in_processes
 
 from tldr.paths import embedding_cache_file
 from tldr.semantic import build_semantic_index
@@ -106,14 +106,7 @@ def _writer(path: str, worker: int, count: int, overlap: int) -> None:
 
 def test_concurrent_writers_in_processes_lose_and_corrupt_nothing(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite"
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_writer, args=(str(path), worker, 2000, 1000))
-               for worker in range(3)]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(120)
-        assert process.exitcode == 0
+    run_in_processes(_writer, [(str(path), worker, 2000, 1000) for worker in range(3)], 120)
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 1000 + 3 * 1000
@@ -136,13 +129,7 @@ def test_two_concurrent_builds_over_overlapping_content(tmp_path: Path) -> None:
     first = Path(shutil.copytree(MINI, tmp_path / "a"))
     second = Path(shutil.copytree(MINI, tmp_path / "b"))
     (second / "src" / "extra.py").write_text("def only_in_b(x):\n    return x + 1\n")
-    context = multiprocessing.get_context("spawn")
-    builds = [context.Process(target=_build, args=(str(root),)) for root in (first, second)]
-    for process in builds:
-        process.start()
-    for process in builds:
-        process.join(120)
-        assert process.exitcode == 0
+    run_in_processes(_build, [(str(first),), (str(second),)], 120)
     path = embedding_cache_file()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -70,7 +70,11 @@ class BuildRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BuildSummary(msgspec.Struct):
-    """What the daemon keeps of a `BuildReport`."""
+    """What the daemon keeps of a `BuildReport`.
+
+    The worker's answer, and the last build in `status`, where the scheduler
+    adds why it ran and when it ended.
+    """
 
     status: str
     build_id: str | None
@@ -79,8 +83,21 @@ class BuildSummary(msgspec.Struct):
     extracted_files: int
     embedded: int
     seconds: float
+    reason: str = ""
+    finished_at: float = 0.0
     timings: dict[str, float] = {}
     partial_commits: int = 0
+
+    @classmethod
+    def of(cls, report: Any, *, reason: str = "", finished_at: float = 0.0) -> BuildSummary:
+        """The summary of a `BuildReport` (or of another summary)."""
+        return cls(
+            status=report.status, build_id=report.build_id, units=report.units,
+            files=report.files, extracted_files=report.extracted_files,
+            embedded=report.embedded, seconds=round(report.seconds, 4), reason=reason,
+            finished_at=finished_at, timings=dict(report.timings),
+            partial_commits=report.partial_commits,
+        )
 
 
 class _Message(msgspec.Struct, omit_defaults=True):
@@ -311,12 +328,7 @@ def main() -> int:
                 logger.exception("build failed")
             send(_Message(error=type(exc).__name__, message=str(exc)))
             continue
-        send(_Message(report=BuildSummary(
-            status=report.status, build_id=report.build_id, units=report.units,
-            files=report.files, extracted_files=report.extracted_files,
-            embedded=report.embedded, seconds=report.seconds, timings=report.timings,
-            partial_commits=report.partial_commits,
-        )))
+        send(_Message(report=BuildSummary.of(report)))
         _warm_model(Path(request.root), request.device)
     return 0
 

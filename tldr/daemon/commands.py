@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, DaemonError, TldrError
-from tldr.cli_support import RawFormatter, add_project_argument, help_handler, project_of
+from tldr.cli_support import RawFormatter, add_project_argument, command_group, project_of
 
 if TYPE_CHECKING:
     from tldr.daemon.settings import DaemonFiles
@@ -27,8 +27,8 @@ _RAW = RawFormatter
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `daemon ...` and `warm` to the CLI's subcommands."""
-    daemon = commands.add_parser(
-        "daemon", help="start, stop and inspect the per-project daemon", formatter_class=_RAW,
+    sub = command_group(
+        commands, "daemon", help="start, stop and inspect the per-project daemon",
         description=(
             "The daemon keeps a project's model and index loaded, watches the tree and\n"
             "rebuilds in the background. Searches start it on demand.\n\n"
@@ -39,8 +39,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "  tldrf daemon stop"
         ),
     )
-    daemon.set_defaults(handler=help_handler(daemon))
-    sub = daemon.add_subparsers(title="commands", metavar="COMMAND")
     specs = (
         ("start", "start the daemon (no-op when it runs)", _start,
          "Start the project's daemon and wait until it accepts requests.\n\n"

@@ -23,15 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from tldr._exceptions import IndexBusyError, TldrError
-from tldr.daemon.builder import BuildCancelled, BuildRequest, BuildWorker, lower_thread_priority
+from tldr.daemon.builder import (
+    BuildCancelled,
+    BuildRequest,
+    BuildSummary,
+    BuildWorker,
+    lower_thread_priority,
+)
 from tldr.daemon.coverage import DenseCoverage
 from tldr.daemon.searchers import SearcherCache, settings_of
 from tldr.paths import IndexPaths
 
 __all__ = [
     "BuildScheduler",
-    "BuildSummary",
     "PendingBuild",
     "SchedulerSnapshot",
     "summary_dict",
@@ -74,23 +81,6 @@ class PendingBuild:
     due_in_s: float
     rebuild: bool
     waiters: int
-
-
-@dataclass(frozen=True)
-class BuildSummary:
-    """The last build that finished."""
-
-    status: str
-    build_id: str | None
-    units: int
-    files: int
-    extracted_files: int
-    embedded: int
-    seconds: float
-    reason: str
-    finished_at: float
-    timings: dict[str, float] = field(default_factory=dict)
-    partial_commits: int = 0
 
 
 @dataclass(frozen=True)
@@ -321,13 +311,7 @@ class BuildScheduler:
         self._last_error = None
         self._progress = None
         self.counts["builds"] += 1
-        summary = BuildSummary(
-            status=report.status, build_id=report.build_id, units=report.units,
-            files=report.files, extracted_files=report.extracted_files,
-            embedded=report.embedded, seconds=round(report.seconds, 4), reason=job.reason,
-            finished_at=time.time(), timings=dict(report.timings),
-            partial_commits=report.partial_commits,
-        )
+        summary = BuildSummary.of(report, reason=job.reason, finished_at=time.time())
         self._last = summary
         if report.status != "up_to_date" or self.searchers.searcher is None:
             try:
@@ -434,4 +418,4 @@ class BuildScheduler:
 
 def summary_dict(summary: BuildSummary) -> dict[str, Any]:
     """The wire form of a build summary (`index` with `wait`, `index.updated`)."""
-    return {name: getattr(summary, name) for name in summary.__dataclass_fields__}
+    return msgspec.structs.asdict(summary)
