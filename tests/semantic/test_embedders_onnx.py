@@ -175,12 +175,16 @@ def test_the_exported_graph_fuses_attention(variant: str, attention: str) -> Non
 
 
 @pytest.mark.model
-def test_documents_embedded_concurrently_keep_their_order() -> None:
-    texts = _code_snippets() * 3  # several batches, so several run at once
-    embedder = get_embedder(f"{MINILM}:onnx-fp32")
+def test_a_text_gets_the_same_vector_alone_or_among_others_in_any_order() -> None:
+    # int8 activations are quantised per forward pass: batched texts would
+    # change each other's vectors, and concurrent runs must not mix up rows.
+    texts = _code_snippets() * 2
+    embedder = get_embedder(f"{MINILM}:onnx-int8")
     together = embedder.embed_documents(texts)
-    alone = np.stack([embedder.embed_documents([text])[0] for text in texts[:40]])
-    assert np.sum(together[:40] * alone, axis=1).min() > 0.9999
+    alone = np.stack([embedder.embed_documents([text])[0] for text in texts[:20]])
+    assert np.array_equal(together[:20], alone)
+    reverse = embedder.embed_documents(texts[::-1])[::-1]
+    assert np.array_equal(together, reverse)
 
 
 @pytest.mark.model

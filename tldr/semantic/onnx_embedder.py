@@ -3,7 +3,7 @@
 Runs the graph exported from the bundled weights (`onnx_export`) with ONNX
 Runtime and tokenizes with `tokenizers`, so embedding (the daemon's query
 path included) imports neither torch nor transformers. Pooling is what the
-model's sentence-transformers modules do: mean over the attention mask, then
+model's sentence-transformers modules do: mean over the tokens, then
 L2 normalisation.
 """
 
@@ -24,9 +24,6 @@ __all__ = ["ONNX_VARIANTS", "OnnxEmbedder", "inference_threads"]
 
 ONNX_VARIANTS = ("onnx-int8", "onnx-fp32")
 
-# Texts per forward pass. Batches are cut from texts sorted by token count, so
-# padding stays small; larger batches gained nothing on CPU.
-_BATCH = 32
 
 
 def inference_threads() -> int:
@@ -103,9 +100,9 @@ class OnnxEmbedder:
             raise self._runtime_missing(exc) from exc
         options = onnxruntime.SessionOptions()
         # A query is one short text: its matrices are split over the cores.
-        # Documents come in many batches: one batch per core, each on a single
+        # Documents come many at a time: one text per core, each on a single
         # thread, keeps every core busy without the per-operator hand-offs of
-        # splitting small matrices (measured: more units/s than one batch on
+        # splitting small matrices (measured: more units/s than one text on
         # all cores).
         options.intra_op_num_threads = 1 if documents else inference_threads()
         options.inter_op_num_threads = 1
@@ -159,40 +156,39 @@ class OnnxEmbedder:
             return result
         session, tokenizer = self._loaded(documents=documents)
         encodings = tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        batches = [order[start : start + _BATCH] for start in range(0, len(order), _BATCH)]
 
-        def embed_batch(rows: list[int]) -> None:
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for row, i in enumerate(rows):
-                tokens = encodings[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
+        # Each text runs alone. int8 activations are quantised per forward
+        # pass, so a text batched with others would get a vector that depends
+        # on its neighbours; alone, it always gets the same vector, and the
+        # embedding cache, an incremental build and a full build agree. A
+        # batch of one also has no padding. Measured per thread on this CPU:
+        # a 128-word-piece text embeds as fast alone as in a batch of 32
+        # (33.0 vs 34.2 texts/s); a 16-word-piece one loses (222 vs 327/s),
+        # but such texts are rare and cheap (specs/010-onnx-embedding.md).
+        def embed_one(i: int) -> None:
+            ids = np.array([encodings[i].ids], dtype=np.int64)
+            mask = np.ones_like(ids)
             (hidden,) = session.run(
                 ["last_hidden_state"],
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
             )
-            result[rows] = _mean_pooled(hidden, mask)
+            result[i] = _mean_pooled(hidden[0])
 
-        workers = min(len(batches), inference_threads()) if documents else 1
+        workers = min(len(texts), inference_threads()) if documents else 1
         if workers <= 1:
-            for rows in batches:
-                embed_batch(rows)
+            for i in range(len(texts)):
+                embed_one(i)
         else:
             # ONNX Runtime runs one session from several threads at once, and
-            # releases the GIL while it computes.
+            # releases the GIL while it computes: one text per core.
             with ThreadPoolExecutor(workers, thread_name_prefix="tldrf-embed") as pool:
-                list(pool.map(embed_batch, batches))
+                list(pool.map(embed_one, range(len(texts))))
         return result
 
 
-def _mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Mean of the token vectors the mask keeps, L2-normalised per row."""
+def _mean_pooled(hidden: np.ndarray) -> np.ndarray:
+    """Mean of one text's token vectors (no padding), L2-normalised."""
     import numpy as np
 
-    weights = mask[:, :, None].astype(np.float32)
-    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+    pooled = hidden.mean(axis=0)
+    return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
