@@ -87,6 +87,22 @@ def test_query_weight_depends_on_kind() -> None:
     assert _order("betaThing", units, dense=[0], lexical=[1])[0] == 1
 
 
+def test_a_question_trusts_bm25_more_when_its_best_hit_stands_out() -> None:
+    units = [_u(f"f{i}", f"m{i}.py") for i in range(40)]
+    # Dense: 0 first, 1 only 30th. BM25: 1 first, then ten others.
+    dense = _hits(0, *range(2, 31), 1)
+    flat = [(1, 10.0)] + [(p, 9.9 - i * 0.1) for i, p in enumerate(range(31, 40))]
+    steep = [(1, 10.0)] + [(p, 2.0 - i * 0.1) for i, p in enumerate(range(31, 40))]
+
+    def first(lexical: list[tuple[int, float]]) -> int:
+        return rank("where is the retry logic", units, dense=dense, lexical=lexical, k=5)[0][0]
+
+    # Flat BM25 scores leave the embedding's choice; a BM25 hit far above the
+    # rest (a rare word of the question matched) wins.
+    assert first(flat) == 0
+    assert first(steep) == 1
+
+
 def test_symbol_definition_boost_exact_over_mentions() -> None:
     units = [
         _u("use_session", "app.py", code="s = ClientSession()"),
