@@ -243,3 +243,29 @@ def test_backend_failure_mid_build_keeps_previous_index_active(project: Path, mo
         build_semantic_index(project, rebuild=True)
     assert _metadata(project).vector_store.build_id == before
     assert semantic_search(project, "merge settings", k=1)[0]["name"] == "merge_settings"
+
+
+def test_units_with_the_same_text_are_embedded_once(tmp_path: Path) -> None:
+    from tldr.semantic.embedders import HashingEmbedder
+
+    class RecordingEmbedder(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__(256)
+            self.texts: list[str] = []
+
+        def embed_documents(self, texts):
+            self.texts += texts
+            return super().embed_documents(texts)
+
+    # A redefinition: two units, one text.
+    (tmp_path / "twins.py").write_text("def twin():\n    return 1\n\n\ndef twin():\n    return 1\n")
+    embedder = RecordingEmbedder()
+    report = build_semantic_index(tmp_path, model=MODEL, embedder=embedder)
+    units = read_units_file(IndexPaths(tmp_path), _metadata(tmp_path))
+    twins = [h for u, h in zip(units.units, units.text_hashes, strict=True) if u.name == "twin"]
+    assert len(twins) == 2 and twins[0] == twins[1]
+    assert len(embedder.texts) == len(set(embedder.texts)) == report.embedded
+    # Both have their vector: the dense retriever alone finds both.
+    hits = semantic_search(tmp_path, "twin", k=5, mode="dense")
+    scores = [row["score"] for row in hits if row["name"] == "twin"]
+    assert len(scores) == 2 and _metadata(tmp_path).dense is None
