@@ -19,9 +19,11 @@ Prints NDCG@10, MRR and recall@10 per corpus (with the published semble
 figure beside ours), per language, per category and overall, plus index time
 per unit and the query p50. `--compare` adds the change against an earlier
 `--json` output. `--sweep` re-ranks every query with a ranking constant
-(`tldr.semantic.ranking.NAME`, or `file_kinds.NAME`) set to each value and
-reports the change of the mean over corpora with each language held out in
-turn (leave-one-language-out): a value is taken only when it helps with every
+(`tldr.semantic.ranking.NAME`, `file_kinds.NAME` or `lexical.NAME`; a
+lexical constant rebuilds each corpus's BM25 index in memory, since its
+weights are computed at build time) set to each value and reports the
+change of the mean over corpora with each language held out in turn
+(leave-one-language-out): a value is taken only when it helps with every
 language held out, so a gain that comes from one language does not count.
 """
 
@@ -39,6 +41,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -239,9 +242,21 @@ def _fetch(bench_dir: Path, names: Sequence[str]) -> dict[str, Path]:
 _Ranker = Callable[[str], list[dict[str, Any]]]
 
 
-def _open_corpus(root: Path, args: argparse.Namespace) -> tuple[_Ranker, dict[str, float]]:
-    """Index `root` (incrementally) and return its query function and build timing."""
+@dataclass(frozen=True)
+class _Opened:
+    """One indexed corpus held open for sweeps."""
+
+    run: _Ranker
+    queries: Sequence[Mapping[str, Any]]
+    reindex_lexical: Callable[[], None]
+
+
+def _open_corpus(
+    root: Path, args: argparse.Namespace
+) -> tuple[_Ranker, dict[str, float], Callable[[], None]]:
+    """Index `root` (incrementally); its query function, build timing and BM25 rebuild."""
     from tldr.semantic import Searcher, build_semantic_index
+    from tldr.semantic.lexical import LexicalIndex, TokenCache
 
     t0 = time.perf_counter()
     build_semantic_index(root, model=args.model, rebuild=args.rebuild)
@@ -262,7 +277,12 @@ def _open_corpus(root: Path, args: argparse.Namespace) -> tuple[_Ranker, dict[st
     def run(query: str) -> list[dict[str, Any]]:
         return searcher.search(query, k=K, mode=args.mode)
 
-    return run, timing
+    def reindex_lexical() -> None:
+        # In memory only: the committed index on disk is left as built.
+        build = searcher.build
+        build.lexical_index = LexicalIndex.build(build.units, token_cache=TokenCache())
+
+    return run, timing, reindex_lexical
 
 
 def _score_all(
@@ -373,24 +393,33 @@ def _report(
 
 def _sweep(
     sweeps: Sequence[tuple[str, list[Any]]],
-    opened: Mapping[str, tuple[_Ranker, Sequence[Mapping[str, Any]]]],
+    opened: Mapping[str, _Opened],
     base: Mapping[str, float],
     languages: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """Re-rank every query per constant value; print overall, per language and held-out changes."""
+    from tldr.semantic import lexical
+
     out = []
     for name, values in sweeps:
         module, attr = _constant_owner(name)
         original = getattr(module, attr)
+        reindex = module is lexical
         for value in values:
             setattr(module, attr, value)
             try:
+                if reindex:
+                    for corpus in opened.values():
+                        corpus.reindex_lexical()
                 changed = {
-                    corpus: _mean(r["ndcg"] for r in _score_all(run, queries)[0])
-                    for corpus, (run, queries) in opened.items()
+                    name_: _mean(r["ndcg"] for r in _score_all(c.run, c.queries)[0])
+                    for name_, c in opened.items()
                 }
             finally:
                 setattr(module, attr, original)
+                if reindex:
+                    for corpus in opened.values():
+                        corpus.reindex_lexical()
             held = leave_one_language_out(base, changed, languages)
             per_lang = {
                 lang: _mean(changed[n] - base[n] for n in base if languages[n] == lang)
@@ -450,19 +479,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     dirs = _fetch(args.bench_dir, names)
     per_query: dict[str, list[dict[str, Any]]] = {}
     timing: dict[str, dict[str, float]] = {}
-    opened: dict[str, tuple[_Ranker, Sequence[Mapping[str, Any]]]] = {}
+    opened: dict[str, _Opened] = {}
     for name in names:
         if name not in dirs:
             continue
         queries = json.loads((args.bench_dir / "annotations" / f"{name}.json").read_text())
-        run, timing[name] = _open_corpus(dirs[name], args)
+        run, timing[name], reindex_lexical = _open_corpus(dirs[name], args)
         per_query[name], timing[name]["query_p50_ms"] = _score_all(run, queries)
         print(f"# {name}: {_mean(q['ndcg'] for q in per_query[name]):.3f}", flush=True)
         if args.verbose:
             for q in per_query[name]:
                 print(f"  {q['ndcg']:.2f} {q['category'][:4]} {q['query']!r}: {q['top'][:3]}")
         if sweeps:
-            opened[name] = (run, queries)
+            opened[name] = _Opened(run, queries, reindex_lexical)
     summary = summarize(per_query, languages)
     if previous and previous.get("queries"):
         # Compare like with like: the earlier run over this run's corpora only.

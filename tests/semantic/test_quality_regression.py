@@ -9,6 +9,7 @@ query in hybrid mode with the bundled all-MiniLM-L6-v2. Also checks the benchmar
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import shutil
@@ -147,3 +148,34 @@ def test_summary_per_language_and_published_figures() -> None:
         pytest.skip("no ../shared/bench here")
     names = {c["name"] for c in json.loads(spec.read_text())["corpora"]}
     assert set(bench.PUBLISHED) == names and set(bench.QUICK) <= names
+
+
+def test_sweeping_a_bm25_constant_rebuilds_the_lexical_index(hashed_project: Path) -> None:
+    # BM25 weights are computed when the index is built, so a sweep of a
+    # lexical constant that only set the attribute would rank exactly as before.
+    bench = _bench()
+    args = argparse.Namespace(model="hash-256", rebuild=False, mode="lexical", sweep=["_K1=0.05"])
+    run, _timing, reindex_lexical = bench._open_corpus(hashed_project, args)
+    queries = [
+        {"query": q["query"], "category": q["kind"], "relevant": [q["first"]]}
+        for q in QUERIES
+        if "first" in q
+    ]
+
+    def ranked() -> list[list[tuple[str, float]]]:
+        return [[(r["file"], r["score"]) for r in run(q["query"])] for q in queries]
+
+    before = ranked()
+    during: list[list[tuple[str, float]]] = []
+
+    def recording(query: str) -> list[dict[str, Any]]:
+        rows = run(query)
+        during.append([(r["file"], r["score"]) for r in rows])
+        return rows
+
+    opened = {"project": bench._Opened(recording, queries, reindex_lexical)}
+    base = {"project": 0.0}
+    swept = bench._sweep([("_K1", [0.05])], opened, base, {"project": "python"})
+    assert swept[0]["constant"] == "_K1"
+    assert during != before
+    assert ranked() == before  # the original constant's index is back
