@@ -82,6 +82,9 @@ PUBLISHED = {
     "zig-clap": 0.910,
     "curl": 0.726,
     "monolog": 0.901,
+    "ecto": 0.927,
+    "exposed": 0.712,
+    "kotlinx-coroutines": 0.907,
 }
 
 # `--quick`: small corpora in nine languages (about 700 files in all), so a
