@@ -152,6 +152,27 @@ def test_output_into_a_closed_pipe_exits_quietly() -> None:
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
+@pytest.mark.parametrize("unbuffered", [False, True])
+@pytest.mark.parametrize("words", [["--help"], ["--version"], ["semantic", "search", "--help"],
+                                   ["completion", "fish"], ["semantic", "--no-such-option"]])
+def test_every_kind_of_output_into_a_closed_pipe_is_quiet(words: list[str], unbuffered: bool
+                                                          ) -> None:
+    # Whether the pipe's closing shows depends on buffering: test both ways.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    with subprocess.Popen([*TLDRF, *words], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=60)
+    usage_error = "--no-such-option" in words
+    assert code == (2 if usage_error else 0), err
+    assert "BrokenPipe" not in err and "Exception ignored" not in err, err
+    assert bool(err) == usage_error, err
+
+
 def test_output_into_head_exits_quietly(indexed: Path) -> None:
     shell = (f"{' '.join(TLDRF)} semantic search function -p {indexed} -k 200 "
              "--no-daemon --format jsonl --snippets | head -1")

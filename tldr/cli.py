@@ -42,8 +42,31 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run `tldrf` with `argv` (default: sys.argv[1:]); return the exit code."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run `tldrf` with `argv` (default: sys.argv[1:]); return the exit code.
+
+    Output is flushed here, inside the handler of a closed pipe: left to the
+    interpreter's final flush, a reader gone away (`| head`) would show as
+    "Exception ignored ... BrokenPipeError" and exit 120 whenever stdout is
+    block-buffered (no `PYTHONUNBUFFERED`), argparse's own output included.
+    """
+    try:
+        try:
+            code = _run(sys.argv[1:] if argv is None else list(argv))
+        except SystemExit:  # argparse: --help, --version, usage errors
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Stop quietly, as Unix tools do, and point stdout at /dev/null so the
+        # interpreter's final flush has nowhere left to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -59,13 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tldrf: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as Unix tools do, and keep
-        # the interpreter's final flush from failing on the closed pipe too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 0
 
 
 def _remember_argparse_translations() -> None:
