@@ -83,7 +83,7 @@ def build_texts(root: Path) -> list[str]:
 
 def raw_embedding_seconds(embedder: Any, texts: list[str]) -> float:
     """The model alone on `texts`, in the build's batches."""
-    from tldr.semantic.build import _EMBED_BATCH
+    from tldr.semantic.build.pipeline import _EMBED_BATCH
 
     started = time.perf_counter()
     for start in range(0, len(texts), _EMBED_BATCH):
@@ -117,7 +117,7 @@ _ADDED_FUNCTION = {
 def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, Any]:
     """Speed figures of one variant on a fresh copy of the corpus."""
     from tldr.semantic import build_semantic_index
-    from tldr.semantic.embedders import get_embedder
+    from tldr.semantic.models.embedders import get_embedder
 
     started = time.perf_counter()
     embedder = get_embedder(model)

@@ -19,7 +19,7 @@ Prints NDCG@10, MRR and recall@10 per corpus (with the published semble
 figure beside ours), per language, per category and overall, plus index time
 per unit and the query p50. `--compare` adds the change against an earlier
 `--json` output. `--sweep` re-ranks every query with a ranking constant
-(`tldr.semantic.ranking.NAME`, `file_kinds.NAME` or `lexical.NAME`; a
+(`tldr.semantic.query.ranking.NAME`, `file_kinds.NAME` or `lexical.NAME`; a
 lexical constant rebuilds each corpus's BM25 index in memory, since its
 weights are computed at build time) set to each value and reports the
 change of the mean over corpora with each language held out in turn
@@ -319,7 +319,8 @@ def _parse_sweeps(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
 
 
 def _constant_owner(name: str) -> Any:
-    from tldr.semantic import file_kinds, lexical, ranking
+    from tldr.semantic import lexical
+    from tldr.semantic.query import file_kinds, ranking
 
     module_name, _, attr = name.rpartition(".")
     modules = {"ranking": ranking, "file_kinds": file_kinds, "lexical": lexical}

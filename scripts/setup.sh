@@ -64,7 +64,7 @@ step "preparing the default model for ONNX Runtime (exported from the bundled we
 HF_HUB_OFFLINE=1 "$venv/bin/python" -c "
 import sys
 from tldr import TldrError
-from tldr.semantic.embedders import get_embedder
+from tldr.semantic.models.embedders import get_embedder
 try:
     get_embedder('all-MiniLM-L6-v2').embed_query('ready')
 except TldrError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tldr.semantic.onnx_export import onnx_cache_dir
+from tldr.semantic.models.onnx_export import onnx_cache_dir
 
 MINI_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "mini"
 # The user's ONNX exports (setup.sh makes them; a minute each): shared by every

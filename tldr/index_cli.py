@@ -245,7 +245,7 @@ def _gc(args: argparse.Namespace) -> int:
 
 def _cache_info(args: argparse.Namespace) -> int:
     from tldr.paths import embedding_cache_file
-    from tldr.semantic.embedding_cache import cache_stats
+    from tldr.semantic.build.embedding_cache import cache_stats
 
     stats = cache_stats(embedding_cache_file())
     lines = [
@@ -262,7 +262,7 @@ def _cache_info(args: argparse.Namespace) -> int:
 
 def _cache_prune(args: argparse.Namespace) -> int:
     from tldr.paths import embedding_cache_file
-    from tldr.semantic.embedding_cache import prune
+    from tldr.semantic.build.embedding_cache import prune
 
     limit = None if args.max_mb is None else int(args.max_mb * 1024 * 1024)
     result = prune(embedding_cache_file(), limit_bytes=limit)

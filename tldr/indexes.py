@@ -220,7 +220,7 @@ def collect_index_garbage(
 def _old_files(paths: IndexPaths) -> list[tuple[str, int]]:
     """Under the lock: delete old versions, stale temp files and the legacy cache."""
     from tldr.config import backend_settings
-    from tldr.semantic.freshness import open_store
+    from tldr.semantic.build.freshness import open_store
     from tldr.semantic.storage import build_id_of, collect_garbage, read_metadata
 
     sizes = {entry.name: entry.stat().st_size for entry in paths.semantic_dir.iterdir()

@@ -18,9 +18,9 @@ from tldr.daemon.builder import BuildRequest, BuildWorker
 from tldr.daemon.client import daemon_search
 from tldr.paths import IndexPaths
 from tldr.request import SearchRequest
-from tldr.semantic import build as build_module
-from tldr.semantic import embedders
-from tldr.semantic.embedders import HashingEmbedder
+from tldr.semantic.build import pipeline as build_module
+from tldr.semantic.models import embedders
+from tldr.semantic.models.embedders import HashingEmbedder
 
 SOURCES = {
     f"pkg/mod{n}.py": "".join(

@@ -246,7 +246,7 @@ def test_backend_failure_mid_build_keeps_previous_index_active(project: Path, mo
 
 
 def test_units_with_the_same_text_are_embedded_once(tmp_path: Path) -> None:
-    from tldr.semantic.embedders import HashingEmbedder
+    from tldr.semantic.models.embedders import HashingEmbedder
 
     class RecordingEmbedder(HashingEmbedder):
         def __init__(self) -> None:

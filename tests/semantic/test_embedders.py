@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tldr import EmbedderError
-from tldr.semantic.embedders import (
+from tldr.semantic.models.embedders import (
     MODEL_REGISTRY,
     HashingEmbedder,
     SentenceTransformerEmbedder,
@@ -11,7 +11,7 @@ from tldr.semantic.embedders import (
     get_embedder,
     model_spec,
 )
-from tldr.semantic.rerank import CrossEncoderReranker
+from tldr.semantic.models.rerank import CrossEncoderReranker
 from tldr.testing import EmbedderContract, RerankerContract
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tldr import EmbedderError
-from tldr.semantic.embedders import (
+from tldr.semantic.models.embedders import (
     MODEL_REGISTRY,
     SentenceTransformerEmbedder,
     canonical_model_name,
@@ -20,8 +20,8 @@ from tldr.semantic.embedders import (
     model_spec,
     split_variant,
 )
-from tldr.semantic.onnx_embedder import OnnxEmbedder, inference_threads
-from tldr.semantic.onnx_export import _export_stem, exported_model, onnx_cache_dir
+from tldr.semantic.models.onnx_embedder import OnnxEmbedder, inference_threads
+from tldr.semantic.models.onnx_export import _export_stem, exported_model, onnx_cache_dir
 from tldr.testing import EmbedderContract
 
 MINILM = "all-MiniLM-L6-v2"
@@ -75,7 +75,7 @@ def _load_in_child(model: str, env: dict[str, str]) -> tuple[float, subprocess.C
     code = (
         "import sys, time\n"
         "from tldr import TldrError\n"
-        "from tldr.semantic.embedders import get_embedder\n"
+        "from tldr.semantic.models.embedders import get_embedder\n"
         "started = time.monotonic()\n"
         "try:\n"
         f"    get_embedder({model!r}).embed_query('x')\n"
@@ -214,8 +214,8 @@ def test_indexing_and_searching_import_neither_torch_nor_transformers(project: P
 @pytest.mark.model
 def test_two_processes_export_once_and_later_uses_reuse_the_file(tmp_path: Path) -> None:
     code = (
-        "from tldr.semantic.embedders import MODEL_REGISTRY\n"
-        "from tldr.semantic.onnx_export import exported_model\n"
+        "from tldr.semantic.models.embedders import MODEL_REGISTRY\n"
+        "from tldr.semantic.models.onnx_export import exported_model\n"
         f"print(exported_model(MODEL_REGISTRY[{MINILM!r}], 'onnx-fp32'))\n"
     )
     env = {**os.environ, "TLDR_USER_CACHE_DIR": str(tmp_path / "cache")}

@@ -13,7 +13,7 @@ from processes import run_in_processes
 
 from tldr.paths import embedding_cache_file
 from tldr.semantic import build_semantic_index
-from tldr.semantic.embedding_cache import EmbeddingCache, cache_stats, prune
+from tldr.semantic.build.embedding_cache import EmbeddingCache, cache_stats, prune
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "mini"
 
@@ -151,7 +151,7 @@ def test_two_concurrent_builds_over_overlapping_content(tmp_path: Path) -> None:
 
 
 def test_a_copy_of_an_indexed_project_embeds_nothing(tmp_path: Path) -> None:
-    from tldr.semantic import embedders
+    from tldr.semantic.models import embedders
 
     calls: list[int] = []
     original = embedders.get_embedder
@@ -168,7 +168,7 @@ def test_a_copy_of_an_indexed_project_embeds_nothing(tmp_path: Path) -> None:
         return embedder
 
     roots = [Path(shutil.copytree(MINI, tmp_path / f"copy{n}")) for n in range(2)]
-    import tldr.semantic.build as build_module
+    import tldr.semantic.build.pipeline as build_module
 
     build_module.get_embedder, saved = counting, build_module.get_embedder
     try:

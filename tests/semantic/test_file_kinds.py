@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from tldr.semantic import file_kinds
-from tldr.semantic.file_kinds import (
+from tldr.semantic.query import file_kinds
+from tldr.semantic.query.file_kinds import (
     ProjectFiles,
     file_info,
     mirror_directories,

@@ -10,7 +10,7 @@ import pytest
 
 from tldr import LegacyIndexError
 from tldr.semantic import semantic_search
-from tldr.semantic.embedders import HashingEmbedder
+from tldr.semantic.models.embedders import HashingEmbedder
 from tldr.vector_store._faiss import FaissVectorStore
 
 faiss = pytest.importorskip("faiss")

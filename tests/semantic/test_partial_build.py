@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tldr.paths import IndexPaths
-from tldr.semantic import build as build_module
 from tldr.semantic import build_semantic_index, is_up_to_date, semantic_search
-from tldr.semantic.embedders import HashingEmbedder
-from tldr.semantic.loaded_build import LoadedBuild
+from tldr.semantic.build import pipeline as build_module
+from tldr.semantic.models.embedders import HashingEmbedder
+from tldr.semantic.query.loaded_build import LoadedBuild
 from tldr.semantic.storage import read_metadata
 
 MODEL = "hash-256"

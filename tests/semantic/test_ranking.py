@@ -5,8 +5,8 @@ import time
 import pytest
 from unit_factory import make_unit
 
-from tldr.semantic import ranking
-from tldr.semantic.ranking import (
+from tldr.semantic.query import ranking
+from tldr.semantic.query.ranking import (
     CANDIDATES_DENSE,
     CANDIDATES_LEXICAL,
     FileHit,

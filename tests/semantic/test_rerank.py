@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tldr.semantic import build_semantic_index, semantic_search
-from tldr.semantic.rerank import CrossEncoderReranker, get_reranker
+from tldr.semantic.models.rerank import CrossEncoderReranker, get_reranker
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from tldr import ConfigError, IndexIncompatibleError
 from tldr.semantic import ROW_FIELDS, Searcher, build_semantic_index, semantic_search
-from tldr.semantic.embedders import HashingEmbedder
+from tldr.semantic.models.embedders import HashingEmbedder
 
 
 @pytest.fixture

@@ -344,7 +344,7 @@ def _warm_model(root: Path, device: str | None) -> None:
     multi-second model load.
     """
     from tldr.paths import IndexPaths
-    from tldr.semantic.embedders import get_embedder
+    from tldr.semantic.models.embedders import get_embedder
     from tldr.semantic.storage import read_metadata
 
     try:

@@ -11,10 +11,10 @@ rows = semantic_search(".", "parse the config file", k=10)
 Importing this package loads no vector store library and no model.
 """
 
-from tldr.semantic.build import BuildReport, build_semantic_index
-from tldr.semantic.freshness import is_up_to_date
-from tldr.semantic.info import index_info
-from tldr.semantic.search import MODES, ROW_FIELDS, Searcher, semantic_search
+from tldr.semantic.build.freshness import is_up_to_date
+from tldr.semantic.build.pipeline import BuildReport, build_semantic_index
+from tldr.semantic.query.info import index_info
+from tldr.semantic.query.search import MODES, ROW_FIELDS, Searcher, semantic_search
 
 __all__ = [
     "MODES",

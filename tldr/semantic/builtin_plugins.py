@@ -13,8 +13,8 @@ __all__ = ["register_embedders", "register_rerankers"]
 @hookimpl
 def register_embedders(register: Callable[[type[Any]], None]) -> None:
     """ONNX Runtime, sentence-transformers and the weight-free hashing model."""
-    from tldr.semantic.embedders import HashingEmbedder, SentenceTransformerEmbedder
-    from tldr.semantic.onnx_embedder import OnnxEmbedder
+    from tldr.semantic.models.embedders import HashingEmbedder, SentenceTransformerEmbedder
+    from tldr.semantic.models.onnx_embedder import OnnxEmbedder
 
     register(OnnxEmbedder)
     register(SentenceTransformerEmbedder)
@@ -24,6 +24,6 @@ def register_embedders(register: Callable[[type[Any]], None]) -> None:
 @hookimpl
 def register_rerankers(register: Callable[[type[Any]], None]) -> None:
     """The sentence-transformers cross-encoder reranker."""
-    from tldr.semantic.rerank import CrossEncoderReranker
+    from tldr.semantic.models.rerank import CrossEncoderReranker
 
     register(CrossEncoderReranker)

@@ -21,8 +21,8 @@ from tldr.config import (
 )
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
-from tldr.semantic.embedders import canonical_model_name
-from tldr.semantic.signature import fs_signature, git_signature
+from tldr.semantic.models.embedders import canonical_model_name
+from tldr.semantic.build.signature import fs_signature, git_signature
 from tldr.semantic.storage import (
     Metadata,
     ProjectSignature,

@@ -3,7 +3,7 @@
 Nothing is downloaded: the graph is exported from the weights the model's
 package installed (`torch.onnx.export`), BERT-fused by ONNX Runtime's
 transformer optimizer and, for the int8 variant, dynamically quantised. The
-export runs in a child process (`python -m tldr.semantic.onnx_export`) so
+export runs in a child process (`python -m tldr.semantic.models.onnx_export`) so
 torch never enters the process that embeds; a file lock keeps two processes
 from exporting the same file, and the file appears by `os.replace` only once
 complete.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tldr._exceptions import EmbedderError
 from tldr.paths import user_cache_dir
-from tldr.semantic.embedders import ModelSpec, bundled_model_path, model_spec, split_variant
+from tldr.semantic.models.embedders import ModelSpec, bundled_model_path, model_spec, split_variant
 
 __all__ = ["EXPORT_RECIPE", "bundled_model_dir", "exported_model", "export_to", "onnx_cache_dir"]
 
@@ -105,7 +105,7 @@ def _remove_stale_exports(spec: ModelSpec, variant: str, *, keep: Path) -> None:
 
 
 def _export_in_child(spec: ModelSpec, variant: str, target: Path) -> None:
-    command = [sys.executable, "-m", "tldr.semantic.onnx_export",
+    command = [sys.executable, "-m", "tldr.semantic.models.onnx_export",
                f"{spec.name}:{variant}", str(target)]
     try:
         done = subprocess.run(
@@ -213,9 +213,10 @@ def _quantize(source: Path, target: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m tldr.semantic.onnx_export MODEL:VARIANT TARGET` (what the embedder runs)."""
+    """`python -m tldr.semantic.models.onnx_export MODEL:VARIANT TARGET` (the embedder runs it)."""
     if len(argv) != 2:
-        print("usage: python -m tldr.semantic.onnx_export MODEL:VARIANT TARGET", file=sys.stderr)
+        print("usage: python -m tldr.semantic.models.onnx_export MODEL:VARIANT TARGET",
+              file=sys.stderr)
         return 2
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

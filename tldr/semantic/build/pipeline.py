@@ -35,17 +35,17 @@ from tldr.config import (
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
 from tldr.semantic import lexical
-from tldr.semantic.build_lock import BuildLock
-from tldr.semantic.commit import Snapshot, commit_build
-from tldr.semantic.embedders import Embedder, get_embedder
-from tldr.semantic.embedding_cache import EmbeddingCache
-from tldr.semantic.freshness import (
+from tldr.semantic.build.lock import BuildLock
+from tldr.semantic.build.commit import Snapshot, commit_build
+from tldr.semantic.models.embedders import Embedder, get_embedder
+from tldr.semantic.build.embedding_cache import EmbeddingCache
+from tldr.semantic.build.freshness import (
     is_up_to_date,
     open_store,
     requested_settings,
     settings_match,
 )
-from tldr.semantic.signature import fs_signature, git_signature
+from tldr.semantic.build.signature import fs_signature, git_signature
 from tldr.semantic.storage import (
     DenseCoverage,
     FileStamp,

@@ -15,7 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import EmbedderError
-from tldr.semantic.embedders import ModelSpec, canonical_model_name, model_spec, split_variant
+from tldr.semantic.models.embedders import (
+    ModelSpec,
+    canonical_model_name,
+    model_spec,
+    split_variant,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,7 +96,7 @@ class OnnxEmbedder:
             return self._sessions[documents], self._tokenizer
 
     def _load_session(self, *, documents: bool) -> Any:
-        from tldr.semantic.onnx_export import exported_model
+        from tldr.semantic.models.onnx_export import exported_model
 
         path = exported_model(self.spec, self.variant)
         try:
@@ -122,7 +127,7 @@ class OnnxEmbedder:
             ) from exc
 
     def _load_tokenizer(self) -> Any:
-        from tldr.semantic.onnx_export import bundled_model_dir
+        from tldr.semantic.models.onnx_export import bundled_model_dir
 
         try:
             from tokenizers import Tokenizer

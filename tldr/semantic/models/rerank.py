@@ -67,7 +67,7 @@ class CrossEncoderReranker:
                 try:
                     from sentence_transformers import CrossEncoder
 
-                    from tldr.semantic.embedders import pick_device
+                    from tldr.semantic.models.embedders import pick_device
 
                     self._encoder = CrossEncoder(self.model, device=pick_device(self.device))
                 except Exception as exc:

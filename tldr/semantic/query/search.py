@@ -25,9 +25,9 @@ from tldr._exceptions import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.request import MODES, SearchRequest
-from tldr.semantic import ranking
-from tldr.semantic.embedders import Embedder, get_embedder
-from tldr.semantic.loaded_build import LoadedBuild
+from tldr.semantic.models.embedders import Embedder, get_embedder
+from tldr.semantic.query import ranking
+from tldr.semantic.query.loaded_build import LoadedBuild
 from tldr.semantic.storage import (
     Metadata,
     require_metadata,
@@ -282,7 +282,7 @@ def _request(request: SearchRequest | str, options: dict[str, Any]) -> SearchReq
 def _reranked(
     query: str, units: Sequence[Unit], ranked: list[tuple[int, float]], warnings: list[str]
 ) -> list[tuple[int, float]]:
-    from tldr.semantic.rerank import get_reranker
+    from tldr.semantic.models.rerank import get_reranker
     from tldr.semantic.text import embedding_text
 
     try:

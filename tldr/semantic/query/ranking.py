@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tldr.semantic.file_kinds import ASKS, ProjectFiles
 from tldr.semantic.lexical import MAX_QUERY_CHARS, tokenize
+from tldr.semantic.query.file_kinds import ASKS, ProjectFiles
 
 if TYPE_CHECKING:
     from tldr.units.model import Unit
