@@ -148,7 +148,7 @@ def first_minute(args: argparse.Namespace, work: Path, env: dict[str, str]) -> d
     import shutil
 
     from tldr.daemon.client import DaemonClient, stop_daemon
-    from tldr.daemon.settings import daemon_files
+    from tldr.paths import daemon_files
 
     source = Path(args.first_minute).expanduser().resolve()
     root = work / source.name
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from tldr.daemon.client import DaemonClient, ensure_daemon, stop_daemon
-    from tldr.daemon.settings import daemon_files
+    from tldr.paths import daemon_files
     from tldr.semantic import build_semantic_index
 
     work = Path(tempfile.mkdtemp(prefix="tldrf-bench-"))

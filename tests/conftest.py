@@ -54,7 +54,7 @@ def indexed_project(tmp_path: Path) -> Iterator[Path]:
     """The mini fixture project indexed with hash-256; a daemon started on it is
     stopped at teardown."""
     from tldr.daemon.client import stop_daemon
-    from tldr.daemon.settings import daemon_files
+    from tldr.paths import daemon_files
     from tldr.semantic import build_semantic_index
 
     root = shutil.copytree(MINI_PROJECT, tmp_path / "mini")

@@ -14,7 +14,7 @@ import pytest
 
 from tldr import __version__
 from tldr.cli import main
-from tldr.cli_support import use_color
+from tldr.cli._support import use_color
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "projects" / "mini"
 TLDRF = [sys.executable, "-m", "tldr.cli"]
@@ -203,7 +203,7 @@ def test_bash_completion_completes_commands_and_values(capsys: pytest.CaptureFix
 
     def complete(*words: str) -> set[str]:
         line = " ".join(f"'{w}'" for w in ("tldrf", *words))
-        program = (f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words)}; _tldrf; "
+        program = (f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words)}; _shtab_tldrf; "
                    'printf "%s\\n" "${COMPREPLY[@]}"')
         out = subprocess.run(["bash", "-c", program], capture_output=True, text=True,
                              check=True, env={**os.environ, "LC_ALL": "C"}).stdout
@@ -216,9 +216,25 @@ def test_bash_completion_completes_commands_and_values(capsys: pytest.CaptureFix
     assert complete("--color", "") == {"auto", "always", "never"}
 
 
+def test_fish_completion_offers_each_level_its_own_subcommands(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The hand-written fish script offered `index list|info|rm|gc` after
+    # `tldrf semantic index`: subcommands must be scoped by their whole path.
+    main(["completion", "fish"])
+    script = capsys.readouterr().out
+    offered: dict[str, set[str]] = {}
+    for line in script.splitlines():
+        if line.startswith("complete -c tldrf -n '_shtab_tldrf_using") and " -a " in line:
+            path = line.split("_shtab_tldrf_using", 1)[1].split(";", 1)[0].strip()
+            offered.setdefault(path, set()).add(line.split(" -a ", 1)[1].split()[0])
+    assert {"list", "info", "rm", "gc"} <= offered["index"]
+    assert not {"list", "rm", "gc"} & offered.get("semantic index", set())
+    assert {"index", "search", "info"} <= offered["semantic"]
+
+
 def test_user_config_is_below_the_project_config(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from tldr.config import read_config_file
+    from tldr.settings import read_config_file
 
     user = tmp_path / "user.toml"
     user.write_text('[semantic]\nmodel = "hash-64"\nlang = ["go"]\n'

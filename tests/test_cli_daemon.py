@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tldr.cli import main
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 
 
 def test_search_goes_through_an_autostarted_daemon(indexed_project: Path, capsys) -> None:

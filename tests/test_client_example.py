@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 
 from tldr.daemon.client import ensure_daemon
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = ROOT / "scripts" / "tldrf_client_example.py"
@@ -24,7 +24,7 @@ _TLDRF = shlex.join(
         sys.executable,
         "-c",
         (
-            "import argparse, sys; from tldr.daemon.commands import add_commands; "
+            "import argparse, sys; from tldr.cli.daemon import add_commands; "
             "p = argparse.ArgumentParser(); add_commands(p.add_subparsers()); "
             "a = p.parse_args(); sys.exit(a.handler(a))"
         ),

@@ -12,8 +12,7 @@ from processes import run_in_processes
 from tldr.cli import main
 from tldr.daemon.client import stop_daemon
 from tldr.daemon.lifecycle import is_running
-from tldr.daemon.settings import daemon_files
-from tldr.paths import IndexPaths
+from tldr.paths import IndexPaths, daemon_files
 from tldr.registry import read_registry, record_use, registry_file
 from tldr.semantic import build_semantic_index
 

@@ -17,8 +17,7 @@ from tldr._exceptions import ConfigError
 from tldr.cli import main
 from tldr.daemon.client import stop_daemon
 from tldr.daemon.lifecycle import is_running
-from tldr.daemon.settings import daemon_files
-from tldr.paths import IndexPaths
+from tldr.paths import IndexPaths, daemon_files
 
 MINI = Path(__file__).parent / "fixtures" / "projects" / "mini"
 

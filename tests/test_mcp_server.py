@@ -1,7 +1,7 @@
 """`tldrf mcp`, driven over stdio by the MCP SDK's own client.
 
 Each test copies the mini fixture project, indexes it with the deterministic
-`hash-256` model (no neural model loads), talks to `python -m tldr.mcp_server`
+`hash-256` model (no neural model loads), talks to `python -m tldr.cli.mcp`
 as an agent host would, and stops the daemon the server started.
 """
 
@@ -27,14 +27,14 @@ pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import LATEST_PROTOCOL_VERSION, TextContent
 
-from tldr import mcp_server
 from tldr._exceptions import ConfigError
+from tldr.cli import mcp as mcp_server
 from tldr.daemon.client import stop_daemon
 from tldr.daemon.lifecycle import read_pid_info
-from tldr.daemon.settings import daemon_files
 from tldr.mcp import build_server
 from tldr.mcp.tools import _render_unit
 from tldr.output import estimate_tokens
+from tldr.paths import daemon_files
 
 MINI = Path(__file__).parent / "fixtures" / "projects" / "mini"
 TOOLS = {"semantic_search", "get_unit", "index_status", "reindex"}
@@ -65,10 +65,10 @@ def project(bare: Path) -> Path:
 
 @asynccontextmanager
 async def session(root: Path, *args: str, **env: str) -> AsyncIterator[ClientSession]:
-    """An initialized MCP client session with `python -m tldr.mcp_server` on `root`."""
+    """An initialized MCP client session with `python -m tldr.cli.mcp` on `root`."""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "tldr.mcp_server", "--project", str(root), *args],
+        args=["-m", "tldr.cli.mcp", "--project", str(root), *args],
         env={**os.environ, "TLDR_DEBOUNCE_MS": "100", **env},
     )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
@@ -88,7 +88,7 @@ async def call(client: ClientSession, tool: str, **arguments: Any) -> tuple[bool
 
 
 def test_import_is_cheap() -> None:
-    code = ("import sys, tldr.mcp_server; "
+    code = ("import sys, tldr.cli.mcp; "
             "heavy = {'mcp', 'numpy', 'torch', 'usearch', 'pydantic', 'anyio'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -96,7 +96,7 @@ def test_import_is_cheap() -> None:
 
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser(prog="tldrf")
-    mcp_server.add_command(parser.add_subparsers())
+    mcp_server.add_commands(parser.add_subparsers())
     with pytest.raises(SystemExit):
         parser.parse_args(["mcp", "--help"])
     text = capsys.readouterr().out
@@ -107,7 +107,7 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from tldr.cli_support import install_hint
+    from tldr._extras import install_hint
 
     monkeypatch.setitem(sys.modules, "mcp.server.mcpserver", None)
     hint = install_hint("mcp")  # this checkout is an editable install: pip install -e CLONE[mcp]
@@ -279,7 +279,7 @@ async def test_two_sessions_share_one_daemon(project: Path) -> None:
 
 async def test_stdout_carries_only_protocol_messages(project: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tldr.mcp_server", "--project", str(project),
+        sys.executable, "-m", "tldr.cli.mcp", "--project", str(project),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "TLDR_MCP_LOG_LEVEL": "DEBUG"},
     )

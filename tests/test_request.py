@@ -11,7 +11,7 @@ import pytest
 
 from tldr._exceptions import ConfigError
 from tldr.cli import build_parser
-from tldr.cli_support import add_request_arguments, request_from_args, resolve_path_prefix
+from tldr.cli._support import add_request_arguments, request_from_args, resolve_path_prefix
 from tldr.daemon.protocol import search_params_table
 from tldr.request import SearchRequest, search_fields
 

@@ -18,6 +18,7 @@ from typing import Any
 from tldr._exceptions import ConfigError, IndexBusyError, TldrError
 from tldr.paths import CACHE_ROOT_ENV, IndexPaths, default_cache_root, find_project_root
 from tldr.registry import forget, read_registry
+from tldr.settings import setting
 
 __all__ = ["collect_index_garbage", "describe", "find_index", "known_indexes", "remove_index"]
 
@@ -51,8 +52,8 @@ def known_indexes(extra_cache_roots: Iterable[str | os.PathLike[str]] = ()) -> l
         if paths is not None:
             found.setdefault(paths.semantic_dir, paths)
     roots = [default_cache_root(), *map(Path, extra_cache_roots)]
-    if os.environ.get(CACHE_ROOT_ENV):
-        roots.append(Path(os.environ[CACHE_ROOT_ENV]))
+    if configured := setting(CACHE_ROOT_ENV):
+        roots.append(Path(configured))
     for cache_root in dict.fromkeys(Path(root).expanduser().resolve() for root in roots):
         for paths, _ in _scan(cache_root):
             found.setdefault(paths.semantic_dir, paths)
@@ -87,7 +88,7 @@ def _iso(timestamp: float | None) -> str | None:
 def describe(paths: IndexPaths) -> dict[str, Any]:
     """One row of `index list`: where, what, how big, when used, who serves it."""
     from tldr.daemon.lifecycle import is_running, read_pid_info
-    from tldr.daemon.settings import daemon_files
+    from tldr.paths import daemon_files
     from tldr.semantic.storage import read_metadata
 
     registered = read_registry().get(str(paths.semantic_dir), {})
@@ -125,8 +126,12 @@ def describe(paths: IndexPaths) -> dict[str, Any]:
     return row
 
 
-def find_index(target: str, *, extra_cache_roots: Iterable[str] = ()) -> IndexPaths:
-    """The index named by a key, a semantic dir, or a project path (with the env's mode).
+def find_index(target: str, *, extra_cache_roots: Iterable[str] = (),
+               cache_root: str | None = None, index: str | None = None) -> IndexPaths:
+    """The index named by a key, a semantic dir, or a project path.
+
+    A project path's index is the one `cache_root` and `index` select (by
+    default: `TLDR_CACHE_ROOT`/`TLDR_INDEX`, else in-tree).
 
     Raises:
         ConfigError: nothing matches.
@@ -137,7 +142,7 @@ def find_index(target: str, *, extra_cache_roots: Iterable[str] = ()) -> IndexPa
             return paths
     candidate = Path(target).expanduser()
     if candidate.is_dir():
-        return IndexPaths(find_project_root(candidate))
+        return IndexPaths(find_project_root(candidate), cache_root, index)
     resolved = candidate.resolve()
     matches = [paths for paths in known if paths.root == resolved]
     if len(matches) == 1:
@@ -157,7 +162,7 @@ def remove_index(paths: IndexPaths, *, lock_timeout: float = 10.0) -> int:
     from filelock import FileLock, Timeout
 
     from tldr.daemon.client import stop_daemon
-    from tldr.daemon.settings import daemon_files
+    from tldr.paths import daemon_files
 
     try:
         stop_daemon(daemon_files(paths.root, paths=paths))
@@ -219,9 +224,9 @@ def collect_index_garbage(
 
 def _old_files(paths: IndexPaths) -> list[tuple[str, int]]:
     """Under the lock: delete old versions, stale temp files and the legacy cache."""
-    from tldr.config import backend_settings
     from tldr.semantic.build.freshness import open_store
     from tldr.semantic.storage import build_id_of, collect_garbage, read_metadata
+    from tldr.settings import backend_settings
 
     sizes = {entry.name: entry.stat().st_size for entry in paths.semantic_dir.iterdir()
              if entry.is_file()}

@@ -1,4 +1,7 @@
-"""Where things live: the project root, its index, the user's dirs, the runtime dir.
+"""Where an index and its daemon live: its files, the user's dirs, the daemon's socket.
+
+The project root, the index's files, the user's cache and state dirs, the
+runtime dir, and a daemon's socket, pid file and log.
 
 Per project (DESIGN.md § On disk): `<root>/.tldr/cache/semantic/` holds the
 committed index. In index mode (`--cache-root DIR` / `TLDR_CACHE_ROOT`,
@@ -9,8 +12,12 @@ cache root), a state dir (the index registry), and a private runtime dir for
 daemon sockets and pid files (`TLDR_RUNTIME_DIR`, else platformdirs' user
 runtime dir, else a uid-named dir under the temp dir).
 
-On the thin client's path: no dataclasses, tempfile or platformdirs at import
-(they cost milliseconds on every command).
+Locations are values (`IndexPaths`, `DaemonFiles`) passed down to the
+library and to the processes a command starts (the daemon, its build
+worker, as arguments): nothing is handed over through the environment.
+
+On the thin client's path: no dataclasses, hashlib, tempfile or platformdirs
+at import (they cost milliseconds on every command).
 """
 
 from __future__ import annotations
@@ -36,7 +43,11 @@ __all__ = [
     "CACHE_ROOT_ENV",
     "DEFAULT_INDEX",
     "INDEX_ENV",
+    "MAX_SOCKET_PATH",
+    "DaemonFiles",
     "IndexPaths",
+    "daemon_files",
+    "daemon_key",
     "default_cache_root",
     "embedding_cache_file",
     "find_project_root",
@@ -336,3 +347,102 @@ def _xdg_runtime_dir() -> Path | None:
     except OSError:
         return None
     return Path(path) / "tldrf"
+
+
+MAX_SOCKET_PATH = 104  # sun_path on macOS; Linux allows 108
+
+
+def daemon_key(root: Path, index: str = DEFAULT_INDEX) -> str:
+    """A short stable name for the in-tree daemon of (project root, index)."""
+    return short_digest(f"{root}\0{index}")
+
+
+def _key_of(paths: IndexPaths) -> str:
+    """In-tree: `daemon_key`; index mode: the index key plus a hash of the cache root."""
+    if paths.cache_root is None:
+        return daemon_key(paths.root, paths.index)
+    return f"{paths.key}-{short_digest(str(paths.cache_root), 8)}"
+
+
+class DaemonFiles:
+    """Where one daemon's socket, pid file and log live (immutable, compared by value).
+
+    `paths` is the index it serves (in-tree or index mode).
+    """
+
+    __slots__ = ("key", "log_file", "paths", "pid_file", "root", "socket")
+    _FIELDS = ("root", "key", "socket", "pid_file", "log_file", "paths")
+
+    root: Path
+    key: str
+    socket: str
+    pid_file: Path
+    log_file: Path
+    paths: IndexPaths
+
+    def __init__(self, root: Path, key: str, socket: str, pid_file: Path, log_file: Path,
+                 paths: IndexPaths | None = None) -> None:
+        set_field = object.__setattr__
+        set_field(self, "root", root)
+        set_field(self, "key", key)
+        set_field(self, "socket", socket)
+        set_field(self, "pid_file", pid_file)
+        set_field(self, "log_file", log_file)
+        set_field(self, "paths", paths if paths is not None else IndexPaths(root))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: DaemonFiles is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: DaemonFiles is immutable")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"DaemonFiles({fields})"
+
+
+def daemon_files(
+    root: Path, *, paths: IndexPaths | None = None, runtime: Path | None = None
+) -> DaemonFiles:
+    """The files of the daemon for `root`'s index, in the per-user runtime dir.
+
+    `paths` defaults to `IndexPaths(root)`: in-tree, or the index mode that
+    `TLDR_CACHE_ROOT`/`TLDR_INDEX` select.
+
+    Raises:
+        ConfigError: the runtime dir is not private, or the socket path is too long.
+    """
+    if runtime is None:
+        runtime = runtime_dir()
+    if paths is None:
+        paths = IndexPaths(root)
+    key = _key_of(paths)
+    if os.name == "nt":
+        socket = rf"\\.\pipe\tldrf-{os.getlogin()}-{key}"
+    else:
+        socket = str(runtime / f"{key}.sock")
+        if len(socket.encode()) >= MAX_SOCKET_PATH:
+            raise ConfigError(
+                f"socket path {socket} is too long for a Unix socket "
+                f"({len(socket.encode())} >= {MAX_SOCKET_PATH} bytes); "
+                "set TLDR_RUNTIME_DIR to a shorter private directory"
+            )
+    return DaemonFiles(
+        root=root,
+        key=key,
+        socket=socket,
+        pid_file=runtime / f"{key}.pid",
+        log_file=paths.index_dir / "daemon.log",
+        paths=paths,
+    )

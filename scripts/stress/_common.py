@@ -65,7 +65,7 @@ class Scratch:
 
     @property
     def files(self) -> Any:
-        from tldr.daemon.settings import daemon_files
+        from tldr.paths import daemon_files
 
         return daemon_files(self.root)
 

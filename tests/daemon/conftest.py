@@ -14,7 +14,7 @@ from daemon_helpers import RawClient, running_daemon, write_project
 
 from tldr.daemon.client import stop_daemon
 from tldr.daemon.runner import Daemon
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 
 
 @pytest.fixture

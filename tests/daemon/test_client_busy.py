@@ -16,7 +16,7 @@ from tldr._exceptions import DaemonError
 from tldr.daemon import client
 from tldr.daemon.client import DaemonClient
 from tldr.daemon.lifecycle import PidLock
-from tldr.daemon.settings import DaemonFiles, daemon_files
+from tldr.paths import DaemonFiles, daemon_files
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from tldr._exceptions import DaemonError
 from tldr.daemon.client import search_via_daemon
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 
 
 def _serve(path: str, answers: list[bytes | None]) -> threading.Thread:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tldr.daemon.commands import NOT_RUNNING, add_commands
+from tldr.cli.daemon import NOT_RUNNING, add_commands
 from tldr.daemon.lifecycle import wait_ready
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 
 
 def _run(argv: list[str]) -> int:

@@ -19,8 +19,7 @@ from tldr.daemon.client import DaemonClient, ensure_daemon, search_via_daemon
 from tldr.daemon.lifecycle import read_pid_info
 from tldr.daemon.runner import Daemon
 from tldr.daemon.server import MAX_IN_FLIGHT, Method, RpcServer
-from tldr.daemon.settings import daemon_files
-from tldr.paths import IndexPaths
+from tldr.paths import IndexPaths, daemon_files
 from tldr.semantic.storage import read_metadata
 
 PLANTED = ("filelock.py", "pathspec.py", "watchfiles.py", "msgspec.py", "tldr/__init__.py")

@@ -16,7 +16,7 @@ from tldr._exceptions import ConfigError, DaemonError, IndexMissingError
 from tldr.daemon.client import DaemonClient, ensure_daemon, search_via_daemon, stop_daemon
 from tldr.daemon.lifecycle import is_running, read_pid_info, wait_stopped
 from tldr.daemon.runner import ALREADY_RUNNING
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 
 
 def test_autostart_search_and_stop(built: Path, stop_after: list[Path]) -> None:
@@ -136,7 +136,7 @@ def test_socket_of_another_user_is_refused(built: Path, monkeypatch: pytest.Monk
 
 def test_client_imports_stay_light() -> None:
     code = (
-        "import sys; import tldr.daemon.client, tldr.daemon.commands; "
+        "import sys; import tldr.daemon.client, tldr.cli.daemon; "
         "heavy = {'numpy', 'torch', 'usearch', 'tree_sitter', 'watchfiles', 'psutil', "
         "'filelock', 'tldr.semantic', 'tldr.daemon.service', 'tldr.daemon.server'}; "
         "print(sorted(heavy & set(sys.modules)))"
@@ -165,8 +165,7 @@ def test_client_reads_messages_without_msgspec() -> None:
 def test_daemon_files_and_index_paths_are_values(tmp_path: Path) -> None:
     import hashlib
 
-    from tldr.daemon.settings import DaemonFiles, daemon_key
-    from tldr.paths import IndexPaths
+    from tldr.paths import DaemonFiles, IndexPaths, daemon_key
 
     assert daemon_key(tmp_path) == hashlib.sha256(
         f"{tmp_path}\0semantic".encode()).hexdigest()[:16]

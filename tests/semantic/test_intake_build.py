@@ -17,7 +17,7 @@ import pytest
 
 from tldr.cli import main
 from tldr.daemon.client import stop_daemon
-from tldr.daemon.settings import daemon_files
+from tldr.paths import daemon_files
 from tldr.semantic import Searcher, build_semantic_index, index_info
 
 MODEL = "hash-256"

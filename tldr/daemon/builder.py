@@ -32,7 +32,7 @@ import msgspec
 
 from tldr import _exceptions
 from tldr.daemon.lifecycle import isolated_python
-from tldr.paths import runtime_dir
+from tldr.paths import IndexPaths, runtime_dir
 from tldr.settings import setting
 
 __all__ = [
@@ -59,9 +59,11 @@ class WorkerError(Exception):
 
 
 class BuildRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """One build, as sent to the worker."""
+    """One build, as sent to the worker: which index (`IndexPaths`' values) and how."""
 
     root: str
+    cache_root: str | None = None  # None: in-tree
+    index: str | None = None
     model: str | None = None
     lang: str | None = None
     vector_backend: str | None = None
@@ -316,9 +318,11 @@ def main() -> int:
 
     for line in sys.stdin.buffer:
         request = msgspec.json.decode(line, type=BuildRequest)
+        paths = IndexPaths(Path(request.root), request.cache_root, request.index,
+                           environ=False)
         try:
             report = build_semantic_index(
-                Path(request.root), model=request.model, lang=request.lang,
+                paths.root, paths=paths, model=request.model, lang=request.lang,
                 vector_backend=request.vector_backend, rebuild=request.rebuild,
                 device=request.device, lock_timeout=0,
                 progress=lambda stage, done, total: send(_Message(progress=(stage, done, total))),
@@ -329,26 +333,25 @@ def main() -> int:
             send(_Message(error=type(exc).__name__, message=str(exc)))
             continue
         send(_Message(report=BuildSummary.of(report)))
-        _warm_model(Path(request.root), request.device)
+        _warm_model(paths, request.device)
     return 0
 
 
 _warmed: set[str] = set()
 
 
-def _warm_model(root: Path, device: str | None) -> None:
+def _warm_model(paths: IndexPaths, device: str | None) -> None:
     """Load the index's model in the background, once per model.
 
     The first build is usually an up-to-date check that embeds nothing; without
     this, the first edit after the daemon starts would wait for a
     multi-second model load.
     """
-    from tldr.paths import IndexPaths
     from tldr.semantic.models.embedders import get_embedder
     from tldr.semantic.storage import read_metadata
 
     try:
-        metadata = read_metadata(IndexPaths(root))
+        metadata = read_metadata(paths)
     except _exceptions.TldrError:
         return
     if metadata is None or metadata.model in _warmed:

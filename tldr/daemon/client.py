@@ -36,9 +36,8 @@ from tldr.daemon.lifecycle import (
     wait_ready,
     wait_stopped,
 )
-from tldr.daemon.settings import DaemonFiles, daemon_files
 from tldr.daemon.transport import SyncStream, connect
-from tldr.paths import find_project_root
+from tldr.paths import DaemonFiles, IndexPaths, daemon_files, find_project_root
 from tldr.request import SearchRequest
 from tldr.settings import setting
 
@@ -388,6 +387,7 @@ def wait_for_first_build(
     *,
     timeout: float = FIRST_BUILD_WAIT_S,
     on_progress: ProgressCallback | None = None,
+    files: DaemonFiles | None = None,
 ) -> None:
     """Block until the project's daemon serves a committed build (starting it if needed).
 
@@ -396,7 +396,7 @@ def wait_for_first_build(
     Raises:
         IndexMissingError: none after `timeout` seconds, or the build failed.
     """
-    with DaemonClient(project, autostart=True) as client:
+    with DaemonClient(project, autostart=True, files=files) as client:
         _await_build(client, timeout, on_progress, retry=("info", {}))
 
 
@@ -443,13 +443,15 @@ def _next_event(client: DaemonClient, timeout: float) -> dict[str, Any] | None:
         return None
 
 
-def warm(project: str | os.PathLike[str] = ".") -> dict[str, Any]:
+def warm(project: str | os.PathLike[str] = ".", *, paths: IndexPaths | None = None
+         ) -> dict[str, Any]:
     """Start the project's daemon, or ask a running one to bring the index up to date.
 
     Returns at once: {"root", "started", "pid", "socket", "log_file"}; the
     build happens in the background.
     """
-    files = daemon_files(find_project_root(Path(project).expanduser()))
+    root = find_project_root(Path(project).expanduser())
+    files = daemon_files(root, paths=paths)
     answer: dict[str, Any] = {"root": str(files.root), "socket": files.socket,
                               "log_file": str(files.log_file), "started": False, "pid": None}
     try:

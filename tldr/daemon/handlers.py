@@ -237,7 +237,7 @@ class Handlers:
 
 def _check_settings(*, lang: str | None, vector_backend: str | None) -> None:
     """Reject an `index` request's bad language or backend before it is scheduled."""
-    from tldr.config import parse_lang
+    from tldr.settings import parse_lang
 
     parse_lang(lang)
     if vector_backend:

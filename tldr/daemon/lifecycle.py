@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tldr._exceptions import DaemonError
-from tldr.daemon.settings import DaemonFiles
 from tldr.daemon.transport import check_socket_owner, connect
+from tldr.paths import DaemonFiles
 
 if TYPE_CHECKING:
     import subprocess

@@ -20,9 +20,8 @@ from tldr._version import __version__
 from tldr.daemon.lifecycle import PidLock, read_pid_info, remove_stale
 from tldr.daemon.server import RpcServer
 from tldr.daemon.service import Service
-from tldr.daemon.settings import DaemonFiles, daemon_files, export_index_location
 from tldr.daemon.watcher import Watcher
-from tldr.paths import IndexPaths, find_project_root
+from tldr.paths import DaemonFiles, IndexPaths, daemon_files, find_project_root
 from tldr.registry import record_use
 from tldr.settings import setting
 
@@ -58,6 +57,7 @@ class Daemon:
             broadcast=self._broadcast,
             request_stop=self.request_stop,
             extra_status=self._extra_status,
+            paths=self.files.paths,
         )
         self.server = RpcServer(
             self.service.methods(),
@@ -161,7 +161,6 @@ def run_daemon(
     """
     root = find_project_root(project)
     paths = IndexPaths(root, cache_root, index)
-    export_index_location(paths)
     files = daemon_files(root, paths=paths)
     _configure_logging()
     lock = PidLock(files.pid_file)

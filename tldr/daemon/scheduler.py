@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -103,7 +102,7 @@ class BuildScheduler:
 
     def __init__(
         self,
-        root: Path,
+        paths: IndexPaths,
         *,
         searchers: SearcherCache,
         debounce: float,
@@ -112,8 +111,8 @@ class BuildScheduler:
         counts: dict[str, int],
         build_in_worker: bool = True,
     ) -> None:
-        self.root = root
-        self.paths = IndexPaths(root)
+        self.root = paths.root
+        self.paths = paths
         self.debounce = debounce
         self.device = device
         self.searchers = searchers
@@ -345,9 +344,11 @@ class BuildScheduler:
             loop.call_soon_threadsafe(self._on_progress, stage, done, total)
 
         chosen = settings or {}
+        cache_root = self.paths.cache_root
         request = BuildRequest(
             root=str(self.root), model=chosen.get("model"), lang=chosen.get("lang"),
             vector_backend=chosen.get("vector_backend"), rebuild=job.rebuild, device=self.device,
+            cache_root=None if cache_root is None else str(cache_root), index=self.paths.index,
         )
         if self.worker is not None:
             return self.worker.build(request, progress)
@@ -357,7 +358,7 @@ class BuildScheduler:
         return build_semantic_index(
             self.root, model=request.model, lang=request.lang,
             vector_backend=request.vector_backend, rebuild=request.rebuild,
-            device=self.device, progress=progress, lock_timeout=0,
+            device=self.device, progress=progress, lock_timeout=0, paths=self.paths,
         )
 
     def _recorded_settings(self) -> Settings | None:

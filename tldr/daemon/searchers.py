@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from concurrent.futures import Executor
-from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import TldrError
@@ -29,9 +28,10 @@ Stat = tuple[int, int, int]
 class SearcherCache:
     """One `PinnedSearcher` and the stat of the build it serves."""
 
-    def __init__(self, root: Path, *, pool: Executor, view: bool, device: str | None) -> None:
-        self.root = root
-        self.paths = IndexPaths(root)
+    def __init__(self, paths: IndexPaths, *, pool: Executor, view: bool,
+                 device: str | None) -> None:
+        self.root = paths.root
+        self.paths = paths
         self.view = view
         self.device = device
         self.searcher: Any = None
@@ -94,7 +94,8 @@ class SearcherCache:
     def _load_sync(self) -> Any:
         from tldr.daemon._pinned import PinnedSearcher
 
-        searcher = PinnedSearcher(self.root, view=self.view, device=self.device)
+        searcher = PinnedSearcher(self.root, view=self.view, device=self.device,
+                                  paths=self.paths)
         searcher.refresh()
         searcher.embedder(searcher.build.metadata)  # load the model once, now
         self.known_settings = settings_of(searcher.build.metadata)

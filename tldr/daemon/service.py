@@ -47,9 +47,10 @@ class Service:
         broadcast: Callable[[str, dict[str, Any]], None] = lambda event, params: None,
         request_stop: Callable[[], None] = lambda: None,
         extra_status: Callable[[], dict[str, Any]] = dict,
+        paths: IndexPaths | None = None,
     ) -> None:
         self.root = root
-        self.paths = IndexPaths(root)
+        self.paths = paths or IndexPaths(root)
         self.debounce = debounce_ms / 1000
         self.view = view and os.name != "nt"
         self.device = device
@@ -59,10 +60,10 @@ class Service:
         self.counts = {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0}
         self.search_stats = SearchStats()
         self._search_pool = ThreadPoolExecutor(search_threads, thread_name_prefix="tldr-search")
-        self.searchers = SearcherCache(root, pool=self._search_pool, view=self.view,
+        self.searchers = SearcherCache(self.paths, pool=self._search_pool, view=self.view,
                                        device=device)
         self.scheduler = BuildScheduler(
-            root, searchers=self.searchers, debounce=self.debounce, device=device,
+            self.paths, searchers=self.searchers, debounce=self.debounce, device=device,
             broadcast=broadcast, counts=self.counts, build_in_worker=build_in_worker,
         )
         self.handlers = Handlers(

@@ -4,7 +4,7 @@
   that return budgeted text; no MCP SDK needed.
 - `tldr.mcp.server`: `build_server()`, the SDK `MCPServer` with the tools,
   their descriptions and input schemas.
-- `tldr.mcp_server`: the `tldrf mcp` command.
+- `tldr.cli.mcp`: the `tldrf mcp` command.
 
 Cheap to import: the SDK loads inside `build_server`.
 """

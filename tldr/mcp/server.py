@@ -8,9 +8,12 @@ to build their input schemas.
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from tldr.paths import IndexPaths
 from tldr.mcp.tools import (
     DEFAULT_BUDGET_TOKENS,
     DEFAULT_INDEX_WAIT_S,
@@ -70,7 +73,8 @@ TOOL_DESCRIPTIONS: dict[str, str] = {
 
 
 def build_server(
-    project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S
+    project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S,
+    paths: "IndexPaths | None" = None,
 ) -> Any:
     """An SDK `MCPServer` with the tldrf tools registered (not yet running).
 
@@ -83,7 +87,7 @@ def build_server(
         from mcp.server.mcpserver.exceptions import ToolError
         from mcp.types import ToolAnnotations
     except ImportError as exc:
-        from tldr.cli_support import install_hint
+        from tldr._extras import install_hint
 
         raise ConfigError(
             f"the MCP SDK (mcp>=2) is missing; install the MCP extra: {install_hint('mcp')}"
@@ -97,7 +101,7 @@ def build_server(
     from tldr.request import SearchRequest
     from tldr.units.languages import SUPPORTED_LANGUAGES
 
-    tools = Tools(project, index_wait=index_wait)
+    tools = Tools(project, index_wait=index_wait, paths=paths)
     languages = ", ".join(sorted(SUPPORTED_LANGUAGES))
 
     async def run(call: Callable[[], str]) -> str:

@@ -12,11 +12,14 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import DaemonError, IndexMissingError, TldrError
 from tldr.output import NOTE_TOKENS, dense_note, estimate_tokens, fit_with_note, render
 from tldr.request import SearchRequest
+
+if TYPE_CHECKING:
+    from tldr.paths import IndexPaths
 
 __all__ = [
     "DEFAULT_BUDGET_TOKENS",
@@ -48,11 +51,13 @@ class Tools:
     """
 
     def __init__(
-        self, project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S
+        self, project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S,
+        paths: IndexPaths | None = None,
     ) -> None:
-        from tldr.paths import find_project_root
+        from tldr.paths import daemon_files, find_project_root
 
         self.root = find_project_root(Path(project).expanduser())
+        self.files = daemon_files(self.root, paths=paths)
         self.index_wait = index_wait
 
     # tools -------------------------------------------------------------------
@@ -133,7 +138,8 @@ class Tools:
                 from tldr.daemon.client import wait_for_first_build
 
                 try:  # the first commit is a partial build: lexical search within seconds
-                    wait_for_first_build(self.root, timeout=self.index_wait)
+                    wait_for_first_build(self.root, timeout=self.index_wait,
+                                         files=self.files)
                     return self._call(method, params)
                 except (IndexMissingError, ToolFailure):
                     pass
@@ -167,7 +173,7 @@ class Tools:
 
         for attempt in (1, 2):
             try:
-                with DaemonClient(self.root, autostart=True, timeout=timeout) as client:
+                with DaemonClient(files=self.files, autostart=True, timeout=timeout) as client:
                     return client.call(method, params)
             except IndexMissingError:
                 raise

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from tldr._version import __version__
-from tldr.config import BuildSettings
+from tldr.settings import BuildSettings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (

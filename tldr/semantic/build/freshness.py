@@ -7,12 +7,11 @@ signature now with the one at build time (DESIGN.md § On disk, "Up to date").
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import IndexCorruptError, IndexStateError, TldrError
-from tldr.config import (
+from tldr.settings import (
     BuildSettings,
     backend_settings,
     default_max_file_bytes,
@@ -47,14 +46,15 @@ logger = logging.getLogger(__name__)
 _reported: set[str] = set()  # damage already logged by this process
 
 
-def is_up_to_date(root: Path, *, settings: BuildSettings | None = None) -> bool:
+def is_up_to_date(root: Path, *, settings: BuildSettings | None = None,
+                  paths: IndexPaths | None = None) -> bool:
     """True when the committed index matches the tree and the settings.
 
     With `settings` None, the recorded settings are taken as requested. A
     damaged file of the build (size or checksum off) means not up to date,
     and is logged as one line naming the file.
     """
-    paths = IndexPaths(root)
+    paths = paths or IndexPaths(root)
     try:
         metadata = read_metadata(paths)
     except IndexStateError:
@@ -109,7 +109,7 @@ def requested_settings(
         lang=lang,
         vector_backend=vector_backend,
     )
-    return replace(settings, model=canonical_model_name(settings.model))
+    return settings._replace(model=canonical_model_name(settings.model))
 
 
 def settings_match(metadata: Metadata, settings: BuildSettings) -> bool:

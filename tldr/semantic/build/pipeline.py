@@ -27,7 +27,7 @@ from tldr._exceptions import (
     IndexIncompatibleError,
     IndexStateError,
 )
-from tldr.config import (
+from tldr.settings import (
     BuildSettings,
     default_device,
     default_max_file_bytes,
@@ -126,6 +126,7 @@ def build_semantic_index(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
     lock_timeout: float = -1,
+    paths: IndexPaths | None = None,
 ) -> BuildReport:
     """Build the project's index, or update it incrementally, and commit it.
 
@@ -137,9 +138,9 @@ def build_semantic_index(
     """
     started = time.perf_counter()
     root = find_project_root(project)
-    paths = IndexPaths(root)
+    paths = paths or IndexPaths(root)
     settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend)
-    if not rebuild and is_up_to_date(root, settings=settings):
+    if not rebuild and is_up_to_date(root, settings=settings, paths=paths):
         return _up_to_date(paths, started)
 
     try:
@@ -151,7 +152,7 @@ def build_semantic_index(
     lock.acquire(timeout=lock_timeout)  # says who holds it while it waits
     try:
         # Another builder may have committed while we waited for the lock.
-        if not rebuild and is_up_to_date(root, settings=settings):
+        if not rebuild and is_up_to_date(root, settings=settings, paths=paths):
             return _up_to_date(paths, started)
         paths.dirty.unlink(missing_ok=True)
         try:

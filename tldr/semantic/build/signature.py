@@ -33,7 +33,7 @@ def project_signature(
     if signature is not None:
         return signature
     if manifest is None:
-        from tldr.config import default_max_file_bytes
+        from tldr.settings import default_max_file_bytes
         from tldr.units import walk_project
 
         walked = walk_project(root, max_file_bytes=default_max_file_bytes())

@@ -7,15 +7,16 @@ from typing import Any
 
 import msgspec
 
-from tldr.config import backend_settings
 from tldr.paths import IndexPaths, find_project_root
 from tldr.semantic.storage import read_units_file, require_metadata
+from tldr.settings import backend_settings
 from tldr.vector_store import get_backend
 
 __all__ = ["index_info"]
 
 
-def index_info(project: str | Path, *, skipped: bool = False) -> dict[str, Any]:
+def index_info(project: str | Path, *, skipped: bool = False,
+               paths: IndexPaths | None = None) -> dict[str, Any]:
     """Metadata of the committed build plus what lies on disk beside it.
 
     With `skipped`, also `skipped_files` ([{path, reason}], the first
@@ -23,7 +24,7 @@ def index_info(project: str | Path, *, skipped: bool = False) -> dict[str, Any]:
     decoded with replacement), read from the build's units file.
     """
     root = find_project_root(project)
-    paths = IndexPaths(root)
+    paths = paths or IndexPaths(root)
     metadata = require_metadata(paths)
     info: dict[str, Any] = msgspec.to_builtins(metadata)
     info["root"] = str(root)

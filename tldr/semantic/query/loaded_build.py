@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from tldr._exceptions import IndexCorruptError, IndexIncompatibleError
-from tldr.config import backend_settings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (
@@ -22,6 +21,7 @@ from tldr.semantic.storage import (
     read_units_file,
     verify_artifacts,
 )
+from tldr.settings import backend_settings
 from tldr.units import Unit
 from tldr.vector_store import get_backend
 

@@ -64,9 +64,10 @@ class Searcher:
         view: bool = False,
         device: str | None = None,
         embedder: Embedder | None = None,
+        paths: IndexPaths | None = None,
     ) -> None:
         self.root = find_project_root(project)
-        self.paths = IndexPaths(self.root)
+        self.paths = paths or IndexPaths(self.root)
         self.view = view and os.name != "nt"  # mapped files block renames on Windows
         self.device = device
         self._embedder = embedder

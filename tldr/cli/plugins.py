@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import ConfigError
-from tldr.cli_support import add_project_argument, command_group, project_of
+from tldr.cli._support import add_project_argument, command_group, index_paths
 
-__all__ = ["add_plugin_commands", "add_semantic_plugin_commands"]
+__all__ = ["add_commands", "add_semantic_plugin_commands"]
 
 
 def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
@@ -71,7 +72,7 @@ def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
     configure.set_defaults(handler=_run_configure)
 
 
-def add_plugin_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
     """Add `tldrf plugins list`."""
     plugin_commands = command_group(
         commands, "plugins", help="inspect installed plugins",
@@ -133,12 +134,11 @@ def _run_backends(args: argparse.Namespace) -> int:
 def _run_configure(args: argparse.Namespace) -> int:
     import tomlkit
 
-    from tldr.paths import IndexPaths, find_project_root
     from tldr.vector_store import get_backend
     from tldr.vector_store.base import validate_settings
 
     backend = get_backend(args.backend)
-    paths = IndexPaths(find_project_root(project_of(args)))
+    paths = index_paths(args)
     document = _read_toml(paths.config)
     current = dict(document.get("vector_store", {}).get(args.backend, {}))
     for item in args.set:

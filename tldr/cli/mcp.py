@@ -6,7 +6,7 @@ the project's daemon (`tldr.daemon.client.DaemonClient`, started on demand),
 so any number of agent sessions share one warm daemon per project.
 
 This module is the command (`add_command`, `main`, `python -m
-tldr.mcp_server`); the tools live in `tldr.mcp.tools` and the SDK glue in
+tldr.cli.mcp`); the tools live in `tldr.mcp.tools` and the SDK glue in
 `tldr.mcp.server`. Cheap to import, because every `tldrf` command (a search
 too) adds this one to its parser: `tldr.mcp.*`, logging and the MCP SDK (the
 `[mcp]` extra) load when the server runs. Logging goes to stderr; stdout
@@ -21,9 +21,9 @@ import sys
 from collections.abc import Sequence
 
 from tldr._exceptions import ConfigError, TldrError
-from tldr.cli_support import RawFormatter, add_project_argument, project_of
+from tldr.cli._support import RawFormatter, add_project_argument, index_paths
 
-__all__ = ["add_command", "main"]
+__all__ = ["add_commands", "main"]
 
 _RAW = RawFormatter
 # `tldr.mcp.tools.DEFAULT_INDEX_WAIT_S`, repeated so that building the parser
@@ -31,7 +31,7 @@ _RAW = RawFormatter
 _DEFAULT_INDEX_WAIT_S = 10.0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
     """Add `mcp` to the CLI's subcommands (its `handler` returns an exit code)."""
     parser = commands.add_parser(
         "mcp", help="run an MCP server over stdio for an agent host", formatter_class=_RAW,
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0 after the host hung up, the error's code on a tldrf error.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m tldr.mcp_server", description="Run the tldrf MCP server over stdio."
+        prog="python -m tldr.cli.mcp", description="Run the tldrf MCP server over stdio."
     )
     _add_arguments(parser)
     args = parser.parse_args(argv)
@@ -87,7 +87,8 @@ def _handle(args: argparse.Namespace) -> int:
     level = log_level()
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="tldrf mcp: %(levelname)s %(name)s: %(message)s")
-    server = build_server(project_of(args), index_wait=args.index_wait)
+    paths = index_paths(args)
+    server = build_server(paths.root, index_wait=args.index_wait, paths=paths)
     import anyio
 
     try:

@@ -1,206 +1,37 @@
-"""The `tldrf` command: parse arguments, call the library, print results.
-
-Importing this module stays cheap (standard library and msgspec only): the
-heavy semantic layer loads inside the command that needs it, so a search
-through the daemon never pays for numpy, torch or tree-sitter.
-"""
+"""`tldrf semantic index|search|info|backends|configure`: build, search and inspect an index."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tldr._exceptions import ConfigError, ProtocolError, TldrError
-from tldr._version import __version__
-from tldr.cli_support import (
+from tldr._exceptions import ConfigError, ProtocolError
+from tldr.cli._support import (
     Formatter,
-    Parser,
     RawFormatter,
     add_project_argument,
     add_request_arguments,
     command_group,
-    project_of,
+    index_paths,
+    note,
     request_from_args,
     use_color,
-    walk_parsers,
-)
-from tldr.index_cli import (
-    add_cache_commands,
-    add_index_commands,
-    add_location_options,
-    apply_location_options,
+    verbosity,
 )
 from tldr.output import FORMATS, dense_note, fit_with_note, render, render_files
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    from tldr.paths import IndexPaths
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `tldrf` with `argv` (default: sys.argv[1:]); return the exit code.
-
-    Output is flushed here, inside the handler of a closed pipe: left to the
-    interpreter's final flush, a reader gone away (`| head`) would show as
-    "Exception ignored ... BrokenPipeError" and exit 120 whenever stdout is
-    block-buffered (no `PYTHONUNBUFFERED`), argparse's own output included.
-    """
-    try:
-        try:
-            code = _run(sys.argv[1:] if argv is None else list(argv))
-        except SystemExit:  # argparse: --help, --version, usage errors
-            sys.stdout.flush()
-            raise
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:
-        # Stop quietly, as Unix tools do, and point stdout at /dev/null so the
-        # interpreter's final flush has nowhere left to fail.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 0
+__all__ = ["add_commands"]
 
 
-def _run(argv: list[str]) -> int:
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 2
-    try:
-        with apply_location_options(args):
-            return handler(args)
-    except TldrError as exc:
-        print(f"tldrf: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("tldrf: interrupted", file=sys.stderr)
-        return 130
-
-
-def _remember_argparse_translations() -> None:
-    """Look each argparse message up in gettext once per process, not once per use.
-
-    argparse translates its fixed texts ("options", "show this help ...")
-    each time it builds a parser, and every lookup searches the locale
-    directories again: about a dozen lookups per command, a millisecond or
-    more of a warm search. A translation cannot change while a command runs.
-    """
-    lookup = vars(argparse)["_"]
-    if not hasattr(lookup, "cache_info"):
-        import functools
-
-        vars(argparse)["_"] = functools.lru_cache(maxsize=None)(lookup)
-
-
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser (the full one, also used to generate docs/cli.md).
-
-    With `argv`, only the subcommands it names are added when it names
-    valid ones: each parser and argument costs argparse a gettext lookup, and
-    the whole tree is ~10 ms, most of a daemon search's budget. Help and error
-    messages are the same, since argparse only shows the choices of a level
-    whose word is missing or wrong, and that level is then built in full.
-    """
-    _remember_argparse_translations()
-    words = [word for word in (argv or ())[:2] if not word.startswith("-")]
-    top = words[0] if words and argv and words[0] == argv[0] else None
-    parser = Parser(
-        prog="tldrf",
-        description="Local semantic code search for agents, editors and people.",
-        formatter_class=Formatter,
-    )
-    parser.add_argument("-V", "--version", action="version", version=f"tldrf {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    adders: dict[str, Callable[[argparse._SubParsersAction], None]] = {
-        "semantic": lambda commands: _add_semantic(
-            commands, words[1] if top == "semantic" and len(words) > 1 else None
-        ),
-        "daemon": _add_daemon_commands,
-        "warm": _add_daemon_commands,
-        "mcp": _add_mcp_command,
-        "plugins": _add_plugin_commands,
-        "completion": _add_completion_command,
-        "index": add_index_commands,
-        "cache": add_cache_commands,
-    }
-    if top in adders:
-        adders[top](commands)
-    else:
-        for adder in dict.fromkeys(adders.values()):  # in order, daemon and warm once
-            adder(commands)
-    _add_global_options(parser)
-    add_location_options(parser)
-    return parser
-
-
-# The other modules' commands, imported only when their parsers are built: a
-# search through the daemon builds none of them.
-
-
-def _add_daemon_commands(commands: argparse._SubParsersAction) -> None:
-    from tldr.daemon.commands import add_commands
-
-    add_commands(commands)
-
-
-def _add_mcp_command(commands: argparse._SubParsersAction) -> None:
-    from tldr.mcp_server import add_command
-
-    add_command(commands)
-
-
-def _add_plugin_commands(commands: argparse._SubParsersAction) -> None:
-    from tldr.plugin_cli import add_plugin_commands
-
-    add_plugin_commands(commands)
-
-
-def _add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
-    from tldr.plugin_cli import add_semantic_plugin_commands
-
-    add_semantic_plugin_commands(commands)
-
-
-def _add_global_options(parser: argparse.ArgumentParser) -> None:
-    """-q/-v/--color on the top level and on every command (`tldrf -q ...` or `... -q`).
-
-    Below the top level the default is SUPPRESS, so a command that was not
-    given the flag keeps what the top level parsed. Groups of commands
-    (`semantic`, `daemon`) only print their help: they do without.
-    """
-    for path, each in walk_parsers(parser):
-        if path and any(isinstance(action, argparse._SubParsersAction)
-                        for action in each._actions):
-            continue
-        default: Any = argparse.SUPPRESS if path else None
-        group = each.add_argument_group("output")
-        group.add_argument("-q", "--quiet", action="count", default=default or 0,
-                           help="less output: no progress or notes on stderr")
-        group.add_argument("-v", "--verbose", action="count", default=default or 0,
-                           help="more output: timings and sources on stderr (repeatable)")
-        group.add_argument("--color", choices=("auto", "always", "never"),
-                           default=default or "auto",
-                           help="colour: auto (a terminal, unless NO_COLOR is set), always, never")
-
-
-def _verbosity(args: argparse.Namespace) -> int:
-    return int(getattr(args, "verbose", 0)) - int(getattr(args, "quiet", 0))
-
-
-def _note(args: argparse.Namespace, text: str, *, level: int = 0) -> None:
-    """A note on stderr, shown when the verbosity is at least `level`."""
-    if _verbosity(args) >= level:
-        print(f"tldrf: {text}", file=sys.stderr)
-
-
-def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None) -> None:
+def add_commands(commands: argparse._SubParsersAction, words: Sequence[str]) -> None:
+    """Add `semantic` (index, search, info, backends, configure); `words[0]` picks one."""
+    only = words[0] if words else None
     semantic_commands = command_group(
         commands, "semantic", help="build, search and inspect the semantic index",
         description="Build, search and inspect a project's semantic index.",
@@ -210,8 +41,8 @@ def _add_semantic(commands: argparse._SubParsersAction, only: str | None = None)
         "index": _add_index_command,
         "search": _add_search_command,
         "info": _add_info_command,
-        "backends": _add_semantic_plugin_commands,
-        "configure": _add_semantic_plugin_commands,
+        "backends": _add_plugin_commands,
+        "configure": _add_plugin_commands,
     }
     if only in adders:
         adders[only](semantic_commands)
@@ -314,38 +145,15 @@ def _add_info_command(commands: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_run_info)
 
 
-def _add_completion_command(commands: argparse._SubParsersAction) -> None:
-    completion = commands.add_parser(
-        "completion",
-        help="print a shell completion script",
-        description=(
-            "Print the completion script for a shell, generated from the commands\n"
-            "and options of this tldrf.\n\n"
-            "examples:\n"
-            '  eval "$(tldrf completion bash)"            # in ~/.bashrc\n'
-            '  eval "$(tldrf completion zsh)"             # in ~/.zshrc\n'
-            "  tldrf completion fish > ~/.config/fish/completions/tldrf.fish"
-        ),
-        formatter_class=RawFormatter,
-    )
-    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
-    completion.set_defaults(handler=_run_completion)
-
-
-def _run_completion(args: argparse.Namespace) -> int:
-    from tldr.completion import completion_script
-
-    print(completion_script(build_parser(), args.shell))
-    return 0
-
-
 def _run_index(args: argparse.Namespace) -> int:
     from tldr.progress import ProgressPrinter
     from tldr.semantic import build_semantic_index
 
-    progress = ProgressPrinter(sys.stderr, mode="quiet" if _verbosity(args) < 0 else "auto")
+    progress = ProgressPrinter(sys.stderr, mode="quiet" if verbosity(args) < 0 else "auto")
+    paths = index_paths(args)
     report = build_semantic_index(
-        project_of(args),
+        paths.root,
+        paths=paths,
         model=args.model,
         lang=args.lang,
         vector_backend=args.vector_backend,
@@ -382,27 +190,24 @@ def _run_search(args: argparse.Namespace) -> int:
         )
     if args.budget_tokens is not None and args.budget_tokens < 1:
         args.usage_error("--budget-tokens must be a positive number of tokens")
-    from pathlib import Path
-
-    from tldr.paths import find_project_root
-
-    root = find_project_root(Path(project_of(args)).expanduser())
+    paths = index_paths(args)
+    root = paths.root
     fmt = "json" if args.json else args.format
     try:
         request = request_from_args(
             args, root, snippets=args.snippets or args.budget_tokens is not None)
     except ConfigError as exc:
         args.usage_error(str(exc))
-    result = _search(args, root, request)
+    result = _search(args, paths, request)
     for warning in result.get("warnings") or ():
-        _note(args, f"warning: {warning}")
-    if note := dense_note(result.get("dense")):
-        _note(args, note)
+        note(args, f"warning: {warning}")
+    if coverage := dense_note(result.get("dense")):
+        note(args, coverage)
     if result.get("stale"):
-        _note(args, "note: the index is being updated; very recent edits may be missing",
+        note(args, "note: the index is being updated; very recent edits may be missing",
               level=1)
     if result.get("build_id"):
-        _note(args, f"build {result['build_id']}, {result.get('took_ms', 0):.1f} ms "
+        note(args, f"build {result['build_id']}, {result.get('took_ms', 0):.1f} ms "
               f"({result.get('embed_ms', 0):.1f} ms embedding the query)", level=1)
     rows: list[dict[str, Any]] = result["results"]
     color = use_color(sys.stdout, args.color)
@@ -410,41 +215,41 @@ def _run_search(args: argparse.Namespace) -> int:
         print(render_files(rows, fmt, color=color))
         return 0
     if args.budget_tokens is not None:
-        rows, note = fit_with_note(rows, args.budget_tokens, fmt, option="--budget-tokens")
+        rows, trimmed = fit_with_note(rows, args.budget_tokens, fmt, option="--budget-tokens")
         print(render(rows, fmt, color=color))
-        if note:
+        if trimmed:
             if fmt in ("json", "jsonl"):
-                _note(args, note)
+                note(args, trimmed)
             else:
-                print(f"[{note}]")
+                print(f"[{trimmed}]")
         return 0
     print(render(rows, fmt, color=color))
     return 0
 
 
-def _search(args: argparse.Namespace, root: Any, request: Any) -> dict[str, Any]:
+def _search(args: argparse.Namespace, paths: IndexPaths, request: Any) -> dict[str, Any]:
     """Through the daemon unless told otherwise; in-process if it cannot start."""
     from tldr.settings import setting
 
     if not (args.no_daemon or setting("TLDR_NO_DAEMON")):
         from tldr._exceptions import DaemonError
         from tldr.daemon.client import FIRST_BUILD_WAIT_S, daemon_search
-        from tldr.daemon.settings import daemon_files
+        from tldr.paths import daemon_files
 
         waiting = _WaitProgress()
         try:
-            return daemon_search(root, request, files=daemon_files(root),
+            return daemon_search(paths.root, request, files=daemon_files(paths.root, paths=paths),
                                  wait=0 if args.no_wait else FIRST_BUILD_WAIT_S,
                                  on_progress=waiting)
         except DaemonError as exc:
             if isinstance(exc, ProtocolError):
                 raise
-            _note(args, f"daemon unavailable ({exc}); searching in-process")
+            note(args, f"daemon unavailable ({exc}); searching in-process")
         finally:
             waiting.finish()
     from tldr.semantic import Searcher
 
-    outcome = Searcher(root, device=args.device).run(request)
+    outcome = Searcher(paths.root, device=args.device, paths=paths).run(request)
     return {"results": outcome.rows, "warnings": list(outcome.warnings),
             "embed_ms": outcome.embed_seconds * 1000}
 
@@ -477,7 +282,8 @@ class _WaitProgress:
 def _run_info(args: argparse.Namespace) -> int:
     from tldr.semantic import index_info
 
-    info = index_info(project_of(args), skipped=args.skipped)
+    paths = index_paths(args)
+    info = index_info(paths.root, skipped=args.skipped, paths=paths)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -513,5 +319,7 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def _add_plugin_commands(commands: argparse._SubParsersAction) -> None:
+    from tldr.cli.plugins import add_semantic_plugin_commands
+
+    add_semantic_plugin_commands(commands)

@@ -1,103 +1,30 @@
-"""`tldrf index list|info|rm|gc`, `tldrf cache info|prune`, and the index-mode options.
+"""`tldrf index list|info|rm|gc` and `tldrf cache info|prune`.
 
-Cheap to import (argparse, os, json): every `tldrf` command builds these
-parsers, and what a handler needs is imported inside it.
-`add_location_options` gives every command that takes a project
-`--cache-root` and `--index`; `apply_location_options` turns them into
-`TLDR_CACHE_ROOT`/`TLDR_INDEX` before the command runs, so the library, a
-daemon it starts and that daemon's build worker all resolve the same index
-(`tldr.paths.IndexPaths`).
+Cheap to import (argparse, json): what a handler needs is imported inside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
-from tldr.cli_support import command_group
+from tldr.cli._support import add_location_arguments, command_group
 
-__all__ = [
-    "add_cache_commands",
-    "add_index_commands",
-    "add_location_options",
-    "apply_location_options",
-]
+__all__ = ["add_commands"]
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
 
-def _add_location(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--cache-root", metavar="DIR",
-        help="index mode: keep the index in DIR/indexes/<key>/, not in the project "
-        "(env TLDR_CACHE_ROOT)",
-    )
-    parser.add_argument(
-        "--index", metavar="NAME",
-        help="index mode: the index's name (env TLDR_INDEX; default semantic; "
-        "without --cache-root: under the user cache dir)",
-    )
+def add_commands(commands: argparse._SubParsersAction, words: Sequence[str]) -> None:
+    """Add the `index` and `cache` command groups."""
+    _add_index_commands(commands)
+    _add_cache_commands(commands)
 
 
-# The commands that act on one project's index (matched against the parser's prog).
-_PROJECT_COMMANDS = ("semantic index", "semantic search", "semantic info", "daemon ", "warm",
-                     "mcp")
-
-
-def add_location_options(parser: argparse.ArgumentParser) -> None:
-    """Add `--cache-root` and `--index` to every command that acts on a project's index."""
-    seen: set[int] = set()
-
-    def visit(node: argparse.ArgumentParser) -> None:
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        subcommands = [action for action in node._actions
-                       if isinstance(action, argparse._SubParsersAction)]
-        for action in subcommands:
-            for child in action.choices.values():
-                visit(child)
-        command = node.prog.partition(" ")[2]
-        dests = {action.dest for action in node._actions}
-        if (not subcommands and command.startswith(_PROJECT_COMMANDS)
-                and "cache_root" not in dests):
-            _add_location(node)
-
-    visit(parser)
-
-
-@contextlib.contextmanager
-def apply_location_options(args: argparse.Namespace) -> Iterator[None]:
-    """Export `--cache-root`/`--index` while the command runs, then restore the env.
-
-    The library and the processes the command starts (a daemon, its build
-    worker) resolve the index from the environment.
-    """
-    from tldr.paths import CACHE_ROOT_ENV, INDEX_ENV
-
-    wanted: dict[str, str] = {}
-    if isinstance(getattr(args, "cache_root", None), str):
-        wanted[CACHE_ROOT_ENV] = os.path.abspath(os.path.expanduser(args.cache_root))
-    if getattr(args, "index", None):
-        wanted[INDEX_ENV] = args.index
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-
-def add_index_commands(commands: argparse._SubParsersAction) -> None:
+def _add_index_commands(commands: argparse._SubParsersAction) -> None:
     """Add `index list|info|rm|gc`."""
     sub = command_group(
         commands, "index", help="list, inspect, remove and clean up indexes on this machine",
@@ -125,7 +52,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
         "(with --cache-root/--index for its index-mode index).", formatter_class=_RAW)
     info.add_argument("target", nargs="?", default=".",
                       help="index key or project directory (default: .)")
-    _add_location(info)
+    add_location_arguments(info)
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(handler=_info)
 
@@ -134,7 +61,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
         description="Stop the index's daemon, take its build lock, delete it and forget it.",
         formatter_class=_RAW)
     remove.add_argument("target", help="index key or project directory")
-    _add_location(remove)
+    add_location_arguments(remove)
     remove.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="how long to wait for a running build (default 10)")
     remove.add_argument("--json", action="store_true", help="print as JSON")
@@ -156,7 +83,7 @@ def _add_scan_roots(parser: argparse.ArgumentParser) -> None:
                         help="also look for index-mode indexes under DIR (repeatable)")
 
 
-def add_cache_commands(commands: argparse._SubParsersAction) -> None:
+def _add_cache_commands(commands: argparse._SubParsersAction) -> None:
     """Add `cache info|prune` (the shared embedding cache)."""
     sub = command_group(
         commands, "cache", help="inspect and prune the shared embedding cache",
@@ -215,7 +142,7 @@ def _list(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     from tldr.indexes import describe, find_index
 
-    row = describe(find_index(args.target))
+    row = describe(find_index(args.target, cache_root=_cache_root(args), index=args.index))
     width = max(map(len, row))
     text = "\n".join(f"{name + ':':<{width + 2}}{value if value is not None else '-'}"
                      for name, value in row.items())
@@ -225,7 +152,7 @@ def _info(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from tldr.indexes import find_index, remove_index
 
-    paths = find_index(args.target)
+    paths = find_index(args.target, cache_root=_cache_root(args), index=args.index)
     freed = remove_index(paths, lock_timeout=args.lock_timeout)
     removed = paths.semantic_dir if paths.in_tree else paths.index_dir
     payload = {"removed": str(removed), "key": paths.key, "freed_bytes": freed}
@@ -268,3 +195,7 @@ def _cache_prune(args: argparse.Namespace) -> int:
     result = prune(embedding_cache_file(), limit_bytes=limit)
     return _print(args, result, f"evicted {result['evicted']} vectors, "
                   f"freed {_size(result['freed_bytes'])}")
+
+
+def _cache_root(args: argparse.Namespace) -> str | None:
+    return os.path.abspath(os.path.expanduser(args.cache_root)) if args.cache_root else None

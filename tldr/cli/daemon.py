@@ -11,13 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, DaemonError, TldrError
-from tldr.cli_support import RawFormatter, add_project_argument, command_group, project_of
+from tldr.cli._support import (
+    RawFormatter,
+    add_project_argument,
+    command_group,
+    index_paths,
+)
 
 if TYPE_CHECKING:
-    from tldr.daemon.settings import DaemonFiles
+    from tldr.paths import DaemonFiles
 
 __all__ = ["NOT_RUNNING", "add_commands"]
 
@@ -25,7 +31,7 @@ NOT_RUNNING = 3  # `daemon status` exit code when no daemon runs (as systemctl)
 _RAW = RawFormatter
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
     """Add `daemon ...` and `warm` to the CLI's subcommands."""
     sub = command_group(
         commands, "daemon", help="start, stop and inspect the per-project daemon",
@@ -121,12 +127,10 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _files(args: argparse.Namespace) -> DaemonFiles:
-    from pathlib import Path
+    from tldr.paths import daemon_files
 
-    from tldr.daemon.settings import daemon_files
-    from tldr.paths import find_project_root
-
-    return daemon_files(find_project_root(Path(project_of(args)).expanduser()))
+    paths = index_paths(args)
+    return daemon_files(paths.root, paths=paths)
 
 
 def _print(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
@@ -265,7 +269,8 @@ def _logs(args: argparse.Namespace) -> int:
 def _warm(args: argparse.Namespace) -> int:
     from tldr.daemon.client import warm
 
-    answer = warm(project_of(args))
+    paths = index_paths(args)
+    answer = warm(paths.root, paths=paths)
     if answer["started"]:
         text = (f"daemon starting for {answer['root']} (pid {answer['pid']}); "
                 "the index is brought up to date in the background")

@@ -14,22 +14,29 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from tldr.paths import IndexPaths
 
 __all__ = [
     "Formatter",
     "Parser",
     "RawFormatter",
+    "add_location_arguments",
+    "add_location_options",
     "add_project_argument",
     "add_request_arguments",
     "command_group",
-    "install_hint",
+    "index_paths",
+    "note",
     "project_of",
     "request_from_args",
     "resolve_path_prefix",
     "use_color",
+    "verbosity",
     "walk_parsers",
 ]
 
@@ -250,16 +257,66 @@ def use_color(stream: IO[str], choice: str = "auto") -> bool:
         return False
 
 
-def install_hint(extra: str | None = None, *, package: str = "tldrf") -> str:
-    """The command that installs `package` (with `extra`) where tldrf itself came from.
+def verbosity(args: argparse.Namespace) -> int:
+    return int(getattr(args, "verbose", 0)) - int(getattr(args, "quiet", 0))
 
-    From a clone (an editable install, `pyproject.toml` next to the package)
-    that is `pip install -e '<clone>[extra]'`; else `pip install 'tldrf[extra]'`.
+
+def note(args: argparse.Namespace, text: str, *, level: int = 0) -> None:
+    """A note on stderr, shown when the verbosity is at least `level`."""
+    if verbosity(args) >= level:
+        print(f"tldrf: {text}", file=sys.stderr)
+
+
+def add_location_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-root", metavar="DIR",
+        help="index mode: keep the index in DIR/indexes/<key>/, not in the project "
+        "(env TLDR_CACHE_ROOT)",
+    )
+    parser.add_argument(
+        "--index", metavar="NAME",
+        help="index mode: the index's name (env TLDR_INDEX; default semantic; "
+        "without --cache-root: under the user cache dir)",
+    )
+
+
+# The commands that act on one project's index (matched against the parser's prog).
+_PROJECT_COMMANDS = ("semantic index", "semantic search", "semantic info", "daemon ", "warm",
+                     "mcp")
+
+
+def add_location_options(parser: argparse.ArgumentParser) -> None:
+    """Add `--cache-root` and `--index` to every command that acts on a project's index."""
+    seen: set[int] = set()
+
+    def visit(node: argparse.ArgumentParser) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        subcommands = [action for action in node._actions
+                       if isinstance(action, argparse._SubParsersAction)]
+        for action in subcommands:
+            for child in action.choices.values():
+                visit(child)
+        command = node.prog.partition(" ")[2]
+        dests = {action.dest for action in node._actions}
+        if (not subcommands and command.startswith(_PROJECT_COMMANDS)
+                and "cache_root" not in dests):
+            add_location_arguments(node)
+
+    visit(parser)
+
+
+def index_paths(args: argparse.Namespace) -> IndexPaths:
+    """The index a command acts on: its project, `--cache-root` and `--index`.
+
+    Passed down as a value to the library and to the processes a command
+    starts (a daemon, its build worker): nothing goes through the environment.
     """
-    spec = f"[{extra}]" if extra else ""
-    if package == "tldrf":
-        clone = Path(__file__).resolve().parents[1]
-        if (clone / "pyproject.toml").is_file():
-            return f"pip install -e '{clone}{spec}'"
-    return f"pip install '{package}{spec}'"
+    from tldr.paths import IndexPaths, find_project_root
 
+    root = find_project_root(Path(project_of(args)).expanduser())
+    cache_root = getattr(args, "cache_root", None)
+    if isinstance(cache_root, str):
+        cache_root = os.path.abspath(os.path.expanduser(cache_root))
+    return IndexPaths(root, cache_root, getattr(args, "index", None))
