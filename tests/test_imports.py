@@ -93,3 +93,39 @@ def test_the_cycle_finder_finds_cycles() -> None:
              "tldr.daemon.c": set()}
     assert _cycles(graph, "tldr.daemon") == [
         ["tldr.daemon.a", "tldr.daemon.b", "tldr.daemon.a"]]
+
+
+# What each package may never import (specs/014-layout.md): the CLI sits on
+# top and nothing imports it; units and vector_store know nothing of each
+# other or of anything above them.
+_NEVER = {
+    "tldr.units": ("tldr.vector_store", "tldr.semantic", "tldr.daemon", "tldr.mcp", "tldr.cli",
+                   "tldr.request", "tldr.graph"),
+    "tldr.vector_store": ("tldr.units", "tldr.semantic", "tldr.daemon", "tldr.mcp", "tldr.cli",
+                          "tldr.graph"),
+    "tldr.semantic": ("tldr.daemon", "tldr.mcp", "tldr.cli"),
+    "tldr.graph": ("tldr.semantic", "tldr.daemon", "tldr.mcp", "tldr.cli"),
+    "tldr.daemon": ("tldr.mcp", "tldr.cli"),
+    "tldr.mcp": ("tldr.cli",),
+}
+
+
+def test_no_package_imports_what_sits_above_it() -> None:
+    graph = _graph(deferred=True)
+    wrong = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for package, forbidden in _NEVER.items()
+        if module == package or module.startswith(package + ".")
+        for target in targets
+        if any(target == f or target.startswith(f + ".") for f in forbidden)
+    )
+    assert wrong == []
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    graph = _graph(deferred=True)
+    outside = sorted(f"{module} -> {target}" for module, targets in graph.items()
+                     if not module.startswith("tldr.cli") for target in targets
+                     if target == "tldr.cli" or target.startswith("tldr.cli."))
+    assert outside == []

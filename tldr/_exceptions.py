@@ -15,8 +15,13 @@ TldrError                      anything tldrf reports to a user
 ├── EmbedderError              the embedding model could not load or run
 ├── PluginError                a plugin registration is inconsistent
 └── DaemonError                the daemon could not be reached or started
-    └── ProtocolError          a malformed or failed JSON-RPC exchange
+    ├── ProtocolError          a malformed or failed JSON-RPC exchange
+    │   └── RpcError           (daemon.protocol) the error object a request answers with
+    ├── BuildCancelled         (daemon.builder) a build stopped: the daemon is shutting down
+    └── WorkerError            (daemon.builder) the build worker died or failed unexpectedly
 ```
+
+Private exceptions (`_Name`) never leave their module.
 
 Third-party exceptions are translated at the boundary with `raise ... from`.
 Every error has an `exit_code` the CLI uses.

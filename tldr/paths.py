@@ -67,7 +67,8 @@ _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def short_digest(text: str, length: int = 16) -> str:
     """The first `length` hex digits of sha256(`text`): stable names for files."""
-    return _sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:length]
+    digest: str = _sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return digest[:length]
 
 
 def _platform_dir(kind: str) -> Path:

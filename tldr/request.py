@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tldr._exceptions import ConfigError
+from tldr.units.kinds import UNIT_TYPES
 
 __all__ = [
     "MAX_K",
@@ -35,9 +36,6 @@ __all__ = [
 ]
 
 MODES = ("hybrid", "dense", "lexical")
-# "section": a Markdown heading's text, a config file's top-level key or
-# table, a Terraform block; "chunk": a window of lines of any other text.
-UNIT_TYPES = ("function", "method", "class", "module", "section", "chunk")
 MAX_K = 1000  # beyond this a search is an export, not a search
 MAX_QUERY_CHARS = 4000
 

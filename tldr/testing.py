@@ -73,7 +73,7 @@ class VectorStoreContract:
         """Sparse, large uint64 keys (not positions), one above 2**63."""
         keys = np.arange(self.count, dtype=np.uint64) * np.uint64(7) + np.uint64(3)
         keys[-1] = np.uint64(2**63 + 11)
-        return keys
+        return np.asarray(keys, dtype=np.uint64)
 
     def _build(self, store: VectorStore, keys: Any, vectors: Any) -> VectorIndex:
         index = store.create(self.dimension)

@@ -14,14 +14,18 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from tldr._exceptions import ConfigError
+
+# Where a command group adds its commands (`add_subparsers()`).
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 if TYPE_CHECKING:
     from tldr.paths import IndexPaths
 
 __all__ = [
+    "Commands",
     "Formatter",
     "Parser",
     "RawFormatter",
@@ -42,13 +46,13 @@ __all__ = [
 
 
 def command_group(
-    commands: argparse._SubParsersAction,
+    commands: Commands,
     name: str,
     *,
     help: str,
     description: str,
     formatter_class: type[argparse.HelpFormatter] | None = None,
-) -> argparse._SubParsersAction:
+) -> Commands:
     """Add a group such as `tldrf daemon COMMAND`; returns where its commands go.
 
     Run without a subcommand, the group prints its help and exits 2.

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tldr.cli._support import RawFormatter
+from tldr.cli._support import Commands, RawFormatter
 
 __all__ = ["SHELLS", "add_commands", "completion_script"]
 
 SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
 
 
-def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
+def add_commands(commands: Commands, words: Sequence[str] = ()) -> None:
     """Add `completion SHELL`."""
     completion = commands.add_parser(
         "completion",

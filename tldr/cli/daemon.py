@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, DaemonError, TldrError
 from tldr.cli._support import (
+    Commands,
     RawFormatter,
     add_project_argument,
     command_group,
@@ -31,7 +32,7 @@ NOT_RUNNING = 3  # `daemon status` exit code when no daemon runs (as systemctl)
 _RAW = RawFormatter
 
 
-def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
+def add_commands(commands: Commands, words: Sequence[str] = ()) -> None:
     """Add `daemon ...` and `warm` to the CLI's subcommands."""
     sub = command_group(
         commands, "daemon", help="start, stop and inspect the per-project daemon",

@@ -11,20 +11,20 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from tldr.cli._support import add_location_arguments, command_group
+from tldr.cli._support import Commands, add_location_arguments, command_group
 
 __all__ = ["add_commands"]
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
 
-def add_commands(commands: argparse._SubParsersAction, words: Sequence[str]) -> None:
+def add_commands(commands: Commands, words: Sequence[str]) -> None:
     """Add the `index` and `cache` command groups."""
     _add_index_commands(commands)
     _add_cache_commands(commands)
 
 
-def _add_index_commands(commands: argparse._SubParsersAction) -> None:
+def _add_index_commands(commands: Commands) -> None:
     """Add `index list|info|rm|gc`."""
     sub = command_group(
         commands, "index", help="list, inspect, remove and clean up indexes on this machine",
@@ -83,7 +83,7 @@ def _add_scan_roots(parser: argparse.ArgumentParser) -> None:
                         help="also look for index-mode indexes under DIR (repeatable)")
 
 
-def _add_cache_commands(commands: argparse._SubParsersAction) -> None:
+def _add_cache_commands(commands: Commands) -> None:
     """Add `cache info|prune` (the shared embedding cache)."""
     sub = command_group(
         commands, "cache", help="inspect and prune the shared embedding cache",

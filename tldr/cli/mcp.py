@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from tldr._exceptions import ConfigError, TldrError
-from tldr.cli._support import RawFormatter, add_project_argument, index_paths
+from tldr.cli._support import Commands, RawFormatter, add_project_argument, index_paths
 
 __all__ = ["add_commands", "main"]
 
@@ -31,7 +31,7 @@ _RAW = RawFormatter
 _DEFAULT_INDEX_WAIT_S = 10.0
 
 
-def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
+def add_commands(commands: Commands, words: Sequence[str] = ()) -> None:
     """Add `mcp` to the CLI's subcommands (its `handler` returns an exit code)."""
     parser = commands.add_parser(
         "mcp", help="run an MCP server over stdio for an agent host", formatter_class=_RAW,

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import ConfigError
-from tldr.cli._support import add_project_argument, command_group, index_paths
+from tldr.cli._support import Commands, add_project_argument, command_group, index_paths
 
 __all__ = ["add_commands", "add_semantic_plugin_commands"]
 
 
-def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
+def add_semantic_plugin_commands(commands: Commands) -> None:
     """Add `backends` and `configure` under `tldrf semantic`."""
     backends = commands.add_parser(
         "backends",
@@ -72,7 +72,7 @@ def add_semantic_plugin_commands(commands: argparse._SubParsersAction) -> None:
     configure.set_defaults(handler=_run_configure)
 
 
-def add_commands(commands: argparse._SubParsersAction, words: Sequence[str] = ()) -> None:
+def add_commands(commands: Commands, words: Sequence[str] = ()) -> None:
     """Add `tldrf plugins list`."""
     plugin_commands = command_group(
         commands, "plugins", help="inspect installed plugins",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import ConfigError, ProtocolError
 from tldr.cli._support import (
+    Commands,
     Formatter,
     RawFormatter,
     add_project_argument,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["add_commands"]
 
 
-def add_commands(commands: argparse._SubParsersAction, words: Sequence[str]) -> None:
+def add_commands(commands: Commands, words: Sequence[str]) -> None:
     """Add `semantic` (index, search, info, backends, configure); `words[0]` picks one."""
     only = words[0] if words else None
     semantic_commands = command_group(
@@ -37,7 +38,7 @@ def add_commands(commands: argparse._SubParsersAction, words: Sequence[str]) -> 
         description="Build, search and inspect a project's semantic index.",
         formatter_class=Formatter,
     )
-    adders: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    adders: dict[str, Callable[[Commands], None]] = {
         "index": _add_index_command,
         "search": _add_search_command,
         "info": _add_info_command,
@@ -51,7 +52,7 @@ def add_commands(commands: argparse._SubParsersAction, words: Sequence[str]) -> 
         adder(semantic_commands)
 
 
-def _add_index_command(commands: argparse._SubParsersAction) -> None:
+def _add_index_command(commands: Commands) -> None:
     index = commands.add_parser(
         "index",
         help="build or update the index of a project",
@@ -88,7 +89,7 @@ def _add_index_command(commands: argparse._SubParsersAction) -> None:
     index.set_defaults(handler=_run_index)
 
 
-def _add_search_command(commands: argparse._SubParsersAction) -> None:
+def _add_search_command(commands: Commands) -> None:
     search = commands.add_parser(
         "search",
         help="search a project's index",
@@ -130,7 +131,7 @@ def _add_search_command(commands: argparse._SubParsersAction) -> None:
     search.set_defaults(handler=_run_search, usage_error=search.error)
 
 
-def _add_info_command(commands: argparse._SubParsersAction) -> None:
+def _add_info_command(commands: Commands) -> None:
     info = commands.add_parser(
         "info",
         help="show what is indexed and how",
@@ -319,7 +320,7 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_plugin_commands(commands: argparse._SubParsersAction) -> None:
+def _add_plugin_commands(commands: Commands) -> None:
     from tldr.cli.plugins import add_semantic_plugin_commands
 
     add_semantic_plugin_commands(commands)

@@ -7,7 +7,7 @@ for loading a new build. Imports the semantic layer: load it lazily.
 from __future__ import annotations
 
 from tldr.semantic import Searcher
-from tldr.semantic.query.search import LoadedBuild
+from tldr.semantic.query.loaded_build import LoadedBuild
 
 __all__ = ["PinnedSearcher"]
 

@@ -50,11 +50,11 @@ logger = logging.getLogger(__name__)
 _BUILD_NICE = 10
 
 
-class BuildCancelled(Exception):
+class BuildCancelled(_exceptions.DaemonError):
     """The build was stopped (daemon shutting down)."""
 
 
-class WorkerError(Exception):
+class WorkerError(_exceptions.DaemonError):
     """The worker failed in a way that is not one of our exceptions, or died."""
 
 
@@ -270,7 +270,10 @@ class BuildWorker:
 
 
 class _DiedBeforeStarting(Exception):
-    """The worker exited before answering a request: it built nothing."""
+    """The worker exited before answering a request: it built nothing.
+
+    Internal to this module: a signal to retry once, never raised past it.
+    """
 
 
 def _raise(name: str, message: str) -> NoReturn:

@@ -175,8 +175,8 @@ class InfoParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Params of `info` (none today)."""
 
 
-class RpcError(Exception):
-    """An error to send as a JSON-RPC error object."""
+class RpcError(ProtocolError):
+    """An error to send as a JSON-RPC error object (the daemon's side of ProtocolError)."""
 
     def __init__(self, code: int, message: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)

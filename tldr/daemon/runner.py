@@ -18,6 +18,7 @@ from typing import Any
 
 from tldr._version import __version__
 from tldr.daemon.lifecycle import PidLock, read_pid_info, remove_stale
+from tldr.daemon.scheduler import RebuildPolicy
 from tldr.daemon.server import RpcServer
 from tldr.daemon.service import Service
 from tldr.daemon.watcher import Watcher
@@ -50,9 +51,10 @@ class Daemon:
         self.root = root
         self.files = files or daemon_files(root)
         self.idle_timeout = setting("TLDR_IDLE_TIMEOUT") if idle_timeout is None else idle_timeout
+        policy = RebuildPolicy.from_settings(debounce_ms)
         self.service = Service(
             root,
-            debounce_ms=setting("TLDR_DEBOUNCE_MS") if debounce_ms is None else debounce_ms,
+            policy=policy,
             build_in_worker=build_in_worker,
             broadcast=self._broadcast,
             request_stop=self.request_stop,
@@ -65,7 +67,8 @@ class Daemon:
             request_timeout=request_timeout or setting("TLDR_REQUEST_TIMEOUT"),
         )
         self.watcher = (
-            Watcher(root, self.service.filter, self.service.on_changes) if watch else None
+            Watcher(root, self.service.filter, self.service.on_changes,
+                    group_ms=policy.watch_group_ms) if watch else None
         )
         self.stop_reason: str | None = None
         self._stop = asyncio.Event()

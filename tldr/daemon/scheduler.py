@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -35,6 +35,7 @@ from tldr.daemon.builder import (
 from tldr.daemon.coverage import DenseCoverage
 from tldr.daemon.searchers import SearcherCache, settings_of
 from tldr.paths import IndexPaths
+from tldr.settings import setting
 
 __all__ = [
     "BuildScheduler",
@@ -97,6 +98,32 @@ class SchedulerSnapshot:
     worker_pid: int | None
 
 
+class RebuildPolicy(NamedTuple):
+    """When changes become a build: the daemon reads its rebuild settings here, once.
+
+    A change waits `debounce_s` of quiet before its build starts, but a
+    steady stream of changes is built at most `max_wait_factor` debounces
+    after its first change. The watcher hands a burst over after
+    `watch_group_ms`, inside the quiet period, so grouping never adds latency.
+    Every build the daemon starts by itself keeps the model, languages and
+    backend recorded in `metadata.json` (`BuildScheduler._recorded_settings`).
+    """
+
+    debounce_s: float
+    max_wait_factor: float = 5.0
+
+    @classmethod
+    def from_settings(cls, debounce_ms: int | None = None) -> RebuildPolicy:
+        """The policy of `TLDR_DEBOUNCE_MS` (or `debounce_ms`, when given)."""
+        chosen = setting("TLDR_DEBOUNCE_MS") if debounce_ms is None else debounce_ms
+        return cls(debounce_s=chosen / 1000)
+
+    @property
+    def watch_group_ms(self) -> int:
+        """How long the watcher groups a burst of file events before handing it over."""
+        return max(50, int(self.debounce_s * 800))
+
+
 class BuildScheduler:
     """Debounces change events into builds and runs them off the event loop."""
 
@@ -105,7 +132,7 @@ class BuildScheduler:
         paths: IndexPaths,
         *,
         searchers: SearcherCache,
-        debounce: float,
+        policy: RebuildPolicy,
         device: str | None,
         broadcast: Broadcast,
         counts: dict[str, int],
@@ -113,7 +140,8 @@ class BuildScheduler:
     ) -> None:
         self.root = paths.root
         self.paths = paths
-        self.debounce = debounce
+        self.policy = policy
+        self.debounce = policy.debounce_s
         self.device = device
         self.searchers = searchers
         self.broadcast = broadcast
@@ -215,8 +243,8 @@ class BuildScheduler:
         elif urgent:
             job.deadline = min(job.deadline, now + delay)
         elif not job.urgent:
-            # Quiet-period debounce, but never starve: at most 5x debounce after the first change.
-            cap = max(job.first_at + 5 * self.debounce, now)
+            # Quiet-period debounce, but never starve a steady stream of changes.
+            cap = max(job.first_at + self.policy.max_wait_factor * self.debounce, now)
             job.deadline = min(max(job.deadline, now + delay), cap)
         job.urgent |= urgent
         if reason not in job.reason.split("+"):

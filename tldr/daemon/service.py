@@ -20,7 +20,7 @@ from typing import Any
 
 from tldr._exceptions import IndexMissingError
 from tldr.daemon.handlers import Handlers
-from tldr.daemon.scheduler import BuildScheduler
+from tldr.daemon.scheduler import BuildScheduler, RebuildPolicy
 from tldr.daemon.searchers import SearcherCache
 from tldr.daemon.server import Method
 from tldr.daemon.status import SearchStats, service_status
@@ -39,7 +39,7 @@ class Service:
         self,
         root: Path,
         *,
-        debounce_ms: int,
+        policy: RebuildPolicy,
         view: bool = True,
         device: str | None = None,
         search_threads: int = 4,
@@ -51,7 +51,8 @@ class Service:
     ) -> None:
         self.root = root
         self.paths = paths or IndexPaths(root)
-        self.debounce = debounce_ms / 1000
+        self.policy = policy
+        self.debounce = policy.debounce_s
         self.view = view and os.name != "nt"
         self.device = device
         self.filter = ChangeFilter(root)
@@ -63,7 +64,7 @@ class Service:
         self.searchers = SearcherCache(self.paths, pool=self._search_pool, view=self.view,
                                        device=device)
         self.scheduler = BuildScheduler(
-            self.paths, searchers=self.searchers, debounce=self.debounce, device=device,
+            self.paths, searchers=self.searchers, policy=policy, device=device,
             broadcast=broadcast, counts=self.counts, build_in_worker=build_in_worker,
         )
         self.handlers = Handlers(
@@ -102,7 +103,14 @@ class Service:
 
     def status(self) -> dict[str, Any]:
         """Everything `tldrf daemon status` shows (see `status.service_status`)."""
-        return service_status(self)
+        return {
+            **service_status(
+                root=self.root, started_at=self.started_at, searchers=self.searchers,
+                scheduler=self.scheduler, counts=self.counts, search_stats=self.search_stats,
+                debounce=self.debounce,
+            ),
+            **self.extra_status(),
+        }
 
     # changes -----------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """What `status` reports: search latency statistics and the status document.
 
 Everything here only reads public state: the searcher cache, the
-scheduler's `snapshot()` and the service's counters.
+scheduler's `snapshot()` and the service's counters, handed over as values
+(this module knows nothing of the service that owns them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from tldr._version import __version__
 from tldr.daemon.scheduler import summary_dict
 
 if TYPE_CHECKING:
-    from tldr.daemon.service import Service
+    from tldr.daemon.scheduler import BuildScheduler
+    from tldr.daemon.searchers import SearcherCache
 
 __all__ = ["SearchStats", "service_status"]
 
@@ -42,29 +44,38 @@ class SearchStats:
                 "search_own_ms": _percentiles(self.own_ms)}
 
 
-def service_status(service: Service) -> dict[str, Any]:
+def service_status(
+    *,
+    root: object,
+    started_at: float,
+    searchers: SearcherCache,
+    scheduler: BuildScheduler,
+    counts: dict[str, int],
+    search_stats: SearchStats,
+    debounce: float,
+) -> dict[str, Any]:
     """Everything `tldrf daemon status` shows, from the service's public state."""
-    searcher = service.searchers.searcher
+    searcher = searchers.searcher
     index: dict[str, Any] | None = None
     if searcher is not None:
         metadata = searcher.build.metadata
         index = {"build_id": metadata.vector_store.build_id, "units": len(searcher.build.units),
                  "model": metadata.model, "lang": metadata.lang,
                  "backend": metadata.vector_store.backend, "view": searcher.view,
-                 "dense": service.scheduler.coverage.plan(metadata, "hybrid")[1]}
-        health = service.searchers.backend_health
+                 "dense": scheduler.coverage.plan(metadata, "hybrid")[1]}
+        health = searchers.backend_health
         if health is not None:
             index["backend_health"] = {"healthy": health[0], "detail": health[1]}
-    build = service.scheduler.snapshot()
+    build = scheduler.snapshot()
     return {
         "state": "ready" if searcher is not None else "starting",
-        "root": str(service.root),
+        "root": str(root),
         "pid": os.getpid(),
         "version": __version__,
-        "uptime_s": round(time.time() - service.started_at, 1),
+        "uptime_s": round(time.time() - started_at, 1),
         "rss_bytes": _rss(),
         "index": index,
-        "index_error": service.searchers.load_error,
+        "index_error": searchers.load_error,
         "build": {
             "state": build.state,
             "progress": build.progress,
@@ -83,15 +94,13 @@ def service_status(service: Service) -> dict[str, Any]:
             },
             "changed_paths": build.changed_paths,
         },
-        "stats": {**service.counts, **service.search_stats.report()},
+        "stats": {**counts, **search_stats.report()},
         "settings": {
-            "debounce_ms": int(service.debounce * 1000),
+            "debounce_ms": int(debounce * 1000),
             "worker_idle_timeout_s": (
-                service.scheduler.worker.idle_timeout
-                if service.scheduler.worker is not None else None
+                scheduler.worker.idle_timeout if scheduler.worker is not None else None
             ),
         },
-        **service.extra_status(),
     }
 
 

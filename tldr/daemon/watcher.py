@@ -99,7 +99,10 @@ class Watcher:
         root: Path,
         change_filter: ChangeFilter,
         on_changes: Callable[[list[tuple[str, str]]], None],
+        *,
+        group_ms: int,
     ) -> None:
+        self.group_ms = group_ms
         self.root = root
         self.filter = change_filter
         self.on_changes = on_changes
@@ -148,7 +151,7 @@ class Watcher:
             self.root,
             watch_filter=self.filter,
             stop_event=self._stop,
-            debounce=1600,
+            debounce=self.group_ms,
             step=50,
             recursive=True,
             ignore_permission_denied=True,

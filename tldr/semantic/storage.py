@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -355,7 +356,7 @@ def collect_garbage(
     *,
     keep_build_ids: set[str],
     store_locations: list[str],
-    delete_location,
+    delete_location: Callable[[str], None],
 ) -> list[str]:
     """Delete old versions and temp files; return what was removed.
 

@@ -1,8 +1,8 @@
 """Each grammar's node types that matter, and every language tldrf indexes.
 
 The extraction engine is generic; everything it knows about a language's
-grammar lives in one `LanguageSpec` here (or, for the languages added with
-issue 9, in `languages_more`), so adding a language means adding one table
+grammar lives in one `LanguageSpec` here (or, for the less common
+languages, in `languages_less_common`), so adding a language means adding one table
 entry (plus, rarely, a naming, shape or import rule).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from tldr.units.langspec import LanguageSpec, fs
-from tldr.units.languages_more import MORE_SPECS
+from tldr.units.languages_less_common import LESS_COMMON_SPECS
 
 __all__ = [
     "FALLBACK_LANGUAGES",
@@ -361,7 +361,7 @@ _SPEC_LIST = [
 ]
 
 SPECS: Mapping[str, LanguageSpec] = MappingProxyType(
-    {spec.name: spec for spec in (*_SPEC_LIST, *MORE_SPECS)}
+    {spec.name: spec for spec in (*_SPEC_LIST, *LESS_COMMON_SPECS)}
 )
 
 # Languages without a grammar here, split by `tldr.units.chunks`: the value

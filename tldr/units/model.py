@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tldr.request import UNIT_TYPES
+from tldr.units.kinds import UNIT_TYPES
 
 __all__ = ["EXTRACTOR_VERSION", "UNIT_TYPES", "Unit"]
 

@@ -90,7 +90,8 @@ class FaissIndex(VectorIndex):
         if self.legacy:
             return np.arange(len(self), dtype=np.uint64)
         ids = _faiss().vector_to_array(self._index.id_map)
-        return np.asarray(ids, dtype=np.int64).view(np.uint64).copy()
+        keys: KeyArray = np.asarray(ids, dtype=np.int64).view(np.uint64).copy()
+        return keys
 
     def copy(self) -> FaissIndex:
         """Return a writable in-memory copy (a legacy index becomes an ID-mapped one).

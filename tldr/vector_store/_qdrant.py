@@ -210,7 +210,7 @@ class QdrantVectorStore(VectorStore):
         with _clients_lock:
             if cache_key not in _clients:
                 try:
-                    _clients[cache_key] = make()
+                    _clients[cache_key] = make()  # type: ignore[no-untyped-call]
                 except Exception as exc:
                     raise BackendError(f"cannot open qdrant client ({cache_key}): {exc}") from exc
             self._client_key = cache_key

@@ -230,7 +230,7 @@ class _Build:
                 f"embedder {self.embedder.model_id!r} does not match the requested model "
                 f"{settings.model!r}"
             )
-        store = open_store(paths, settings.vector_backend, settings.backend_settings)
+        store = open_store(paths, settings.vector_backend, dict(settings.backend_settings))
         self._load_previous(store)
 
         started = time.perf_counter()
@@ -422,7 +422,7 @@ class _Build:
         )
         return self.active_metadata.vector_store.build_id
 
-    def _load_previous(self, store) -> None:
+    def _load_previous(self, store: Any) -> None:
         """Reuse the active build: its units always, its vectors when it is complete.
 
         A partial build's vector index has holes, so a build over it starts a

@@ -17,12 +17,13 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tldr._exceptions import EmbedderError
 
 if TYPE_CHECKING:
     import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "MODEL_REGISTRY",
@@ -214,13 +215,13 @@ class SentenceTransformerEmbedder:
             self.spec.dimension if self.spec else self._loaded().get_embedding_dimension()
         )
 
-    def _loaded(self):
+    def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
                 self._model = self._load()
             return self._model
 
-    def _load(self):
+    def _load(self) -> Any:
         location = self.spec.source if self.spec else self.model_id
         local_only = True
         if self.spec and self.spec.bundled:
@@ -233,7 +234,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             model = SentenceTransformer(
                 location,
@@ -259,7 +260,8 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         """The normalised vector of a query, with the model's query prefix."""
         prefix = self.spec.query_prefix if self.spec else ""
-        return self._encode([prefix + text])[0]
+        vector: npt.NDArray[Any] = self._encode([prefix + text])[0]
+        return vector
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import numpy as np
@@ -427,7 +429,7 @@ def get_embedder(model: str, *, device: str | None = None) -> Embedder:
         return embedder
 
 
-def _provider_for(model: str):
+def _provider_for(model: str) -> Any:
     from tldr.plugins import BUILTIN_SOURCE, registered_embedders
 
     registrations = registered_embedders().values()

@@ -24,6 +24,7 @@ from tldr.semantic.models.embedders import (
 
 if TYPE_CHECKING:
     import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["ONNX_VARIANTS", "OnnxEmbedder", "inference_threads"]
 
@@ -151,7 +152,8 @@ class OnnxEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """The normalised vector of a query, with the model's query prefix."""
-        return self._encode([self.spec.query_prefix + text], documents=False)[0]
+        vector: npt.NDArray[Any] = self._encode([self.spec.query_prefix + text], documents=False)[0]
+        return vector
 
     def _encode(self, texts: list[str], *, documents: bool) -> np.ndarray:
         import numpy as np
@@ -196,4 +198,5 @@ def _mean_pooled(hidden: np.ndarray) -> np.ndarray:
     import numpy as np
 
     pooled = hidden.mean(axis=0)
-    return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+    unit: npt.NDArray[Any] = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+    return unit

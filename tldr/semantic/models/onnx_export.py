@@ -17,6 +17,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from tldr._exceptions import EmbedderError
 from tldr.paths import user_cache_dir
@@ -156,7 +157,7 @@ def _torch_export(model_dir: Path, target: Path) -> None:
                 str(model_dir), local_files_only=True, attn_implementation="eager"
             )
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             return self.bert(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state

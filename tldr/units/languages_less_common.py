@@ -1,4 +1,4 @@
-"""Grammar tables for the languages added with issue 9.
+"""Grammar tables of the less common languages, beside `languages`' mainstream ones.
 
 Haskell, Zig, OCaml, Dart, Erlang, Clojure, Julia, R, Perl, Objective-C,
 SQL, protobuf and HCL (Terraform), as tree-sitter-language-pack 0.13.0
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from tldr.units.langspec import LanguageSpec, fs
 
-__all__ = ["MORE_SPECS"]
+__all__ = ["LESS_COMMON_SPECS"]
 
-MORE_SPECS = (
+LESS_COMMON_SPECS = (
     LanguageSpec(
         name="haskell",
         # A signature and the equations after it are one unit (merge_clauses);
