@@ -23,7 +23,6 @@ from tldr.graph.model import (
     VIA_RECEIVER_TYPE,
     VIA_SELF,
     Edge,
-    FileRecord,
 )
 from tldr.graph.symbols import CLASS_KINDS, FUNCTION_KINDS, Symbols
 from tldr.units.bindings import ImportBinding
@@ -87,7 +86,7 @@ class Tier1Resolver:
         self.symbols = symbols
         self._scopes: dict[int, _FileScope] = {}
         self._bases: dict[int, list[int]] = {}
-        self._module_cache: dict[tuple[int, str, str], tuple[str, list[int]]] = {}
+        self._module_cache: dict[tuple[int, str, str], list[int]] = {}
 
     # -- entry point --------------------------------------------------------
 
@@ -167,9 +166,9 @@ class Tier1Resolver:
                     if found:
                         return VIA_SELF, found
                 continue  # a Python class body is not a scope of its methods
-            found = symbols.children.get(gid, {}).get(name)
-            if found:
-                return EXACT, list(found)
+            local = symbols.children.get(gid, {}).get(name)
+            if local:
+                return EXACT, list(local)
         if language in _IMPLICIT_THIS:
             owner = symbols.enclosing_class(caller)
             if owner >= 0:
@@ -194,7 +193,7 @@ class Tier1Resolver:
             if found:
                 return EXACT, found
         for binding in scope.wildcards:
-            kind, files = self._binding_module(scope, binding.module)
+            files = self._binding_module(scope, binding.module)
             found = [gid for f in files for gid in symbols.top_level(f, name)]
             if found:
                 return VIA_IMPORT, found
@@ -266,7 +265,7 @@ class Tier1Resolver:
             files = self._module_receiver(scope, receiver)
             if files:
                 return "module", files
-        kind, found = self._bare(scope, caller, head) if rest == "" else ("", [])
+        _kind, found = self._bare(scope, caller, head) if rest == "" else ("", [])
         if found and all(symbols.defs[gid].kind in CLASS_KINDS for gid in found):
             return ("class", found[:1]) if len(found) == 1 else ("", [])
         if rest and "(" not in receiver:
@@ -327,7 +326,7 @@ class Tier1Resolver:
             for binding in bindings[receiver]:
                 if binding.symbol and language != "python":
                     continue
-                kind, files = self._binding_module(scope, binding.module, binding.symbol)
+                files = self._binding_module(scope, binding.module, binding.symbol)
                 found.extend(files)
             return found
         if language == "python" and "." in receiver:
@@ -338,7 +337,7 @@ class Tier1Resolver:
                     rest = ".".join(parts[cut:])
                     base = f"{binding.module}.{binding.symbol}" if binding.symbol else \
                         binding.module
-                    kind, files = self._binding_module(scope, f"{base}.{rest}")
+                    files = self._binding_module(scope, f"{base}.{rest}")
                     if files:
                         return files
         return []
@@ -346,7 +345,7 @@ class Tier1Resolver:
     # -- imports ------------------------------------------------------------
 
     def _binding_module(self, scope: _FileScope, module: str,
-                        symbol: str = "") -> tuple[str, list[int]]:
+                        symbol: str = "") -> list[int]:
         """The project files an import's module (plus symbol, for Python) names."""
         key = (scope.index, module, symbol)
         cached = self._module_cache.get(key)
@@ -378,23 +377,21 @@ class Tier1Resolver:
         else:
             found = modules.path_file(scope.record.path, module)
             files = [found] if found is not None else []
-        result = ("module", files)
-        self._module_cache[key] = result
-        return result
+        self._module_cache[key] = files
+        return files
 
     def _binding_defs(self, scope: _FileScope, binding: ImportBinding) -> list[int]:
         """The definitions a named import binds (`from m import f`, `import {f}`)."""
-        symbols = self.symbols
         language = scope.record.language
         if not binding.symbol:
             return []
         if language == "python":
-            _, submodule = self._binding_module(scope, binding.module, binding.symbol)
+            submodule = self._binding_module(scope, binding.module, binding.symbol)
             if submodule:
                 return []  # `from pkg import sub` binds a module
-            _, files = self._binding_module(scope, binding.module)
+            files = self._binding_module(scope, binding.module)
             return [gid for f in files for gid in self._exported(f, binding.symbol, 0)]
-        _, files = self._binding_module(scope, binding.module)
+        files = self._binding_module(scope, binding.module)
         symbol = binding.symbol
         found: list[int] = []
         for f in files:
@@ -415,7 +412,7 @@ class Tier1Resolver:
             if found:
                 return found
         for binding in scope.wildcards:
-            _, files = self._binding_module(scope, binding.module)
+            files = self._binding_module(scope, binding.module)
             for f in files:
                 if f != file_index:
                     found = self._exported(f, name, hops + 1)
@@ -464,6 +461,14 @@ class Tier1Resolver:
             if kind == "class" and target[0] != class_id:
                 found.append(target[0])
         return found
+
+    def binding_files(self, file_index: int, binding: ImportBinding) -> list[int]:
+        """The project files an import binding of a file names (its module's file)."""
+        scope = self._scope(file_index)
+        files = self._binding_module(scope, binding.module, binding.symbol)
+        if not files and binding.symbol:
+            files = self._binding_module(scope, binding.module)
+        return list(files)
 
     def direct_bases(self, class_id: int) -> list[int]:
         """The project classes a class names as its bases."""

@@ -19,7 +19,7 @@ Typical use by an indexer::
 from __future__ import annotations
 
 from tldr.units.detect import detect_language, language_for_path
-from tldr.units.extract import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, extract_units
+from tldr.units.extract import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, extract_file, extract_units
 from tldr.units.languages import SUPPORTED_LANGUAGES
 from tldr.units.model import UNIT_TYPES, Unit
 from tldr.units.source import (
@@ -62,6 +62,7 @@ __all__ = [
     "WalkResult",
     "detect_language",
     "escape_path",
+    "extract_file",
     "extract_units",
     "language_for_path",
     "load_source",

@@ -172,8 +172,8 @@ def _value_type(value: Node | None, language: str) -> str:
         return clean_type(_text(value.child_by_field_name("type")
                                 or value.child_by_field_name("name")), language)
     elif kind == "call_expression" and language == "rust":
-        callee = _text(value.child_by_field_name("function"))
-        owner, _, function = callee.rpartition("::")
+        callee_text = _text(value.child_by_field_name("function"))
+        owner, _, function = callee_text.rpartition("::")
         if owner and function in ("new", "default", "with_capacity", "builder"):
             return clean_type(owner, language)
     return ""
