@@ -24,6 +24,7 @@ from tldr.graph.model import (
     VIA_SELF,
     Edge,
 )
+from tldr.graph.returns import return_type
 from tldr.graph.symbols import CLASS_KINDS, FUNCTION_KINDS, Symbols
 from tldr.units.bindings import ImportBinding
 
@@ -53,6 +54,9 @@ _CONSTRUCTORS = {
 }
 _MAX_HOPS = 4
 _CONSTRUCTED = re.compile(r"^(?:new\s+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\([^()]*\)$")
+_SELF_TYPES = frozenset({"Self", "self", "this", "static"})
+_IDENT = re.compile(r"[A-Za-z_$@][\w$]*")
+_MODULE_RECEIVERS = frozenset({"python", "javascript", "typescript", "tsx", "go"})
 
 
 class _FileScope:
@@ -246,76 +250,98 @@ class Tier1Resolver:
 
     def _receiver(self, scope: _FileScope, caller: int, receiver: str) -> tuple[str, list[int]]:
         """What a receiver text denotes: ("class", [id]), ("module", files) or ("", [])."""
-        symbols = self.symbols
         language = scope.record.language
-        receiver = receiver.replace("::", ".").replace("->", ".")
-        head, _, rest = receiver.partition(".")
-        if head in _SELF_NAMES and rest and "." not in rest:
-            owner = symbols.enclosing_class(caller)
-            if owner >= 0:
-                type_text = self._field_type(owner, rest)
-                if type_text:
-                    return self._type(scope, caller, type_text)
-            return "", []
-        if not rest:
-            type_text = self._var_type(scope, caller, receiver)
-            if type_text:
-                return self._type(scope, caller, type_text)
-        if language in ("python", "javascript", "typescript", "tsx", "go"):
+        receiver = receiver.replace("::", ".").replace("->", ".").replace("?.", ".")
+        if language in _MODULE_RECEIVERS:
             files = self._module_receiver(scope, receiver)
             if files:
                 return "module", files
-        _kind, found = self._bare(scope, caller, head) if rest == "" else ("", [])
-        if found and all(symbols.defs[gid].kind in CLASS_KINDS for gid in found):
-            return ("class", found[:1]) if len(found) == 1 else ("", [])
-        if rest and "(" not in receiver:
-            return self._type(scope, caller, receiver)
         constructed = _CONSTRUCTED.match(receiver)
-        if constructed:  # `Foo().m()`, `new Foo().m()`
-            return self._type(scope, caller, constructed.group(1))
+        if constructed:  # `Foo().m()`, `new Foo().m()`, `make_session().m()`
+            return self._type(scope, caller, constructed.group(1), 0)
+        parts = receiver.split(".")
+        if not all(_IDENT.fullmatch(part) for part in parts):
+            return "", []
+        head = parts[0]
+        if head in _SELF_NAMES:
+            current = self.symbols.enclosing_class(caller)
+        else:
+            current = self._var_class(scope, caller, head)
+            if current < 0:
+                _, found = self._bare(scope, caller, head)
+                classes = [g for g in found if self.symbols.defs[g].kind in CLASS_KINDS]
+                current = classes[0] if len(classes) == 1 and len(found) == 1 else -1
+        for part in parts[1:]:
+            if current < 0:
+                break
+            current = self._field_class(current, part)
+        if current >= 0:
+            return "class", [current]
+        if len(parts) > 1:
+            return self._type(scope, caller, receiver, 0)
         return "", []
 
-    def _var_type(self, scope: _FileScope, caller: int, var: str) -> str:
+    def _var_class(self, scope: _FileScope, caller: int, var: str) -> int:
+        """The class of a local, parameter or (outside Python) field named `var`; -1 if unknown."""
         symbols = self.symbols
         for gid in symbols.ancestors(caller):
             found = scope.types.get((gid, var))
             if found:
-                return found
+                kind, target = self._type(scope, gid, found, 0)
+                return target[0] if kind == "class" else -1
             if symbols.defs[gid].kind in CLASS_KINDS:
                 break
         if scope.record.language != "python":
             owner = symbols.enclosing_class(caller)
             if owner >= 0:
-                return self._field_type(owner, var)
-        return ""
+                return self._field_class(owner, var)
+        return -1
 
-    def _field_type(self, class_id: int, field: str) -> str:
-        file_index = self.symbols.file_of[class_id]
-        scope = self._scope(file_index)
-        for base in [class_id, *self._class_bases(class_id)]:
-            if self.symbols.file_of[base] != file_index:
-                other = self._scope(self.symbols.file_of[base])
-                found = other.types.get((base, field))
-            else:
-                found = scope.types.get((base, field))
+    def _field_class(self, class_id: int, field: str) -> int:
+        """The class of a field (`self.x = Foo()`, `Foo x;`) of a class or its bases."""
+        for owner in [class_id, *self._class_bases(class_id)]:
+            scope = self._scope(self.symbols.file_of[owner])
+            found = scope.types.get((owner, field))
             if found:
-                return found
-        return ""
+                kind, target = self._type(scope, owner, found, 0)
+                return target[0] if kind == "class" else -1
+        return -1
 
-    def _type(self, scope: _FileScope, caller: int, type_text: str) -> tuple[str, list[int]]:
-        """A type name as written in `scope` -> ("class", [id]) or ("", [])."""
+    def _type(self, scope: _FileScope, caller: int, type_text: str,
+              depth: int) -> tuple[str, list[int]]:
+        """A type name as written in `scope` -> ("class", [id]) or ("", []).
+
+        A function's name stands for what it returns (`s := NewServer()`),
+        when its signature says so.
+        """
+        if depth > _MAX_HOPS:
+            return "", []
+        if type_text in _SELF_TYPES:
+            owner = self.symbols.enclosing_class(caller)
+            return ("class", [owner]) if owner >= 0 else ("", [])
         head, _, rest = type_text.rpartition(".")
         if not head:
             _, found = self._bare(scope, caller, type_text)
         else:
             files = self._module_receiver(scope, head)
             found = [gid for f in files for gid in self.symbols.top_level(f, rest)]
-            if not found:
-                outer = self._type(scope, caller, head) if "." not in head else ("", [])
+            if not found and "." not in head:
+                outer = self._type(scope, caller, head, depth + 1)
                 if outer[0] == "class":
                     found = self._member(outer[1][0], rest)
         classes = [gid for gid in found if self.symbols.defs[gid].kind in CLASS_KINDS]
-        return ("class", classes[:1]) if len(classes) == 1 else ("", [])
+        if len(classes) == 1:
+            return "class", classes
+        functions = [gid for gid in found if self.symbols.defs[gid].kind in FUNCTION_KINDS]
+        if len(functions) == 1 and not classes:
+            function = functions[0]
+            definition = self.symbols.defs[function]
+            returned = return_type(definition.signature, definition.name,
+                                   self.symbols.language(function))
+            if returned:
+                home = self._scope(self.symbols.file_of[function])
+                return self._type(home, function, returned, depth + 1)
+        return "", []
 
     def _module_receiver(self, scope: _FileScope, receiver: str) -> list[int]:
         """Files a receiver names through an import: `osp`, `a.b`, `pkg`, `ns`."""
@@ -457,7 +483,7 @@ class Tier1Resolver:
         scope = self._scope(file_index)
         found: list[int] = []
         for text in texts:
-            kind, target = self._type(scope, class_id, text)
+            kind, target = self._type(scope, class_id, text, 0)
             if kind == "class" and target[0] != class_id:
                 found.append(target[0])
         return found

@@ -94,6 +94,8 @@ _BASE_CLAUSES = frozenset(
     }
 )
 _MAX_BASES = 8
+_CALLEE_TYPES = frozenset({"identifier", "selector_expression", "member_expression",
+                           "scoped_identifier", "field_expression"})
 
 # Declaration nodes that state a name's type, per language (besides assignments).
 TYPE_NODES: dict[str, frozenset[str]] = {
@@ -104,7 +106,7 @@ TYPE_NODES: dict[str, frozenset[str]] = {
     "tsx": frozenset({"required_parameter", "optional_parameter", "public_field_definition"}),
     "java": frozenset({"formal_parameter", "local_variable_declaration", "field_declaration"}),
     "csharp": frozenset({"parameter", "variable_declaration"}),
-    "go": frozenset({"parameter_declaration"}),
+    "go": frozenset({"parameter_declaration", "field_declaration", "var_spec"}),
     "rust": frozenset({"parameter", "let_declaration"}),
     "kotlin": frozenset({"parameter", "property_declaration"}),
 }
@@ -176,6 +178,11 @@ def _value_type(value: Node | None, language: str) -> str:
         owner, _, function = callee_text.rpartition("::")
         if owner and function in ("new", "default", "with_capacity", "builder"):
             return clean_type(owner, language)
+        return clean_type(callee_text, language)
+    elif kind == "call_expression":  # what the function returns: `s := NewServer()`
+        callee = value.child_by_field_name("function")
+        if callee is not None and callee.type in _CALLEE_TYPES:
+            return clean_type(_text(callee), language)
     return ""
 
 
@@ -202,6 +209,15 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
     """
     kind = node.type
     found: list[tuple[str, str, bool]] = []
+    if kind == "short_var_declaration":  # Go `a, b := x, y`
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None:
+            return found
+        for target, value in zip(left.named_children, right.named_children, strict=False):
+            type_text = _value_type(value, language)
+            if target.type == "identifier" and type_text:
+                found.append((_text(target), type_text, False))
+        return found
     if kind in ("assignment", "assignment_expression", "variable_declarator"):
         target = node.child_by_field_name("left") or node.child_by_field_name("name")
         if target is None:
@@ -229,7 +245,9 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
         return found
     type_node = node.child_by_field_name("type")
     type_text = clean_type(_type_text(type_node), language) if type_node is not None else ""
-    if kind in ("local_variable_declaration", "field_declaration", "variable_declaration"):
+    if kind in ("local_variable_declaration", "field_declaration", "variable_declaration") and (
+        language != "go"
+    ):
         for declarator in node.named_children:
             if declarator.type != "variable_declarator":
                 continue
@@ -262,8 +280,8 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
         c for c in (node.child_by_field_name("pattern"),) if c is not None
     ]
     for name in names:
-        if name.type in ("identifier", "simple_identifier"):
-            found.append((_text(name), type_text, False))
+        if name.type in ("identifier", "simple_identifier", "field_identifier"):
+            found.append((_text(name), type_text, kind == "field_declaration"))
     return found
 
 
