@@ -204,6 +204,8 @@ def dead(graph: CodeGraph, path: str = "", entry_patterns: tuple[str, ...] | lis
             if target not in reached:
                 reached.add(target)
                 queue.append(target)
+        if symbols.defs[current].kind not in FUNCTION_KINDS:
+            continue
         for child_group in symbols.children.get(current, {}).values():
             for child in child_group:  # nested functions live or die with their parent
                 if child not in reached and symbols.defs[child].kind not in CLASS_KINDS:
