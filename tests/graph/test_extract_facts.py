@@ -67,7 +67,7 @@ class K extends Base implements I {
   run(p: Foo) { this.go(); ns.f(); new Bar(); }
 }
 """
-    units, facts = extract_file(source, path="src/k.ts", language="typescript")
+    _units, facts = extract_file(source, path="src/k.ts", language="typescript")
     assert [(b.local, b.module, b.symbol) for b in facts.imports] == [
         ("Def", "./m", "default"), ("b", "./m", "a"), ("c", "./m", "c"),
         ("ns", "../ns", ""), ("x", "./r", "x"), ("z", "./r", "y"),

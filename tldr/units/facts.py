@@ -213,10 +213,10 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
         if left is None or right is None:
             return found
-        for target, value in zip(left.named_children, right.named_children, strict=False):
+        for variable, value in zip(left.named_children, right.named_children, strict=False):
             type_text = _value_type(value, language)
-            if target.type == "identifier" and type_text:
-                found.append((_text(target), type_text, False))
+            if variable.type == "identifier" and type_text:
+                found.append((_text(variable), type_text, False))
         return found
     if kind in ("assignment", "assignment_expression", "variable_declarator"):
         target = node.child_by_field_name("left") or node.child_by_field_name("name")
