@@ -8,6 +8,7 @@ import pytest
 from tldr.graph import CodeGraph, GraphFile, graph_from_tree
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+collect_ignore_glob = ["fixtures/*"]  # the fixture projects have tests of their own
 
 
 def copy_fixture(name: str, tmp_path: Path) -> Path:

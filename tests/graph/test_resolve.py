@@ -14,6 +14,7 @@ ADAPTERS = "shop/net/adapters.py"
 def test_python_edges(py_graph: GraphFile) -> None:
     edges = edge_set(py_graph)
     expected = {
+        ("main", 6, f"Session@{SESSIONS}", "constructor", "Session"),
         ("main", 6, f"Session.__init__@{SESSIONS}", "constructor", "Session"),
         ("main", 7, f"fetch@{SESSIONS}", "via-import", "fetch"),
         # `from shop import slugify as make_slug`, re-exported by shop/__init__.py
@@ -31,6 +32,7 @@ def test_python_edges(py_graph: GraphFile) -> None:
         ("fetch", 27, f"Session.request@{SESSIONS}", "via-receiver-type", "session.request"),
         ("test_request", 5, f"Session.request@{SESSIONS}", "via-receiver-type",
          "Session().request"),
+        ("test_request", 5, f"Session@{SESSIONS}", "constructor", "Session"),
         ("test_request", 5, f"Session.__init__@{SESSIONS}", "constructor", "Session"),
     }
     resolved = {e for e in edges if e[3] != "ambiguous"}
@@ -53,6 +55,7 @@ def test_typescript_edges(tmp_path: Path) -> None:
     edges = edge_set(graph_from_tree(copy_fixture("tsproj", tmp_path)))
     session, adapter = "src/net/session.ts", "src/net/adapter.ts"
     assert edges == {
+        ("main", 5, f"Session@{session}", "constructor", "Session"),
         ("main", 5, f"Session.constructor@{session}", "constructor", "Session"),
         ("main", 6, f"fetchUrl@{session}", "via-import", "fetchUrl"),
         ("main", 6, "slugify@src/util.ts", "via-import", "slugify"),

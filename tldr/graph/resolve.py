@@ -231,7 +231,7 @@ class Tier1Resolver:
         return (AMBIGUOUS, candidates) if candidates else (UNRESOLVED, [])
 
     def _maybe_constructor(self, kind: str, found: list[int]) -> tuple[str, list[int]]:
-        """`Foo()` on a class: its constructor, else the class itself."""
+        """`Foo()` on a class: the class and the constructor that runs (inherited or not)."""
         defs = self.symbols.defs
         if not all(defs[gid].kind in CLASS_KINDS for gid in found):
             return kind, found
@@ -242,8 +242,8 @@ class Tier1Resolver:
         names = _CONSTRUCTORS.get(language, (defs[class_id].name,))
         for constructor in names:
             targets = self._member(class_id, constructor or defs[class_id].name)
-            if targets:
-                return CONSTRUCTOR, targets
+            if targets:  # the class first: "who makes a Foo" finds this call too
+                return CONSTRUCTOR, [class_id, *targets]
         return CONSTRUCTOR, [class_id]
 
     # -- receivers ------------------------------------------------------------
@@ -406,7 +406,8 @@ class Tier1Resolver:
         self._module_cache[key] = files
         return files
 
-    def _binding_defs(self, scope: _FileScope, binding: ImportBinding) -> list[int]:
+    def _binding_defs(self, scope: _FileScope, binding: ImportBinding,
+                      hops: int = 0) -> list[int]:
         """The definitions a named import binds (`from m import f`, `import {f}`)."""
         language = scope.record.language
         if not binding.symbol:
@@ -416,7 +417,7 @@ class Tier1Resolver:
             if submodule:
                 return []  # `from pkg import sub` binds a module
             files = self._binding_module(scope, binding.module)
-            return [gid for f in files for gid in self._exported(f, binding.symbol, 0)]
+            return [gid for f in files for gid in self._exported(f, binding.symbol, hops + 1)]
         files = self._binding_module(scope, binding.module)
         symbol = binding.symbol
         found: list[int] = []
@@ -424,7 +425,7 @@ class Tier1Resolver:
             if symbol == "default":
                 found.extend(self._js_default(f))
             else:
-                found.extend(self._exported(f, symbol, 0))
+                found.extend(self._exported(f, symbol, hops + 1))
         return found
 
     def _exported(self, file_index: int, name: str, hops: int) -> list[int]:
@@ -434,7 +435,7 @@ class Tier1Resolver:
             return list(found)
         scope = self._scope(file_index)
         for binding in scope.bindings.get(name, ()):
-            found = self._binding_defs(scope, binding) if hops < _MAX_HOPS else []
+            found = self._binding_defs(scope, binding, hops + 1)
             if found:
                 return found
         for binding in scope.wildcards:
