@@ -6,39 +6,47 @@ load only when the semantic layer is used. The Python API lives in
 """
 
 from tldr._exceptions import (
+    AmbiguousNameError,
     BackendError,
     BackendUnavailableError,
     ConfigError,
     DaemonError,
     EmbedderError,
+    GraphCorruptError,
     IndexBusyError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
     IndexStateError,
     LegacyIndexError,
+    NameLookupError,
     PluginError,
     ProtocolError,
     TldrError,
     UnknownBackendError,
+    UnknownNameError,
 )
 from tldr._version import __version__
 
 __all__ = [
+    "AmbiguousNameError",
     "BackendError",
     "BackendUnavailableError",
     "ConfigError",
     "DaemonError",
     "EmbedderError",
+    "GraphCorruptError",
     "IndexBusyError",
     "IndexCorruptError",
     "IndexIncompatibleError",
     "IndexMissingError",
     "IndexStateError",
     "LegacyIndexError",
+    "NameLookupError",
     "PluginError",
     "ProtocolError",
     "TldrError",
     "UnknownBackendError",
+    "UnknownNameError",
     "__version__",
 ]

@@ -6,6 +6,7 @@ TldrError                      anything tldrf reports to a user
 ├── IndexStateError            the on-disk index cannot serve this request
 │   ├── IndexMissingError      no index yet
 │   ├── IndexCorruptError      metadata or a referenced file is unreadable
+│   │   └── GraphCorruptError  the code graph file is missing or damaged
 │   ├── IndexIncompatibleError built with other settings/format than asked
 │   │   └── LegacyIndexError   a schema v1 `index.faiss` was found
 │   └── IndexBusyError         another build holds the rebuild lock
@@ -14,6 +15,9 @@ TldrError                      anything tldrf reports to a user
 │   └── BackendUnavailableError its optional dependency is missing
 ├── EmbedderError              the embedding model could not load or run
 ├── PluginError                a plugin registration is inconsistent
+├── NameLookupError            a code-graph query named no single definition
+│   ├── UnknownNameError       no definition has that name (did-you-mean listed)
+│   └── AmbiguousNameError     several do (candidates listed)
 └── DaemonError                the daemon could not be reached or started
     ├── ProtocolError          a malformed or failed JSON-RPC exchange
     │   └── RpcError           (daemon.protocol) the error object a request answers with
@@ -34,17 +38,21 @@ __all__ = [
     "BackendUnavailableError",
     "ConfigError",
     "DaemonError",
+    "AmbiguousNameError",
     "EmbedderError",
+    "GraphCorruptError",
     "IndexBusyError",
     "IndexCorruptError",
     "IndexIncompatibleError",
     "IndexMissingError",
     "IndexStateError",
     "LegacyIndexError",
+    "NameLookupError",
     "PluginError",
     "ProtocolError",
     "TldrError",
     "UnknownBackendError",
+    "UnknownNameError",
 ]
 
 
@@ -78,6 +86,27 @@ class IndexIncompatibleError(IndexStateError):
 
 class LegacyIndexError(IndexIncompatibleError):
     """A legacy (schema v1) FAISS index was found."""
+
+
+class GraphCorruptError(IndexCorruptError):
+    """The code graph file a build names is missing, damaged or of another format."""
+
+
+class NameLookupError(TldrError):
+    """A code-graph query named no single definition; the message lists candidates."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        """Keep the candidates for callers that show them their own way."""
+        super().__init__(message)
+        self.candidates = list(candidates or [])
+
+
+class UnknownNameError(NameLookupError):
+    """No definition has the name asked for."""
+
+
+class AmbiguousNameError(NameLookupError):
+    """Several definitions have the name asked for."""
 
 
 class IndexBusyError(IndexStateError):

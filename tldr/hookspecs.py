@@ -27,6 +27,7 @@ __all__ = [
     "hookspec",
     "register_embedders",
     "register_rerankers",
+    "register_resolvers",
     "register_vector_stores",
 ]
 
@@ -59,4 +60,17 @@ def register_rerankers(register: Callable[[type[Any]], None]) -> None:
 
     Args:
         register: Call with each reranker class; its `id` must be unique.
+    """
+
+
+@hookspec
+def register_resolvers(register: Callable[[type[Any]], None]) -> None:
+    """Register call resolvers for the code graph (specs/016-code-graph.md § Plugin hook).
+
+    Args:
+        register: Call with each resolver class. It has a unique `id`, a
+            `languages` frozenset (empty: every language; only the built-in
+            tier 1 should claim that), is constructed with the graph's
+            `Symbols` and answers `resolve_file(file_index) -> list[Edge]`.
+            A resolver naming a language replaces tier 1 for it.
     """

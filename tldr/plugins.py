@@ -39,6 +39,7 @@ __all__ = [
     "pm",
     "registered_embedders",
     "registered_rerankers",
+    "registered_resolvers",
     "registered_vector_stores",
 ]
 
@@ -49,6 +50,7 @@ BUILTIN_SOURCE = "built-in"
 BUILTIN_PLUGIN_MODULES: tuple[str, ...] = (
     "tldr.vector_store.builtin",
     "tldr.semantic.builtin_plugins",
+    "tldr.graph.builtin_plugins",
 )
 
 pm = pluggy.PluginManager("tldr")
@@ -193,6 +195,11 @@ def registered_embedders() -> dict[str, Registration]:
 def registered_rerankers() -> dict[str, Registration]:
     """Return reranker classes keyed by `id`."""
     return _collect("register_rerankers", "id")
+
+
+def registered_resolvers() -> dict[str, Registration]:
+    """Return code-graph call resolver classes keyed by `id`."""
+    return _collect("register_resolvers", "id")
 
 
 def _collect(hook_name: str, id_attr: str) -> dict[str, Registration]:

@@ -118,6 +118,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     dense: DenseCoverage | None = None  # set on a partial build; None: every unit has a vector
     vector_store: VectorStoreMeta
     artifacts: dict[str, ArtifactStamp] = {}  # file name -> stamp; empty before issue 11
+    graph_file: str | None = None  # the code graph of the build (specs/016); None before it
 
 
 class FileStamp(msgspec.Struct, array_like=True):
@@ -244,7 +245,8 @@ def _artifact_files(paths: IndexPaths, metadata: Metadata) -> list[str]:
 
     A server-side collection (qdrant) has none.
     """
-    names = [metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file]
+    names = [metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file,
+             metadata.graph_file]
     return [
         name for name in names
         if name and "/" not in name and (paths.semantic_dir / name).is_file()
@@ -386,7 +388,7 @@ def collect_garbage(
         old_version = (
             build_id is not None
             and build_id not in retained
-            and name.startswith(("units.", "lexical."))
+            and name.startswith(("units.", "lexical.", "graph."))
         )
         if stale_temp or old_version:
             _remove_path(entry)

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names below resolve to, for type checkers
     from tldr.units.detect import detect_language, language_for_path
-    from tldr.units.extract import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, extract_units
+    from tldr.units.extract import (
+        MAX_ASSIGNS,
+        MAX_CALLS,
+        MAX_IMPORTS,
+        extract_file,
+        extract_units,
+    )
     from tldr.units.kinds import UNIT_TYPES
     from tldr.units.languages import SUPPORTED_LANGUAGES
     from tldr.units.model import Unit
@@ -69,6 +75,7 @@ __all__ = [
     "WalkResult",
     "detect_language",
     "escape_path",
+    "extract_file",
     "extract_units",
     "language_for_path",
     "load_source",
@@ -98,6 +105,7 @@ _LAZY = {
     "WalkResult": "tldr.units.walk",
     "detect_language": "tldr.units.detect",
     "escape_path": "tldr.units.source",
+    "extract_file": "tldr.units.extract",
     "extract_units": "tldr.units.extract",
     "language_for_path": "tldr.units.detect",
     "load_source": "tldr.units.source",

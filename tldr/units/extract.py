@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tldr.units.bindings import call_binding, import_bindings
 from tldr.units.chunks import text_units
 from tldr.units.detect import CONTENT_DECIDED, detect_language
+from tldr.units.facts import (
+    TYPE_NODES,
+    CallSite,
+    FileFacts,
+    ImportBinding,
+    VarType,
+    base_names,
+    call_receiver,
+    declared_types,
+)
 from tldr.units.finish import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, Collected
 from tldr.units.imports import IMPORT_CALLS, call_import, statement_imports
 from tldr.units.languages import FALLBACK_LANGUAGES, SPECS, LanguageSpec
@@ -34,7 +45,7 @@ from tldr.units.text import clean_string_literal
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-__all__ = ["MAX_ASSIGNS", "MAX_CALLS", "MAX_IMPORTS", "extract_units"]
+__all__ = ["MAX_ASSIGNS", "MAX_CALLS", "MAX_IMPORTS", "extract_file", "extract_units"]
 
 _BOOLEAN_TOKENS = frozenset({"&&", "||", "and", "or"})
 _ELIXIR_BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
@@ -50,6 +61,12 @@ class _Extractor(Collected):
         self.attached: set[int] = set()  # ids of bodies already walked with their unit
         self.conditional_functions: dict[int, frozenset[str]] = {}  # see _stands_in
         self.import_calls = IMPORT_CALLS.get(spec.name, frozenset())
+        # What the code graph needs (facts.py), gathered by the same walk.
+        self.sites: list[CallSite] = []
+        self.bindings: list[ImportBinding] = []
+        self.typed: list[tuple[OpenUnit | None, str, str]] = []  # (scope, name, type)
+        self.bases: dict[int, list[str]] = {}
+        self.type_nodes = TYPE_NODES.get(spec.name, frozenset())
         self.definition_types = (
             frozenset({"call"})
             if spec.name == "elixir"
@@ -62,6 +79,7 @@ class _Extractor(Collected):
             | spec.boolean_parents
             | frozenset(spec.assignments)
             | spec.imports
+            | self.type_nodes
         )
 
     # -- the walk ---------------------------------------------------------
@@ -153,6 +171,12 @@ class _Extractor(Collected):
             unit.sig_start = sig_start
             unit.parent_kind = scope.kind
             unit.qualifiers = qualifiers
+            unit.index = len(self.units)
+            unit.parent = open_units[-1].index if open_units else -1
+            if definition_kind == "class":
+                bases = base_names(node, self.language)
+                if bases:
+                    self.bases[unit.index] = bases
             self.units.append(unit)
             if self.spec.merge_clauses:
                 self.by_node[node.id] = unit
@@ -233,6 +257,8 @@ class _Extractor(Collected):
             if count:
                 for unit in targets:
                     unit.bools += count
+        if kind in spec.assignments or kind in self.type_nodes:
+            self._types(node, targets)
         if kind in spec.assignments:
             field = spec.assignments[kind]
             target = (
@@ -247,12 +273,25 @@ class _Extractor(Collected):
                     unit.assigns.extend(names)
         if kind in spec.imports:
             self.imports.extend(statement_imports(node, self.language))
+            self.bindings.extend(import_bindings(node, self.language))
             self.import_tops.add(top)
+
+    def _types(self, node: Node, targets: tuple[OpenUnit, ...]) -> None:
+        """Record the names whose type a declaration or assignment makes evident."""
+        for name, type_text, is_field in declared_types(node, self.language):
+            scope: OpenUnit | None = targets[-1] if targets[-1].index >= 0 else None
+            if is_field:
+                scope = next((u for u in reversed(targets) if u.kind == "class"), None)
+                if scope is None:
+                    continue
+            self.typed.append((scope, name, type_text))
 
     def _call(self, node: Node, kind: str, targets: tuple[OpenUnit, ...], top: int) -> None:
         field = self.spec.calls[kind]
+        callee: Node | None = None
         if self.language == "elixir":
             name = elixir_call_name(node)
+            callee = node.child_by_field_name("target")
         else:
             callee = (
                 node.child_by_field_name(field)
@@ -279,10 +318,37 @@ class _Extractor(Collected):
             imported = call_import(node, self.language)
             if imported:
                 self.imports.append(imported)
+                self.bindings.extend(call_binding(node, imported))
                 self.import_tops.add(top)
             return
         for unit in targets:
             unit.calls.append(name)
+        if callee is not None:
+            receiver, column = call_receiver(node, callee, name, self.source)
+            self.sites.append(
+                CallSite(node.start_point[0] + 1, column, targets[-1].index, name, receiver)
+            )
+
+    def facts(self, units: list[Unit]) -> FileFacts:
+        """The graph's facts, indexes shifted to `units` (the module unit may lead it)."""
+        shift = 1 if len(units) > len(self.units) else 0
+
+        def at(index: int) -> int:
+            return index + shift if index >= 0 else -1
+
+        return FileFacts(
+            sites=[
+                CallSite(s.line, s.col, at(s.caller), s.name, s.receiver) if shift else s
+                for s in self.sites
+            ],
+            imports=self.bindings,
+            types=[
+                VarType(at(scope.index) if scope is not None else -1, name, type_text)
+                for scope, name, type_text in self.typed
+            ],
+            parents=[-1] * shift + [at(u.parent) for u in self.units],
+            bases={at(index): bases for index, bases in self.bases.items()},
+        )
 
     def _elixir_node(self, node: Node, open_units: tuple[OpenUnit, ...]) -> bool:
         """Handle Elixir's call-shaped keywords; False means skip the subtree."""
@@ -317,11 +383,12 @@ class _Extractor(Collected):
         return True
 
 
-def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
-    """Split one source file into code units.
+def extract_file(source: bytes, *, path: str, language: str) -> tuple[list[Unit], FileFacts]:
+    """Split one source file into code units, and say what the code graph needs of it.
 
-    Never raises on bad input: tree-sitter recovers from syntax errors and
-    every unit it recovered is returned (partial units included).
+    One parse and one walk make both (specs/016-code-graph.md). Never raises
+    on bad input: tree-sitter recovers from syntax errors and every unit it
+    recovered is returned (partial units included).
 
     Args:
         source: The file's bytes (UTF-8).
@@ -331,21 +398,33 @@ def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
             header, a file without a known extension) is checked again here.
 
     Returns:
-        The units in source order, the module unit (if any) first; [] for an
-        unsupported language or a file that cannot be parsed.
+        The units in source order, the module unit (if any) first ([] for an
+        unsupported language or a file that cannot be parsed), and the file's
+        call sites, import bindings, evident types and class bases, whose
+        indexes point into those units.
     """
     if language in CONTENT_DECIDED:
         language = detect_language(path, source[:8192]) or language
     if language in FALLBACK_LANGUAGES:
-        return text_units(source, path=path, language=language)
+        return text_units(source, path=path, language=language), FileFacts()
     spec = SPECS.get(language)
     if spec is None:
-        return []
+        return [], FileFacts()
     try:
         source, tree = parse(source, language)
     except Exception:  # a grammar failing to load or parse must not stop an index build
-        return []
+        return [], FileFacts()
     extractor = _Extractor(source, path, spec)
     extractor.walk(tree.root_node)
-    return extractor.results()
+    units = extractor.results()
+    return units, extractor.facts(units)
 
+
+def extract_units(source: bytes, *, path: str, language: str) -> list[Unit]:
+    """Split one source file into code units (`extract_file` without the graph facts).
+
+    Returns:
+        The units in source order, the module unit (if any) first; [] for an
+        unsupported language or a file that cannot be parsed.
+    """
+    return extract_file(source, path=path, language=language)[0]

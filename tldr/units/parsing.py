@@ -106,12 +106,14 @@ class OpenUnit:
         "branches",
         "calls",
         "docstring",
+        "index",
         "kind",
         "last",
         "loops",
         "name",
         "node",
         "outer",
+        "parent",
         "parent_kind",
         "qualified",
         "qualifiers",
@@ -127,6 +129,8 @@ class OpenUnit:
         self.name = name
         self.qualified = qualified
         self.parent_kind = ""
+        self.index = -1  # position among the file's units; -1: the module
+        self.parent = -1  # index of the enclosing unit
         self.qualifiers: list[str] = []
         self.calls: list[str] = []
         self.assigns: list[str] = []

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from tldr._version import __version__
+from tldr.graph import GraphFile, write_graph
 from tldr.settings import BuildSettings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
@@ -56,6 +57,7 @@ class Snapshot:
     removed_keys: list[int]  # keys of the previous build's index whose text is gone
     new_positions: list[int]  # units whose vectors the index lacks
     written_as: str | None = None  # the build id its files were first written for
+    graph: GraphFile | None = None  # the code graph of these units (none while parsing)
 
 
 def commit_build(
@@ -96,6 +98,7 @@ def commit_build(
         extractor_version=EXTRACTOR_VERSION,
         project_signature=snapshot.signature,
         units_file=paths.units_file(build_id).name,
+        graph_file=_graph_name(paths, snapshot, build_id),
         lexical_file=paths.lexical_file(build_id).name,
         lexical_format=lexical.LEXICAL_FORMAT,
         files_indexed=len(snapshot.stamps),
@@ -129,8 +132,16 @@ def commit_build(
     return metadata
 
 
+def _graph_name(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> str | None:
+    """The graph file `_write_snapshot` wrote for `build_id`, if the snapshot has a graph."""
+    if snapshot.graph is None:
+        return None
+    name = f"graph.{build_id}.msgpack"
+    return name if (paths.semantic_dir / name).is_file() else None
+
+
 def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> None:
-    """The units and lexical files of `build_id`.
+    """The units, lexical and graph files of `build_id`.
 
     Partial commits of one build share a snapshot: its files are hard links
     to the bytes written for the first of them (the units file's inner
@@ -141,9 +152,13 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
         try:
             os.link(paths.units_file(snapshot.written_as), units_path)
             os.link(paths.lexical_file(snapshot.written_as), lexical_path)
+            if snapshot.graph is not None:
+                os.link(paths.semantic_dir / f"graph.{snapshot.written_as}.msgpack",
+                        paths.semantic_dir / f"graph.{build_id}.msgpack")
             return
         except OSError:  # no hard links here, or the first files were collected
             units_path.unlink(missing_ok=True)
+            lexical_path.unlink(missing_ok=True)
     units_file = UnitsFile(
         build_id=build_id,
         files=snapshot.stamps,
@@ -156,4 +171,7 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
     )
     atomic_write_bytes(units_path, msgspec.msgpack.encode(units_file))
     snapshot.lexical_index.save(lexical_path)
+    if snapshot.graph is not None:
+        snapshot.graph.build_id = build_id
+        write_graph(paths.semantic_dir, snapshot.graph)
     snapshot.written_as = build_id

@@ -32,6 +32,14 @@ from tldr.settings import (
     default_device,
     default_max_file_bytes,
 )
+from tldr.graph import (
+    FileRecord,
+    GraphFile,
+    build_graph,
+    file_record,
+    read_graph,
+    update_graph,
+)
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
 from tldr.semantic import lexical
@@ -60,10 +68,11 @@ from tldr.units import (
     SkippedFile,
     SourceFile,
     Unit,
-    extract_units,
+    extract_file,
     load_source,
     walk_project,
 )
+from tldr.units.facts import FileFacts
 
 __all__ = [
     "PARTIAL_EVERY_S",
@@ -212,6 +221,9 @@ class _Build:
         self.previous: UnitsFile | None = None  # its units are reused for unchanged files
         self.partial_commits = 0
         self.started = time.perf_counter()
+        self.previous_graph: GraphFile | None = None  # its file records are reused too
+        self.records: dict[str, FileRecord] = {}  # the graph's record of each file read
+        self.reparsed: set[str] = set()  # files whose facts come from this build's parse
 
     def _timed(self, name: str, started: float, *, commits_before: float | None = None) -> None:
         """Record a stage's seconds, less the partial commits made since `commits_before`."""
@@ -262,8 +274,12 @@ class _Build:
             walked.files, skipped, commit=commit_parsed if self._serves_no_vectors() else None
         )
         self._timed("extract", started, commits_before=commits_before)
+        started = time.perf_counter()
+        graph = self._graph(stamps)
+        self._timed("graph", started)
 
         snapshot, texts = self._snapshot(stamps, units, signature, skipped)
+        snapshot.graph = graph
         keys, hashes = snapshot.keys, snapshot.hashes
         incremental = self.previous_metadata is not None
 
@@ -447,6 +463,26 @@ class _Build:
             return
         if metadata.dense is None:
             self.previous_metadata = metadata
+        if metadata.graph_file:  # verified with the units above: whole, or not used
+            try:
+                self.previous_graph = read_graph(self.paths.semantic_dir / metadata.graph_file)
+            except IndexCorruptError:
+                self.previous_graph = None
+
+    def _graph(self, stamps: list[FileStamp]) -> GraphFile:
+        """The code graph of this build: updated per changed file when a previous one exists."""
+        records = self.records
+        paths = {stamp.path for stamp in stamps}
+        previous = self.previous_graph
+        if previous is not None:
+            before = {record.path for record in previous.files}
+            changed: dict[str, FileRecord | None] = {
+                path: records.get(path) for path in self.reparsed if path in records
+            }
+            changed.update({path: None for path in before - paths})
+            changed.update({path: records[path] for path in paths - before if path in records})
+            return update_graph(previous, changed).graph
+        return build_graph([records[path] for path in paths if path in records])
 
     def _collect_units(
         self, files: list[SourceFile], skipped: dict[str, int]
@@ -459,6 +495,9 @@ class _Build:
         """
         walked, max_file_bytes = self.walked, default_max_file_bytes()
         reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
+        old_records: dict[str, FileRecord] = {}
+        if self.previous_graph is not None:
+            old_records = {record.path: record for record in self.previous_graph.files}
         replaced_before: set[str] = set()
         if self.previous is not None:
             replaced_before = set(self.previous.replaced)
@@ -474,6 +513,8 @@ class _Build:
         total = len(files)
         for number, source_file in enumerate(files, 1):
             old = reusable.get(source_file.rel_path)
+            if old and not self._has_record(source_file, old_records):
+                old = None  # no graph record to reuse: parse it again
             if old and (old[0].size, old[0].mtime_ns) == (source_file.size, source_file.mtime_ns):
                 stamps.append(old[0])
                 units.extend(old[1])
@@ -501,13 +542,26 @@ class _Build:
             if old and old[0].sha256 == digest:
                 units.extend(old[1])
                 continue
-            units.extend(
-                extract_units(data, path=source_file.rel_path, language=source_file.language)
+            file_units, facts = extract_file(
+                data, path=source_file.rel_path, language=source_file.language
             )
+            units.extend(file_units)
+            record = file_record(source_file.rel_path, source_file.language, file_units, facts)
+            if record is not None:
+                self.records[source_file.rel_path] = record
+                self.reparsed.add(source_file.rel_path)
             extracted += 1
             if number % 50 == 0 or number == total:
                 self.progress("extract", number, total)
         return stamps, units, extracted
+
+    def _has_record(self, source_file: SourceFile, old_records: dict[str, FileRecord]) -> bool:
+        """Whether the previous graph has this file's record (kept in `records` if so)."""
+        record = old_records.get(source_file.rel_path)
+        if record is not None:
+            self.records[source_file.rel_path] = record
+            return True
+        return file_record(source_file.rel_path, source_file.language, [], FileFacts()) is None
 
     def _assign_keys(self, hashes: list[str]) -> tuple[list[int], int, list[int], list[int]]:
         """Keep each unchanged text's key; new texts get fresh keys.

@@ -1,0 +1,280 @@
+"""Code graph: build cost beside llm-tldr 1.5.2, and call-edge accuracy against jedi.
+
+(a) Build: our graph of each project (walk, one parse per file, resolve)
+in a child process: wall and CPU seconds, peak RSS, resolved edges; then,
+in the same run, llm-tldr's `tldr warm` and `tldr calls` from its own venv
+(`--llm-tldr /tmp/x/bin/tldr`), timed the same way.
+
+(b) Accuracy: a fixed-seed sample of call sites per project; for each,
+jedi's `Script.goto(follow_imports=True)` at the callee name is the
+reference. Precision: of the sites where we name a definition and jedi
+answers, the share where jedi names the same definition (same file and
+name, its line inside our definition). Recall: of the sites where jedi
+names a project function or class, the share where we name it too.
+A constructor edge names the class (and the `__init__` that runs).
+
+    .venv/bin/pip install -e '.[graph-bench]'
+    .venv/bin/python scripts/bench_graph.py --project django=/tmp/src/django \\
+        --project requests=/tmp/src/requests --llm-tldr /tmp/llm/bin/tldr --json out.json
+
+Projects are directories holding the package (unzip a wheel: `pip download
+django==5.1.13 --no-deps`). Never run on code you do not trust more than
+your editor: jedi only parses, llm-tldr is run as its CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_BUILD_CHILD = """
+import json, sys, time
+started, cpu = time.perf_counter(), time.process_time()
+from pathlib import Path
+from tldr.graph import CodeGraph, build_graph
+from tldr.graph.build import records_from_tree
+records = records_from_tree(Path(sys.argv[1]))
+parsed = time.process_time() - cpu
+graph = CodeGraph(build_graph(records))
+print(json.dumps({"files": len(records), "defs": len(graph.symbols.defs),
+                  "sites": sum(len(r.facts.sites) for r in records),
+                  "edges": graph.edge_count, "parse_cpu_s": round(parsed, 2),
+                  "cpu_s": round(time.process_time() - cpu, 2),
+                  "wall_s": round(time.perf_counter() - started, 2)}))
+"""
+
+
+def _run_measured(command: list[str], *, cwd: Path | None = None,
+                  timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run a child; return it, its wall seconds and its peak RSS (MiB).
+
+    Each child runs alone after the previous one ended, so RUSAGE_CHILDREN's
+    maximum is this child's own peak once it exceeds every earlier one; the
+    children are run biggest-first-unknown, so the figure is an upper bound.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return done, wall, max(after, before) / 1024
+
+
+def _rss_of(command: list[str], *, cwd: Path | None = None,
+            timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Like `_run_measured`, with the peak RSS from GNU time when it is installed."""
+    if Path("/usr/bin/time").exists():
+        done, wall, _ = _run_measured(["/usr/bin/time", "-f", "%M", *command], cwd=cwd,
+                                      timeout=timeout)
+        lines = done.stderr.strip().splitlines()
+        try:
+            return done, wall, int(lines[-1]) / 1024
+        except (IndexError, ValueError):
+            pass
+    return _run_measured(command, cwd=cwd, timeout=timeout)
+
+
+def build_ours(root: Path) -> dict[str, Any]:
+    """Our graph build of `root` in a child process."""
+    done, wall, rss = _rss_of([sys.executable, "-c", _BUILD_CHILD, str(root)])
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-500:]}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result.update(wall_s=round(wall, 2), peak_rss_mib=round(rss, 1))
+    return result
+
+
+def build_llm_tldr(root: Path, tldr: str) -> dict[str, Any]:
+    """llm-tldr's `warm` then `calls` on a scratch copy of `root` (it writes into the tree)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="llm-tldr-") as scratch:
+        copy = Path(shutil.copytree(root, Path(scratch) / root.name))
+        env_home = {"HOME": scratch}
+        done, wall, rss = _rss_of([tldr, "warm", str(copy)], cwd=copy)
+        result: dict[str, Any] = {"warm_wall_s": round(wall, 2), "warm_peak_rss_mib": round(rss, 1),
+                                  "warm_rc": done.returncode}
+        if done.returncode != 0:
+            result["warm_error"] = (done.stderr or done.stdout).strip()[-300:]
+        calls, calls_wall, _ = _rss_of([tldr, "calls", str(copy)], cwd=copy)
+        result["calls_wall_s"] = round(calls_wall, 2)
+        result["edges"] = _count_llm_edges(calls.stdout)
+        del env_home
+    return result
+
+
+def _count_llm_edges(text: str) -> int | None:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(document, dict):
+        for key in ("edges", "calls", "call_graph"):
+            value = document.get(key)
+            if isinstance(value, list):
+                return len(value)
+        if isinstance(document.get("edge_count"), int):
+            return int(document["edge_count"])
+    if isinstance(document, list):
+        return len(document)
+    return None
+
+
+# -- accuracy ---------------------------------------------------------------
+
+
+def _our_sites(root: Path) -> tuple[Any, list[tuple[int, int, Any]]]:
+    from tldr.graph import CodeGraph, graph_from_tree
+
+    graph = CodeGraph(graph_from_tree(root), root=root)
+    sites = []
+    for file_index, record in enumerate(graph.graph.files):
+        if record.language != "python":
+            continue
+        for number, site in enumerate(record.facts.sites):
+            sites.append((file_index, number, site))
+    return graph, sites
+
+
+def _our_answer(graph: Any, file_index: int, number: int) -> tuple[str, list[tuple[str, str, int,
+                                                                                      int]]]:
+    """(kind, [(path, name, line, end_line)]) of our edge for one site."""
+    from tldr.graph.model import RESOLVED_KINDS
+
+    for edge in graph.graph.edges[file_index]:
+        if edge.site != number:
+            continue
+        targets = []
+        for target in edge.targets:
+            definition = graph.symbols.defs[target]
+            targets.append((graph.path_of(target), definition.name, definition.line,
+                            definition.end_line))
+        return ("resolved" if edge.kind in RESOLVED_KINDS else edge.kind), targets
+    return "unresolved", []
+
+
+def _jedi_answer(root: Path, path: str, line: int, column: int,
+                 cache: dict[str, Any]) -> tuple[str, list[tuple[str, str, int]]]:
+    """("project"|"external"|"none", [(path, name, line)]) for one call site."""
+    import jedi
+
+    script = cache.get(path)
+    if script is None:
+        source = (root / path).read_text(encoding="utf-8", errors="replace")
+        project = cache.setdefault("__project__", jedi.Project(str(root)))
+        script = cache[path] = jedi.Script(source, path=str(root / path), project=project)
+    try:
+        names = script.goto(line, column, follow_imports=True)
+    except Exception:  # jedi's own failures are "no answer", not ours to judge
+        return "none", []
+    found, external = [], False
+    for name in names:
+        if name.type not in ("function", "class"):
+            continue
+        module_path = name.module_path
+        if module_path is None:
+            external = True
+            continue
+        try:
+            relative = Path(module_path).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            external = True
+            continue
+        found.append((relative, name.name, name.line or 0))
+    if found:
+        return "project", found
+    return ("external" if external or names else "none"), []
+
+
+def accuracy(root: Path, *, sample: int, seed: int, budget_s: float) -> dict[str, Any]:
+    """Precision and recall of our resolved edges against jedi on sampled call sites."""
+    graph, sites = _our_sites(root)
+    chosen = random.Random(seed).sample(sites, min(sample, len(sites)))
+    cache: dict[str, Any] = {}
+    counts = {"sampled": 0, "ours_resolved": 0, "ours_ambiguous": 0, "jedi_project": 0,
+              "jedi_external": 0, "jedi_none": 0, "true_positive": 0, "judged": 0,
+              "false_positive": 0, "missed": 0}
+    examples: dict[str, list[str]] = {"false_positive": [], "missed": []}
+    started = time.perf_counter()
+    for file_index, number, site in chosen:
+        if time.perf_counter() - started > budget_s:
+            break
+        path = graph.graph.files[file_index].path
+        counts["sampled"] += 1
+        kind, ours = _our_answer(graph, file_index, number)
+        jedi_kind, theirs = _jedi_answer(root, path, site.line, site.col, cache)
+        counts[f"jedi_{jedi_kind}"] += 1
+        counts["ours_resolved"] += kind == "resolved"
+        counts["ours_ambiguous"] += kind == "ambiguous"
+        match = any(
+            our_path == their_path and our_name == their_name and start <= their_line <= end
+            for our_path, our_name, start, end in ours
+            for their_path, their_name, their_line in theirs
+        )
+        where = f"{path}:{site.line} {site.receiver + '.' if site.receiver else ''}{site.name}"
+        if kind == "resolved" and jedi_kind != "none":
+            counts["judged"] += 1
+            if match:
+                counts["true_positive"] += 1
+            else:
+                counts["false_positive"] += 1
+                examples["false_positive"].append(f"{where} ours={ours[:2]} jedi={theirs[:2]}")
+        if jedi_kind == "project" and not (kind == "resolved" and match):
+            counts["missed"] += 1
+            examples["missed"].append(f"{where} ({kind}) jedi={theirs[:1]}")
+    precision = counts["true_positive"] / counts["judged"] if counts["judged"] else None
+    recall = (counts["true_positive"] / counts["jedi_project"]) if counts["jedi_project"] else None
+    return {"sites_in_project": len(sites), **counts,
+            "precision": round(precision, 3) if precision is not None else None,
+            "recall": round(recall, 3) if recall is not None else None,
+            "seconds": round(time.perf_counter() - started, 1),
+            "examples": {k: v[:15] for k, v in examples.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the chosen parts, print (and save) the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--project", action="append", required=True, metavar="NAME=DIR",
+                        help="a project to measure (repeatable)")
+    parser.add_argument("--llm-tldr", metavar="TLDR", help="llm-tldr's `tldr` executable")
+    parser.add_argument("--sample", type=int, default=400, help="call sites per project")
+    parser.add_argument("--seed", type=int, default=22)
+    parser.add_argument("--budget", type=float, default=900.0,
+                        help="seconds of jedi time per project at most")
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the results here too")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"machine": os.uname().machine, "cpus": os.cpu_count(),
+                               "load_before": os.getloadavg()[0], "projects": {}}
+    for spec in args.project:
+        name, _, directory = spec.partition("=")
+        root = Path(directory).resolve()
+        entry: dict[str, Any] = {}
+        if not args.skip_build:
+            entry["ours"] = build_ours(root)
+            if args.llm_tldr:
+                entry["llm_tldr"] = build_llm_tldr(root, args.llm_tldr)
+        if not args.skip_accuracy:
+            entry["accuracy"] = accuracy(root, sample=args.sample, seed=args.seed,
+                                         budget_s=args.budget)
+        results["projects"][name] = entry
+        print(json.dumps({name: entry}, indent=1), flush=True)
+    results["load_after"] = os.getloadavg()[0]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

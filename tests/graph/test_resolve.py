@@ -1,0 +1,104 @@
+"""Exact edges on small real projects in Python, TypeScript, Go and Java."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.graph.conftest import copy_fixture, edge_set
+from tldr.graph import GraphFile, graph_from_tree
+
+SESSIONS = "shop/net/sessions.py"
+ADAPTERS = "shop/net/adapters.py"
+
+
+def test_python_edges(py_graph: GraphFile) -> None:
+    edges = edge_set(py_graph)
+    expected = {
+        ("main", 6, f"Session@{SESSIONS}", "constructor", "Session"),
+        ("main", 6, f"Session.__init__@{SESSIONS}", "constructor", "Session"),
+        ("main", 7, f"fetch@{SESSIONS}", "via-import", "fetch"),
+        # `from shop import slugify as make_slug`, re-exported by shop/__init__.py
+        ("main", 7, "slugify@shop/util.py", "via-import", "make_slug"),
+        ("shop.main", 12, "main@shop/main.py", "exact", "main"),
+        ("HTTPAdapter.send", 11, f"BaseAdapter.close@{ADAPTERS}", "via-self", "self.close"),
+        ("Session.__init__", 8, f"HTTPAdapter@{ADAPTERS}", "constructor", "Adapter"),
+        ("Session.send", 11, f"HTTPAdapter.send@{ADAPTERS}", "via-receiver-type",
+         "self.adapter.send"),
+        ("Session.request", 14, f"Session.prepare@{SESSIONS}", "via-self", "self.prepare"),
+        ("Session.request", 15, f"Session.send@{SESSIONS}", "via-self", "self.send"),
+        ("Session.prepare", 18, "slugify@shop/util.py", "via-import", "util.slugify"),
+        ("Session.prepare", 18, "slugify@shop/util.py", "via-import", "shop.util.slugify"),
+        ("Retrying.send", 23, f"Session.send@{SESSIONS}", "via-self", "super().send"),
+        ("fetch", 27, f"Session.request@{SESSIONS}", "via-receiver-type", "session.request"),
+        ("test_request", 5, f"Session.request@{SESSIONS}", "via-receiver-type",
+         "Session().request"),
+        ("test_request", 5, f"Session@{SESSIONS}", "constructor", "Session"),
+        ("test_request", 5, f"Session.__init__@{SESSIONS}", "constructor", "Session"),
+    }
+    resolved = {e for e in edges if e[3] != "ambiguous"}
+    assert resolved == expected
+
+
+def test_same_name_methods_are_never_merged(py_graph: GraphFile) -> None:
+    """`thing.send()` with an unknown receiver lists every `send`, picks none."""
+    ambiguous = {e[2] for e in edge_set(py_graph) if e[3] == "ambiguous" and e[0] == "unknown"}
+    assert ambiguous == {
+        f"BaseAdapter.send@{ADAPTERS}", f"HTTPAdapter.send@{ADAPTERS}",
+        f"Session.send@{SESSIONS}", f"Retrying.send@{SESSIONS}",
+    }
+    # and Session.send resolves to HTTPAdapter.send only, not to every `send`
+    sends = {e[2] for e in edge_set(py_graph) if e[0] == "Session.send"}
+    assert sends == {f"HTTPAdapter.send@{ADAPTERS}"}
+
+
+def test_typescript_edges(tmp_path: Path) -> None:
+    edges = edge_set(graph_from_tree(copy_fixture("tsproj", tmp_path)))
+    session, adapter = "src/net/session.ts", "src/net/adapter.ts"
+    assert edges == {
+        ("main", 5, f"Session@{session}", "constructor", "Session"),
+        ("main", 5, f"Session.constructor@{session}", "constructor", "Session"),
+        ("main", 6, f"fetchUrl@{session}", "via-import", "fetchUrl"),
+        ("main", 6, "slugify@src/util.ts", "via-import", "slugify"),
+        ("src.main", 9, "main@src/main.ts", "exact", "main"),
+        ("HttpAdapter.send", 10, f"BaseAdapter.close@{adapter}", "via-self", "this.close"),
+        ("Session.constructor", 8, f"HttpAdapter@{adapter}", "constructor", "Adapter"),
+        ("Session.send", 12, f"HttpAdapter.send@{adapter}", "via-receiver-type",
+         "this.adapter.send"),
+        ("Session.request", 16, "slugify@src/util.ts", "via-import", "util.slugify"),
+        ("Session.request", 17, f"Session.send@{session}", "via-self", "this.send"),
+        ("fetchUrl", 22, f"Session.request@{session}", "via-receiver-type", "session.request"),
+    }
+
+
+def test_go_edges(tmp_path: Path) -> None:
+    edges = edge_set(graph_from_tree(copy_fixture("goproj", tmp_path)))
+    assert edges == {
+        ("main", 6, "NewServer@server/server.go", "via-import", "server.NewServer"),
+        # `s := server.NewServer()`: its signature returns *Server
+        ("main", 7, "Server.Handle@server/server.go", "via-receiver-type", "s.Handle"),
+        ("NewServer", 12, "New@store/store.go", "via-import", "st.New"),
+        ("Server.Handle", 16, "Server.render@server/server.go", "via-receiver-type",
+         "srv.render"),
+        # a struct field `store *st.Store`
+        ("Server.Handle", 16, "Store.Get@store/store.go", "via-receiver-type", "srv.store.Get"),
+        # same package, another file
+        ("Server.render", 20, "helper@server/helpers.go", "exact", "helper"),
+        ("Store.Get", 15, "Store.lookup@store/store.go", "via-receiver-type", "s.lookup"),
+    }
+
+
+def test_java_edges(tmp_path: Path) -> None:
+    edges = edge_set(graph_from_tree(copy_fixture("javaproj", tmp_path)))
+    net = "src/main/java/com/shop/net"
+    assert edges == {
+        ("Main.main", 7, f"Session@{net}/Session.java", "constructor", "Session"),
+        ("Main.main", 8, f"Session.request@{net}/Session.java", "via-receiver-type",
+         "session.request"),
+        ("HttpAdapter.send", 6, f"BaseAdapter.close@{net}/BaseAdapter.java", "via-self", "close"),
+        ("Session", 4, f"HttpAdapter@{net}/HttpAdapter.java", "constructor", "HttpAdapter"),
+        ("Session.send", 7, f"HttpAdapter.send@{net}/HttpAdapter.java", "via-receiver-type",
+         "adapter.send"),
+        ("Session.request", 11, f"Util.slugify@{net}/Util.java", "via-receiver-type",
+         "Util.slugify"),
+        ("Session.request", 12, f"Session.send@{net}/Session.java", "via-self", "this.send"),
+    }

@@ -1,0 +1,115 @@
+"""The graph under the index's commit point: written, updated per file, never half-read."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.graph.conftest import edge_set
+from tldr.graph import graph_from_tree, load_graph
+from tldr.graph.build import records_from_tree, update_graph
+from tldr.semantic import build_semantic_index
+
+
+def _metadata(root: Path) -> dict:
+    return json.loads((root / ".tldr" / "cache" / "semantic" / "metadata.json").read_text())
+
+
+def _indexed(pyproj: Path) -> Path:
+    (pyproj / ".tldr").mkdir()
+    build_semantic_index(pyproj, model="hash-256")
+    return pyproj
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+    stat = path.stat()  # a new mtime even within the file system's time granularity
+    import os
+
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_build_commits_a_graph_beside_the_units(pyproj: Path) -> None:
+    root = _indexed(pyproj)
+    metadata = _metadata(root)
+    name = metadata["graph_file"]
+    assert name == f"graph.{metadata['vector_store']['build_id']}.msgpack"
+    assert name in metadata["artifacts"]
+    graph = load_graph(root, build_missing=False)
+    assert graph.source == name
+    assert edge_set(graph.graph) == edge_set(graph_from_tree(root))
+
+
+def test_incremental_update_equals_full_build(pyproj: Path) -> None:
+    root = _indexed(pyproj)
+    _edit(root / "shop" / "net" / "sessions.py", "return util.slugify(url)",
+          "return util.slugify(url.strip())")
+    _edit(root / "shop" / "util.py", "def unused_helper():", "def renamed_helper():")
+    (root / "shop" / "extra.py").write_text("from shop.util import slugify\n\n"
+                                           "def go():\n    return slugify('x')\n")
+    report = build_semantic_index(root, model="hash-256")
+    assert report.status == "updated" and report.extracted_files == 3
+    updated = load_graph(root, build_missing=False)
+    full = graph_from_tree(root)
+    assert [f.path for f in updated.graph.files] == [f.path for f in full.files]
+    assert updated.graph.files == full.files
+    assert edge_set(updated.graph) == edge_set(full)
+    assert ("go", 4, "slugify@shop/util.py", "via-import", "slugify") in edge_set(updated.graph)
+
+
+def test_update_reresolves_only_what_a_change_touches(pyproj: Path) -> None:
+    records = records_from_tree(pyproj)
+    from tldr.graph import build_graph
+
+    graph = build_graph(records)
+    path = "shop/net/adapters.py"
+    target = next(r for r in records if r.path == path)
+    result = update_graph(graph, {path: target})
+    # adapters.py itself and sessions.py (it names HTTPAdapter and send) only
+    assert result.reresolved < len(records)
+    assert edge_set(result.graph) == edge_set(graph)
+    removed = update_graph(graph, {"shop/util.py": None})
+    assert not any("shop/util.py" in e[2] for e in edge_set(removed.graph))
+
+
+def test_damaged_graph_is_rebuilt_not_half_read(pyproj: Path) -> None:
+    root = _indexed(pyproj)
+    semantic = root / ".tldr" / "cache" / "semantic"
+    graph_path = semantic / _metadata(root)["graph_file"]
+    data = bytearray(graph_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    graph_path.write_bytes(bytes(data))
+    from tldr._exceptions import GraphCorruptError
+
+    with pytest.raises(GraphCorruptError, match="damaged"):
+        load_graph(root, build_missing=False)
+    answered = load_graph(root)  # from the tree, whole
+    assert answered.source == "tree"
+    assert edge_set(answered.graph) == edge_set(graph_from_tree(root))
+    assert (semantic / ".dirty").exists()
+    report = build_semantic_index(root, model="hash-256")
+    assert report.status in ("built", "updated")
+    assert load_graph(root, build_missing=False).source == _metadata(root)["graph_file"]
+
+
+def test_killed_build_leaves_the_previous_graph(pyproj: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _indexed(pyproj)
+    before = _metadata(root)["graph_file"]
+    edges_before = edge_set(load_graph(root, build_missing=False).graph)
+    _edit(root / "shop" / "util.py", "def slugify(text):", "def slugify2(text):")
+    time.sleep(0.01)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tldr.semantic.build.commit.write_metadata", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_semantic_index(root, model="hash-256")
+    monkeypatch.undo()
+    assert _metadata(root)["graph_file"] == before
+    graph = load_graph(root, build_missing=False)
+    assert edge_set(graph.graph) == edges_before

@@ -1,0 +1,249 @@
+"""Build the code graph from per-file units and facts, in full or per changed file.
+
+The index build hands over each file's units and facts from the one parse
+it makes (`tldr.units.extract_file`); `build_graph` resolves every call
+site; `update_graph` re-resolves only the files a change can affect
+(specs/016-code-graph.md § Incremental update). `graph_from_tree` does the
+whole thing without an index (a missing or damaged graph file, benchmarks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from tldr.graph.model import Def, Edge, FileRecord, GraphFile
+from tldr.graph.modules import module_name
+from tldr.graph.plugins import resolvers_for
+from tldr.graph.symbols import Symbols
+from tldr.units import SkippedFile, Unit, load_source, walk_project
+from tldr.units.extract import extract_file
+from tldr.units.facts import CallSite, FileFacts, VarType
+from tldr.units.languages import SPECS
+
+__all__ = ["GraphUpdate", "build_graph", "file_record", "graph_from_tree", "update_graph"]
+
+_CODE_KINDS = {"function": "function", "method": "method", "class": "class", "module": "module"}
+_DOC_CHARS = 400
+
+
+def _first_paragraph(text: str) -> str:
+    return text.strip().split("\n\n", 1)[0][:_DOC_CHARS]
+
+
+def file_record(path: str, language: str, units: list[Unit], facts: FileFacts) -> FileRecord | None:
+    """A file's graph record from its units and facts; None for a language without a grammar."""
+    if language not in SPECS:
+        return None
+    shift = 0 if units and units[0].unit_type == "module" else 1
+    defs: list[Def] = []
+    if shift:
+        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        defs.append(Def(stem, module_name(path, language), "module", 1, 1, -1))
+    parents = facts.parents
+    for index, unit in enumerate(units):
+        kind = _CODE_KINDS.get(unit.unit_type, "function")
+        parent = parents[index] if index < len(parents) else -1
+        parent = parent + shift if parent >= 0 else (0 if index + shift else -1)
+        defs.append(Def(unit.name, unit.qualified_name, kind, unit.line, unit.end_line, parent,
+                        unit.signature, _first_paragraph(unit.docstring)))
+    if shift:
+        defs[0] = Def(defs[0].name, defs[0].qualified, "module", 1,
+                      max((d.end_line for d in defs), default=1), -1)
+        facts = FileFacts(
+            sites=[CallSite(s.line, s.col, s.caller + 1 if s.caller >= 0 else 0, s.name,
+                            s.receiver) for s in facts.sites],
+            imports=facts.imports,
+            types=[VarType(t.scope + 1 if t.scope >= 0 else 0, t.var, t.type)
+                   for t in facts.types],
+            parents=[-1, *((p + 1 if p >= 0 else 0) for p in facts.parents)],
+            bases={index + 1: bases for index, bases in facts.bases.items()},
+        )
+    else:
+        facts = FileFacts(
+            sites=[s if s.caller >= 0 else CallSite(s.line, s.col, 0, s.name, s.receiver)
+                   for s in facts.sites],
+            imports=facts.imports,
+            types=[t if t.scope >= 0 else VarType(0, t.var, t.type) for t in facts.types],
+            parents=[p if p >= 0 or i == 0 else 0 for i, p in enumerate(facts.parents)],
+            bases=facts.bases,
+        )
+    return FileRecord(path=path, language=language, module=module_name(path, language),
+                      defs=defs, facts=facts)
+
+
+def _resolve(files: list[FileRecord], indexes: Iterable[int],
+             symbols: Symbols | None = None) -> tuple[dict[int, list[Edge]], dict[str, str]]:
+    symbols = symbols or Symbols(files)
+    resolvers = resolvers_for(symbols)
+    used: dict[str, str] = {}
+    edges: dict[int, list[Edge]] = {}
+    for index in indexes:
+        language = files[index].language
+        resolver = resolvers(language)
+        used[language] = resolver.id
+        edges[index] = resolver.resolve_file(index)
+    return edges, used
+
+
+def build_graph(files: list[FileRecord], *, build_id: str = "") -> GraphFile:
+    """Resolve every call site of `files` (a full build)."""
+    files = sorted(files, key=lambda f: f.path)
+    edges, used = _resolve(files, range(len(files)))
+    return GraphFile(build_id=build_id, files=files,
+                     edges=[edges[i] for i in range(len(files))], resolvers=used)
+
+
+class GraphUpdate:
+    """What `update_graph` did: files re-resolved, of how many."""
+
+    def __init__(self, graph: GraphFile, reresolved: int) -> None:
+        """Record the new graph and how many files were resolved again."""
+        self.graph = graph
+        self.reresolved = reresolved
+
+
+def _defined_names(record: FileRecord | None) -> set[str]:
+    if record is None:
+        return set()
+    names = {d.name for d in record.defs}
+    names.add(record.module.rsplit(".", 1)[-1].rsplit("/", 1)[-1])
+    return names
+
+
+def _referenced_names(record: FileRecord) -> set[str]:
+    facts = record.facts
+    names = {s.name for s in facts.sites}
+    names.update(s.receiver.split(".", 1)[0] for s in facts.sites if s.receiver)
+    names.update(t.type.rsplit(".", 1)[-1] for t in facts.types)
+    for binding in facts.imports:
+        names.add(binding.symbol)
+        names.update(_split_module(binding.module))
+    for bases in facts.bases.values():
+        names.update(b.rsplit(".", 1)[-1] for b in bases)
+    return names
+
+
+def _split_module(module: str) -> list[str]:
+    for separator in ("::", "/", "."):
+        module = module.replace(separator, " ")
+    return module.split()
+
+
+def _hierarchy(record: FileRecord | None) -> dict[str, list[str]]:
+    if record is None:
+        return {}
+    return {record.defs[i].qualified: b for i, b in record.facts.bases.items()
+            if i < len(record.defs)}
+
+
+def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
+                 build_id: str = "") -> GraphUpdate:
+    """The graph after `changed` files (path -> new record, None if removed).
+
+    Files that cannot be affected keep their edges (targets renumbered);
+    the changed files and every file referring to a name they define (before
+    or after), or to their module, are resolved again. A change to a class
+    hierarchy resolves everything again.
+    """
+    old_index = {f.path: i for i, f in enumerate(previous.files)}
+    records = {f.path: f for f in previous.files}
+    touched: set[str] = set()
+    full = False
+    for path, record in changed.items():
+        old = records.get(path)
+        touched |= _defined_names(old) | _defined_names(record)
+        if _hierarchy(old) != _hierarchy(record):
+            full = True
+        if record is None:
+            records.pop(path, None)
+        else:
+            records[path] = record
+    files = sorted(records.values(), key=lambda f: f.path)
+    symbols = Symbols(files)
+    if full:
+        edges, used = _resolve(files, range(len(files)), symbols)
+        return GraphUpdate(GraphFile(build_id=build_id, files=files,
+                                     edges=[edges[i] for i in range(len(files))],
+                                     resolvers=used), len(files))
+    old_symbols_offsets = _offsets(previous.files)
+    new_offsets = {f.path: symbols.offsets[i] for i, f in enumerate(files)}
+    old_files_of = _file_starts(previous.files, old_symbols_offsets)
+    kept: dict[int, list[Edge]] = {}
+    redo: list[int] = []
+    for index, record in enumerate(files):
+        path = record.path
+        if path in changed or path not in old_index or _referenced_names(record) & touched:
+            redo.append(index)
+            continue
+        remapped = _remap(previous.edges[old_index[path]], old_files_of, previous.files,
+                          new_offsets, changed)
+        if remapped is None:
+            redo.append(index)
+        else:
+            kept[index] = remapped
+    edges, used = _resolve(files, redo, symbols)
+    kept.update(edges)
+    resolvers = dict(previous.resolvers)
+    resolvers.update(used)
+    graph = GraphFile(build_id=build_id, files=files,
+                      edges=[kept[i] for i in range(len(files))], resolvers=resolvers)
+    return GraphUpdate(graph, len(redo))
+
+
+def _offsets(files: list[FileRecord]) -> list[int]:
+    offsets, total = [], 0
+    for record in files:
+        offsets.append(total)
+        total += len(record.defs)
+    return offsets
+
+
+def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int, int]]:
+    return sorted((offset, index) for index, offset in enumerate(offsets))
+
+
+def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[FileRecord],
+           new_offsets: dict[str, int], changed: dict[str, FileRecord | None]) -> list[Edge] | None:
+    """Edges with targets renumbered for the new file order; None if one pointed into a change."""
+    import bisect
+
+    result = []
+    keys = [s for s, _ in starts]
+    for edge in edges:
+        targets = []
+        for target in edge.targets:
+            position = bisect.bisect_right(keys, target) - 1
+            start, file_index = starts[position]
+            path = old_files[file_index].path
+            if path in changed or path not in new_offsets:
+                return None
+            targets.append(new_offsets[path] + target - start)
+        result.append(Edge(edge.site, edge.kind, targets))
+    return result
+
+
+def records_from_tree(root: Path) -> list[FileRecord]:
+    """Walk and parse a project: every grammar file's record (one parse per file)."""
+    records = []
+    for source_file in walk_project(root).files:
+        if source_file.language not in SPECS:
+            continue
+        try:
+            data = load_source(source_file.abs_path).data
+        except SkippedFile:
+            continue
+        units, facts = extract_file(data, path=source_file.rel_path,
+                                    language=source_file.language)
+        record = file_record(source_file.rel_path, source_file.language, units, facts)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def graph_from_tree(root: str | Path) -> GraphFile:
+    """The graph of a project read straight from its tree (no index involved)."""
+    records = records_from_tree(Path(root))
+    digest = hashlib.sha256("\0".join(r.path for r in records).encode()).hexdigest()[:8]
+    return build_graph(records, build_id=f"tree-{digest}")
