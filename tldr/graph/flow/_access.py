@@ -37,7 +37,7 @@ _COMPREHENSIONS = frozenset(
 class Access:
     """One access to a name: kind is "use", "def", "may" or "call" (a method call on it)."""
 
-    __slots__ = ("byte", "decl", "kind", "line", "name")
+    __slots__ = ("byte", "decl", "kind", "line", "name", "nested")
 
     def __init__(self, kind: str, name: str, line: int, byte: int, decl: int = NO_DECL) -> None:
         self.kind = kind
@@ -45,6 +45,7 @@ class Access:
         self.line = line
         self.byte = byte
         self.decl = decl
+        self.nested = False  # made inside a nested function, lambda or class
 
     def __repr__(self) -> str:
         return f"Access({self.kind} {self.name} L{self.line})"
@@ -66,6 +67,7 @@ class AccessReader:
         self._rust = tables.language == "rust"
         self._python = tables.language == "python"
         self._named_decl = NO_DECL if self._python else DECL_BLOCK
+        self._blank = tables.language in ("go", "rust")  # `_` names no variable there
 
     # -- public -------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class AccessReader:
                 self._name(node, mode, decl, out)
                 continue
             if kind in tables.self_names:
-                kind_name = "use" if mode == _READ else "call" if mode == _CALL else "may"
+                kind_name = {_READ: "use", _CALL: "call", _MAY: "may"}.get(mode, "def")
                 out.append(self._access(kind_name, node, _text(node)))
                 continue
             if kind in tables.scopes:
@@ -134,7 +136,7 @@ class AccessReader:
             out.append(self._access("call", node, name))
         elif mode == _READ or (self._rust and name[:1].isupper()):
             out.append(self._access("use", node, name))  # Rust `None`, `MAX` in a pattern
-        elif name == "_" and self._rust:
+        elif name == "_" and self._blank:
             return
         elif mode == _MAY:
             out.append(self._access("may", node, name))
@@ -158,6 +160,9 @@ class AccessReader:
             target_field, value_field, augmented = assignment
             target = node.child_by_field_name(target_field)
             value = node.child_by_field_name(value_field)
+            operator = node.child_by_field_name("operator")
+            if operator is not None and operator.type not in ("=", ":="):
+                augmented = True  # Go and Java spell `x += 1` as an assignment
             if value is not None:
                 later.append((value, _READ, NO_DECL))
             if target is not None:
@@ -173,6 +178,12 @@ class AccessReader:
             for child in node.named_children:
                 later.append((child, _READ, NO_DECL))
                 later.append((child, _WRITE, NO_DECL))
+            return
+        if kind == "match_arm":  # Rust, inside an expression: the pattern binds
+            pattern = node.child_by_field_name("pattern")
+            for child in node.named_children:
+                same = pattern is not None and child.id == pattern.id
+                later.append((child, _BIND if same else _READ, DECL_BLOCK if same else NO_DECL))
             return
         if kind in tables.calls:
             self._call_receiver(node, tables.calls[kind], later)
@@ -314,8 +325,7 @@ class AccessReader:
                 continue
             if access.kind == "def":
                 access.kind = "may"
-            elif access.kind == "call":
-                access.kind = "may"
+            access.nested = True
             out.append(access)
         if name_node is not None and name_node.type in self.tables.variables:
             out.append(self._access("def", name_node, _text(name_node), self._named_decl))

@@ -21,9 +21,10 @@ from tldr.units.parsing import end_row
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-__all__ = ["ENTRY", "EXIT", "Step", "StepGraph", "build_steps"]
+__all__ = ["ENTRY", "EXIT", "HIDDEN_PREFIX", "Step", "StepGraph", "build_steps"]
 
 ENTRY, EXIT = 0, 1
+HIDDEN_PREFIX = "<subject>"  # names no source can spell; left out of def-use listings
 _Pending = list[tuple[int, str]]
 _RUST_LOOPS = frozenset({"loop_expression", "while_expression", "for_expression"})
 _RUST_PANICS = frozenset({"panic", "unreachable", "todo", "unimplemented"})
@@ -32,7 +33,7 @@ _RUST_PANICS = frozenset({"panic", "unreachable", "todo", "unimplemented"})
 class Step:
     """One node of the step graph; lines are 1-based and inclusive (0, 0 for the exit)."""
 
-    __slots__ = ("accesses", "end", "id", "scope", "start")
+    __slots__ = ("accesses", "end", "extent", "id", "jump", "scope", "start")
 
     def __init__(
         self, sid: int, start: int, end: int, accesses: list[Access], scope: tuple[int, int] | None
@@ -42,6 +43,8 @@ class Step:
         self.end = end
         self.accesses = accesses
         self.scope = scope  # byte range a declaration here lives in; None: the whole function
+        self.jump = False  # a break, continue, return, goto or raise
+        self.extent = end  # last line of the statement a head step heads
 
 
 class StepGraph:
@@ -95,6 +98,8 @@ class _Builder:
         first = start.start_point[0]
         where = (scope.start_byte, scope.end_byte) if scope is not None else self.scope
         self.steps.append(Step(sid, first + 1, max(first, last) + 1, accesses, where))
+        if scope is not None:
+            self.steps[sid].extent = end_row(scope) + 1
         for source, kind in self.pending:
             self.edges.append((source, sid, kind))
         self.pending = [(sid, "fallthrough")]
@@ -105,6 +110,11 @@ class _Builder:
             self.edges.append(
                 (source, target, "loop_back" if back and kind == "fallthrough" else kind)
             )
+
+    def jump_step(self, node: Node, accesses: list[Access]) -> int:
+        sid = self.step(node, node, accesses)
+        self.steps[sid].jump = True
+        return sid
 
     def jump(self, kind: str, label: str | None, sources: _Pending) -> None:
         """Send `sources` to the target of a jump, through any `finally` on the way."""
@@ -414,7 +424,14 @@ class _Builder:
 
     def c_switch(self, node: Node, label: str | None) -> None:
         subject, cases, falls = cases_of(node, self.language)
-        sid = self.head(node, subject, self.switch_head_accesses(node, subject))
+        head_accesses = self.switch_head_accesses(node, subject)
+        # Each test compares the value the head computed: a hidden name links
+        # them (so a slice through a case keeps the `switch` line), and the
+        # test reads what the head read.
+        hidden = Access("def", f"{HIDDEN_PREFIX}{node.start_byte}", node.start_point[0] + 1, 0)
+        sid = self.head(node, subject, [*head_accesses, hidden])
+        subject_reads = [a for a in head_accesses if a.kind == "use"]
+        subject_reads.append(Access("use", hidden.name, hidden.line, 0))
         breakable = self.language in ("javascript", "typescript", "tsx", "java", "go")
         context = _Context("switch", label)
         if breakable:
@@ -426,11 +443,11 @@ class _Builder:
         for case in cases:
             if case.default:
                 self.pending = carry
-                default_step = self.case_step(node, case)
+                default_step = self.case_step(node, case, [])
                 self.pending = [(default_step, "fallthrough")]
             else:
                 self.pending = tests
-                test = self.case_step(node, case)
+                test = self.case_step(node, case, subject_reads)
                 tests = [] if case.irrefutable else [(test, "false")]
                 self.pending = [(test, "true"), *carry]
             saved = self.scope
@@ -463,23 +480,21 @@ class _Builder:
             accesses += self.reader.bind(alias)
         return accesses
 
-    def case_step(self, node: Node, case: Case) -> int:
-        accesses: list[Access] = []
+    def case_step(self, node: Node, case: Case, subject_reads: list[Access]) -> int:
+        accesses = [Access("use", a.name, a.line, a.byte) for a in subject_reads]
         for part in case.reads:
             accesses += self.reader.read(part)
         for part in case.binds:
             accesses += self.reader.bind(part)
         ends = [*case.reads, *case.binds]
-        last = max(ends, key=lambda part: part.end_byte) if ends else case.node
+        last: Node | None = max(ends, key=lambda part: part.end_byte) if ends else None
         if case.guard is not None:
             accesses += self.reader.read(case.guard)
             last = case.guard
-        first_line = case.node
         if not ends and case.guard is None:
-            last = first_line
-        saved = self.scope
-        sid = self.step(first_line, last, accesses, scope=case.node)
-        self.scope = saved
+            last = None  # `default:`: its own line only
+        sid = self.step(case.node, last, accesses, scope=case.node)
+        self.steps[sid].extent = end_row(node) + 1  # a later case's jump is still inside
         return sid
 
     def c_select(self, node: Node, label: str | None) -> None:
@@ -590,7 +605,7 @@ class _Builder:
         self.branch(body)
 
     def c_return(self, node: Node, label: str | None) -> None:
-        sid = self.step(node, node, self.reader.read(node))
+        sid = self.jump_step(node, self.reader.read(node))
         if self.language == "rust":
             self.inner_jumps_below(node, sid)
         self.jump("return", None, [(sid, "return")])
@@ -602,7 +617,7 @@ class _Builder:
         self.pending = []
 
     def c_raise(self, node: Node, label: str | None) -> None:
-        sid = self.step(node, node, self.reader.read(node))
+        sid = self.jump_step(node, self.reader.read(node))
         self.jump("exception", None, [(sid, "exception")])
         self.pending = []
 
@@ -625,17 +640,17 @@ class _Builder:
             [c for c in node.named_children if c.type != "label"] if self.language == "rust" else []
         )
         accesses = [a for part in value for a in self.reader.read(part)]
-        sid = self.step(node, node, accesses)
+        sid = self.jump_step(node, accesses)
         self.jump("break", target, [(sid, "break")])
         self.pending = []
 
     def c_continue(self, node: Node, label: str | None) -> None:
-        sid = self.step(node, node, [])
+        sid = self.jump_step(node, [])
         self.jump("continue", self.jump_label(node), [(sid, "continue")])
         self.pending = []
 
     def c_goto(self, node: Node, label: str | None) -> None:
-        sid = self.step(node, node, [])
+        sid = self.jump_step(node, [])
         self.gotos.append((sid, _text(_child_of_type(node, "label_name"))))
         self.pending = []
 

@@ -69,10 +69,37 @@ def _locals(graph: StepGraph) -> set[str]:
     return names
 
 
+def _closure_effects(graph: StepGraph) -> None:
+    """Where a local function that writes outer names is used, it may write them again.
+
+    A step defining `add` with may-writes (`const add = n => { sum += n }`)
+    gives every later use of `add` (a call, or passing it on) those may-writes.
+    """
+    effects: dict[str, set[str]] = defaultdict(set)
+    for step in graph.steps:
+        writes = {a.name for a in step.accesses if a.kind == "may" and a.nested}
+        if writes:
+            for access in step.accesses:
+                if access.kind == "def":
+                    effects[access.name] |= writes - {access.name}
+    if not effects:
+        return
+    for step in graph.steps:
+        added: list[Access] = []
+        for access in step.accesses:
+            if access.kind == "use" and access.name in effects:
+                added += [
+                    Access("may", name, access.line, access.byte)
+                    for name in sorted(effects[access.name])
+                ]
+        step.accesses += added
+
+
 def _normalise(graph: StepGraph) -> None:
     """Method-call receivers count for local names only; ambiguous defs never kill."""
     local = _locals(graph)
     ambiguous = _ambiguous(graph)
+    _closure_effects(graph)
     for step in graph.steps:
         kept: list[Access] = []
         for access in step.accesses:

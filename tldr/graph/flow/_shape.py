@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tldr.graph.flow._build import ENTRY, EXIT, StepGraph
+from tldr.graph.flow._build import ENTRY, EXIT, HIDDEN_PREFIX, StepGraph
 from tldr.graph.flow._dataflow import FlowFacts
 from tldr.graph.flow._model import Block, DefUse, Edge
 
@@ -94,7 +94,7 @@ def def_use_chains(graph: StepGraph, facts: FlowFacts) -> list[DefUse]:
             uses[number].add(line)
     merged: dict[tuple[str, int], set[int]] = {}
     for number, (_, access) in enumerate(facts.defs):
-        if access.kind == "call":
+        if access.kind == "call" or access.name.startswith(HIDDEN_PREFIX):
             continue
         merged.setdefault((access.name, access.line), set()).update(uses.get(number, ()))
     return [
@@ -153,24 +153,52 @@ def slice_steps(
     """The steps of a backward or forward slice from the criterion steps."""
     depends = _dependences(graph, facts)
     if direction == "backward":
-        if var is None:
-            return _closure(set(criterion), depends)
-        seeds: set[int] = set()
-        for step in criterion:
-            if _defs_of(graph, facts, step, var):
-                seeds.add(step)
-            else:
-                seeds.update(facts.defs[n][0] for n in _reaching_defs(facts, step, var))
-                seeds.update(facts.control[step])
-        return _closure(seeds, depends) | set(criterion)
+        found = _backward(graph, facts, depends, criterion, var)
+        return found | _jumps_kept(graph, facts, found)
     dependents: list[set[int]] = [set() for _ in graph.steps]
     for step, sources in enumerate(depends):
         for source in sources:
             dependents[source].add(step)
     if var is None:
         return _closure(set(criterion), dependents)
-    seeds = set()
+    seeds: set[int] = set()
     for step in criterion:
         numbers = _defs_of(graph, facts, step, var) or _reaching_defs(facts, step, var)
         seeds |= _users(graph, facts, numbers)
     return _closure(seeds, dependents) | set(criterion)
+
+
+def _jumps_kept(graph: StepGraph, facts: FlowFacts, found: set[int]) -> set[int]:
+    """Jumps inside a branch that is in the slice: `if bad: return` keeps its `return`.
+
+    Without it the slice would read as if the code went on after the branch.
+    """
+    kept: set[int] = set()
+    for step in graph.steps:
+        if not step.jump:
+            continue
+        for branch in facts.control[step.id] & found:
+            head = graph.steps[branch]
+            if head.start <= step.start and step.end <= head.extent:
+                kept.add(step.id)
+                break
+    return kept
+
+
+def _backward(
+    graph: StepGraph,
+    facts: FlowFacts,
+    depends: list[set[int]],
+    criterion: list[int],
+    var: str | None,
+) -> set[int]:
+    if var is None:
+        return _closure(set(criterion), depends)
+    seeds: set[int] = set()
+    for step in criterion:
+        if _defs_of(graph, facts, step, var):
+            seeds.add(step)
+        else:
+            seeds.update(facts.defs[n][0] for n in _reaching_defs(facts, step, var))
+            seeds.update(facts.control[step])
+    return _closure(seeds, depends) | set(criterion)
