@@ -141,7 +141,9 @@ def _js(language: str) -> FlowTables:
             }
         ),
         skipped=_SKIP_COMMON,
-        variables=_fs("identifier", "shorthand_property_identifier"),
+        variables=_fs(
+            "identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"
+        ),
         self_names=_fs("this"),
         scopes=_fs(
             "function_declaration",
