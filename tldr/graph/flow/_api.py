@@ -196,11 +196,13 @@ def read_project_file(
     if not candidate.is_absolute():
         candidate = base / candidate
     try:
-        resolved = candidate.resolve(strict=True)
-    except (OSError, RuntimeError) as error:
-        raise FlowInputError(f"{shown}: no such file") from error
+        resolved = candidate.resolve()  # symlinks followed: where the bytes really are
+    except (OSError, RuntimeError) as error:  # a symlink loop
+        raise FlowInputError(f"{shown}: cannot analyse (symlink loop)") from error
     if resolved != base and base not in resolved.parents:
         raise FlowInputError(f"{shown} is outside the project")
+    if not resolved.exists():
+        raise FlowInputError(f"{shown}: no such file")
     relative = escape_path(resolved.relative_to(base).as_posix())
     try:
         loaded = load_source(resolved, max_file_bytes=max_file_bytes)

@@ -211,6 +211,7 @@ _GO = FlowTables(
             "short_var_declaration": ("left", "right"),
             "var_spec": ("name", "value"),
             "const_spec": ("name", "value"),
+            "receive_statement": ("left", "right"),  # `case v := <-ch` in a select
         }
     ),
     writes=MappingProxyType(
