@@ -137,22 +137,21 @@ def _reaching(graph: StepGraph, facts: FlowFacts, successors: list[list[int]]) -
             predecessors[target].append(source)
     reach_in = [0] * len(steps)
     reach_out = [gen[i] for i in range(len(steps))]
-    work = list(range(len(steps)))
-    queued = [True] * len(steps)
-    while work:
-        current = work.pop()
-        queued[current] = False
-        incoming = 0
-        for predecessor in predecessors[current]:
-            incoming |= reach_out[predecessor]
-        reach_in[current] = incoming
-        out = gen[current] | (incoming & ~kill[current])
-        if out != reach_out[current]:
-            reach_out[current] = out
-            for target in successors[current]:
-                if not queued[target]:
-                    queued[target] = True
-                    work.append(target)
+    keep = [~mask for mask in kill]
+    # Round-robin in reverse post-order: as many rounds as loops are deep, plus one.
+    order = _reverse_postorder(successors, len(steps))
+    changed = True
+    while changed:
+        changed = False
+        for current in order:
+            incoming = 0
+            for predecessor in predecessors[current]:
+                incoming |= reach_out[predecessor]
+            reach_in[current] = incoming
+            out = gen[current] | (incoming & keep[current])
+            if out != reach_out[current]:
+                reach_out[current] = out
+                changed = True
     facts.reach_in = reach_in
     for step in steps:
         live = reach_in[step.id]
@@ -165,6 +164,27 @@ def _reaching(graph: StepGraph, facts: FlowFacts, successors: list[list[int]]) -
                 if access.kind == "def":
                     live &= ~by_name[access.name]
                 live |= 1 << number
+
+
+def _reverse_postorder(successors: list[list[int]], count: int) -> list[int]:
+    """Steps in reverse post-order from the entry; unreachable ones after, in id order."""
+    order: list[int] = []
+    seen = [False] * count
+    seen[ENTRY] = True
+    stack: list[tuple[int, int]] = [(ENTRY, 0)]
+    while stack:
+        node, index = stack.pop()
+        if index < len(successors[node]):
+            stack.append((node, index + 1))
+            following = successors[node][index]
+            if not seen[following]:
+                seen[following] = True
+                stack.append((following, 0))
+        else:
+            order.append(node)
+    order.reverse()
+    order += [node for node in range(count) if not seen[node]]
+    return order
 
 
 def _postdominators(successors: list[list[int]], count: int) -> list[int]:

@@ -99,6 +99,11 @@ def _enclosing_definition(
     node: Node | None, language: str
 ) -> tuple[Node, tuple[str, list[str], str]] | None:
     while node is not None:
+        if node.type == "decorated_definition":  # a line of a decorator: its function
+            inner = node.child_by_field_name("definition")
+            found = _definition(inner, language) if inner is not None else None
+            if inner is not None and found is not None and found[2] == "function":
+                return inner, found
         found = _definition(node, language)
         if found is not None and found[2] == "function":
             return node, found
