@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Located", "locate"]
 
 _MAX_CANDIDATES = 5
+_MAX_WRAPPER_DEPTH = 3  # export -> lexical_declaration -> variable_declarator
 _local = threading.local()
 
 
@@ -111,6 +112,23 @@ def _enclosing_definition(
     return None
 
 
+def _starting_on(
+    node: Node | None, row: int, language: str
+) -> tuple[Node, tuple[str, list[str], str]] | None:
+    """A function that starts on `row` inside `node` (under `export`, `const f =`, ...)."""
+    pending = [(node, 0)] if node is not None else []
+    while pending:
+        current, depth = pending.pop()
+        if current.start_point[0] != row:
+            continue
+        found = _definition(current, language)
+        if found is not None and found[2] == "function":
+            return current, found
+        if depth < _MAX_WRAPPER_DEPTH:
+            pending.extend((child, depth + 1) for child in reversed(current.named_children))
+    return None
+
+
 def _by_line(root: Node, source: bytes, language: str, line: int, file: str) -> Located:
     row = line - 1
     lines = source.split(b"\n")
@@ -119,9 +137,7 @@ def _by_line(root: Node, source: bytes, language: str, line: int, file: str) -> 
     text = lines[row]
     column = len(text) - len(text.lstrip())
     node = root.descendant_for_point_range((row, column), (row, max(column, len(text) - 1)))
-    if node is not None and node.type == "decorated_definition":
-        node = node.child_by_field_name("definition")
-    found = _enclosing_definition(node, language)
+    found = _starting_on(node, row, language) or _enclosing_definition(node, language)
     if found is None:
         raise LineOutsideFunctionError(
             f"line {line} is not inside a function of {file or 'the file'}"
