@@ -81,16 +81,16 @@ def test_javascript_labels_closures_try_finally() -> None:
     assert chains(LOOPS, "javascript", "total") == {
         ("items", 1): [3, 4],
         ("limit", 1): [9],
-        ("sum", 2): [10, 14, 18, 20, 22],
+        ("sum", 2): [10, 14, 18, 20, 21, 22],
         ("i", 3): [3, 4],
         ("item", 4): [5, 8],
         ("part", 8): [9, 10],
-        ("sum", 10): [10, 14, 18, 20, 22],
+        ("sum", 10): [10, 14, 18, 20, 21, 22],
         ("err", 15): [],
-        ("sum", 16): [18, 20, 22],
+        ("sum", 16): [18, 20, 21, 22],
         ("add", 20): [21],
-        ("sum", 20): [22],
-        ("sum", 21): [22],
+        ("sum", 20): [21, 22],
+        ("sum", 21): [21, 22],
     }
     assert lines(LOOPS, "javascript", "total", 22, "backward", None) == [
         1,
@@ -168,7 +168,7 @@ def test_tsx_arrow_component() -> None:
     }
     assert chains(PANEL, "tsx", "Panel") == {
         ("items", 1): [3],
-        ("onPick", 1): [7],
+        ("onPick", 1): [7, 8],
         ("picked", 2): [7, 8],
         ("item", 3): [4, 5],
         ("picked", 5): [7, 8],

@@ -64,7 +64,7 @@ def test_question_mark_labels_match_arms_and_loop_value() -> None:
         ("kind", 11): [16],
         ("k", 14): [14],
         ("total", 18): [23],
-        ("count", 20): [22],
+        ("count", 20): [22, 23],
         ("check", 22): [23],
     }
     assert lines(PARSER, "rust", "Parser.parse", 23, "backward", None) == [

@@ -77,17 +77,94 @@ class A {
 """
 
 
-def test_a_name_shadowed_in_a_block_keeps_the_outer_definition() -> None:
-    # `x` is declared twice, once in a nested block: no definition of it kills,
-    # so the outer `let x = a` still reaches `return x` (the inner one too:
-    # the sound over-approximation).
-    assert chains(SHADOWED, "javascript", "f")[("x", 2)] == [5, 7]
-    assert 2 in lines(SHADOWED, "javascript", "f", 7)
+def test_a_name_shadowed_in_a_block_is_another_variable() -> None:
+    assert chains(SHADOWED, "javascript", "f") == {("a", 1): [2, 3], ("x", 2): [7], ("x", 4): [5]}
+    assert lines(SHADOWED, "javascript", "f", 7) == [1, 2, 7]
+    assert lines(SHADOWED, "javascript", "f", 5) == [1, 3, 4, 5]
 
 
 def test_an_assignment_inside_a_block_scope_does_not_hide_the_outer_one() -> None:
-    assert chains(OUTER_WRITE, "javascript", "f")[("x", 2)] == [7]
-    assert lines(OUTER_WRITE, "javascript", "f", 7)[:2] == [1, 2]
+    assert chains(OUTER_WRITE, "javascript", "f") == {
+        ("a", 1): [2],
+        ("x", 2): [7],
+        ("x", 4): [],
+        ("x", 5): [],
+    }
+    assert lines(OUTER_WRITE, "javascript", "f", 7) == [1, 2, 7]
+
+
+RUST_SHADOWING = """\
+fn f(a: i32) -> i32 {
+    let x = a;
+    {
+        let x = x + 1;
+        let x = x * 2;
+        println!("{}", x);
+    }
+    for x in 0..a {
+        g(x);
+    }
+    x
+}
+"""
+
+GO_ERR = """\
+package p
+
+func f() error {
+	a, err := one()
+	if err != nil {
+		return err
+	}
+	if err := two(a); err != nil {
+		return err
+	}
+	b, err := three(a)
+	use(b)
+	return err
+}
+"""
+
+CLOSURE_READS_LATER = """\
+function f(c) {
+  const g = () => x;
+  let x = 1;
+  if (c) { var y = 2; }
+  return g() + y;
+}
+"""
+
+
+def test_rust_shadowing_in_blocks_and_loops() -> None:
+    assert chains(RUST_SHADOWING, "rust", "f") == {
+        ("a", 1): [2, 8],
+        ("x", 2): [4, 11],
+        ("x", 4): [5],
+        ("x", 5): [6],
+        ("x", 8): [9],
+    }
+    assert lines(RUST_SHADOWING, "rust", "f", 11) == [1, 2, 11]
+
+
+def test_go_err_redeclared_in_an_if_is_its_own_variable() -> None:
+    assert chains(GO_ERR, "go", "f") == {
+        ("a", 4): [8, 11],
+        ("err", 4): [5, 6],
+        ("err", 8): [8, 9],
+        ("b", 11): [12],
+        ("err", 11): [13],
+    }
+    assert lines(GO_ERR, "go", "f", 13) == [4, 5, 6, 8, 9, 11, 13]
+
+
+def test_a_closure_reads_where_it_is_called_and_var_is_function_wide() -> None:
+    assert chains(CLOSURE_READS_LATER, "javascript", "f") == {
+        ("c", 1): [4],
+        ("g", 2): [5],
+        ("x", 3): [5],
+        ("y", 4): [5],
+    }
+    assert lines(CLOSURE_READS_LATER, "javascript", "f", 5) == [1, 2, 3, 4, 5]
 
 
 def test_writes_through_a_name_and_method_calls_on_it() -> None:

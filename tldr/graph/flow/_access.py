@@ -37,7 +37,7 @@ _COMPREHENSIONS = frozenset(
 class Access:
     """One access to a name: kind is "use", "def", "may" or "call" (a method call on it)."""
 
-    __slots__ = ("byte", "decl", "kind", "line", "name", "nested")
+    __slots__ = ("byte", "decl", "key", "kind", "line", "name", "nested")
 
     def __init__(self, kind: str, name: str, line: int, byte: int, decl: int = NO_DECL) -> None:
         self.kind = kind
@@ -46,6 +46,7 @@ class Access:
         self.byte = byte
         self.decl = decl
         self.nested = False  # made inside a nested function, lambda or class
+        self.key = name  # the variable it names, once block scopes are resolved
 
     def __repr__(self) -> str:
         return f"Access({self.kind} {self.name} L{self.line})"

@@ -33,10 +33,16 @@ _RUST_PANICS = frozenset({"panic", "unreachable", "todo", "unimplemented"})
 class Step:
     """One node of the step graph; lines are 1-based and inclusive (0, 0 for the exit)."""
 
-    __slots__ = ("accesses", "end", "extent", "id", "jump", "scope", "start")
+    __slots__ = ("accesses", "end", "end_byte", "extent", "id", "jump", "scope", "start")
 
     def __init__(
-        self, sid: int, start: int, end: int, accesses: list[Access], scope: tuple[int, int] | None
+        self,
+        sid: int,
+        start: int,
+        end: int,
+        accesses: list[Access],
+        scope: tuple[int, int] | None,
+        end_byte: int = 0,
     ) -> None:
         self.id = sid
         self.start = start
@@ -45,6 +51,7 @@ class Step:
         self.scope = scope  # byte range a declaration here lives in; None: the whole function
         self.jump = False  # a break, continue, return, goto or raise
         self.extent = end  # last line of the statement a head step heads
+        self.end_byte = end_byte  # where what it declares becomes visible
 
 
 class StepGraph:
@@ -97,7 +104,8 @@ class _Builder:
         last = end_row(end) if end is not None else start.start_point[0]
         first = start.start_point[0]
         where = (scope.start_byte, scope.end_byte) if scope is not None else self.scope
-        self.steps.append(Step(sid, first + 1, max(first, last) + 1, accesses, where))
+        end_byte = end.end_byte if end is not None else start.start_byte
+        self.steps.append(Step(sid, first + 1, max(first, last) + 1, accesses, where, end_byte))
         if scope is not None:
             self.steps[sid].extent = end_row(scope) + 1
         for source, kind in self.pending:
@@ -433,6 +441,8 @@ class _Builder:
         subject_reads = [a for a in head_accesses if a.kind == "use"]
         subject_reads.append(Access("use", hidden.name, hidden.line, 0))
         breakable = self.language in ("javascript", "typescript", "tsx", "java", "go")
+        # JavaScript and Java cases share the switch's block; a Go case is its own.
+        falls_together = self.language in ("javascript", "typescript", "tsx", "java")
         context = _Context("switch", label)
         if breakable:
             self.contexts.append(context)
@@ -451,7 +461,8 @@ class _Builder:
                 tests = [] if case.irrefutable else [(test, "false")]
                 self.pending = [(test, "true"), *carry]
             saved = self.scope
-            self.scope = (case.node.start_byte, case.node.end_byte)
+            scope_node = node if falls_together else case.node
+            self.scope = (scope_node.start_byte, scope_node.end_byte)
             for statement in case.body:
                 self.statement(statement)
             self.scope = saved

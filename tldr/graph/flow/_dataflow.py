@@ -1,16 +1,15 @@
 """Reaching definitions, def-use chains and control dependence on a step graph.
 
 Definitions are numbered; the sets of definitions reaching each step are
-Python ints used as bit sets. A name that might denote two variables (see
-`_ambiguous`) is never killed, so every definition of it reaches every use
-it can flow to: the sound over-approximation the spec asks for.
+Python ints used as bit sets. Block scopes are resolved first (`_resolve`),
+so a name declared again in an inner block is another variable.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from tldr.graph.flow._access import NO_DECL, Access
+from tldr.graph.flow._access import DECL_FUNCTION, NO_DECL, Access
 from tldr.graph.flow._build import ENTRY, EXIT, StepGraph
 
 __all__ = ["FlowFacts", "analyse"]
@@ -39,27 +38,69 @@ class FlowFacts:
         self.control: list[set[int]] = []
 
 
-def _ambiguous(graph: StepGraph) -> set[str]:
-    """Names declared inside a nested block that may not be one variable throughout."""
-    declared: dict[str, list[tuple[int, int] | None]] = defaultdict(list)
-    positions: dict[str, list[int]] = defaultdict(list)
+class _Declaration:
+    __slots__ = ("byte", "end", "hoisted", "index", "key", "start", "step")
+
+    def __init__(
+        self, step: int, index: int, access: Access, scope: tuple[int, int], hoisted: bool
+    ) -> None:
+        self.step = step
+        self.index = index
+        self.byte = access.byte
+        self.start, self.end = scope
+        self.hoisted = hoisted
+        self.key = f"{access.name}@{access.byte}"
+
+
+def _resolve(graph: StepGraph) -> None:
+    """Give each access the key of the declaration it refers to (block scopes).
+
+    A declaration is seen inside its scope (the block, or the compound
+    statement whose head declares it) after it: later in its own step's
+    evaluation order, or anywhere past its step's end. Function-wide
+    declarations (parameters, JavaScript `var`) and reads inside closures see
+    every declaration of their scope. A name with no declaration in scope
+    (Python, a global, a field) keeps its spelling as its key.
+    """
+    declared: dict[str, list[_Declaration]] = defaultdict(list)
+    whole = (0, 1 << 62)
     for step in graph.steps:
-        for access in step.accesses:
-            positions[access.name].append(access.byte)
-            if access.kind == "def" and access.decl != NO_DECL:
-                declared[access.name].append(step.scope if access.decl == 1 else None)
-    names: set[str] = set()
-    for name, scopes in declared.items():
-        nested = [scope for scope in scopes if scope is not None]
-        if not nested:
-            continue
-        if len(scopes) > 1:
-            names.add(name)
-            continue
-        start, end = nested[0]
-        if any(not start <= byte < end for byte in positions[name]):
-            names.add(name)
-    return names
+        for index, access in enumerate(step.accesses):
+            if access.kind != "def" or access.decl == NO_DECL:
+                continue
+            hoisted = access.decl == DECL_FUNCTION
+            scope = step.scope if step.scope is not None and not hoisted else whole
+            declared[access.name].append(_Declaration(step.id, index, access, scope, hoisted))
+    if not declared:
+        return
+    steps = graph.steps
+    for step in steps:
+        for index, access in enumerate(step.accesses):
+            candidates = declared.get(access.name)
+            if not candidates:
+                continue
+            best: _Declaration | None = None
+            for declaration in candidates:
+                if not declaration.start <= access.byte < declaration.end:
+                    continue
+                if not (
+                    declaration.hoisted
+                    or access.nested
+                    or (declaration.step == step.id and index >= declaration.index)
+                    or (
+                        declaration.step != step.id
+                        and access.byte >= steps[declaration.step].end_byte
+                    )
+                ):
+                    continue
+                if best is None or (declaration.start, -declaration.end, declaration.byte) > (
+                    best.start,
+                    -best.end,
+                    best.byte,
+                ):
+                    best = declaration
+            if best is not None:
+                access.key = best.key
 
 
 def _locals(graph: StepGraph) -> set[str]:
@@ -70,45 +111,47 @@ def _locals(graph: StepGraph) -> set[str]:
 
 
 def _closure_effects(graph: StepGraph) -> None:
-    """Where a local function that writes outer names is used, it may write them again.
+    """Where a local function is used, it may read and write what its body does.
 
-    A step defining `add` with may-writes (`const add = n => { sum += n }`)
-    gives every later use of `add` (a call, or passing it on) those may-writes.
+    A step defining `add` from a closure (`const add = n => { sum += n }`,
+    `def helper(): return total`) gives every later use of `add` (a call, or
+    passing it on) the closure's reads of outer names and its may-writes:
+    the closure runs there, not where it is written.
     """
-    effects: dict[str, set[str]] = defaultdict(set)
+    effects: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
     for step in graph.steps:
-        writes = {a.name for a in step.accesses if a.kind == "may" and a.nested}
-        if writes:
-            for access in step.accesses:
-                if access.kind == "def":
-                    effects[access.name] |= writes - {access.name}
+        inner = {
+            (a.kind, a.key): a.name for a in step.accesses if a.nested and a.kind in ("use", "may")
+        }
+        if not inner:
+            continue
+        for access in step.accesses:
+            if access.kind == "def" and not access.nested:
+                effects[access.key].update(
+                    (item, name) for item, name in inner.items() if item[1] != access.key
+                )
     if not effects:
         return
     for step in graph.steps:
         added: list[Access] = []
         for access in step.accesses:
-            if access.kind == "use" and access.name in effects:
-                added += [
-                    Access("may", name, access.line, access.byte)
-                    for name in sorted(effects[access.name])
-                ]
+            if access.kind == "use" and access.key in effects:
+                for (kind, key), name in sorted(effects[access.key].items()):
+                    effect = Access(kind, name, access.line, access.byte)
+                    effect.key = key
+                    added.append(effect)
         step.accesses += added
 
 
 def _normalise(graph: StepGraph) -> None:
-    """Method-call receivers count for local names only; ambiguous defs never kill."""
+    """Resolve block scopes; method-call receivers count for local names only."""
     local = _locals(graph)
-    ambiguous = _ambiguous(graph)
+    _resolve(graph)
     _closure_effects(graph)
     for step in graph.steps:
-        kept: list[Access] = []
-        for access in step.accesses:
-            if access.kind == "call" and access.name not in local:
-                continue
-            if access.kind == "def" and access.name in ambiguous:
-                access.kind = "may"
-            kept.append(access)
-        step.accesses = kept
+        step.accesses = [
+            access for access in step.accesses if access.kind != "call" or access.name in local
+        ]
 
 
 def _reaching(graph: StepGraph, facts: FlowFacts, successors: list[list[int]]) -> None:
@@ -120,7 +163,7 @@ def _reaching(graph: StepGraph, facts: FlowFacts, successors: list[list[int]]) -
             if access.kind in _DEFINING:
                 number = len(facts.defs)
                 facts.defs.append((step.id, access))
-                by_name[access.name] |= 1 << number
+                by_name[access.key] |= 1 << number
                 step_defs[step.id].append(number)
     gen = [0] * len(steps)
     kill = [0] * len(steps)
@@ -128,8 +171,8 @@ def _reaching(graph: StepGraph, facts: FlowFacts, successors: list[list[int]]) -
         for number in step_defs[step.id]:
             access = facts.defs[number][1]
             if access.kind == "def":
-                kill[step.id] |= by_name[access.name]
-                gen[step.id] &= ~by_name[access.name]
+                kill[step.id] |= by_name[access.key]
+                gen[step.id] &= ~by_name[access.key]
             gen[step.id] |= 1 << number
     predecessors: list[list[int]] = [[] for _ in steps]
     for source, targets in enumerate(successors):
@@ -158,11 +201,11 @@ def _reaching(graph: StepGraph, facts: FlowFacts, successors: list[list[int]]) -
         numbers = iter(step_defs[step.id])
         for index, access in enumerate(step.accesses):
             if access.kind == "use":
-                facts.use_defs[(step.id, index)] = live & by_name.get(access.name, 0)
+                facts.use_defs[(step.id, index)] = live & by_name.get(access.key, 0)
             elif access.kind in _DEFINING:
                 number = next(numbers)
                 if access.kind == "def":
-                    live &= ~by_name[access.name]
+                    live &= ~by_name[access.key]
                 live |= 1 << number
 
 
