@@ -59,7 +59,7 @@ else
     # As a user installs it, not editable: setuptools' editable finder costs
     # every command about 11 ms of start-up.
     step "installing tldrf"
-    "${pip[@]}" install -q .
+    "${pip[@]}" install -q ".[mcp]"
 fi
 
 step "preparing the default model for ONNX Runtime (exported from the bundled weights, once)"

@@ -127,3 +127,19 @@ def test_path_prefix_as_users_type_it(tmp_path: Path) -> None:
     assert resolve_path_prefix("..", root, cwd=src) == ""  # the root itself: everything
     with pytest.raises(ConfigError, match="outside the project"):
         resolve_path_prefix(str(tmp_path), root, cwd=root)
+
+
+def test_a_query_with_bytes_that_are_not_utf8_is_searched_for_the_rest() -> None:
+    # `tldrf semantic search "$(printf 'render \xff json')"`: argv decodes the
+    # byte as a lone surrogate, which no tokenizer or JSON encoder accepts.
+    request = SearchRequest(query="render \udcff json")
+    assert request.query == "render \ufffd json"
+    request.query.encode("utf-8")
+
+
+def test_the_daemon_client_refuses_text_that_is_not_utf8_in_one_line() -> None:
+    from tldr._exceptions import ConfigError
+    from tldr.daemon.client import _encode
+
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
+        _encode({"jsonrpc": "2.0", "id": 1, "method": "st\udcffatus", "params": {}})

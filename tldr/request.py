@@ -97,6 +97,10 @@ class SearchRequest:
         rerank: bool = False,
         files: bool = False,
     ) -> None:
+        if isinstance(query, str):
+            # Bytes that were not UTF-8 in a command line arrive as lone
+            # surrogates (surrogateescape): search for the rest of the text.
+            query = query.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         values = {"query": query, "k": k, "lang": lang, "path_prefix": path_prefix,
                   "mode": mode, "unit_type": unit_type, "snippets": snippets,
                   "expand": expand, "rerank": rerank, "files": files}

@@ -26,7 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tldr._exceptions import DaemonError, IndexMissingError, ProtocolError, TldrError
+from tldr._exceptions import (
+    ConfigError,
+    DaemonError,
+    IndexMissingError,
+    ProtocolError,
+    TldrError,
+)
 from tldr.daemon.lifecycle import (
     is_running,
     read_pid_info,
@@ -60,8 +66,19 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 def _encode(message: dict[str, Any]) -> bytes:
-    """One request line, as msgspec would write it (compact, UTF-8)."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    """One request line, as msgspec would write it (compact, UTF-8).
+
+    Raises:
+        ConfigError: a value holds bytes that are not UTF-8 (a command-line
+            argument in another encoding), which no JSON-RPC message can carry.
+    """
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError as exc:
+        shown = text[max(exc.start - 20, 0):exc.end + 20].encode("utf-8", "backslashreplace")
+        raise ConfigError(f"an argument is not valid UTF-8 (near {shown.decode()!r}); "
+                          "pass text in UTF-8") from None
 
 
 def _decode(line: bytes) -> dict[str, Any]:
