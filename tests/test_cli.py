@@ -72,7 +72,9 @@ def test_missing_index_is_one_line_and_exit_code_2(project: Path) -> None:
 
 
 def test_bad_language_is_a_clean_error(project: Path, capsys) -> None:
-    assert main(["semantic", "index", str(project), "--lang", "cobol"]) == 1
+    with pytest.raises(SystemExit) as exited:  # a usage error, as on `search` (issue 21)
+        main(["semantic", "index", str(project), "--lang", "cobol"])
+    assert exited.value.code == 2
     assert "unknown language(s): cobol" in capsys.readouterr().err
 
 

@@ -232,6 +232,18 @@ def test_fish_completion_offers_each_level_its_own_subcommands(
     assert {"index", "search", "info"} <= offered["semantic"]
 
 
+def test_a_search_that_finds_nothing_exits_1_as_grep_does(indexed: Path) -> None:
+    assert main(_search("retry", "-p", str(indexed), "--path-prefix", "no/such/dir")) == 1
+    assert main(_search("retry", "-p", str(indexed))) == 0
+
+
+def test_a_bad_language_is_a_usage_error_on_index_as_on_search(indexed: Path) -> None:
+    for words in (["semantic", "index", str(indexed)], _search("retry", "-p", str(indexed))):
+        with pytest.raises(SystemExit) as exited:
+            main([*words, "--lang", "klingon"])
+        assert exited.value.code == 2
+
+
 def test_user_config_is_below_the_project_config(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from tldr.settings import read_config_file

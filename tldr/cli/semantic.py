@@ -27,7 +27,9 @@ from tldr.output import FORMATS, dense_note, fit_with_note, render, render_files
 if TYPE_CHECKING:
     from tldr.paths import IndexPaths
 
-__all__ = ["add_commands"]
+__all__ = ["NO_RESULTS", "add_commands"]
+
+NO_RESULTS = 1  # the exit status of a search that found nothing (grep's, rg's)
 
 
 def add_commands(commands: Commands, words: Sequence[str]) -> None:
@@ -86,7 +88,7 @@ def _add_index_command(commands: Commands) -> None:
         "(default: as long as it takes, saying who holds the lock; 0: not at all)",
     )
     index.add_argument("--json", action="store_true", help="print the build report as JSON")
-    index.set_defaults(handler=_run_index)
+    index.set_defaults(handler=_run_index, usage_error=index.error)
 
 
 def _add_search_command(commands: Commands) -> None:
@@ -149,7 +151,12 @@ def _add_info_command(commands: Commands) -> None:
 def _run_index(args: argparse.Namespace) -> int:
     from tldr.progress import ProgressPrinter
     from tldr.semantic import build_semantic_index
+    from tldr.settings import parse_lang
 
+    try:
+        parse_lang(args.lang)  # a bad --lang is a usage error here as on `search`
+    except ConfigError as exc:
+        args.usage_error(str(exc))
     progress = ProgressPrinter(sys.stderr, mode="quiet" if verbosity(args) < 0 else "auto")
     paths = index_paths(args)
     report = build_semantic_index(
@@ -214,7 +221,7 @@ def _run_search(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.color)
     if request.files:
         print(render_files(rows, fmt, color=color))
-        return 0
+        return _found(rows)
     if args.budget_tokens is not None:
         rows, trimmed = fit_with_note(rows, args.budget_tokens, fmt, option="--budget-tokens")
         print(render(rows, fmt, color=color))
@@ -223,9 +230,14 @@ def _run_search(args: argparse.Namespace) -> int:
                 note(args, trimmed)
             else:
                 print(f"[{trimmed}]")
-        return 0
+        return _found(rows)
     print(render(rows, fmt, color=color))
-    return 0
+    return _found(rows)
+
+
+def _found(rows: list[dict[str, Any]]) -> int:
+    """Exit status of a search, as grep and rg have it: 0 with results, 1 without."""
+    return 0 if rows else NO_RESULTS
 
 
 def _search(args: argparse.Namespace, paths: IndexPaths, request: Any) -> dict[str, Any]:
