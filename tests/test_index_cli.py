@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -149,3 +150,29 @@ def test_a_broken_registry_reads_as_empty_and_is_rewritten(tmp_path: Path) -> No
     assert read_registry() == {}
     record_use(IndexPaths(tmp_path, environ=False))
     assert list(read_registry()) == [str(IndexPaths(tmp_path, environ=False).semantic_dir)]
+
+
+def test_sizes_count_a_hard_linked_file_once_and_free_only_what_is_unlinked(
+        tmp_path: Path) -> None:
+    from tldr.indexes import _size
+
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "units.a.msgpack").write_bytes(b"x" * 100_000)
+    os.link(index / "units.a.msgpack", index / "units.b.msgpack")  # a kept build, linked
+    (index / "own.bin").write_bytes(b"y" * 50_000)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.link(index / "own.bin", elsewhere / "copy.bin")
+    def blocks(path: Path) -> int:
+        return os.stat(path).st_blocks * 512
+
+    linked, own = blocks(index / "units.a.msgpack"), blocks(index / "own.bin")
+    assert _size(index) == linked + own  # as `du` counts: the linked pair once
+    assert _size(index, freed=True) == linked  # own.bin stays on disk through its other link
+
+
+def test_the_in_tree_key_names_how_to_remove_such_an_index(capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    assert main(["index", "rm", "in-tree"]) == 1
+    assert "tldrf index rm PATH" in capsys.readouterr().err

@@ -20,7 +20,16 @@ from tldr.paths import CACHE_ROOT_ENV, IndexPaths, default_cache_root, find_proj
 from tldr.registry import forget, read_registry
 from tldr.settings import setting
 
-__all__ = ["collect_index_garbage", "describe", "find_index", "known_indexes", "remove_index"]
+__all__ = [
+    "IN_TREE_KEY",
+    "collect_index_garbage",
+    "describe",
+    "find_index",
+    "known_indexes",
+    "remove_index",
+]
+
+IN_TREE_KEY = "in-tree"  # the KEY column of an index inside its project (no key dir)
 
 
 def _paths_of(entry: dict[str, Any]) -> IndexPaths | None:
@@ -61,17 +70,26 @@ def known_indexes(extra_cache_roots: Iterable[str | os.PathLike[str]] = ()) -> l
                                                      str(paths.cache_root)))
 
 
-def _size(path: Path) -> int:
+def _size(path: Path, *, freed: bool = False) -> int:
+    """Bytes `path` takes on disk, as `du` counts them: each file once, however linked.
+
+    Builds share unchanged files by hard links, so a sum of file sizes counts
+    them again per version. With `freed`, only files with no link outside
+    `path`: what deleting it gives back.
+    """
     if not path.is_dir():
         return 0
-    total = 0
+    seen: dict[tuple[int, int], list[int]] = {}  # inode -> [links seen here, links, bytes]
     for dirpath, _, names in os.walk(path):
         for name in names:
             try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
+                info = os.lstat(os.path.join(dirpath, name))
             except OSError:
-                pass
-    return total
+                continue
+            used = getattr(info, "st_blocks", 0) * 512 or info.st_size
+            entry = seen.setdefault((info.st_dev, info.st_ino), [0, info.st_nlink, used])
+            entry[0] += 1
+    return sum(used for here, links, used in seen.values() if not freed or here >= links)
 
 
 def _stored_dir(paths: IndexPaths) -> Path:
@@ -93,7 +111,7 @@ def describe(paths: IndexPaths) -> dict[str, Any]:
 
     registered = read_registry().get(str(paths.semantic_dir), {})
     row: dict[str, Any] = {
-        "key": paths.key or "in-tree",
+        "key": paths.key or IN_TREE_KEY,
         "mode": "in-tree" if paths.in_tree else "index",
         "index": paths.index,
         "root": str(paths.root),
@@ -136,6 +154,9 @@ def find_index(target: str, *, extra_cache_roots: Iterable[str] = (),
     Raises:
         ConfigError: nothing matches.
     """
+    if target == IN_TREE_KEY:
+        raise ConfigError("in-tree indexes are named by their project: "
+                          "tldrf index rm PATH (see the ROOT column of tldrf index list)")
     known = known_indexes(extra_cache_roots)
     for paths in known:
         if target in (paths.key, str(paths.semantic_dir), str(paths.index_dir)):
@@ -169,7 +190,7 @@ def remove_index(paths: IndexPaths, *, lock_timeout: float = 10.0) -> int:
     except TldrError:
         pass  # no runtime dir or an odd socket path: no daemon of ours to stop
     target = _stored_dir(paths)
-    freed = _size(target)
+    freed = _size(target, freed=True)
     if paths.semantic_dir.is_dir():
         lock = FileLock(str(paths.lock), timeout=lock_timeout)
         try:
