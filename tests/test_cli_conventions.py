@@ -258,3 +258,34 @@ def test_user_config_is_below_the_project_config(tmp_path: Path,
     assert merged["semantic"] == {"model": "hash-256", "lang": ["go"]}
     assert merged["vector_store"] == {"usearch": {"connectivity": 8}}
     assert read_config_file(tmp_path / "none.toml")["semantic"]["model"] == "hash-64"
+
+
+def test_config_values_are_applied_or_rejected_by_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = shutil.copytree(FIXTURE, tmp_path / "mini")
+    (root / ".tldr").mkdir()
+    config = root / ".tldr" / "config.toml"
+    assert main(["semantic", "index", str(root), "--model", "hash-256", "-q"]) == 0
+    capsys.readouterr()
+    config.write_text('[semantic]\nlang = ["go"]\n')
+    assert main(["-v", "semantic", "index", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "the config sets lang = ['go']" in err and "--rebuild" in err  # said, not ignored
+    assert "lang from metadata.json" in err and "timings:" not in err  # nothing was built
+    assert main(["-v", "semantic", "index", str(root), "--rebuild"]) == 0
+    err = capsys.readouterr().err
+    assert "lang from config" in err and "model from metadata.json" in err and "timings:" in err
+    for text, named in (("model = 42", "[semantic] model = 42"),
+                        ('lang = "klingon"', "unknown language(s): klingon"),
+                        ('modle = "x"', "unknown key [semantic] modle")):
+        config.write_text(f"[semantic]\n{text}\n")
+        assert main(["semantic", "index", str(root)]) == 1
+        err = capsys.readouterr().err
+        assert str(config) in err and named in err
+
+
+def test_verbose_in_process_search_names_the_build_and_its_timing(
+        indexed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-v", *_search("retry", "-p", str(indexed), "-k", "1")]) == 0
+    err = capsys.readouterr().err
+    assert "tldrf: build " in err and "ms embedding the query" in err

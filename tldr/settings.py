@@ -236,13 +236,50 @@ def read_config_file(path: Path, *, user: bool = True) -> dict[str, Any]:
 
     Tables merge key by key: the project's values win.
     """
-    merged = _read_toml(user_config_file()) if user else {}
-    for table, values in _read_toml(path).items():
+    merged = _checked(user_config_file()) if user else {}
+    for table, values in _checked(path).items():
         if isinstance(values, dict) and isinstance(merged.get(table), dict):
             merged[table] = _merge(merged[table], values)
         else:
             merged[table] = values
     return merged
+
+
+# The `[semantic]` keys a config file may set, and what each must be.
+_SEMANTIC_KEYS = {
+    "model": "a model name, hub id or local path (a string)",
+    "lang": 'a language or a list of them (e.g. ["python", "go"])',
+    "vector_backend": "a backend id (a string)",
+}
+
+
+def _checked(path: Path) -> dict[str, Any]:
+    """One config file, its `[semantic]` table validated: applied, or rejected by name.
+
+    Raises:
+        ConfigError: naming the file and the key (unknown key, wrong type,
+            unknown language).
+    """
+    document = _read_toml(path)
+    table = document.get("semantic", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [semantic] must be a table")
+    for key, value in table.items():
+        if key not in _SEMANTIC_KEYS:
+            raise ConfigError(f"{path}: unknown key [semantic] {key}; "
+                              f"valid: {', '.join(_SEMANTIC_KEYS)}")
+        wrong = not isinstance(value, str) and not (
+            key == "lang" and isinstance(value, list)
+            and all(isinstance(item, str) for item in value))
+        if wrong:
+            raise ConfigError(f"{path}: [semantic] {key} = {value!r} must be "
+                              f"{_SEMANTIC_KEYS[key]}")
+        if key == "lang":
+            try:
+                parse_lang(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: [semantic] lang: {exc}") from None
+    return document
 
 
 def user_config_file() -> Path:
@@ -287,8 +324,14 @@ def resolve_build_settings(
     model: str | None = None,
     lang: str | list[str] | tuple[str, ...] | None = None,
     vector_backend: str | None = None,
+    sources: dict[str, str] | None = None,
+    config_first: bool = False,
 ) -> BuildSettings:
     """Apply the build precedence to each setting independently.
+
+    With `config_first` (an explicit `--rebuild`) a value the config files
+    set beats the recorded one. With `sources`, each setting's origin is written into it (`flag`, `env
+    TLDR_X`, `metadata.json`, `config`, `default`) for `-v` to show.
 
     `recorded` holds what the active `metadata.json` says (None when there is
     no index yet); `config` is the parsed `.tldr/config.toml`.
@@ -296,14 +339,18 @@ def resolve_build_settings(
     semantic_config = config.get("semantic", {})
 
     def pick(flag: Any, env_name: str, recorded_value: Any, config_key: str, default: Any) -> Any:
+        chosen, source = default, "default"
         if flag is not None:
-            return flag
-        env_value = setting(env_name)
-        if env_value:
-            return env_value
-        if recorded is not None:
-            return recorded_value
-        return semantic_config.get(config_key, default)
+            chosen, source = flag, "flag"
+        elif env_value := setting(env_name):
+            chosen, source = env_value, f"env {env_name}"
+        elif config_key in semantic_config and (config_first or recorded is None):
+            chosen, source = semantic_config[config_key], "config"
+        elif recorded is not None:
+            chosen, source = recorded_value, "metadata.json"
+        if sources is not None:
+            sources[config_key] = source
+        return chosen
 
     chosen_model = pick(model, "TLDR_MODEL", recorded and recorded.model, "model", DEFAULT_MODEL)
     chosen_lang = pick(lang, "TLDR_LANG", recorded and recorded.lang, "lang", None)

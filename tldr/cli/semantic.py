@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +172,14 @@ def _run_index(args: argparse.Namespace) -> int:
         lock_timeout=args.lock_timeout,
     )
     progress.finish()
+    for text in report.notes:
+        note(args, f"note: {text}")
+    if report.sources:
+        note(args, "settings: " + ", ".join(
+            f"{key} from {source}" for key, source in report.sources.items()), level=1)
+    if report.timings:
+        note(args, "timings: " + ", ".join(
+            f"{stage} {seconds:.2f}s" for stage, seconds in report.timings.items()), level=1)
     if args.json:
         payload = dict(vars(report))
         payload["root"] = str(report.root)
@@ -262,9 +271,17 @@ def _search(args: argparse.Namespace, paths: IndexPaths, request: Any) -> dict[s
             waiting.finish()
     from tldr.semantic import Searcher
 
+    started = time.perf_counter()
     outcome = Searcher(paths.root, device=args.device, paths=paths).run(request)
-    return {"results": outcome.rows, "warnings": list(outcome.warnings),
-            "embed_ms": outcome.embed_seconds * 1000}
+    answer = {"results": outcome.rows, "warnings": list(outcome.warnings),
+              "embed_ms": outcome.embed_seconds * 1000,
+              "took_ms": (time.perf_counter() - started) * 1000}
+    if verbosity(args) > 0:  # the build that answered, as the daemon path says it
+        from tldr.semantic.storage import read_metadata
+
+        metadata = read_metadata(paths)
+        answer["build_id"] = metadata.vector_store.build_id if metadata else None
+    return answer
 
 
 class _WaitProgress:

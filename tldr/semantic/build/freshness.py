@@ -15,6 +15,7 @@ from tldr.settings import (
     BuildSettings,
     backend_settings,
     default_max_file_bytes,
+    parse_lang,
     read_config_file,
     resolve_build_settings,
 )
@@ -89,8 +90,16 @@ def requested_settings(
     model: str | None,
     lang: str | list[str] | None,
     vector_backend: str | None,
+    rebuild: bool = False,
+    sources: dict[str, str] | None = None,
+    notes: list[str] | None = None,
 ) -> BuildSettings:
-    """Build settings after precedence: arguments > env > metadata > config > defaults."""
+    """Build settings after precedence: arguments > env > metadata > config > defaults.
+
+    On a `rebuild` what the config files set beats the recorded settings
+    (which still beat the defaults). Otherwise a config value that the recorded one overrides is said
+    in `notes`, never ignored silently.
+    """
     try:
         metadata = read_metadata(paths)
     except IndexStateError:
@@ -102,14 +111,29 @@ def requested_settings(
             lang=tuple(metadata.lang) if metadata.lang else None,
             vector_backend=metadata.vector_store.backend,
         )
+    config = read_config_file(paths.config)
+    chosen_sources: dict[str, str] = {} if sources is None else sources
     settings = resolve_build_settings(
-        config=read_config_file(paths.config),
-        recorded=recorded,
-        model=model,
-        lang=lang,
-        vector_backend=vector_backend,
+        config=config, recorded=recorded, model=model, lang=lang,
+        vector_backend=vector_backend, sources=chosen_sources, config_first=rebuild,
     )
+    if notes is not None:
+        notes.extend(_config_not_applied(config, settings, chosen_sources))
     return settings._replace(model=canonical_model_name(settings.model))
+
+
+def _config_not_applied(config: dict[str, Any], settings: BuildSettings,
+                        sources: dict[str, str]) -> list[str]:
+    """What the config files set that the index's recorded settings override."""
+    notes = []
+    for key, value in config.get("semantic", {}).items():
+        chosen = getattr(settings, key, None)
+        wanted = parse_lang(value) if key == "lang" else value
+        if sources.get(key) == "metadata.json" and wanted != chosen:
+            notes.append(f"the config sets {key} = {value!r}, but the index keeps its recorded "
+                         f"{key} ({chosen if chosen else 'all'}); "
+                         "apply it with: tldrf semantic index --rebuild")
+    return notes
 
 
 def settings_match(metadata: Metadata, settings: BuildSettings) -> bool:

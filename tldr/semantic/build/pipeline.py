@@ -122,6 +122,10 @@ class BuildReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     partial_commits: int = 0
+    # Where each setting came from (flag, env, metadata.json, config, default),
+    # and what the config files set that was not applied: for `-v` and notes.
+    sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def build_semantic_index(
@@ -148,9 +152,12 @@ def build_semantic_index(
     started = time.perf_counter()
     root = find_project_root(project)
     paths = paths or IndexPaths(root)
-    settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend)
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend,
+                                  rebuild=rebuild, sources=sources, notes=notes)
     if not rebuild and is_up_to_date(root, settings=settings, paths=paths):
-        return _up_to_date(paths, started)
+        return _up_to_date(paths, started, sources, notes)
 
     try:
         paths.semantic_dir.mkdir(parents=True, exist_ok=True)
@@ -162,7 +169,7 @@ def build_semantic_index(
     try:
         # Another builder may have committed while we waited for the lock.
         if not rebuild and is_up_to_date(root, settings=settings, paths=paths):
-            return _up_to_date(paths, started)
+            return _up_to_date(paths, started, sources, notes)
         paths.dirty.unlink(missing_ok=True)
         try:
             report = _Build(
@@ -180,14 +187,16 @@ def build_semantic_index(
     finally:
         lock.release()
     report.seconds = time.perf_counter() - started
+    report.sources, report.notes = sources, notes
     return report
 
 
-def _up_to_date(paths: IndexPaths, started: float) -> BuildReport:
+def _up_to_date(paths: IndexPaths, started: float, sources: dict[str, str],
+                notes: list[str]) -> BuildReport:
     """The report of a build that had nothing to do: the active build's figures."""
     metadata = read_metadata(paths)
     report = BuildReport(status="up_to_date", root=paths.root,
-                         seconds=time.perf_counter() - started)
+                         seconds=time.perf_counter() - started, sources=sources, notes=notes)
     if metadata is not None:
         report.build_id = metadata.vector_store.build_id
         report.units = metadata.count
