@@ -93,3 +93,15 @@ def test_semantic_index_progress_off_a_terminal_and_quiet(tmp_path: Path) -> Non
                            check=True)
     assert quiet.stderr == ""
     assert quiet.stdout.startswith("built:")
+
+
+def test_lines_mode_says_a_repeated_stage_once() -> None:
+    # A first build commits partial builds: walk, lexical, embed come round again.
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, mode="lines", every_s=1000.0, clock=lambda: 0.0)
+    for done in (10, 20):
+        printer("lexical", 0, 0)
+        printer("embed", done, 100)
+    lines = stream.getvalue().splitlines()
+    assert sum("lexical index ready" in line for line in lines) == 1
+    assert len(lines) == len(set(lines))

@@ -128,6 +128,7 @@ class ProgressPrinter:
         self.estimator = RateEstimator(clock=clock)
         self._last_at: float | None = None
         self._width = 0
+        self._written: set[str] = set()  # "lines" mode: each line is news once
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         """Show one event (or not: the line is redrawn at most every 0.1 s / `every_s`)."""
@@ -145,7 +146,10 @@ class ProgressPrinter:
         if self.mode == "tty":
             self._width = max(self._width, len(text))
             self.stream.write("\r" + text.ljust(self._width))
+        elif text in self._written:
+            return  # a partial build's stages come round again: say each once
         else:
+            self._written.add(text)
             self.stream.write(text + "\n")
         self.stream.flush()
 

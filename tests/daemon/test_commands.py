@@ -59,3 +59,25 @@ def test_warm_start_status_stop(built: Path, stop_after: list[Path],
     assert "stopped" in capsys.readouterr().out
     assert _run(["daemon", "stop", "--path", str(built)]) == 0
     assert "no daemon running" in capsys.readouterr().out
+
+
+def test_status_during_a_first_build_does_not_ask_for_a_build() -> None:
+    from tldr.cli.daemon import _format_status
+
+    status = {
+        "state": "starting", "root": "/p", "pid": 1, "version": "0", "uptime_s": 1.0,
+        "rss_bytes": None, "index": None,
+        "index_error": "no semantic index for /p; run: tldrf semantic index /p",
+        "build": {"state": "running", "progress": {"stage": "embed", "done": 5, "total": 9},
+                  "last": None, "last_error": None, "failures": 0, "retry_at": None,
+                  "worker_pid": 2},
+        "queue": {"pending_build": None, "changed_paths": 0},
+        "stats": {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0,
+                  "search_ms": None, "search_own_ms": None},
+        "settings": {"debounce_ms": 2000, "worker_idle_timeout_s": 120},
+        "socket": "/run/x.sock", "in_flight": 0, "connections": 1,
+        "watcher": {"state": "watching", "events": 0},
+    }
+    text = _format_status(status)
+    assert "run: tldrf semantic index" not in text
+    assert "the first build is running" in text and "embed 5/9" in text

@@ -214,7 +214,11 @@ def _format_status(status: dict[str, Any]) -> str:
             state = "ok" if health["healthy"] else f"FAILED: {health['detail']}"
             lines.append(f"backend:    health {state}")
     elif status.get("index_error"):
-        lines.append(f"index:      {status['index_error']}")
+        error = status["index_error"]
+        if build["state"] == "running" and "; run: " in error:
+            # The advice to build is moot while the first build runs.
+            error = error.split("; run: ", 1)[0] + " yet (the first build is running)"
+        lines.append(f"index:      {error}")
     state = build["state"]
     if build.get("progress"):
         progress = build["progress"]
