@@ -330,8 +330,9 @@ def resolve_build_settings(
     """Apply the build precedence to each setting independently.
 
     With `config_first` (an explicit `--rebuild`) a value the config files
-    set beats the recorded one. With `sources`, each setting's origin is written into it (`flag`, `env
-    TLDR_X`, `metadata.json`, `config`, `default`) for `-v` to show.
+    set beats the recorded one. With `sources`, each setting's origin is
+    written into it (`flag`, `env TLDR_X`, `metadata.json`, `config`,
+    `default`) for `-v` to show.
 
     `recorded` holds what the active `metadata.json` says (None when there is
     no index yet); `config` is the parsed `.tldr/config.toml`.
