@@ -37,6 +37,7 @@ from tldr.registry import record_use
 from tldr.semantic import lexical
 from tldr.semantic.build_lock import BuildLock
 from tldr.semantic.commit import Snapshot, commit_build
+from tldr.semantic.devices import check_device
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.embedding_cache import EmbeddingCache
 from tldr.semantic.freshness import (
@@ -136,6 +137,7 @@ def build_semantic_index(
     forever; 0: fail at once with `IndexBusyError`).
     """
     started = time.perf_counter()
+    device = check_device(device or default_device())  # a bad name fails before any work
     root = find_project_root(project)
     paths = IndexPaths(root)
     settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend)
@@ -202,7 +204,7 @@ class _Build:
         self.paths = paths
         self.settings = settings
         self.rebuild = rebuild
-        self.embedder = embedder or get_embedder(settings.model, device=device or default_device())
+        self.embedder = embedder or get_embedder(settings.model, device=device)
         self.progress = progress or (lambda stage, done, total: None)
         self.timings: dict[str, float] = {}
         self.embedded = 0  # texts the model embedded (not those the cache had)
