@@ -34,7 +34,7 @@ from tldr.index_cli import (
     add_location_options,
     apply_location_options,
 )
-from tldr.output import FORMATS, dense_note, fit_with_note, render, render_files
+from tldr.output import FORMATS, dense_note, dense_summary, fit_with_note, render, render_files
 
 __all__ = ["build_parser", "main"]
 
@@ -327,18 +327,19 @@ def _run_index(args: argparse.Namespace) -> int:
     from tldr.progress import ProgressPrinter
     from tldr.semantic import build_semantic_index
 
-    progress = ProgressPrinter(sys.stderr, mode="quiet" if _verbosity(args) < 0 else "auto")
-    report = build_semantic_index(
-        project_of(args),
-        model=args.model,
-        lang=args.lang,
-        vector_backend=args.vector_backend,
-        rebuild=args.rebuild,
-        device=args.device,
-        progress=progress,
-        lock_timeout=args.lock_timeout,
-    )
-    progress.finish()
+    mode = "quiet" if _verbosity(args) < 0 else "auto"
+    # Leaving the block, by Ctrl-C too, clears the progress line first.
+    with ProgressPrinter(sys.stderr, mode=mode) as progress:
+        report = build_semantic_index(
+            project_of(args),
+            model=args.model,
+            lang=args.lang,
+            vector_backend=args.vector_backend,
+            rebuild=args.rebuild,
+            device=args.device,
+            progress=progress,
+            lock_timeout=args.lock_timeout,
+        )
     if args.json:
         payload = dict(vars(report))
         payload["root"] = str(report.root)
@@ -430,7 +431,7 @@ def _search(args: argparse.Namespace, root: Any, request: Any) -> dict[str, Any]
 
     outcome = Searcher(root, device=args.device).run(request)
     return {"results": outcome.rows, "warnings": list(outcome.warnings),
-            "embed_ms": outcome.embed_seconds * 1000}
+            "embed_ms": outcome.embed_seconds * 1000, "dense": outcome.dense}
 
 
 class _WaitProgress:
@@ -482,6 +483,7 @@ def _run_info(args: argparse.Namespace) -> int:
         f"model:          {info['model']} ({info['dimension']}-d)",
         f"languages:      {', '.join(info['lang']) if info['lang'] else 'all'}",
         f"units:          {info['count']} from {info['files_indexed']} files",
+        *([f"dense:          {dense_summary(info['dense'])}"] if info["dense"] else []),
         f"build:          {store['build_id']} at {info['created_at']}",
         f"active index:   {store['index_file']}",
         f"versions:       {', '.join(info['versions_on_disk']) or '-'}",

@@ -9,6 +9,7 @@ import msgspec
 
 from tldr.config import backend_settings
 from tldr.paths import IndexPaths, find_project_root
+from tldr.semantic.coverage import dense_fields
 from tldr.semantic.storage import read_units_file, require_metadata
 from tldr.vector_store import get_backend
 
@@ -32,6 +33,7 @@ def index_info(project: str | Path, *, skipped: bool = False) -> dict[str, Any]:
                      "key": paths.key,
                      "cache_root": None if paths.cache_root is None else str(paths.cache_root)}
     info["dirty"] = paths.dirty.exists()
+    info["dense"] = dense_fields(metadata.dense)  # the words: tldr.output.dense_note
     if skipped:
         units_file = read_units_file(paths, metadata)
         info["skipped_files"] = [
