@@ -367,6 +367,10 @@ def _run_search(args: argparse.Namespace) -> int:
         )
     if args.budget_tokens is not None and args.budget_tokens < 1:
         args.usage_error("--budget-tokens must be a positive number of tokens")
+    if args.device is not None:  # checked on the daemon path too, which does not use it
+        from tldr.semantic.devices import check_device
+
+        check_device(args.device)
     from pathlib import Path
 
     from tldr.paths import find_project_root

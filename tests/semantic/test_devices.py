@@ -58,3 +58,19 @@ def test_a_torch_model_on_a_missing_device_does_not_blame_the_model() -> None:
         embedder.embed_query("parse config")
     assert "not available" in str(error.value)
     assert "local path" not in str(error.value)
+
+
+def test_the_cli_rejects_an_unknown_device_in_one_line_on_every_path(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tldr.cli import main
+
+    build_semantic_index(project, model="hash-256")
+    capsys.readouterr()
+    for argv in (["semantic", "search", "parse", "-p", str(project), "--device", "tpu"],
+                 ["semantic", "search", "parse", "-p", str(project), "--device", "tpu",
+                  "--no-daemon"],
+                 ["semantic", "index", str(project), "--device", "tpu"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "choose one of: cpu, cuda, cuda:N, mps" in err
