@@ -53,9 +53,8 @@ def test_a_device_that_is_not_there_is_said_to_be_unavailable() -> None:
 
 @pytest.mark.skipif(_cuda_available(), reason="this machine has a CUDA device")
 def test_a_torch_model_on_a_missing_device_does_not_blame_the_model() -> None:
-    embedder = get_embedder("all-MiniLM-L6-v2:torch", device="cuda")
-    with pytest.raises(EmbedderError) as error:
-        embedder.embed_query("parse config")
+    with pytest.raises(EmbedderError) as error:  # before any weight is read
+        get_embedder("all-MiniLM-L6-v2:torch", device="cuda").embed_query("parse config")
     assert "not available" in str(error.value)
     assert "local path" not in str(error.value)
 
@@ -74,3 +73,12 @@ def test_the_cli_rejects_an_unknown_device_in_one_line_on_every_path(
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "choose one of: cpu, cuda, cuda:N, mps" in err
+
+
+@pytest.mark.skipif(_cuda_available(), reason="this machine has a CUDA device")
+def test_a_build_on_a_missing_device_fails_before_any_work(project: Path) -> None:
+    from tldr.paths import IndexPaths
+
+    with pytest.raises(EmbedderError, match="not available"):
+        build_semantic_index(project, model="all-MiniLM-L6-v2:torch", device="cuda")
+    assert not IndexPaths(project).metadata.exists()  # no partial build committed

@@ -50,6 +50,8 @@ def pick_device(requested: str | None = None) -> str:
     if requested is None:
         return "cuda" if cuda else "mps" if mps else "cpu"
     if requested.startswith("cuda"):
+        if torch.version.cuda is None:  # a CPU build of torch, whatever the machine has
+            raise _unavailable(requested, "this torch build has no CUDA support")
         count = torch.cuda.device_count() if cuda else 0
         index = int(requested.partition(":")[2] or 0)
         if index >= count:

@@ -194,7 +194,8 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, *, device: str | None = None) -> None:
         self.spec = model_spec(model)
         self.model_id = canonical_model_name(model)
-        self.device = check_device(device)
+        # A requested device that is not there fails now, before a build does any work.
+        self.device = pick_device(device) if check_device(device) else None
         self._model = None
         self._lock = threading.Lock()
         self.dimension = (
@@ -215,7 +216,7 @@ class SentenceTransformerEmbedder:
         elif not Path(location).expanduser().exists():
             local_only = (local_model_dir(location) is not None
                           or _check_hub(self.model_id, location))
-        # A missing device is the user's setting, not the model: said before loading.
+        # Resolved outside the `try`: a missing device is not the model's fault.
         device = pick_device(self.device)
         # Weight-loading progress bars are noise on a user's terminal and in logs.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
