@@ -102,8 +102,8 @@ def dense_summary(dense: dict[str, Any] | None) -> str | None:
 
         text += f", ETA {format_seconds(dense['eta_s'])}"
     if "used" not in dense:
-        text += ("; the build has not finished: the daemon carries on, "
-                 "or run: tldrf semantic index")
+        text += ("; the build has not finished (a running daemon carries on; "
+                 "else run: tldrf semantic index)")
     elif not dense["used"]:
         reason = "query model loading" if dense.get("embedded") else "no vectors yet"
         text += f"; lexical results only: {reason}"
