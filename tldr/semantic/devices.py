@@ -1,7 +1,7 @@
 """Where a model runs: the one list of device names, and whether a device is there.
 
-`check_device` validates a name without importing anything (the CLI, the
-settings and every library entry point use it); `pick_device` resolves a
+`check_device` validates a name without importing anything (the CLI and
+every library entry point that takes a device use it); `pick_device` resolves a
 device for torch, which it imports, and says plainly when a requested one is
 missing instead of letting the model load fail with a misleading message.
 """
@@ -26,8 +26,9 @@ def check_device(name: str | None) -> str | None:
     """
     if name is None or name in DEVICE_CHOICES or _CUDA_INDEX.match(name):
         return name
+    choices = ", ".join(sorted((*DEVICE_CHOICES, "cuda:N")))
     raise ConfigError(
-        f"unknown device {name!r}; choose one of: cpu, cuda, cuda:N, mps "
+        f"unknown device {name!r}; choose one of: {choices} "
         "(or leave it unset to pick the best available)"
     )
 
