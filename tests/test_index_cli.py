@@ -134,6 +134,14 @@ def test_cache_info_and_prune(two_indexes, capsys) -> None:
     assert _json(capsys, ["cache", "info", "--json"])["vectors"] == 0
 
 
+def test_cache_prune_rejects_a_negative_bound_in_one_line(two_indexes, capsys) -> None:
+    vectors = _json(capsys, ["cache", "info", "--json"])["vectors"]
+    assert main(["cache", "prune", "--max-mb", "-1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "zero or more" in err
+    assert _json(capsys, ["cache", "info", "--json"])["vectors"] == vectors
+
+
 def _register(root: str, count: int) -> None:
     for n in range(count):
         record_use(IndexPaths(Path(root) / f"p{n}", environ=False))

@@ -75,10 +75,10 @@ def test_descriptions_and_notes() -> None:
     assert dense_note(None) is None
     note = dense_note({"embedded": 43, "total": 100, "percent": 43, "eta_s": 40.0,
                        "used": True, "model_loading": False})
-    assert note is not None and note.startswith("dense: 43% embedded, ETA 40 s")
+    assert note is not None and note.startswith("dense: 43% embedded (43 of 100 units), ETA 40 s; ")
     note = dense_note({"embedded": 0, "total": 100, "percent": 0, "eta_s": None,
                        "used": False, "model_loading": True})
-    assert note == "dense: 0% embedded (lexical results only: no vectors yet)"
+    assert note == "dense: 0% embedded (0 of 100 units); lexical results only: no vectors yet"
 
 
 def test_semantic_index_progress_off_a_terminal_and_quiet(tmp_path: Path) -> None:
@@ -105,3 +105,15 @@ def test_lines_mode_says_a_repeated_stage_once() -> None:
     lines = stream.getvalue().splitlines()
     assert sum("lexical index ready" in line for line in lines) == 1
     assert len(lines) == len(set(lines))
+
+
+def test_leaving_the_printer_by_an_interrupt_clears_the_line() -> None:
+    stream = io.StringIO()
+    try:
+        with ProgressPrinter(stream, mode="tty") as printer:
+            printer("embed", 10, 1000)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        stream.write("tldrf: interrupted\n")
+    # What the terminal shows after the last carriage return: the message alone.
+    assert stream.getvalue().rsplit("\r", 1)[-1] == "tldrf: interrupted\n"

@@ -16,6 +16,7 @@ __all__ = [
     "NOTE_TOKENS",
     "budget_note",
     "dense_note",
+    "dense_summary",
     "estimate_tokens",
     "fit_to_budget",
     "fit_with_note",
@@ -81,19 +82,35 @@ def render(rows: list[dict[str, Any]], fmt: str = "text", *, color: bool = False
 
 
 def dense_note(dense: dict[str, Any] | None) -> str | None:
-    """`dense: 43% embedded, ETA 40 s` for a search served by a partial build, else None."""
+    """`dense: 43% embedded (430 of 1000 units), ETA 40 s; …` for a partial build, else None.
+
+    One wording for every path: a search's `dense` field (daemon, in-process,
+    MCP) says what it meant for the results; `semantic info`'s (no `used`
+    key) says the build has not finished.
+    """
+    summary = dense_summary(dense)
+    return None if summary is None else f"dense: {summary}"
+
+
+def dense_summary(dense: dict[str, Any] | None) -> str | None:
+    """`dense_note` without its `dense: ` label (the value of `info`'s `dense:` line)."""
     if not dense:
         return None
-    text = f"dense: {dense['percent']}% embedded"
+    text = f"{dense['percent']}% embedded ({dense['embedded']} of {dense['total']} units)"
     if dense.get("eta_s") is not None:
         from tldr.progress import format_seconds
 
         text += f", ETA {format_seconds(dense['eta_s'])}"
-    if not dense.get("used"):
+    if "used" not in dense:
+        text += ("; the build has not finished (a running daemon carries on; "
+                 "else run: tldrf semantic index)")
+    elif not dense["used"]:
         reason = "query model loading" if dense.get("embedded") else "no vectors yet"
-        text += f" (lexical results only: {reason})"
+        text += f"; lexical results only: {reason}"
+    elif dense.get("mode") == "dense":
+        text += "; units without a vector cannot be found"
     else:
-        text += " (units without a vector match lexically only)"
+        text += "; units without a vector match lexically only"
     if dense.get("files_pending"):
         text += f"; {dense['files_pending']} files not parsed yet"
     return text

@@ -153,6 +153,14 @@ class ProgressPrinter:
             self.stream.write(text + "\n")
         self.stream.flush()
 
+    def __enter__(self) -> ProgressPrinter:
+        """The printer itself; leaving the block, however, clears the line."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Clear the line, so a message after an error or Ctrl-C starts on a clean one."""
+        self.finish()
+
     def finish(self) -> None:
         """Clear the terminal line (nothing to do in the other modes)."""
         if self.mode == "tty" and self._width:

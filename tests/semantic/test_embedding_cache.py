@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from processes import run_in_processes
 
+from tldr._exceptions import ConfigError
 from tldr.paths import embedding_cache_file
 from tldr.semantic import build_semantic_index
 from tldr.semantic.build.embedding_cache import EmbeddingCache, cache_stats, prune
@@ -86,9 +87,61 @@ def test_least_recently_used_vectors_are_evicted_past_the_limit(tmp_path: Path,
     assert sum(key.startswith("old") for key in kept) < 300
     cache.close()
     before = path.stat().st_size
-    result = prune(path, limit_bytes=64 * 1024)
+    result = prune(path, max_mb=1 / 16)
     assert result["evicted"] > 0 and cache_stats(path)["live_bytes"] <= 64 * 1024
     assert path.stat().st_size < before
+
+
+def _on_disk(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def _filled(path: Path, count: int = 3000) -> None:
+    cache = _cache(path, dimension=256)
+    cache.put_many((f"h{i}", np.full(256, i, dtype=np.float32)) for i in range(count))
+    cache.close()
+
+
+def test_prune_gives_the_freed_space_back_to_the_file_system(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite"
+    _filled(path)
+    before = _on_disk(path)
+    assert before > 2 * 1024 * 1024
+    result = prune(path, max_mb=1 / 16)
+    after = _on_disk(path)
+    # Not one page (what a single step of `PRAGMA incremental_vacuum` frees):
+    # the file shrinks to about what is still in use.
+    assert after <= 64 * 1024 + 16 * 4096
+    assert result["freed_bytes"] == before - after
+
+
+def test_prune_shrinks_a_cache_made_without_auto_vacuum(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA auto_vacuum=NONE")
+    db.execute("CREATE TABLE vectors (key BLOB PRIMARY KEY, space TEXT NOT NULL,"
+               " vector BLOB NOT NULL, used INTEGER NOT NULL)")
+    db.commit()
+    db.close()
+    _filled(path)
+    before = _on_disk(path)
+    result = prune(path, max_mb=0)
+    assert result["evicted"] == 3000
+    assert _on_disk(path) <= 16 * 4096
+    assert result["freed_bytes"] == before - _on_disk(path)
+    cache = _cache(path, dimension=256)  # still a working cache
+    cache.put_many([("h", np.ones(256, dtype=np.float32))])
+    assert "h" in cache.get_many(["h"])
+    cache.close()
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_prune_rejects_a_bound_that_is_not_a_size(tmp_path: Path, bad: float) -> None:
+    path = tmp_path / "e.sqlite"
+    _filled(path, 10)
+    with pytest.raises(ConfigError, match="zero or more"):
+        prune(path, max_mb=bad)
+    assert cache_stats(path)["vectors"] == 10  # nothing evicted
 
 
 def _writer(path: str, worker: int, count: int, overlap: int) -> None:

@@ -191,8 +191,7 @@ def _cache_prune(args: argparse.Namespace) -> int:
     from tldr.paths import embedding_cache_file
     from tldr.semantic.build.embedding_cache import prune
 
-    limit = None if args.max_mb is None else int(args.max_mb * 1024 * 1024)
-    result = prune(embedding_cache_file(), limit_bytes=limit)
+    result = prune(embedding_cache_file(), max_mb=args.max_mb)
     return _print(args, result, f"evicted {result['evicted']} vectors, "
                   f"freed {_size(result['freed_bytes'])}")
 

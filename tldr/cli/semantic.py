@@ -23,7 +23,7 @@ from tldr.cli._support import (
     use_color,
     verbosity,
 )
-from tldr.output import FORMATS, dense_note, fit_with_note, render, render_files
+from tldr.output import FORMATS, dense_note, dense_summary, fit_with_note, render, render_files
 
 if TYPE_CHECKING:
     from tldr.paths import IndexPaths
@@ -158,20 +158,21 @@ def _run_index(args: argparse.Namespace) -> int:
         parse_lang(args.lang)  # a bad --lang is a usage error here as on `search`
     except ConfigError as exc:
         args.usage_error(str(exc))
-    progress = ProgressPrinter(sys.stderr, mode="quiet" if verbosity(args) < 0 else "auto")
+    mode = "quiet" if verbosity(args) < 0 else "auto"
     paths = index_paths(args)
-    report = build_semantic_index(
-        paths.root,
-        paths=paths,
-        model=args.model,
-        lang=args.lang,
-        vector_backend=args.vector_backend,
-        rebuild=args.rebuild,
-        device=args.device,
-        progress=progress,
-        lock_timeout=args.lock_timeout,
-    )
-    progress.finish()
+    # Leaving the block, by Ctrl-C too, clears the progress line first.
+    with ProgressPrinter(sys.stderr, mode=mode) as progress:
+        report = build_semantic_index(
+            paths.root,
+            paths=paths,
+            model=args.model,
+            lang=args.lang,
+            vector_backend=args.vector_backend,
+            rebuild=args.rebuild,
+            device=args.device,
+            progress=progress,
+            lock_timeout=args.lock_timeout,
+        )
     for text in report.notes:
         note(args, f"note: {text}")
     if report.sources:
@@ -207,6 +208,10 @@ def _run_search(args: argparse.Namespace) -> int:
         )
     if args.budget_tokens is not None and args.budget_tokens < 1:
         args.usage_error("--budget-tokens must be a positive number of tokens")
+    if args.device is not None:  # checked on the daemon path too, which does not use it
+        from tldr.semantic.models.devices import check_device
+
+        check_device(args.device)
     paths = index_paths(args)
     root = paths.root
     fmt = "json" if args.json else args.format
@@ -274,7 +279,7 @@ def _search(args: argparse.Namespace, paths: IndexPaths, request: Any) -> dict[s
     started = time.perf_counter()
     outcome = Searcher(paths.root, device=args.device, paths=paths).run(request)
     answer = {"results": outcome.rows, "warnings": list(outcome.warnings),
-              "embed_ms": outcome.embed_seconds * 1000,
+              "embed_ms": outcome.embed_seconds * 1000, "dense": outcome.dense,
               "took_ms": (time.perf_counter() - started) * 1000}
     if verbosity(args) > 0:  # the build that answered, as the daemon path says it
         from tldr.semantic.storage import read_metadata
@@ -334,6 +339,7 @@ def _run_info(args: argparse.Namespace) -> int:
         f"model:          {info['model']} ({info['dimension']}-d)",
         f"languages:      {', '.join(info['lang']) if info['lang'] else 'all'}",
         f"units:          {info['count']} from {info['files_indexed']} files",
+        *([f"dense:          {dense_summary(info['dense'])}"] if info["dense"] else []),
         f"build:          {store['build_id']} at {info['created_at']}",
         f"active index:   {store['index_file']}",
         f"versions:       {', '.join(info['versions_on_disk']) or '-'}",

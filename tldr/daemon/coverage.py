@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from tldr.progress import RateEstimator
+from tldr.semantic.query.coverage import search_plan
 
 __all__ = ["DenseCoverage"]
 
@@ -33,23 +34,9 @@ class DenseCoverage:
 
     def plan(self, metadata: Any, mode: str) -> tuple[str, dict[str, Any] | None]:
         """The mode to search with, and the `dense` field (None: the build is complete)."""
-        coverage = getattr(metadata, "dense", None)
-        if coverage is None:
-            return mode, None
-        model_ready = metadata.model in self._ready
-        usable = coverage.embedded > 0 and model_ready
-        effective = "lexical" if mode == "hybrid" and not usable else mode
         eta = self.estimator.eta_s if self.estimator.stage == "embed" else None
-        total = coverage.total
-        return effective, {
-            "embedded": coverage.embedded,
-            "total": total,
-            "percent": 100 * coverage.embedded // total if total else 100,
-            "eta_s": None if eta is None else round(eta, 1),
-            "used": effective != "lexical",
-            "model_loading": not model_ready,
-            "files_pending": coverage.files_pending,
-        }
+        return search_plan(getattr(metadata, "dense", None), mode,
+                           model_ready=metadata.model in self._ready, eta_s=eta)
 
     def start_loading(self, model: str) -> bool:
         """True when the caller should load `model` now (once per model)."""

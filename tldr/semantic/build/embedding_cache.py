@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -47,6 +48,7 @@ _LOOKUP_CHUNK = 500  # stays under SQLite's bound-parameter limit
 _TOUCH_AFTER_S = 3600  # a lookup refreshes `used` only when it is older than this
 _EVICT_TO = 0.9  # eviction stops at this fraction of the limit
 _BUSY_TIMEOUT_S = 60.0
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for incremental mode
 
 
 def cache_limit_bytes() -> int:
@@ -248,17 +250,47 @@ def cache_stats(path: Path) -> dict[str, Any]:
     return result
 
 
-def prune(path: Path, *, limit_bytes: int | None = None) -> dict[str, int]:
-    """Evict least recently used vectors down to the limit and give the space back."""
+def prune(path: Path, *, max_mb: float | None = None) -> dict[str, int]:
+    """Evict least recently used vectors down to `max_mb` MiB and give the space back.
+
+    `max_mb` defaults to `TLDR_EMBEDDING_CACHE_MAX_MB`; 0 empties the cache.
+    `freed_bytes` is what the database and its write-ahead log lost on disk.
+
+    Raises:
+        ConfigError: `max_mb` is negative or not a finite number.
+    """
+    if max_mb is not None and not (math.isfinite(max_mb) and max_mb >= 0):
+        raise ConfigError(f"cache size limit must be a number of MiB, zero or more "
+                          f"(got {max_mb:g})")
+    limit = cache_limit_bytes() if max_mb is None else int(max_mb * 1024 * 1024)
     if not path.exists():
         return {"evicted": 0, "freed_bytes": 0}
-    before = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    before = _bytes_on_disk(path)
     db = _open_or_replace(path)
     try:
-        evicted = _evict(db, cache_limit_bytes() if limit_bytes is None else limit_bytes)
-        db.execute("PRAGMA incremental_vacuum")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        evicted = _evict(db, limit)
+        _vacuum(db)
     finally:
         db.close()
-    after = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-    return {"evicted": evicted, "freed_bytes": max(0, before - after)}
+    return {"evicted": evicted, "freed_bytes": max(0, before - _bytes_on_disk(path))}
+
+
+def _bytes_on_disk(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def _vacuum(db: sqlite3.Connection) -> None:
+    """Return free pages to the file system, then truncate the write-ahead log.
+
+    SQLite's own locks guard the rewrite against the other processes sharing
+    the cache (they wait on the busy timeout).
+    """
+    if db.execute("PRAGMA auto_vacuum").fetchone()[0] == _INCREMENTAL:
+        # The pragma frees one page per step of the statement, and `execute`
+        # runs a statement without result columns one step only (one page,
+        # "freed 4.0 KiB"); `executescript` runs it to its end.
+        db.executescript("PRAGMA incremental_vacuum;")
+    else:  # made before auto_vacuum was set: switch it over with one rewrite
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        db.execute("VACUUM")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

@@ -44,6 +44,7 @@ from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
 from tldr.semantic import lexical
 from tldr.semantic.build.lock import BuildLock
+from tldr.semantic.models.devices import check_device
 from tldr.semantic.build.commit import Snapshot, commit_build
 from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.build.embedding_cache import EmbeddingCache
@@ -150,6 +151,7 @@ def build_semantic_index(
     forever; 0: fail at once with `IndexBusyError`).
     """
     started = time.perf_counter()
+    device = check_device(device or default_device())  # a bad name fails before any work
     root = find_project_root(project)
     paths = paths or IndexPaths(root)
     sources: dict[str, str] = {}
@@ -221,7 +223,7 @@ class _Build:
         self.paths = paths
         self.settings = settings
         self.rebuild = rebuild
-        self.embedder = embedder or get_embedder(settings.model, device=device or default_device())
+        self.embedder = embedder or get_embedder(settings.model, device=device)
         self.progress = progress or (lambda stage, done, total: None)
         self.timings: dict[str, float] = {}
         self.embedded = 0  # texts the model embedded (not those the cache had)

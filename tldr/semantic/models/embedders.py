@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tldr._exceptions import EmbedderError
+from tldr.semantic.models.devices import check_device, pick_device
+from tldr.semantic.models.model_files import local_model_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,7 +37,6 @@ __all__ = [
     "canonical_model_name",
     "get_embedder",
     "model_spec",
-    "pick_device",
     "split_variant",
 ]
 
@@ -172,20 +173,6 @@ def canonical_model_name(model: str) -> str:
     return f"{spec.name}:{variant}"
 
 
-def pick_device(requested: str | None = None) -> str:
-    """`requested`, else the best available: cuda > mps > cpu."""
-    if requested:
-        return requested
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model: a registry name, a hub id or a local path.
 
@@ -208,7 +195,8 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, *, device: str | None = None) -> None:
         self.spec = model_spec(model)
         self.model_id = canonical_model_name(model)
-        self.device = device
+        # A requested device that is not there fails now, before a build does any work.
+        self.device = pick_device(device) if check_device(device) else None
         self._model = None
         self._lock = threading.Lock()
         self.dimension = (
@@ -227,7 +215,10 @@ class SentenceTransformerEmbedder:
         if self.spec and self.spec.bundled:
             location = str(bundled_model_path())
         elif not Path(location).expanduser().exists():
-            local_only = _in_hub_cache(location) or _check_hub(self.model_id, location)
+            local_only = (local_model_dir(location) is not None
+                          or _check_hub(self.model_id, location))
+        # Resolved outside the `try`: a missing device is not the model's fault.
+        device = pick_device(self.device)
         # Weight-loading progress bars are noise on a user's terminal and in logs.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
@@ -238,7 +229,7 @@ class SentenceTransformerEmbedder:
 
             model = SentenceTransformer(
                 location,
-                device=pick_device(self.device),
+                device=device,
                 trust_remote_code=bool(self.spec and self.spec.trust_remote_code),
                 local_files_only=local_only,
             )
@@ -277,17 +268,6 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
-
-
-def _in_hub_cache(repo_id: str) -> bool:
-    """Whether the Hugging Face cache holds a snapshot of `repo_id` (no network)."""
-    from huggingface_hub import snapshot_download
-
-    try:
-        snapshot_download(repo_id, local_files_only=True)
-    except Exception:  # not cached, or not a valid repo id at all
-        return False
-    return True
 
 
 _HUB_TIMEOUT_S = 5.0
@@ -420,7 +400,7 @@ def get_embedder(model: str, *, device: str | None = None) -> Embedder:
     which takes any name.
     """
     model = canonical_model_name(model)  # the bare name and its default variant: one instance
-    key = (model, device)
+    key = (model, check_device(device))
     with _cache_lock:
         embedder = _cache.get(key)
         if embedder is None:

@@ -2,7 +2,13 @@
 
 Off by default (`--rerank` turns it on). Search over-fetches, asks the
 reranker to score (query, unit text) pairs and reorders; when the reranker
-cannot load or run, the plain ranking is returned and a warning is logged.
+cannot load or run, the plain ranking is returned with one warning.
+
+The cross-encoder never downloads: its model is looked for on disk first
+(a directory, or the Hugging Face cache), before torch is imported, and a
+model that is not there, or does not load, is remembered for the life of the
+process, so a daemon answers every later `--rerank` search at once
+(specs/015-new-user-defects.md).
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from tldr._exceptions import ConfigError, EmbedderError
+from tldr._exceptions import ConfigError, EmbedderError, TldrError
+from tldr.semantic.models.devices import pick_device
+from tldr.semantic.models.model_files import local_model_dir
 from tldr.settings import DEFAULT_RERANK_MODEL, setting
 
 __all__ = [
@@ -24,7 +32,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
 
 
 class Reranker(Protocol):
@@ -59,23 +66,40 @@ class CrossEncoderReranker:
         self.model = model or setting("TLDR_RERANK_MODEL") or DEFAULT_RERANK_MODEL
         self.device = device
         self._encoder: Any = None
+        self._failure: str | None = None  # why it cannot run, found once per process
         self._lock = threading.Lock()
 
     def _loaded(self) -> Any:
         with self._lock:
-            if self._encoder is None:
+            if self._failure is None and self._encoder is None:
                 try:
-                    from sentence_transformers import CrossEncoder
-
-                    from tldr.semantic.models.embedders import pick_device
-
-                    self._encoder = CrossEncoder(self.model, device=pick_device(self.device))
-                except Exception as exc:
-                    raise EmbedderError(
-                        f"cannot load reranker model {self.model!r}: {exc}; set "
-                        "TLDR_RERANK_MODEL to a local cross-encoder path"
-                    ) from exc
+                    self._encoder = self._load()
+                except TldrError as exc:
+                    self._failure = str(exc)
+                    logger.info("%s", self._failure)  # each answer warns; logged once
+            if self._failure is not None:
+                raise EmbedderError(self._failure)
             return self._encoder
+
+    def _load(self) -> Any:
+        location = local_model_dir(self.model)
+        if location is None:
+            raise EmbedderError(
+                f"no reranker model available offline: {self.model!r} is neither a local "
+                "directory nor in the Hugging Face cache; results are not reranked "
+                f"(download it once: hf download {self.model}, or set TLDR_RERANK_MODEL "
+                "to a local directory)"
+            )
+        device = pick_device(self.device)
+        try:
+            from sentence_transformers import CrossEncoder
+
+            return CrossEncoder(str(location), device=device, local_files_only=True)
+        except Exception as exc:
+            raise EmbedderError(
+                f"cannot load reranker model {self.model!r} ({exc}); results are not "
+                "reranked (set TLDR_RERANK_MODEL to a local cross-encoder directory)"
+            ) from exc
 
     def rerank(self, query: str, documents: Sequence[str]) -> list[float]:
         """Cross-encoder relevance scores (logits), one per document."""

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from tldr.paths import IndexPaths, find_project_root
+from tldr.semantic.query.coverage import dense_fields
 from tldr.semantic.storage import read_units_file, require_metadata
 from tldr.settings import backend_settings
 from tldr.vector_store import get_backend
@@ -33,6 +34,7 @@ def index_info(project: str | Path, *, skipped: bool = False,
                      "key": paths.key,
                      "cache_root": None if paths.cache_root is None else str(paths.cache_root)}
     info["dirty"] = paths.dirty.exists()
+    info["dense"] = dense_fields(metadata.dense)  # the words: tldr.output.dense_note
     if skipped:
         units_file = read_units_file(paths, metadata)
         info["skipped_files"] = [

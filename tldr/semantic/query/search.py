@@ -25,8 +25,10 @@ from tldr._exceptions import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.request import MODES, SearchRequest
+from tldr.semantic.models.devices import check_device
 from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.query import ranking
+from tldr.semantic.query.coverage import search_plan
 from tldr.semantic.query.loaded_build import LoadedBuild
 from tldr.semantic.storage import (
     Metadata,
@@ -69,7 +71,7 @@ class Searcher:
         self.root = find_project_root(project)
         self.paths = paths or IndexPaths(self.root)
         self.view = view and os.name != "nt"  # mapped files block renames on Windows
-        self.device = device
+        self.device = check_device(device)
         self._embedder = embedder
         self._build: LoadedBuild | None = None
         self._stat: tuple[int, int, int] | None = None
@@ -157,6 +159,9 @@ class Searcher:
         """`search`, with the time spent embedding the query and any warnings."""
         request = _request(request, options)
         build = self.build
+        # A partial build: the same plan and `dense` fields as the daemon's.
+        mode, coverage = search_plan(getattr(build.metadata, "dense", None), request.mode)
+        request = request.replace(mode=mode) if mode != request.mode else request
         dense, lexical_hits, embed_seconds = self._candidates(build, request)
         warnings: list[str] = []
         if request.files:
@@ -172,7 +177,7 @@ class Searcher:
                 }
                 for hit in hits
             ]
-            return SearchOutcome(rows, embed_seconds, tuple(warnings))
+            return SearchOutcome(rows, embed_seconds, tuple(warnings), coverage)
         wanted = max(request.k, RERANK_CANDIDATES) if request.rerank else request.k
         ranked = ranking.rank(
             request.query, build.units, dense=dense, lexical=lexical_hits, k=wanted,
@@ -194,7 +199,7 @@ class Searcher:
                     exclude=position,
                 )
             rows.append(row)
-        return SearchOutcome(rows, embed_seconds, tuple(warnings))
+        return SearchOutcome(rows, embed_seconds, tuple(warnings), coverage)
 
     def _candidates(
         self, build: LoadedBuild, request: SearchRequest
@@ -266,11 +271,16 @@ def semantic_search(
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    """What `Searcher.run` found: rows best first, the query embedding's time, warnings."""
+    """What `Searcher.run` found: rows best first, the query embedding's time, warnings.
+
+    `dense` describes a partial build's vectors (`tldr.semantic.query.coverage.search_plan`;
+    `tldr.output.dense_note` words it); None when every unit has a vector.
+    """
 
     rows: list[dict[str, Any]]
     embed_seconds: float
     warnings: tuple[str, ...] = ()
+    dense: dict[str, Any] | None = None
 
 
 def _request(request: SearchRequest | str, options: dict[str, Any]) -> SearchRequest:
@@ -288,10 +298,8 @@ def _reranked(
 
     try:
         scores = get_reranker().rerank(query, [embedding_text(units[p]) for p, _ in ranked])
-    except TldrError as exc:
-        message = f"reranking skipped, plain ranking kept: {exc}"
-        logger.warning("%s", message)
-        warnings.append(message)
+    except TldrError as exc:  # the reranker logged it, once; each answer says it
+        warnings.append(str(exc))
         return ranked
     return sorted(
         ((position, score) for (position, _), score in zip(ranked, scores, strict=True)),
