@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tldr.graph.flow._build import EXIT, StepGraph, build_steps
+from tldr.graph.flow._build import build_steps
 from tldr.graph.flow._dataflow import FlowFacts, analyse
 from tldr.graph.flow._errors import (
     FlowError,
@@ -18,6 +18,7 @@ from tldr.graph.flow._errors import (
 from tldr.graph.flow._locate import Located, locate
 from tldr.graph.flow._model import Cfg, Dfg, FunctionRef, SliceResult
 from tldr.graph.flow._shape import basic_blocks, def_use_chains, slice_steps, steps_on_line
+from tldr.graph.flow._steps import EXIT, StepGraph
 from tldr.graph.flow._tables import TABLES
 from tldr.units.detect import detect_language
 from tldr.units.parsing import parse

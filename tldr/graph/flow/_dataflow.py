@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from tldr.graph.flow._access import DECL_FUNCTION, NO_DECL, Access
-from tldr.graph.flow._build import ENTRY, EXIT, StepGraph
+from tldr.graph.flow._steps import ENTRY, EXIT, StepGraph
 
 __all__ = ["FlowFacts", "analyse"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tldr.graph.flow._build import ENTRY, EXIT, HIDDEN_PREFIX, StepGraph
 from tldr.graph.flow._dataflow import FlowFacts
 from tldr.graph.flow._model import Block, DefUse, Edge
+from tldr.graph.flow._steps import ENTRY, EXIT, HIDDEN_PREFIX, StepGraph
 
 __all__ = ["basic_blocks", "def_use_chains", "slice_steps", "steps_on_line"]
 
