@@ -79,6 +79,8 @@ class StepGraph:
 
 
 class Context:
+    """An enclosing statement a jump may target: loop, switch, label, catch or finally."""
+
     __slots__ = ("breaks", "continues", "jumps", "kind", "label", "raises")
 
     def __init__(self, kind: str, label: str | None = None) -> None:
@@ -96,6 +98,8 @@ def node_text(node: Node | None) -> str:
 
 
 class BuilderCore:
+    """Steps, edges, the jump contexts and the dispatch from node types to constructs."""
+
     def __init__(self, tables: FlowTables, reader: AccessReader) -> None:
         self.tables = tables
         self.reader = reader
@@ -112,6 +116,10 @@ class BuilderCore:
     def step(
         self, start: Node, end: Node | None, accesses: list[Access], scope: Node | None = None
     ) -> int:
+        """Add a step from `start`'s line to `end`'s; every pending exit leads to it.
+
+        `scope` is the compound statement a head step's declarations live in.
+        """
         sid = len(self.steps)
         last = end_row(end) if end is not None else start.start_point[0]
         first = start.start_point[0]
