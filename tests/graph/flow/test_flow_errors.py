@@ -118,6 +118,11 @@ def test_bad_direction() -> None:
         program_slice(PY, "python", "helper", 5, direction="sideways")  # type: ignore[arg-type]
 
 
+def test_unknown_variable() -> None:
+    with pytest.raises(FlowError, match=r"no variable named totl in helper; did you mean: total\?"):
+        program_slice(PY, "python", "helper", 6, var="totl")
+
+
 def test_declaration_without_body() -> None:
     source = b"abstract class A {\n  abstract go(): void;\n}\n"
     with pytest.raises(FlowError):

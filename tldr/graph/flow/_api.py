@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,15 @@ def _criterion(prepared: _Prepared, line: int) -> list[int]:
     return steps
 
 
+def _check_variable(prepared: _Prepared, var: str) -> None:
+    names = {a.name for step in prepared.graph.steps for a in step.accesses}
+    if var in names:
+        return
+    close = difflib.get_close_matches(var, sorted(names), n=3, cutoff=0.6)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    raise FlowError(f"no variable named {var} in {prepared.ref.qualified_name}{hint}")
+
+
 def program_slice(
     source: bytes,
     language: str,
@@ -148,13 +158,16 @@ def program_slice(
         path: The file's project-relative path, for messages and the result.
 
     Raises:
-        FlowError: For a bad direction; and the errors of `cfg`, plus
-            `LineOutsideFunctionError` when `line` is outside the function.
+        FlowError: For a bad direction or a `var` the function never names;
+            and the errors of `cfg`, plus `LineOutsideFunctionError` when
+            `line` is outside the function.
     """
     if direction not in _DIRECTIONS:
         raise FlowError(f"direction must be backward or forward, not {direction!r}")
     prepared = _prepare("slice", source, language, function, path)
     criterion = _criterion(prepared, line)
+    if var:
+        _check_variable(prepared, var)
     facts: FlowFacts = analyse(prepared.graph)
     steps = slice_steps(prepared.graph, facts, criterion, direction, var or None)
     lines = {line}
