@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tldr.graph.flow._access import DECL_BLOCK, DECL_FUNCTION, NO_DECL
+from tldr.graph.flow._access import DECL_BLOCK, DECL_FUNCTION, NO_DECL, Access
 from tldr.graph.flow._steps import (
+    HIDDEN_PREFIX,
     BuilderCore,
     Context,
     Pending,
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["BranchBuilder"]
 
 _LOOPS = ("while", "do", "for", "foreach", "go_for", "loop")
+_VALUE_CONSTRUCTS = frozenset(
+    {"if_expression", "match_expression", "loop_expression", "block", "unsafe_block"}
+)
 
 
 class BranchBuilder(BuilderCore):
@@ -81,9 +85,12 @@ class BranchBuilder(BuilderCore):
 
     def loop_body(self, node: Node | None, head: int, label: str | None) -> Context:
         context = Context("loop", label)
+        context.sink, self.loop_sink = self.loop_sink, None
+        sink, self.value_sink = self.value_sink, None  # a loop body's value is `()`
         self.contexts.append(context)
         self.branch(node)
         self.contexts.pop()
+        self.value_sink = sink
         self.connect(self.pending, head, back=True)
         self.connect(context.continues, head)
         return context
@@ -255,6 +262,16 @@ class BranchBuilder(BuilderCore):
             [c for c in node.named_children if c.type != "label"] if self.language == "rust" else []
         )
         accesses = [a for part in value for a in self.reader.read(part)]
+        loop = next(
+            (
+                c
+                for c in reversed(self.contexts)
+                if c.kind == "loop" and (target is None or c.label == target)
+            ),
+            None,
+        )
+        if loop is not None and loop.sink is not None:
+            accesses.append(Access("def", loop.sink, node.start_point[0] + 1, node.start_byte))
         sid = self.jump_step(node, accesses)
         self.jump("break", target, [(sid, "break")])
         self.pending = []
@@ -280,8 +297,33 @@ class BranchBuilder(BuilderCore):
         else:
             self.simple(node)
 
+    def let_value(self, node: Node, value: Node) -> None:
+        """`let v = if/match/loop/{..}`: build the value's flow, then bind what it yields.
+
+        The value's tail expressions (and a loop's `break value`) define a
+        hidden name that the binding step, on the `let` line, reads.
+        """
+        hidden = f"{HIDDEN_PREFIX}{value.start_byte}"
+        saved = self.value_sink
+        self.value_sink = hidden
+        if value.type == "loop_expression":
+            self.loop_sink = hidden
+        self.value_statement(value)
+        self.value_sink = saved
+        self.loop_sink = None
+        pattern = node.child_by_field_name("pattern")
+        accesses = [Access("use", hidden, value.start_point[0] + 1, value.start_byte)]
+        if pattern is not None:
+            accesses += self.reader.bind(pattern)
+        sid = self.step(node, pattern, accesses)
+        self.steps[sid].end_byte = node.end_byte  # the new name is seen after the whole `let`
+
     def c_let(self, node: Node, label: str | None) -> None:
         alternative = node.child_by_field_name("alternative")
+        value = node.child_by_field_name("value")
+        if alternative is None and value is not None and value.type in _VALUE_CONSTRUCTS:
+            self.let_value(node, value)
+            return
         if alternative is None:
             self.simple(node)
             return

@@ -66,7 +66,7 @@ class _Builder(BranchBuilder):
             scope_node = node if falls_together else case.node
             self.scope = (scope_node.start_byte, scope_node.end_byte)
             for statement in case.body:
-                self.statement(statement)
+                self.value_statement(statement)  # a Rust arm may be the value of a `let`
             self.scope = saved
             if falls or case.falls:
                 carry = self.pending

@@ -42,6 +42,7 @@ HIDDEN_PREFIX = "<subject>"  # names no source can spell; left out of def-use li
 Pending = list[tuple[int, str]]
 _RUST_LOOPS = frozenset({"loop_expression", "while_expression", "for_expression"})
 _RUST_PANICS = frozenset({"panic", "unreachable", "todo", "unimplemented"})
+_NOT_VALUES = frozenset({"expression_statement", "let_declaration", "macro_invocation"})
 
 
 class Step:
@@ -81,11 +82,12 @@ class StepGraph:
 class Context:
     """An enclosing statement a jump may target: loop, switch, label, catch or finally."""
 
-    __slots__ = ("breaks", "continues", "jumps", "kind", "label", "raises")
+    __slots__ = ("breaks", "continues", "jumps", "kind", "label", "raises", "sink")
 
     def __init__(self, kind: str, label: str | None = None) -> None:
         self.kind = kind  # "loop", "switch", "label", "catch" or "finally"
         self.label = label
+        self.sink: str | None = None  # Rust `let v = loop {..}`: what `break value` defines
         self.breaks: Pending = []
         self.continues: Pending = []
         self.raises: Pending = []
@@ -112,6 +114,10 @@ class BuilderCore:
         self.next_label: str | None = None
         self.labels: dict[str, int] = {}
         self.gotos: list[tuple[int, str]] = []
+        # Rust `let v = <if/match/loop/block>`: the hidden name the value's
+        # tail expressions define and the `let` reads (see `_branches.c_let`).
+        self.value_sink: str | None = None
+        self.loop_sink: str | None = None
 
     def step(
         self, start: Node, end: Node | None, accesses: list[Access], scope: Node | None = None
@@ -168,9 +174,26 @@ class BuilderCore:
         saved = self.scope
         if scoped:
             self.scope = (node.start_byte, node.end_byte)
-        for child in node.named_children:
-            self.statement(child)
+        sink, self.value_sink = self.value_sink, None
+        children = node.named_children
+        tail = _tail(children, self.tables.skipped) if sink is not None else None
+        for child in children:
+            if tail is not None and child.id == tail.id:
+                self.value_sink = sink
+                self.value_statement(child)
+            else:
+                self.statement(child)
+        self.value_sink = sink
         self.scope = saved
+
+    def value_statement(self, node: Node) -> None:
+        """A statement whose value is the value being bound: its step defines the sink."""
+        first = len(self.steps)
+        self.statement(node)
+        sink = self.value_sink
+        if sink is not None and node.type not in self.tables.constructs and first < len(self.steps):
+            step = self.steps[first]
+            step.accesses.append(Access("def", sink, step.start, node.start_byte))
 
     def branch(self, node: Node | None) -> None:
         if node is None:
@@ -249,6 +272,17 @@ class BuilderCore:
             accesses = [access for part in present for access in self.reader.read(part)]
         last = max(present, key=lambda part: part.end_byte) if present else None
         return self.step(node, last, accesses, scope=node)
+
+
+def _tail(children: list[Node], skipped: frozenset[str]) -> Node | None:
+    """A Rust block's tail expression (its value), if it has one."""
+    for child in reversed(children):
+        if child.type in skipped:
+            continue
+        if child.type in _NOT_VALUES or child.type.endswith("_item"):
+            return None
+        return child
+    return None
 
 
 def unparen(node: Node) -> Node:
