@@ -275,3 +275,22 @@ def test_rust_let_with_a_loop_or_match_value() -> None:
         ("x", 10): [10],
     }
     assert lines(RUST_VALUE_LET, "rust", "f", 14) == [1, 2, 3, 4, 5, 7, 9, 10, 11, 12, 14]
+
+
+COMPREHENSION_IS_NO_CLOSURE = """\
+def f(xs, k):
+    ys = [x * k for x in xs]
+    g = lambda: k
+    k = 2
+    return ys, g()
+"""
+
+
+def test_a_comprehension_runs_where_it_is_written_a_lambda_where_it_is_called() -> None:
+    assert chains(COMPREHENSION_IS_NO_CLOSURE, "python", "f") == {
+        ("k", 1): [2, 3],
+        ("xs", 1): [2],
+        ("ys", 2): [5],
+        ("g", 3): [5],
+        ("k", 4): [5],  # read by `g()`: the lambda's body runs there
+    }

@@ -126,7 +126,7 @@ def _closure_effects(graph: StepGraph) -> None:
         if not inner:
             continue
         for access in step.accesses:
-            if access.kind == "def" and not access.nested:
+            if access.kind == "def" and access.closure and not access.nested:
                 effects[access.key].update(
                     (item, name) for item, name in inner.items() if item[1] != access.key
                 )
