@@ -227,3 +227,11 @@ def test_a_line_of_a_decorator_or_an_export_finds_its_function() -> None:
     arrow = b"export const f = (x) => {\n  const y = x + 1;\n  return y;\n};\n"
     assert cfg(arrow, "javascript", 1).function.qualified_name == "f"
     assert program_slice(arrow, "javascript", "f", 3).lines == [1, 2, 3]
+
+
+def test_statements_nested_too_deeply_are_refused_in_one_line() -> None:
+    depth = 400
+    opening = "".join("  " * i + "if (a) {\n" for i in range(depth))
+    source = "function f(a) {\n" + opening + "x = 1;\n" + "}\n" * depth + "}\n"
+    with pytest.raises(FlowError, match="f nests statements too deeply to analyse"):
+        cfg(source.encode(), "javascript", "f")

@@ -62,7 +62,12 @@ def _prepare(
     located = locate(tree.root_node, source, language, function, path)
     if located.body is None:
         raise FlowError(f"{located.qualified_name} has no body to analyse (a declaration)")
-    graph = build_steps(located.node, located.body, located.parameters, tables)
+    try:
+        graph = build_steps(located.node, located.body, located.parameters, tables)
+    except RecursionError:  # statements nested hundreds deep (generated code)
+        raise FlowError(
+            f"{located.qualified_name} nests statements too deeply to analyse"
+        ) from None
     ref = FunctionRef(
         name=located.name,
         qualified_name=located.qualified_name,
