@@ -53,6 +53,20 @@ class Access:
         return f"Access({self.kind} {self.name} L{self.line})"
 
 
+def _imported_names(node: Node) -> list[Node]:
+    """The identifiers a Python import binds: `import a.b` binds `a`, `from m import b as c` `c`."""
+    found: list[Node] = []
+    for name in node.children_by_field_name("name"):
+        if name.type == "aliased_import":
+            alias = name.child_by_field_name("alias")
+            if alias is not None:
+                found.append(alias)
+        elif name.type == "dotted_name" and name.named_child_count:
+            parts = name.named_children
+            found.append(parts[0] if node.type == "import_statement" else parts[-1])
+    return found
+
+
 def _text(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 
@@ -187,6 +201,9 @@ class AccessReader:
             for child in node.named_children:
                 later.append((child, _READ, NO_DECL))
                 later.append((child, _WRITE, NO_DECL))
+            return
+        if self._python and kind in ("import_statement", "import_from_statement"):
+            later.extend((name, _WRITE, NO_DECL) for name in _imported_names(node))
             return
         if kind == "match_arm":  # Rust, inside an expression: the pattern binds
             pattern = node.child_by_field_name("pattern")
