@@ -118,6 +118,11 @@ def test_bad_direction() -> None:
         program_slice(PY, "python", "helper", 5, direction="sideways")  # type: ignore[arg-type]
 
 
+def test_unknown_variable() -> None:
+    with pytest.raises(FlowError, match=r"no variable named totl in helper; did you mean: total\?"):
+        program_slice(PY, "python", "helper", 6, var="totl")
+
+
 def test_declaration_without_body() -> None:
     source = b"abstract class A {\n  abstract go(): void;\n}\n"
     with pytest.raises(FlowError):
@@ -211,3 +216,22 @@ def test_syntax_errors_do_not_crash() -> None:
     broken = b"def f(a):\n    if a:\n        return (\n    x = 1\n"
     result = cfg(broken, "python", "f")
     assert result.blocks[-1].kind == "exit"
+
+
+def test_a_line_of_a_decorator_or_an_export_finds_its_function() -> None:
+    # Units start at the decorator or the `export`; their line must find the function.
+    assert cfg(PY, "python", 10).function.qualified_name == "Box.size"
+    assert cfg(PY, "python", 10).function.line == 11
+    source = b"export async function load(a: number) {\n  return a;\n}\n"
+    assert cfg(source, "typescript", 1).function.qualified_name == "load"
+    arrow = b"export const f = (x) => {\n  const y = x + 1;\n  return y;\n};\n"
+    assert cfg(arrow, "javascript", 1).function.qualified_name == "f"
+    assert program_slice(arrow, "javascript", "f", 3).lines == [1, 2, 3]
+
+
+def test_statements_nested_too_deeply_are_refused_in_one_line() -> None:
+    depth = 400
+    opening = "".join("  " * i + "if (a) {\n" for i in range(depth))
+    source = "function f(a) {\n" + opening + "x = 1;\n" + "}\n" * depth + "}\n"
+    with pytest.raises(FlowError, match="f nests statements too deeply to analyse"):
+        cfg(source.encode(), "javascript", "f")

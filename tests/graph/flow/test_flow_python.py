@@ -276,3 +276,15 @@ def test_nested_function_by_qualified_name() -> None:
         ("hits", 11): [],
     }
     assert chains(CLOSURES, "python", "bump") == chains(CLOSURES, "python", "11")
+
+
+IMPORTS = """\
+def f():
+    import os.path
+    from json import dumps as d, loads
+    return os.path.join(d(1), loads("2"))
+"""
+
+
+def test_imports_inside_a_function_bind_names() -> None:
+    assert chains(IMPORTS, "python", "f") == {("os", 2): [4], ("d", 3): [4], ("loads", 3): [4]}

@@ -225,3 +225,72 @@ def test_java_try_with_resources() -> None:
         ("r", 3): [4],
         ("e", 5): [6, 7],
     }
+
+
+RUST_VALUE_LET = """\
+fn f(n: i32, items: &[i32]) -> i32 {
+    let mut count = n;
+    let total = loop {
+        if count < 10 {
+            break count;
+        }
+        count -= 1;
+    };
+    let kind = match items.first() {
+        Some(x) if *x > 0 => *x,
+        Some(_) => return 0,
+        None => total,
+    };
+    kind
+}
+"""
+
+
+def test_rust_let_with_a_loop_or_match_value() -> None:
+    assert edges(RUST_VALUE_LET, "rust", "f") == {
+        ("1-2", "3-4", "fallthrough"),
+        ("3-4", "5", "true"),
+        ("3-4", "7", "false"),
+        ("7", "3-4", "loop_back"),
+        # `break count` leaves the loop into the binding of `total` (line 3),
+        # which runs on into the match head (9) and its first arm's test (10).
+        ("5", "3-10", "break"),
+        ("3-10", "10", "true"),
+        ("3-10", "11", "false"),
+        ("10", "9-14", "fallthrough"),
+        ("11", "11", "true"),
+        ("11", "12", "false"),
+        ("11", "exit", "return"),
+        ("12", "12", "true"),  # the last arm: no false edge
+        ("12", "9-14", "fallthrough"),
+        ("9-14", "exit", "fallthrough"),
+    }
+    assert chains(RUST_VALUE_LET, "rust", "f") == {
+        ("n", 1): [2],
+        ("items", 1): [9],
+        ("count", 2): [4, 5, 7],
+        ("total", 3): [12],
+        ("count", 7): [4, 5, 7],  # round the loop, then out as its value
+        ("kind", 9): [14],
+        ("x", 10): [10],
+    }
+    assert lines(RUST_VALUE_LET, "rust", "f", 14) == [1, 2, 3, 4, 5, 7, 9, 10, 11, 12, 14]
+
+
+COMPREHENSION_IS_NO_CLOSURE = """\
+def f(xs, k):
+    ys = [x * k for x in xs]
+    g = lambda: k
+    k = 2
+    return ys, g()
+"""
+
+
+def test_a_comprehension_runs_where_it_is_written_a_lambda_where_it_is_called() -> None:
+    assert chains(COMPREHENSION_IS_NO_CLOSURE, "python", "f") == {
+        ("k", 1): [2, 3],
+        ("xs", 1): [2],
+        ("ys", 2): [5],
+        ("g", 3): [5],
+        ("k", 4): [5],  # read by `g()`: the lambda's body runs there
+    }

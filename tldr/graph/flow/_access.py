@@ -37,7 +37,7 @@ _COMPREHENSIONS = frozenset(
 class Access:
     """One access to a name: kind is "use", "def", "may" or "call" (a method call on it)."""
 
-    __slots__ = ("byte", "decl", "key", "kind", "line", "name", "nested")
+    __slots__ = ("byte", "closure", "decl", "key", "kind", "line", "name", "nested")
 
     def __init__(self, kind: str, name: str, line: int, byte: int, decl: int = NO_DECL) -> None:
         self.kind = kind
@@ -47,9 +47,24 @@ class Access:
         self.decl = decl
         self.nested = False  # made inside a nested function, lambda or class
         self.key = name  # the variable it names, once block scopes are resolved
+        self.closure = False  # a def whose value is a function (it runs where it is used)
 
     def __repr__(self) -> str:
         return f"Access({self.kind} {self.name} L{self.line})"
+
+
+def _imported_names(node: Node) -> list[Node]:
+    """The identifiers a Python import binds: `import a.b` binds `a`, `from m import b as c` `c`."""
+    found: list[Node] = []
+    for name in node.children_by_field_name("name"):
+        if name.type == "aliased_import":
+            alias = name.child_by_field_name("alias")
+            if alias is not None:
+                found.append(alias)
+        elif name.type == "dotted_name" and name.named_child_count:
+            parts = name.named_children
+            found.append(parts[0] if node.type == "import_statement" else parts[-1])
+    return found
 
 
 def _text(node: Node) -> str:
@@ -69,11 +84,13 @@ class AccessReader:
         self._python = tables.language == "python"
         self._named_decl = NO_DECL if self._python else DECL_BLOCK
         self._blank = tables.language in ("go", "rust")  # `_` names no variable there
+        self._closure_targets: list[tuple[int, int]] = []
 
     # -- public -------------------------------------------------------------
 
     def read(self, node: Node) -> list[Access]:
         """Accesses of evaluating `node` (an expression or a simple statement)."""
+        self._closure_targets = []
         out: list[Access] = []
         self._walk(node, _READ, NO_DECL, out)
         return out
@@ -142,7 +159,11 @@ class AccessReader:
         elif mode == _MAY:
             out.append(self._access("may", node, name))
         else:
-            out.append(self._access("def", node, name, decl if mode == _BIND else NO_DECL))
+            access = self._access("def", node, name, decl if mode == _BIND else NO_DECL)
+            access.closure = any(
+                start <= node.start_byte < end for start, end in self._closure_targets
+            )
+            out.append(access)
 
     @staticmethod
     def _access(kind: str, node: Node, name: str, decl: int = NO_DECL) -> Access:
@@ -166,6 +187,7 @@ class AccessReader:
                 augmented = True  # Go and Java spell `x += 1` as an assignment
             if value is not None:
                 later.append((value, _READ, NO_DECL))
+                self._note_closure(value, target)
             if target is not None:
                 if augmented:
                     later.append((target, _READ, NO_DECL))
@@ -179,6 +201,9 @@ class AccessReader:
             for child in node.named_children:
                 later.append((child, _READ, NO_DECL))
                 later.append((child, _WRITE, NO_DECL))
+            return
+        if self._python and kind in ("import_statement", "import_from_statement"):
+            later.extend((name, _WRITE, NO_DECL) for name in _imported_names(node))
             return
         if kind == "match_arm":  # Rust, inside an expression: the pattern binds
             pattern = node.child_by_field_name("pattern")
@@ -203,15 +228,28 @@ class AccessReader:
         if self._python:
             decl = NO_DECL
         value = node.child_by_field_name(value_field) if value_field else None
+        targets = node.children_by_field_name(target_field) if target_field else []
         if value is not None:
             later.append((value, _READ, NO_DECL))
-        targets = node.children_by_field_name(target_field) if target_field else []
+            for target in targets:
+                self._note_closure(value, target)
         for target in targets:
             later.append((target, _BIND, decl))
         seen = {child.id for child in targets} | ({value.id} if value is not None else set())
         for child in node.named_children:  # a Rust let-else, a Go type: anything else is read
             if child.id not in seen and child.type != "block":
                 later.append((child, _READ, NO_DECL))
+
+    def _note_closure(self, value: Node, target: Node | None) -> None:
+        """`f = lambda: ...`, `const f = () => ...`: the names bound here are closures."""
+        while value.type == "parenthesized_expression" and value.named_child_count == 1:
+            value = value.named_children[0]
+        if (
+            target is not None
+            and value.type in self.tables.scopes
+            and value.type not in _COMPREHENSIONS
+        ):
+            self._closure_targets.append((target.start_byte, target.end_byte))
 
     def _call_receiver(
         self, node: Node, field_name: str, later: list[tuple[Node, int, int]]
@@ -329,4 +367,6 @@ class AccessReader:
             access.nested = True
             out.append(access)
         if name_node is not None and name_node.type in self.tables.variables:
-            out.append(self._access("def", name_node, _text(name_node), self._named_decl))
+            named = self._access("def", name_node, _text(name_node), self._named_decl)
+            named.closure = True
+            out.append(named)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tldr.graph.flow._build import EXIT, StepGraph, build_steps
+from tldr.graph.flow._build import build_steps
 from tldr.graph.flow._dataflow import FlowFacts, analyse
 from tldr.graph.flow._errors import (
     FlowError,
@@ -18,6 +19,7 @@ from tldr.graph.flow._errors import (
 from tldr.graph.flow._locate import Located, locate
 from tldr.graph.flow._model import Cfg, Dfg, FunctionRef, SliceResult
 from tldr.graph.flow._shape import basic_blocks, def_use_chains, slice_steps, steps_on_line
+from tldr.graph.flow._steps import EXIT, StepGraph
 from tldr.graph.flow._tables import TABLES
 from tldr.units.detect import detect_language
 from tldr.units.parsing import parse
@@ -60,7 +62,12 @@ def _prepare(
     located = locate(tree.root_node, source, language, function, path)
     if located.body is None:
         raise FlowError(f"{located.qualified_name} has no body to analyse (a declaration)")
-    graph = build_steps(located.node, located.body, located.parameters, tables)
+    try:
+        graph = build_steps(located.node, located.body, located.parameters, tables)
+    except RecursionError:  # statements nested hundreds deep (generated code)
+        raise FlowError(
+            f"{located.qualified_name} nests statements too deeply to analyse"
+        ) from None
     ref = FunctionRef(
         name=located.name,
         qualified_name=located.qualified_name,
@@ -125,6 +132,15 @@ def _criterion(prepared: _Prepared, line: int) -> list[int]:
     return steps
 
 
+def _check_variable(prepared: _Prepared, var: str) -> None:
+    names = {a.name for step in prepared.graph.steps for a in step.accesses}
+    if var in names:
+        return
+    close = difflib.get_close_matches(var, sorted(names), n=3, cutoff=0.6)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    raise FlowError(f"no variable named {var} in {prepared.ref.qualified_name}{hint}")
+
+
 def program_slice(
     source: bytes,
     language: str,
@@ -147,13 +163,16 @@ def program_slice(
         path: The file's project-relative path, for messages and the result.
 
     Raises:
-        FlowError: For a bad direction; and the errors of `cfg`, plus
-            `LineOutsideFunctionError` when `line` is outside the function.
+        FlowError: For a bad direction or a `var` the function never names;
+            and the errors of `cfg`, plus `LineOutsideFunctionError` when
+            `line` is outside the function.
     """
     if direction not in _DIRECTIONS:
         raise FlowError(f"direction must be backward or forward, not {direction!r}")
     prepared = _prepare("slice", source, language, function, path)
     criterion = _criterion(prepared, line)
+    if var:
+        _check_variable(prepared, var)
     facts: FlowFacts = analyse(prepared.graph)
     steps = slice_steps(prepared.graph, facts, criterion, direction, var or None)
     lines = {line}

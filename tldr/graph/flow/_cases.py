@@ -117,16 +117,13 @@ def _go_cases(node: Node) -> list[Case]:
         if clause.type not in ("expression_case", "type_case", "default_case"):
             continue
         statements: list[Node] = []
-        reads: list[Node] = []
+        value = clause.child_by_field_name("value")
+        reads = [value] if value is not None else []
         for child in _named(clause):
             if child.type == "statement_list":
                 statements.extend(_named(child))
-            elif clause.child_by_field_name("value") is not None and child.id == (
-                clause.child_by_field_name("value").id  # type: ignore[union-attr]
-            ):
-                reads.append(child)
-            elif child.type not in ("type_identifier",) and clause.type != "type_case":
-                statements.append(child)
+            elif (value is None or child.id != value.id) and clause.type != "type_case":
+                statements.append(child)  # a grammar without `statement_list`
         falls = bool(statements) and statements[-1].type == "fallthrough_statement"
         cases.append(
             Case(

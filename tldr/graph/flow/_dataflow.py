@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from tldr.graph.flow._access import DECL_FUNCTION, NO_DECL, Access
-from tldr.graph.flow._build import ENTRY, EXIT, StepGraph
+from tldr.graph.flow._steps import ENTRY, EXIT, StepGraph
 
 __all__ = ["FlowFacts", "analyse"]
 
@@ -126,7 +126,7 @@ def _closure_effects(graph: StepGraph) -> None:
         if not inner:
             continue
         for access in step.accesses:
-            if access.kind == "def" and not access.nested:
+            if access.kind == "def" and access.closure and not access.nested:
                 effects[access.key].update(
                     (item, name) for item, name in inner.items() if item[1] != access.key
                 )

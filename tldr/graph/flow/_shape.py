@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tldr.graph.flow._build import ENTRY, EXIT, HIDDEN_PREFIX, StepGraph
 from tldr.graph.flow._dataflow import FlowFacts
 from tldr.graph.flow._model import Block, DefUse, Edge
+from tldr.graph.flow._steps import ENTRY, EXIT, HIDDEN_PREFIX, StepGraph
 
 __all__ = ["basic_blocks", "def_use_chains", "slice_steps", "steps_on_line"]
 
 
 def _bits(mask: int) -> list[int]:
+    """Positions of the set bits (one pass over the text form: masks are wide)."""
+    digits = bin(mask)[:1:-1]
     found: list[int] = []
-    while mask:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
+    position = digits.find("1")
+    while position != -1:
+        found.append(position)
+        position = digits.find("1", position + 1)
     return found
 
 

@@ -240,7 +240,7 @@ _GO = FlowTables(
 
 _JAVA = FlowTables(
     language="java",
-    blocks=_fs("block"),
+    blocks=_fs("block", "constructor_body"),
     constructs=MappingProxyType(
         {
             "if_statement": "if",
