@@ -20,6 +20,7 @@ from tldr.config import BuildSettings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (
+    UNITS_FORMAT,
     DenseCoverage,
     FileStamp,
     Metadata,
@@ -96,6 +97,7 @@ def commit_build(
         extractor_version=EXTRACTOR_VERSION,
         project_signature=snapshot.signature,
         units_file=paths.units_file(build_id).name,
+        units_format=UNITS_FORMAT,
         lexical_file=paths.lexical_file(build_id).name,
         lexical_format=lexical.LEXICAL_FORMAT,
         files_indexed=len(snapshot.stamps),
@@ -144,7 +146,7 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
             return
         except OSError:  # no hard links here, or the first files were collected
             units_path.unlink(missing_ok=True)
-    units_file = UnitsFile(
+    units_file = UnitsFile.pack(
         build_id=build_id,
         files=snapshot.stamps,
         units=snapshot.units,
