@@ -115,6 +115,9 @@ def daemon_rss(root: Path, worker_idle: float = 5.0) -> dict[str, Any]:
         try:
             subprocess.run([sys.executable, "-m", "tldr.cli", "warm", str(root)], check=True,
                            stdout=subprocess.DEVNULL, env=dict(os.environ))
+            deadline = time.monotonic() + 120
+            while not os.path.exists(files.socket) and time.monotonic() < deadline:
+                time.sleep(0.5)
             with DaemonClient(files=files, timeout=120) as client:
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
