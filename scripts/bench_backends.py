@@ -6,6 +6,10 @@ exact search, on random clustered unit vectors (d=384).
 
     .venv/bin/python scripts/bench_backends.py            # 10k and 100k
     .venv/bin/python scripts/bench_backends.py --sizes 10000 --queries 100
+    .venv/bin/python scripts/bench_backends.py --sizes 30000 --dtypes f32,f16,i8  # precision
+
+`--dtypes` runs only usearch, HNSW forced, once per stored precision, each
+against the exact f32 top 10 (specs/019-compact-index.md).
 
 Embedded qdrant commits each point to SQLite separately (~100 points/s), so
 it is capped at --qdrant-cap vectors (default 1000) and reported as such.
@@ -69,10 +73,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--qdrant-cap", type=int, default=1000)
+    parser.add_argument("--dtypes", default="", help="usearch precisions to compare, e.g. f32,i8")
     args = parser.parse_args(argv)
     k = 10
     runs = [("usearch", {}), ("usearch", {"exact_threshold": 0}), ("exact", {}), ("faiss", {})]
     runs.append(("qdrant", {}))
+    if args.dtypes:
+        runs = [("usearch", {"exact_threshold": 0, "dtype": dtype})
+                for dtype in args.dtypes.split(",")]
     threshold = 10_000  # tldr.vector_store._usearch.DEFAULT_EXACT_THRESHOLD
     print(f"d={args.dim}, k={k}, {args.queries} queries, clustered unit vectors")
     header = f"{'backend':<22}{'n':>8}{'build s':>10}{'p50 ms':>9}{'p99 ms':>9}{'recall@10':>11}"
@@ -87,9 +95,11 @@ def main(argv: list[str] | None = None) -> None:
         for backend, settings in runs:
             cls = available_backends().get(backend)
             forced = settings.get("exact_threshold") == 0
-            if forced and n > threshold:
+            if forced and n > threshold and not args.dtypes:
                 continue  # the default already uses HNSW here
             label = backend + (" (hnsw forced)" if forced else "")
+            if "dtype" in settings:
+                label = f"usearch hnsw {settings['dtype']}"
             if cls is None or not cls.is_available()[0]:
                 print(f"{label:<22}{n:>8}  unavailable")
                 continue

@@ -13,12 +13,15 @@ Usage:
     scripts/bench_quality.py [--corpus NAME ...] [--language LANG ...] [--quick]
                              [--mode hybrid|dense|lexical] [--model MODEL]
                              [--rebuild] [--json OUT] [--compare PREVIOUS.json]
-                             [--sweep CONSTANT=V1,V2 ...] [--verbose]
+                             [--sweep CONSTANT=V1,V2 ...] [--dtypes f16,i8] [--verbose]
 
 Prints NDCG@10, MRR and recall@10 per corpus (with the published semble
 figure beside ours), per language, per category and overall, plus index time
 per unit and the query p50. `--compare` adds the change against an earlier
-`--json` output. `--sweep` re-ranks every query with a ranking constant
+`--json` output. `--dtypes f16,i8` scores every corpus again with its
+vectors stored at each USearch precision (the very vectors of the build, put
+into a new index of that dtype in memory) and prints the change per language
+(specs/019-compact-index.md). `--sweep` re-ranks every query with a ranking constant
 (`tldr.semantic.query.ranking.NAME`, `file_kinds.NAME` or `lexical.NAME`; a
 lexical constant rebuilds each corpus's BM25 index in memory, since its
 weights are computed at build time) set to each value and reports the
@@ -256,8 +259,9 @@ class _Opened:
 
 def _open_corpus(
     root: Path, args: argparse.Namespace
-) -> tuple[_Ranker, dict[str, float], Callable[[], None]]:
-    """Index `root` (incrementally); its query function, build timing and BM25 rebuild."""
+) -> tuple[_Ranker, dict[str, float], Callable[[], None], Callable[[str], Callable[[], None]]]:
+    """Index `root` (incrementally); its query function, build timing, BM25 rebuild and
+    vector precision swap (installs an index of a dtype, returns the undo)."""
     from tldr.semantic import Searcher, build_semantic_index
     from tldr.semantic.lexical import LexicalIndex, TokenCache
 
@@ -283,9 +287,27 @@ def _open_corpus(
     def reindex_lexical() -> None:
         # In memory only: the committed index on disk is left as built.
         build = searcher.build
-        build.lexical_index = LexicalIndex.build(build.units, token_cache=TokenCache())
+        units = [build.full_unit(position) for position in range(len(build.units))]
+        build.lexical_index = LexicalIndex.build(units, token_cache=TokenCache())
 
-    return run, timing, reindex_lexical
+    def with_dtype(dtype: str) -> Callable[[], None]:
+        from tldr.vector_store import get_backend
+
+        build = searcher.build
+        original = build.vector_index
+        keys = original.keys()
+        vectors = original.raw.get(keys, "f32")
+        store = get_backend("usearch")(store_dir=root, settings={"dtype": dtype})
+        index = store.create(original.dimension)
+        index.add(keys, vectors)
+        build.vector_index = index
+
+        def undo() -> None:
+            build.vector_index = original
+
+        return undo
+
+    return run, timing, reindex_lexical, with_dtype
 
 
 def _score_all(
@@ -395,6 +417,15 @@ def _report(
     )
 
 
+def _report_dtype(dtype: str, base: Mapping[str, Any], other: Mapping[str, Any]) -> None:
+    """NDCG@10 per language and overall with vectors stored as `dtype`, against the run's own."""
+    print(f"vectors stored as {dtype} (NDCG@10, change against the run's dtype):")
+    for lang, m in other["languages"].items():
+        print(f"  {lang:<12} {m['ndcg']:.3f}  {m['ndcg'] - base['languages'][lang]['ndcg']:+.4f}")
+    overall = other["overall"]["ndcg"]
+    print(f"  {'OVERALL':<12} {overall:.3f}  {overall - base['overall']['ndcg']:+.4f}")
+
+
 def _sweep(
     sweeps: Sequence[tuple[str, list[Any]]],
     opened: Mapping[str, _Opened],
@@ -469,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="CONSTANT=V1,V2",
         help="re-rank with a ranking constant set to each value (repeatable)",
     )
+    parser.add_argument("--dtypes", default="", metavar="f16,i8",
+                        help="also score with the vectors stored at these USearch dtypes")
     parser.add_argument("--bench-dir", type=Path, default=_DEFAULT_BENCH)
     parser.add_argument("--verbose", action="store_true", help="print every query")
     args = parser.parse_args(argv)
@@ -482,15 +515,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = _select(spec, args)
     dirs = _fetch(args.bench_dir, names)
     per_query: dict[str, list[dict[str, Any]]] = {}
+    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()] if args.dtypes else []
+    per_dtype: dict[str, dict[str, list[dict[str, Any]]]] = {d: {} for d in dtypes}
     timing: dict[str, dict[str, float]] = {}
     opened: dict[str, _Opened] = {}
     for name in names:
         if name not in dirs:
             continue
         queries = json.loads((args.bench_dir / "annotations" / f"{name}.json").read_text())
-        run, timing[name], reindex_lexical = _open_corpus(dirs[name], args)
+        run, timing[name], reindex_lexical, with_dtype = _open_corpus(dirs[name], args)
         per_query[name], timing[name]["query_p50_ms"] = _score_all(run, queries)
         print(f"# {name}: {_mean(q['ndcg'] for q in per_query[name]):.3f}", flush=True)
+        for dtype in dtypes:
+            undo = with_dtype(dtype)
+            try:
+                per_dtype[dtype][name] = _score_all(run, queries)[0]
+            finally:
+                undo()
+            print(f"#   {dtype}: {_mean(q['ndcg'] for q in per_dtype[dtype][name]):.3f}",
+                  flush=True)
         if args.verbose:
             for q in per_query[name]:
                 print(f"  {q['ndcg']:.2f} {q['category'][:4]} {q['query']!r}: {q['top'][:3]}")
@@ -507,6 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"machine={platform.machine()} cpus={os.cpu_count()}"
     )
     _report(summary, timing, languages, previous)
+    by_dtype = {d: summarize(rows, languages) for d, rows in per_dtype.items()}
+    for dtype, other in by_dtype.items():
+        _report_dtype(dtype, summary, other)
     base = {n: summary["corpora"][n]["ndcg"] for n in opened}
     swept = _sweep(sweeps, opened, base, languages) if sweeps else []
     if args.json:
@@ -521,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     **summary,
                     "timing": timing,
                     "sweeps": swept,
+                    "dtypes": by_dtype,
                     "queries": per_query,
                 },
                 indent=2,

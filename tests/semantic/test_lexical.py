@@ -123,6 +123,21 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert len(loaded) == len(index)
     for query in ("ClientSession", "template rendering", "parse url"):
         assert loaded.search(query, 5) == index.search(query, 5)
+    # v2 stores term frequencies, not weights: the weights come back bit for bit.
+    assert loaded.vocab == index.vocab
+    assert loaded.data.dtype == index.data.dtype
+    assert loaded.data.tobytes() == index.data.tobytes()
+    assert loaded.indices.tolist() == index.indices.tolist()
+
+
+def test_save_load_unicode_vocabulary_and_empty_index(tmp_path: Path) -> None:
+    index = LexicalIndex.from_tokens([["héllo", "wörld", "héllo"], ["日本", "=x"], []])
+    index.save(tmp_path / "a.bm25")
+    loaded = LexicalIndex.load(tmp_path / "a.bm25")
+    assert loaded.vocab == index.vocab
+    assert loaded.data.tobytes() == index.data.tobytes()
+    LexicalIndex.build([]).save(tmp_path / "empty.bm25")
+    assert len(LexicalIndex.load(tmp_path / "empty.bm25")) == 0
 
 
 def test_load_rejects_other_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

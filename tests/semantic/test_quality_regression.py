@@ -155,7 +155,7 @@ def test_sweeping_a_bm25_constant_rebuilds_the_lexical_index(hashed_project: Pat
     # lexical constant that only set the attribute would rank exactly as before.
     bench = _bench()
     args = argparse.Namespace(model="hash-256", rebuild=False, mode="lexical", sweep=["_K1=0.05"])
-    run, _timing, reindex_lexical = bench._open_corpus(hashed_project, args)
+    run, _timing, reindex_lexical, _with_dtype = bench._open_corpus(hashed_project, args)
     queries = [
         {"query": q["query"], "category": q["kind"], "relevant": [q["first"]]}
         for q in QUERIES
@@ -179,3 +179,20 @@ def test_sweeping_a_bm25_constant_rebuilds_the_lexical_index(hashed_project: Pat
     assert swept[0]["constant"] == "_K1"
     assert during != before
     assert ranked() == before  # the original constant's index is back
+
+
+def test_dtype_swap_scores_the_same_vectors_stored_at_another_precision(
+    hashed_project: Path,
+) -> None:
+    """`bench_quality --dtypes`: the build's own vectors in an index of each dtype, then undone."""
+    bench = _bench()
+    args = argparse.Namespace(model="hash-256", rebuild=False, mode="dense", sweep=[])
+    run, _timing, _reindex, with_dtype = bench._open_corpus(hashed_project, args)
+    query = QUERIES[0]["query"]
+    before = [(r["file"], r["line"], r["score"]) for r in run(query)]
+    undo = with_dtype("f16")
+    half = [(r["file"], r["line"], r["score"]) for r in run(query)]
+    undo()
+    assert [(f, line) for f, line, _ in half][:3] == [(f, line) for f, line, _ in before][:3]
+    assert max(abs(a[2] - b[2]) for a, b in zip(half, before, strict=False)) < 0.01
+    assert [(r["file"], r["line"], r["score"]) for r in run(query)] == before

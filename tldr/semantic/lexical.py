@@ -17,8 +17,8 @@ Scoring is bm25s' Lucene variant (k1=1.5, b=0.75). The sparse matrix is
 built with vectorised numpy that reproduces bm25s' own builder exactly
 (tested against `bm25s.BM25.build_index_from_ids`), because bm25s' builder
 loops in Python per token and would not fit the daemon's rebuild budget.
-The index is saved as one `.npz` file (no pickle), written to a temp
-sibling and moved into place with `os.replace`.
+The index is saved as one compressed `.npz` file (no pickle), written to a
+temp sibling and moved into place with `os.replace`.
 """
 
 from __future__ import annotations
@@ -51,8 +51,12 @@ __all__ = [
     "unit_tokens",
 ]
 
-LEXICAL_FORMAT = "bm25-lucene-v1"
-"""Version of the token scheme and file layout; bump when tokens change."""
+LEXICAL_FORMAT = "bm25-lucene-v2"
+"""Version of the token scheme and file layout; bump when tokens change.
+
+v2 (specs/019-compact-index.md) stores term frequencies and document lengths
+instead of float32 weights, and the vocabulary as UTF-8, compressed; the
+weights are recomputed at load by the same arithmetic, so scores equal v1's."""
 
 # BM25 parameters: the Lucene defaults, which bm25s also uses. Code units are
 # short and uneven in length; b=0.75 keeps a 2,000-line class from winning on
@@ -291,6 +295,8 @@ class LexicalIndex:
         indices: npt.NDArray[Any],
         indptr: npt.NDArray[Any],
         num_docs: int,
+        tf: npt.NDArray[Any],
+        lengths: npt.NDArray[Any],
     ) -> None:
         self.vocab = vocab
         self.vocab_ids = {tok: i for i, tok in enumerate(vocab)}
@@ -298,6 +304,9 @@ class LexicalIndex:
         self.indices = indices
         self.indptr = indptr
         self.num_docs = num_docs
+        # What the weights are computed from: saved instead of them (v2).
+        self.tf = tf
+        self.lengths = lengths
 
     def __len__(self) -> int:
         return self.num_docs
@@ -396,6 +405,8 @@ class LexicalIndex:
             indices=doc[order],
             indptr=indptr,
             num_docs=n_docs,
+            tf=tf[order],
+            lengths=lengths,
         )
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -427,16 +438,24 @@ class LexicalIndex:
         """Write the index to `path` atomically (temp sibling, then `os.replace`)."""
         import numpy as np
 
+        words = [word.encode("utf-8", "surrogatepass") for word in self.vocab]
+        ends = np.cumsum([len(word) for word in words], dtype=np.int64)
+        if self.tf.size and int(self.tf.max()) > np.iinfo(np.uint16).max:
+            tf = self.tf.astype(np.uint32)  # a document repeating one token 65,536 times
+        else:
+            tf = self.tf.astype(np.uint16)
         path = Path(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as fh:
-                np.savez(
+                np.savez_compressed(
                     fh,
                     format=np.array(LEXICAL_FORMAT),
-                    vocab=np.array(self.vocab, dtype=np.str_),
-                    data=self.data,
-                    indices=self.indices,
+                    vocab=np.frombuffer(b"".join(words), dtype=np.uint8),
+                    vocab_ends=ends,
+                    tf=tf,
+                    lengths=self.lengths.astype(np.uint32),
+                    indices=self.indices.astype(np.int32),
                     indptr=self.indptr,
                     num_docs=np.array(self.num_docs, dtype=np.int64),
                 )
@@ -447,7 +466,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
-        """Read an index written by `save`.
+        """Read an index written by `save`; the BM25 weights are computed here.
 
         Raises:
             ValueError: The file was written with another `LEXICAL_FORMAT`.
@@ -458,13 +477,23 @@ class LexicalIndex:
             fmt = str(npz["format"])
             if fmt != LEXICAL_FORMAT:
                 raise ValueError(f"lexical index format {fmt!r}, expected {LEXICAL_FORMAT!r}")
-            return cls(
-                vocab=npz["vocab"].tolist(),
-                data=npz["data"],
-                indices=npz["indices"],
-                indptr=npz["indptr"],
-                num_docs=int(npz["num_docs"]),
-            )
+            blob = npz["vocab"].tobytes()
+            ends = npz["vocab_ends"].tolist()
+            tf = npz["tf"].astype(np.int32)
+            lengths = npz["lengths"].astype(np.float64)
+            indices = npz["indices"]
+            indptr = npz["indptr"]
+            num_docs = int(npz["num_docs"])
+        vocab = [
+            blob[start:end].decode("utf-8", "surrogatepass")
+            for start, end in zip([0, *ends][:-1], ends, strict=True)
+        ]
+        tok = np.repeat(np.arange(len(vocab), dtype=np.int64), np.diff(indptr))
+        data, _ = _bm25_scores(tok, tf, indices, lengths, len(vocab))
+        return cls(
+            vocab=vocab, data=data, indices=indices, indptr=indptr, num_docs=num_docs,
+            tf=tf, lengths=lengths,
+        )
 
 
 def _bm25_scores(

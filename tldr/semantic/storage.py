@@ -19,8 +19,14 @@ from pathlib import Path
 
 import msgspec
 
-from tldr._exceptions import IndexCorruptError, IndexMissingError, LegacyIndexError
+from tldr._exceptions import (
+    IndexCorruptError,
+    IndexIncompatibleError,
+    IndexMissingError,
+    LegacyIndexError,
+)
 from tldr.paths import IndexPaths
+from tldr.semantic.unit_table import EncodedUnits, UnitTable, encode_units
 from tldr.units import Unit
 
 __all__ = [
@@ -47,9 +53,16 @@ __all__ = [
 ]
 
 METADATA_SCHEMA_VERSION = 2
-UNITS_FORMAT = 1
-KEEP_VERSIONS = 3
+UNITS_FORMAT = 2
+"""Layout of units.<build_id>.msgpack (specs/019-compact-index.md); 1 was one
+msgpack record per unit with its file path and hex text hash inside."""
+KEEP_VERSIONS = 2
+"""Builds GC keeps besides the active and previous active: the newest two,
+which after a commit are those two (a reader that read the old metadata can
+still open its files). A third kept build cost as much disk as the active
+one and served no reader (specs/019-compact-index.md)."""
 _CHUNK = 1 << 20
+_TEXT_HASH_BYTES = 16  # tldr.semantic.text.text_hash: 32 hex digits
 _BUILD_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
 
@@ -119,6 +132,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     vector_store: VectorStoreMeta
     artifacts: dict[str, ArtifactStamp] = {}  # file name -> stamp; empty before issue 11
     graph_file: str | None = None  # the code graph of the build (specs/016); None before it
+    units_format: int = 1  # missing before format 2: such a build is rebuilt, never misread
 
 
 class FileStamp(msgspec.Struct, array_like=True):
@@ -132,17 +146,76 @@ class FileStamp(msgspec.Struct, array_like=True):
 
 
 class UnitsFile(msgspec.Struct, kw_only=True):
-    """units.<build_id>.msgpack: every unit of a build with its vector key."""
+    """units.<build_id>.msgpack (format 2): every unit of a build with its vector key.
+
+    Units are stored as `EncodedUnits` (heads decoded per unit, bodies in
+    compressed blocks); keys as little-endian u64 and text hashes as raw
+    bytes, `_TEXT_HASH_BYTES` each. Make one with `pack`; read the units
+    through `table` (heads, what a search needs) or `units` (whole).
+    """
 
     format: int = UNITS_FORMAT
     build_id: str
     files: list[FileStamp]
-    units: list[Unit]
-    keys: list[int]
-    text_hashes: list[str]
+    encoded: EncodedUnits
+    key_array: bytes
+    text_digests: bytes
     next_key: int
     skipped: list[tuple[str, str]] = []  # (path, reason), the first MAX_LISTED_SKIPS
     replaced: list[str] = []  # paths decoded with replacement
+
+    @classmethod
+    def pack(
+        cls,
+        *,
+        build_id: str,
+        files: list[FileStamp],
+        units: list[Unit],
+        keys: list[int],
+        text_hashes: list[str],
+        next_key: int,
+        skipped: list[tuple[str, str]],
+        replaced: list[str],
+    ) -> UnitsFile:
+        """Encode a build's units, keys and text hashes."""
+        import numpy as np
+
+        if any(len(digest) != 2 * _TEXT_HASH_BYTES for digest in text_hashes):
+            raise ValueError(f"text hashes must be {2 * _TEXT_HASH_BYTES} hex digits")
+        return cls(
+            build_id=build_id,
+            files=files,
+            encoded=encode_units(units),
+            key_array=np.asarray(keys, dtype="<u8").tobytes(),
+            text_digests=bytes.fromhex("".join(text_hashes)),
+            next_key=next_key,
+            skipped=skipped,
+            replaced=replaced,
+        )
+
+    @property
+    def table(self) -> UnitTable:
+        """The units, decoded when touched."""
+        return UnitTable(self.encoded)
+
+    @property
+    def units(self) -> list[Unit]:
+        """Every unit, whole."""
+        return self.table.full_units()
+
+    @property
+    def keys(self) -> list[int]:
+        """The vector key of each unit."""
+        import numpy as np
+
+        keys: list[int] = np.frombuffer(self.key_array, dtype="<u8").tolist()
+        return keys
+
+    @property
+    def text_hashes(self) -> list[str]:
+        """The embedding text hash of each unit (hex, as `text_hash` gives it)."""
+        digests, size = self.text_digests, _TEXT_HASH_BYTES
+        return [digests[i : i + size].hex() for i in range(0, len(digests), size)]
 
 
 def new_build_id() -> str:
@@ -291,14 +364,40 @@ def read_units_file(paths: IndexPaths, metadata: Metadata, *, verify: bool = Tru
     Every reader of a build's units (a search, an incremental build) gets
     `IndexCorruptError` for a damaged build instead of a part of it;
     `verify=False` for a caller that just ran `verify_artifacts` itself.
+
+    Raises:
+        IndexIncompatibleError: the build's units are in another format
+            (an index written by another version); rebuild it.
+        IndexCorruptError: the file is damaged.
     """
+    path = paths.semantic_dir / metadata.units_file
+    if metadata.units_format != UNITS_FORMAT:
+        raise _incompatible(paths, path, metadata.units_format)
     if verify:
         verify_artifacts(paths, metadata)
-    path = paths.semantic_dir / metadata.units_file
     try:
-        return _units_decoder.decode(path.read_bytes())
+        data = path.read_bytes()
+        found = msgspec.msgpack.decode(data, type=_FormatOnly).format
+        if found != UNITS_FORMAT:
+            raise _incompatible(paths, path, found)
+        units_file = _units_decoder.decode(data)
+        units_file.table  # noqa: B018 - checks the head offsets against the records
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _corrupt(paths, f"cannot read {path}: {exc}") from exc
+    return units_file
+
+
+class _FormatOnly(msgspec.Struct):
+    """The one field every units file format has: read before the rest."""
+
+    format: int = 1
+
+
+def _incompatible(paths: IndexPaths, path: Path, found: int) -> IndexIncompatibleError:
+    return IndexIncompatibleError(
+        f"{path} holds unit records in format {found}; this version reads format "
+        f"{UNITS_FORMAT}; run: tldrf semantic index --rebuild {paths.root}"
+    )
 
 
 def read_legacy_index(paths: IndexPaths) -> tuple[Metadata, list[Unit]]:

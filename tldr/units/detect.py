@@ -10,7 +10,7 @@ extension whose shebang names its interpreter.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping, Set
 from types import MappingProxyType
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "EXTENSIONS",
     "FILE_NAMES",
     "detect_language",
+    "directory_extensions",
     "language_for_path",
 ]
 
@@ -137,8 +138,18 @@ def _shebang_language(head: bytes) -> str | None:
     return _INTERPRETERS.get(program)
 
 
+def directory_extensions(names: Iterable[str]) -> frozenset[str]:
+    """The lower-case extensions of the names in one directory.
+
+    What `detect_language` needs to know of a header's neighbours; a walk
+    computes it once per directory, so a directory of n headers costs O(n),
+    not O(n^2).
+    """
+    return frozenset(_extension(name.lower()) for name in names)
+
+
 def detect_language(
-    path: str, head: bytes | None = None, *, neighbours: Collection[str] = ()
+    path: str, head: bytes | None = None, *, neighbour_extensions: Set[str] = frozenset()
 ) -> str | None:
     """Return the language a file is indexed as, or None to leave it out.
 
@@ -146,8 +157,8 @@ def detect_language(
         path: The file's path or name.
         head: The file's first bytes when known; decides a `.h` header (C or
             C++) and a file without a known extension (shebang, `<?php`).
-        neighbours: Names of the other files in the same directory; a `.h`
-            among C++ sources and no `.c` file is C++.
+        neighbour_extensions: `directory_extensions` of the file's
+            directory; a `.h` among C++ sources and no `.c` file is C++.
 
     Returns:
         A name from `SUPPORTED_LANGUAGES`; "text" for any other text file
@@ -175,8 +186,8 @@ def detect_language(
             return "objc"
         if head is not None and _CPP_MARKERS.search(head[:_HEAD_BYTES]):
             return "cpp"
-        extensions = {_extension(other.lower()) for other in neighbours}
-        return "cpp" if extensions & _CPP_SOURCES and ".c" not in extensions else "c"
+        cpp_beside = not _CPP_SOURCES.isdisjoint(neighbour_extensions)
+        return "cpp" if cpp_beside and ".c" not in neighbour_extensions else "c"
     if language is not None:
         return language
     if head is not None:

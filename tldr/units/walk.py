@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tldr.units.detect import detect_language
+from tldr.units.detect import detect_language, directory_extensions
 from tldr.units.source import (
     DEFAULT_MAX_FILE_BYTES,
     SkippedFile,
@@ -180,7 +180,8 @@ def walk_project(
             if prefix:  # the root itself failing is the caller's error, not a skip
                 result.count_skip(skip_reason_for(error), escape_path(prefix))
             continue
-        names = [entry.name for entry in entries]
+        # Once per directory: a header's language looks at its neighbours.
+        extensions = directory_extensions(entry.name for entry in entries)
         for entry in entries:
             name = entry.name
             rel_path = prefix + name
@@ -195,7 +196,7 @@ def walk_project(
                     continue
                 pending.append((Path(entry.path), rel_path + "/", rules))
                 continue
-            language = detect_language(name, neighbours=names)
+            language = detect_language(name, neighbour_extensions=extensions)
             if language is None or (languages is not None and language not in languages):
                 continue
             if _ignored(rules, rel_path, False):

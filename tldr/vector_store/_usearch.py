@@ -17,6 +17,12 @@ p50 / 0.85 ms p99 at 10k vs HNSW 0.34 / 8.4 ms, and exact 1.8 ms at 20k.
 Up to ~10k exact is as fast or faster, has perfect recall and a far better
 p99 (the 15 MB matrix for 10k x 384 costs one ~40 ms fetch on the first
 query); past that HNSW wins. Hence `exact_threshold = 10_000`; 0 = always HNSW.
+
+Vectors are stored as `i8` by default (`DEFAULT_DTYPE`): a quarter of f32's
+bytes, and on the development set (scripts/bench_quality.py --dtypes, the
+very vectors of each build stored both ways) mean NDCG@10 within 0.003 of
+f32 (docs/benchmarks.md § Compact index). Exact search fetches the vectors
+dequantised to f32, so only the stored precision changes a score.
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ if TYPE_CHECKING:
 
     from tldr.vector_store.base import FloatArray, KeyArray
 
-__all__ = ["DEFAULT_EXACT_THRESHOLD", "UsearchIndex", "UsearchVectorStore"]
+__all__ = ["DEFAULT_DTYPE", "DEFAULT_EXACT_THRESHOLD", "UsearchIndex", "UsearchVectorStore"]
 
 DEFAULT_EXACT_THRESHOLD = 10_000
+DEFAULT_DTYPE = "i8"
 
 
 def _index_class() -> type[Index]:
@@ -231,7 +238,7 @@ class UsearchVectorStore(FileVectorStore):
             "dtype": {
                 "type": "string",
                 "enum": ["f32", "f16", "bf16", "i8"],
-                "default": "f32",
+                "default": DEFAULT_DTYPE,
                 "description": "scalar type stored in the index",
             },
             "exact_threshold": {

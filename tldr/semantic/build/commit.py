@@ -21,6 +21,7 @@ from tldr.settings import BuildSettings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (
+    UNITS_FORMAT,
     DenseCoverage,
     FileStamp,
     Metadata,
@@ -99,6 +100,7 @@ def commit_build(
         project_signature=snapshot.signature,
         units_file=paths.units_file(build_id).name,
         graph_file=_graph_name(paths, snapshot, build_id),
+        units_format=UNITS_FORMAT,
         lexical_file=paths.lexical_file(build_id).name,
         lexical_format=lexical.LEXICAL_FORMAT,
         files_indexed=len(snapshot.stamps),
@@ -159,7 +161,7 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
         except OSError:  # no hard links here, or the first files were collected
             units_path.unlink(missing_ok=True)
             lexical_path.unlink(missing_ok=True)
-    units_file = UnitsFile(
+    units_file = UnitsFile.pack(
         build_id=build_id,
         files=snapshot.stamps,
         units=snapshot.units,

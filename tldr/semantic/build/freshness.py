@@ -24,6 +24,7 @@ from tldr.semantic import lexical
 from tldr.semantic.models.embedders import canonical_model_name
 from tldr.semantic.build.signature import fs_signature, git_signature
 from tldr.semantic.storage import (
+    UNITS_FORMAT,
     Metadata,
     ProjectSignature,
     read_metadata,
@@ -37,6 +38,7 @@ from tldr.vector_store import VectorStore, get_backend
 __all__ = [
     "current_signature",
     "is_up_to_date",
+    "formats_match",
     "open_store",
     "requested_settings",
     "settings_match",
@@ -63,6 +65,8 @@ def is_up_to_date(root: Path, *, settings: BuildSettings | None = None,
     if metadata is None or paths.dirty.exists():
         return False
     if metadata.dense is not None:  # a partial build: embedding is not finished
+        return False
+    if not formats_match(metadata):  # written by another version: rebuilt, never misread
         return False
     if settings is not None and not settings_match(metadata, settings):
         return False
@@ -142,9 +146,17 @@ def settings_match(metadata: Metadata, settings: BuildSettings) -> bool:
         metadata.model == settings.model
         and (tuple(metadata.lang) if metadata.lang else None) == settings.lang
         and metadata.vector_store.backend == settings.vector_backend
-        and metadata.text_format == TEXT_FORMAT
+        and formats_match(metadata)
+    )
+
+
+def formats_match(metadata: Metadata) -> bool:
+    """Whether the committed build's files are in the formats this version writes."""
+    return (
+        metadata.text_format == TEXT_FORMAT
         and metadata.extractor_version == EXTRACTOR_VERSION
         and metadata.lexical_format == lexical.LEXICAL_FORMAT
+        and metadata.units_format == UNITS_FORMAT
     )
 
 

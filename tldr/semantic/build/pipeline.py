@@ -230,6 +230,9 @@ class _Build:
         self.active_metadata: Metadata | None = None  # the build this one replaces
         self.previous_metadata: Metadata | None = None  # set when it can be updated in place
         self.previous: UnitsFile | None = None  # its units are reused for unchanged files
+        self._previous_by_file: (
+            tuple[dict[str, tuple[FileStamp, list[Unit]]], set[str]] | None
+        ) = None
         self.partial_commits = 0
         self.started = time.perf_counter()
         self.previous_graph: GraphFile | None = None  # its file records are reused too
@@ -468,9 +471,11 @@ class _Build:
             return
         if metadata.vector_store.format != type(store).index_format:
             return
+        if metadata.vector_store.dtype != store.metadata()["dtype"]:
+            return  # the configured precision changed: a new index, not a copy of the old
         try:
             self.previous = read_units_file(self.paths, metadata)
-        except IndexCorruptError:
+        except IndexStateError:  # damaged, or units of another format
             return
         if metadata.dense is None:
             self.previous_metadata = metadata
@@ -505,18 +510,10 @@ class _Build:
         (remembered from the previous build for files reused unread).
         """
         walked, max_file_bytes = self.walked, default_max_file_bytes()
-        reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
+        reusable, replaced_before = self._reusable()
         old_records: dict[str, FileRecord] = {}
         if self.previous_graph is not None:
             old_records = {record.path: record for record in self.previous_graph.files}
-        replaced_before: set[str] = set()
-        if self.previous is not None:
-            replaced_before = set(self.previous.replaced)
-            by_file: dict[str, list[Unit]] = defaultdict(list)
-            for unit in self.previous.units:
-                by_file[unit.file].append(unit)
-            for stamp in self.previous.files:
-                reusable[stamp.path] = (stamp, by_file.get(stamp.path, []))
 
         stamps: list[FileStamp] = []
         units: list[Unit] = []
@@ -574,6 +571,24 @@ class _Build:
             return True
         return file_record(source_file.rel_path, source_file.language, [], FileFacts()) is None
 
+    def _reusable(self) -> tuple[dict[str, tuple[FileStamp, list[Unit]]], set[str]]:
+        """The previous build's stamp and units per file, and its files decoded with replacement.
+
+        Decoded once per build (a partial build asks for every chunk of files).
+        """
+        if self._previous_by_file is None:
+            reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
+            replaced: set[str] = set()
+            if self.previous is not None:
+                replaced = set(self.previous.replaced)
+                by_file: dict[str, list[Unit]] = defaultdict(list)
+                for unit in self.previous.units:
+                    by_file[unit.file].append(unit)
+                for stamp in self.previous.files:
+                    reusable[stamp.path] = (stamp, by_file.get(stamp.path, []))
+            self._previous_by_file = (reusable, replaced)
+        return self._previous_by_file
+
     def _assign_keys(self, hashes: list[str]) -> tuple[list[int], int, list[int], list[int]]:
         """Keep each unchanged text's key; new texts get fresh keys.
 
@@ -584,7 +599,8 @@ class _Build:
         if self.previous is None or self.previous_metadata is None:
             return list(range(len(hashes))), len(hashes), [], list(range(len(hashes)))
         available: dict[str, list[int]] = defaultdict(list)
-        for key, digest in zip(self.previous.keys, self.previous.text_hashes, strict=True):
+        previous_keys, previous_hashes = self.previous.keys, self.previous.text_hashes
+        for key, digest in zip(previous_keys, previous_hashes, strict=True):
             available[digest].append(key)
         next_key = self.previous.next_key
         keys: list[int] = []

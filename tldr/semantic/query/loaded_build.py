@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import zipfile
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import IndexCorruptError, IndexIncompatibleError
 from tldr.paths import IndexPaths
@@ -21,24 +22,53 @@ from tldr.semantic.storage import (
     read_units_file,
     verify_artifacts,
 )
+from tldr.semantic.unit_table import UnitTable
 from tldr.settings import backend_settings
 from tldr.units import Unit
 from tldr.vector_store import get_backend
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["LoadedBuild"]
 
 
 @dataclass
 class LoadedBuild:
-    """One committed build held in memory."""
+    """One committed build held in memory.
+
+    `units` is a `UnitTable` for a build of today's format (heads decoded
+    when touched; `full_unit` adds code, docstring and the rest), a list for
+    a legacy index. Vector keys map to positions through two sorted arrays,
+    not a dict of a Python int per unit.
+    """
 
     metadata: Metadata
-    units: list[Unit]
-    position_of_key: dict[int, int]
+    units: Sequence[Unit]
+    sorted_keys: npt.NDArray[np.uint64]
+    key_positions: npt.NDArray[np.int64]
     vector_index: Any
     lexical_index: lexical.LexicalIndex | None
     _by_name: dict[str, list[int]] | None = None
     _callers: dict[str, list[int]] | None = None
+
+    def full_unit(self, position: int) -> Unit:
+        """The unit at `position` with every field (code preview, docstring, imports...)."""
+        units = self.units
+        return units.full(position) if isinstance(units, UnitTable) else units[position]
+
+    def positions_of_keys(self, keys: npt.NDArray[np.uint64]) -> list[int | None]:
+        """The unit position of each vector key; None for a key no unit has."""
+        import numpy as np
+
+        if not len(self.sorted_keys):
+            return [None] * len(keys)
+        keys = np.asarray(keys, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.sorted_keys, keys), len(self.sorted_keys) - 1)
+        found = self.sorted_keys[at] == keys
+        positions = self.key_positions[at].tolist()
+        return [p if ok else None for p, ok in zip(positions, found.tolist(), strict=True)]
 
     def positions_named(self, name: str) -> list[int]:
         """Positions of units whose (short) name is `name`."""
@@ -98,8 +128,8 @@ class LoadedBuild:
                 ) from exc
         return cls(
             metadata=metadata,
-            units=units_file.units,
-            position_of_key={key: i for i, key in enumerate(units_file.keys)},
+            units=units_file.table,
+            **_key_map(units_file.key_array),
             vector_index=vector_index,
             lexical_index=lexical_index,
         )
@@ -117,10 +147,21 @@ class LoadedBuild:
                 f"{exc}; run: tldrf semantic index --rebuild {paths.root}"
             ) from exc
         metadata.dimension = vector_index.dimension
+        import numpy as np
+
         return cls(
             metadata=metadata,
             units=units,
-            position_of_key={i: i for i in range(len(units))},
+            **_key_map(np.arange(len(units), dtype="<u8").tobytes()),
             vector_index=vector_index,
             lexical_index=lexical.LexicalIndex.build(units),
         )
+
+
+def _key_map(key_array: bytes) -> dict[str, Any]:
+    """`sorted_keys` and `key_positions` of a little-endian u64 key per unit."""
+    import numpy as np
+
+    keys = np.frombuffer(key_array, dtype="<u8").astype(np.uint64)
+    order = np.argsort(keys, kind="stable")
+    return {"sorted_keys": keys[order], "key_positions": order.astype(np.int64)}

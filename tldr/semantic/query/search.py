@@ -184,13 +184,13 @@ class Searcher:
             mode=request.mode,
         )
         if request.rerank:
-            ranked = _reranked(request.query, build.units, ranked, warnings)
+            ranked = _reranked(request.query, build, ranked, warnings)
         rows = []
         for position, score in ranked[: request.k]:
             unit = build.units[position]
             row = _row(unit, score)
             if request.snippets:
-                row["snippet"] = unit.code
+                row["snippet"] = build.full_unit(position).code
             if request.expand:
                 row["callers"] = _links(build, build.callers_of(unit.name), exclude=position)
                 row["callees"] = _links(
@@ -291,13 +291,14 @@ def _request(request: SearchRequest | str, options: dict[str, Any]) -> SearchReq
 
 
 def _reranked(
-    query: str, units: Sequence[Unit], ranked: list[tuple[int, float]], warnings: list[str]
+    query: str, build: LoadedBuild, ranked: list[tuple[int, float]], warnings: list[str]
 ) -> list[tuple[int, float]]:
     from tldr.semantic.models.rerank import get_reranker
     from tldr.semantic.text import embedding_text
 
     try:
-        scores = get_reranker().rerank(query, [embedding_text(units[p]) for p, _ in ranked])
+        texts = [embedding_text(build.full_unit(p)) for p, _ in ranked]
+        scores = get_reranker().rerank(query, texts)
     except TldrError as exc:  # the reranker logged it, once; each answer says it
         warnings.append(str(exc))
         return ranked
@@ -309,7 +310,7 @@ def _reranked(
 
 def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[int, float]]:
     keys, scores = build.vector_index.search(query_vector, n)
-    positions = map(build.position_of_key.get, keys.tolist())
+    positions = build.positions_of_keys(keys)
     return [
         (position, score)
         for position, score in zip(positions, scores.tolist(), strict=True)
@@ -335,27 +336,31 @@ def _links(build: LoadedBuild, positions: list[int], *, exclude: int) -> list[di
 def _find_unit(
     build: LoadedBuild, *, qualified_name: str | None, file: str | None, line: int | None
 ) -> Unit:
+    """The whole unit a `get_unit` names (see `Searcher.get_unit`)."""
+    units = build.units
     if qualified_name:
         matches = [
-            unit
-            for unit in build.units
+            position
+            for position, unit in enumerate(units)
             if unit.qualified_name == qualified_name and (not file or unit.file == file)
         ]
         if not matches:
             short = qualified_name.rsplit(".", 1)[-1]
-            near = sorted({build.units[p].qualified_name for p in build.positions_named(short)})
+            near = sorted({units[p].qualified_name for p in build.positions_named(short)})
             hint = f"; units named {short!r}: {', '.join(near[:10])}" if near else ""
             raise ConfigError(f"no unit with qualified name {qualified_name!r}{hint}")
-        return min(matches, key=lambda unit: (unit.file, unit.line))
+        heads = {position: units[position] for position in matches}
+        return build.full_unit(min(matches, key=lambda p: (heads[p].file, heads[p].line)))
     if file and line is not None:
-        spanning = [
-            unit
-            for unit in build.units
+        spanning = {
+            position: unit
+            for position, unit in enumerate(units)
             if unit.file == file.strip("/") and unit.line <= line <= unit.end_line
-        ]
+        }
         if not spanning:
             raise ConfigError(f"no unit spans {file}:{line}")
-        return min(spanning, key=lambda unit: unit.end_line - unit.line)
+        innermost = min(spanning, key=lambda p: spanning[p].end_line - spanning[p].line)
+        return build.full_unit(innermost)
     raise ConfigError("give a qualified name, or a file and a line")
 
 

@@ -1,0 +1,222 @@
+"""A build's unit records, compact on disk and decoded one at a time (specs/019).
+
+A unit is split in two. Its *head* is what ranking, filters and result rows
+read (name, qualified name, file, lines, type, language, signature, calls,
+branches, loops): one msgpack record per unit, concatenated, found through
+an offsets array. Its *body* is what only the builder, snippets, `get_unit`
+and the reranker read (docstring, imports, params, assigns, complexity,
+code preview, content hash): records of `BODY_BLOCK` units compressed
+together with zlib, since code previews are most of the bytes and compress
+well. A `UnitTable` holds the encoded bytes and decodes what is touched, so
+a daemon serving 100,000 units keeps a few blobs instead of a million
+Python objects.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, overload
+
+import msgspec
+
+from tldr.units import Unit
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["BODY_BLOCK", "EncodedUnits", "UnitTable", "encode_units"]
+
+BODY_BLOCK = 64
+"""Units per compressed body block: large enough for zlib to find the
+repeats between neighbouring units (a class and its methods), small enough
+that one snippet decompresses ~100 KB at most."""
+_ZLIB_LEVEL = 6
+_CACHED_BLOCKS = 8
+
+
+class _Head(msgspec.Struct, array_like=True):
+    name: str
+    qualified_name: str
+    file: int  # index into the table's file paths
+    line: int
+    end_line: int
+    unit_type: str
+    language: str
+    signature: str
+    calls: list[str]
+    branches: int
+    loops: int
+
+
+class _Body(msgspec.Struct, array_like=True):
+    docstring: str
+    imports: list[str]
+    params: list[str]
+    assigns: list[str]
+    complexity: int
+    code: str
+    content_hash: str
+
+
+class EncodedUnits(msgspec.Struct, kw_only=True):
+    """The encoded form of a unit list, as the units file stores it."""
+
+    paths: list[str]  # file paths the heads refer to by index
+    heads: bytes  # concatenated head records
+    head_offsets: bytes  # little-endian u64 per unit, plus the end
+    bodies: list[bytes]  # zlib-compressed msgpack lists of `BODY_BLOCK` bodies
+
+
+_head_decoder = msgspec.msgpack.Decoder(_Head)
+_bodies_decoder = msgspec.msgpack.Decoder(list[_Body])
+
+
+def encode_units(units: Sequence[Unit]) -> EncodedUnits:
+    """Encode `units` into heads and compressed body blocks (lossless)."""
+    import numpy as np
+
+    encoder = msgspec.msgpack.Encoder()
+    path_ids: dict[str, int] = {}
+    heads = bytearray()
+    offsets = np.zeros(len(units) + 1, dtype="<u8")
+    for position, unit in enumerate(units):
+        file_id = path_ids.setdefault(unit.file, len(path_ids))
+        heads += encoder.encode(
+            _Head(unit.name, unit.qualified_name, file_id, unit.line, unit.end_line,
+                  unit.unit_type, unit.language, unit.signature, unit.calls,
+                  unit.branches, unit.loops)
+        )
+        offsets[position + 1] = len(heads)
+    bodies = [
+        zlib.compress(
+            encoder.encode(
+                [
+                    _Body(u.docstring, u.imports, u.params, u.assigns, u.complexity, u.code,
+                          u.content_hash)
+                    for u in units[start : start + BODY_BLOCK]
+                ]
+            ),
+            _ZLIB_LEVEL,
+        )
+        for start in range(0, len(units), BODY_BLOCK)
+    ]
+    return EncodedUnits(
+        paths=list(path_ids), heads=bytes(heads), head_offsets=offsets.tobytes(), bodies=bodies
+    )
+
+
+class UnitTable(Sequence[Unit]):
+    """The units of a build, decoded when touched.
+
+    `table[i]` is the unit's head: a `Unit` whose body fields (docstring,
+    imports, params, assigns, complexity, code, content hash) are left at
+    their defaults; `full(i)` is the whole unit. Iterating yields heads.
+
+    Raises (on access):
+        msgspec.DecodeError: the records are damaged (the file's size and
+            checksum are verified before a table is made, so only a file
+            written wrong gets here).
+    """
+
+    def __init__(self, encoded: EncodedUnits) -> None:
+        import numpy as np
+
+        self._paths = encoded.paths
+        self._heads = memoryview(encoded.heads)
+        self._offsets: npt.NDArray[np.uint64] = np.frombuffer(encoded.head_offsets, dtype="<u8")
+        self._bodies = encoded.bodies
+        self._blocks: OrderedDict[int, list[_Body]] = OrderedDict()
+        self._blocks_lock = threading.Lock()  # the daemon serves searches from threads
+        if len(self._offsets) == 0 or int(self._offsets[-1]) != len(self._heads):
+            raise msgspec.DecodeError("unit head offsets do not match the head records")
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> Unit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Unit]: ...
+
+    def __getitem__(self, index: int | slice) -> Unit | list[Unit]:
+        if isinstance(index, slice):
+            return [self._head(i) for i in range(*index.indices(len(self)))]
+        count = len(self)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError(f"unit {index} out of range ({count} units)")
+        return self._head(index)
+
+    def __iter__(self) -> Iterator[Unit]:
+        for index in range(len(self)):
+            yield self._head(index)
+
+    def _head(self, index: int) -> Unit:
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
+        head = _head_decoder.decode(self._heads[start:end])
+        return Unit(
+            name=head.name,
+            qualified_name=head.qualified_name,
+            file=self._paths[head.file],
+            line=head.line,
+            end_line=head.end_line,
+            unit_type=head.unit_type,
+            language=head.language,
+            signature=head.signature,
+            calls=head.calls,
+            branches=head.branches,
+            loops=head.loops,
+        )
+
+    def full(self, index: int) -> Unit:
+        """The whole unit at `index`, body included."""
+        unit = self[index]
+        if index < 0:
+            index += len(self)
+        _fill(unit, self._block(index // BODY_BLOCK)[index % BODY_BLOCK])
+        return unit
+
+    def full_units(self) -> list[Unit]:
+        """Every unit, whole (what a build reuses); blocks decoded once each, not cached."""
+        units = list(self)
+        for number, blob in enumerate(self._bodies):
+            start = number * BODY_BLOCK
+            for offset, body in enumerate(_decode_block(blob, number)):
+                _fill(units[start + offset], body)
+        return units
+
+    def _block(self, number: int) -> list[_Body]:
+        with self._blocks_lock:
+            block = self._blocks.get(number)
+            if block is not None:
+                self._blocks.move_to_end(number)
+                return block
+        block = _decode_block(self._bodies[number], number)
+        with self._blocks_lock:
+            self._blocks[number] = block
+            if len(self._blocks) > _CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
+        return block
+
+
+def _decode_block(blob: bytes, number: int) -> list[_Body]:
+    try:
+        return _bodies_decoder.decode(zlib.decompress(blob))
+    except zlib.error as exc:
+        raise msgspec.DecodeError(f"unit body block {number}: {exc}") from exc
+
+
+def _fill(unit: Unit, body: _Body) -> None:
+    unit.docstring = body.docstring
+    unit.imports = body.imports
+    unit.params = body.params
+    unit.assigns = body.assigns
+    unit.complexity = body.complexity
+    unit.code = body.code
+    unit.content_hash = body.content_hash
