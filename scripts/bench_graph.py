@@ -100,7 +100,6 @@ def build_llm_tldr(root: Path, tldr: str) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="llm-tldr-") as scratch:
         copy = Path(shutil.copytree(root, Path(scratch) / root.name))
-        env_home = {"HOME": scratch}
         done, wall, rss = _rss_of([tldr, "warm", str(copy)], cwd=copy)
         result: dict[str, Any] = {"warm_wall_s": round(wall, 2), "warm_peak_rss_mib": round(rss, 1),
                                   "warm_rc": done.returncode}
@@ -109,7 +108,6 @@ def build_llm_tldr(root: Path, tldr: str) -> dict[str, Any]:
         calls, calls_wall, _ = _rss_of([tldr, "calls", str(copy)], cwd=copy)
         result["calls_wall_s"] = round(calls_wall, 2)
         result["edges"] = _count_llm_edges(calls.stdout)
-        del env_home
     return result
 
 
@@ -128,6 +126,50 @@ def _count_llm_edges(text: str) -> int | None:
     if isinstance(document, list):
         return len(document)
     return None
+
+
+def incremental(root: Path, changed: str) -> list[dict[str, Any]]:
+    """One file edited two ways (a body, a new function): `update_graph` beside a full resolve."""
+    from tldr.graph import build_graph, file_record, update_graph
+    from tldr.graph.build import records_from_tree
+    from tldr.units import extract_file
+
+    records = records_from_tree(root)
+    started = time.process_time()
+    full = build_graph(records)
+    full_s = time.process_time() - started
+    record = next(r for r in records if r.path == changed)
+    original = (root / changed).read_bytes()
+    edits = {
+        "new function": original + b"\n\ndef _bench_added(value):\n    return value\n",
+        "body edit": _body_edit(original),
+    }
+    rows = []
+    for edit, source in edits.items():
+        started = time.process_time()
+        units, facts = extract_file(source, path=changed, language=record.language)
+        new_record = file_record(changed, record.language, units, facts)
+        assert new_record is not None
+        update = update_graph(full, {changed: new_record})
+        update_s = time.process_time() - started
+        rebuilt = build_graph([new_record if r.path == changed else r for r in records])
+        rows.append({"changed": changed, "edit": edit, "files": len(records),
+                     "full_resolve_cpu_s": round(full_s, 3), "update_cpu_s": round(update_s, 3),
+                     "files_reresolved": update.reresolved,
+                     "update_equals_full": update.graph.edges == rebuilt.edges})
+    return rows
+
+
+def _body_edit(source: bytes) -> bytes:
+    """The source with one more statement in its first function body (same definitions)."""
+    lines = source.split(b"\n")
+    for number, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(b"def ") and line.rstrip().endswith(b":"):
+            indent = line[: len(line) - len(stripped)] + b"    "
+            lines.insert(number + 1, indent + b"_bench_unused = len('x')")
+            return b"\n".join(lines)
+    return source + b"\n"
 
 
 # -- accuracy ---------------------------------------------------------------
@@ -252,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=900.0,
                         help="seconds of jedi time per project at most")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--incremental", metavar="NAME=FILE", action="append", default=[],
+                        help="time a one-file update of project NAME's FILE (repeatable)")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args(argv)
@@ -265,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
             entry["ours"] = build_ours(root)
             if args.llm_tldr:
                 entry["llm_tldr"] = build_llm_tldr(root, args.llm_tldr)
+        for item in args.incremental:
+            target, _, changed = item.partition("=")
+            if target == name:
+                entry.setdefault("incremental", []).extend(incremental(root, changed))
         if not args.skip_accuracy:
             entry["accuracy"] = accuracy(root, sample=args.sample, seed=args.seed,
                                          budget_s=args.budget)

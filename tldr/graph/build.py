@@ -131,6 +131,21 @@ def _split_module(module: str) -> list[str]:
     return module.split()
 
 
+def _shape(record: FileRecord | None) -> tuple[object, ...] | None:
+    """What other files' edges can depend on: definitions, bases, field types, imports.
+
+    An edit that keeps it (a changed function body, the common case) cannot
+    change how another file's calls resolve, nor the ids they point at.
+    """
+    if record is None:
+        return None
+    defs = [(d.name, d.qualified, d.kind, d.parent) for d in record.defs]
+    classes = {i for i, d in enumerate(record.defs) if d.kind == "class"}
+    fields = sorted((t.scope, t.var, t.type) for t in record.facts.types if t.scope in classes)
+    imports = [(b.local, b.module, b.symbol) for b in record.facts.imports]
+    return (defs, record.facts.bases, fields, imports)
+
+
 def _hierarchy(record: FileRecord | None) -> dict[str, list[str]]:
     if record is None:
         return {}
@@ -151,9 +166,12 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
     records = {f.path: f for f in previous.files}
     touched: set[str] = set()
     full = False
+    reshaped: set[str] = set()  # changed files whose definitions or exports changed
     for path, record in changed.items():
         old = records.get(path)
-        touched |= _defined_names(old) | _defined_names(record)
+        if _shape(old) != _shape(record):
+            reshaped.add(path)
+            touched |= _defined_names(old) | _defined_names(record)
         if _hierarchy(old) != _hierarchy(record):
             full = True
         if record is None:
@@ -178,7 +196,7 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
             redo.append(index)
             continue
         remapped = _remap(previous.edges[old_index[path]], old_files_of, previous.files,
-                          new_offsets, changed)
+                          new_offsets, reshaped)
         if remapped is None:
             redo.append(index)
         else:
@@ -205,7 +223,7 @@ def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int,
 
 
 def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[FileRecord],
-           new_offsets: dict[str, int], changed: dict[str, FileRecord | None]) -> list[Edge] | None:
+           new_offsets: dict[str, int], changed: set[str]) -> list[Edge] | None:
     """Edges with targets renumbered for the new file order; None if one pointed into a change."""
     import bisect
 
