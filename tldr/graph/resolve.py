@@ -123,6 +123,8 @@ class Tier1Resolver:
             return self._unknown(language, name, methods=False)
         if receiver in _SELF_NAMES:
             owner = self.symbols.enclosing_class(caller)
+            if owner < 0:  # `def wrapper(self: Scaffold)` outside the class
+                owner = self._var_class(scope, caller, receiver)
             if owner >= 0:
                 found = self._member(owner, name)
                 if found:
@@ -265,6 +267,8 @@ class Tier1Resolver:
         head = parts[0]
         if head in _SELF_NAMES:
             current = self.symbols.enclosing_class(caller)
+            if current < 0:
+                current = self._var_class(scope, caller, head)
         else:
             current = self._var_class(scope, caller, head)
             if current < 0:
@@ -294,7 +298,19 @@ class Tier1Resolver:
         if scope.record.language != "python":
             owner = symbols.enclosing_class(caller)
             if owner >= 0:
-                return self._field_class(owner, var)
+                found_class = self._field_class(owner, var)
+                if found_class >= 0:
+                    return found_class
+        for binding in scope.bindings.get(var, ()):  # `from .globals import current_app`
+            if not binding.symbol:
+                continue
+            for file_index in self._binding_module(scope, binding.module):
+                home = self._scope(file_index)
+                module = symbols.module_def(file_index)
+                declared = home.types.get((module, binding.symbol))
+                if declared:
+                    kind, target = self._type(home, module, declared, 0)
+                    return target[0] if kind == "class" else -1
         return -1
 
     def _field_class(self, class_id: int, field: str) -> int:
