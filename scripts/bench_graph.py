@@ -8,7 +8,8 @@ in the same run, llm-tldr's `tldr warm` and `tldr calls` from its own venv
 (b) Accuracy: a fixed-seed sample of call sites per project; for each,
 jedi's `Script.goto(follow_imports=True)` at the callee name is the
 reference. Precision: of the sites where we name a definition and jedi
-answers, the share where jedi names the same definition (same file and
+names a function or class (in the project or outside it), the share where
+jedi names the same definition (same file and
 name, its line inside our definition). Recall: of the sites where jedi
 names a project function or class, the share where we name it too.
 A constructor edge names the class (and the `__init__` that runs).
@@ -93,8 +94,11 @@ def build_ours(root: Path) -> dict[str, Any]:
     return result
 
 
-def build_llm_tldr(root: Path, tldr: str) -> dict[str, Any]:
-    """llm-tldr's `warm` then `calls` on a scratch copy of `root` (it writes into the tree)."""
+def build_llm_tldr(root: Path, tldr: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """llm-tldr's `warm` then `calls` on a scratch copy of `root` (it writes into the tree).
+
+    Returns its figures and its edges (`from_file, from_func, to_file, to_func`).
+    """
     import shutil
     import tempfile
 
@@ -107,25 +111,18 @@ def build_llm_tldr(root: Path, tldr: str) -> dict[str, Any]:
             result["warm_error"] = (done.stderr or done.stdout).strip()[-300:]
         calls, calls_wall, _ = _rss_of([tldr, "calls", str(copy)], cwd=copy)
         result["calls_wall_s"] = round(calls_wall, 2)
-        result["edges"] = _count_llm_edges(calls.stdout)
-    return result
+        edges = _llm_edges(calls.stdout)
+        result["edges"] = len(edges)
+    return result, edges
 
 
-def _count_llm_edges(text: str) -> int | None:
+def _llm_edges(text: str) -> list[dict[str, str]]:
     try:
-        document = json.loads(text)
+        document = json.loads(text[text.find("{"):])
     except ValueError:
-        return None
-    if isinstance(document, dict):
-        for key in ("edges", "calls", "call_graph"):
-            value = document.get(key)
-            if isinstance(value, list):
-                return len(value)
-        if isinstance(document.get("edge_count"), int):
-            return int(document["edge_count"])
-    if isinstance(document, list):
-        return len(document)
-    return None
+        return []
+    edges = document.get("edges") if isinstance(document, dict) else None
+    return [e for e in edges or [] if isinstance(e, dict)]
 
 
 def incremental(root: Path, changed: str) -> list[dict[str, Any]]:
@@ -222,7 +219,7 @@ def _jedi_answer(root: Path, path: str, line: int, column: int,
     found, external = [], False
     for name in names:
         if name.type not in ("function", "class"):
-            continue
+            continue  # a parameter, a variable, an instance: jedi did not reach a definition
         module_path = name.module_path
         if module_path is None:
             external = True
@@ -235,11 +232,22 @@ def _jedi_answer(root: Path, path: str, line: int, column: int,
         found.append((relative, name.name, name.line or 0))
     if found:
         return "project", found
-    return ("external" if external or names else "none"), []
+    return ("external" if external else "none"), []
 
 
-def accuracy(root: Path, *, sample: int, seed: int, budget_s: float) -> dict[str, Any]:
-    """Precision and recall of our resolved edges against jedi on sampled call sites."""
+def accuracy(root: Path, *, sample: int, seed: int, budget_s: float,
+             llm_edges: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """Precision and recall of our resolved edges against jedi on sampled call sites.
+
+    With `llm_edges`, llm-tldr is scored on the same sites: its edges name
+    functions, not sites, so a site counts as answered when llm-tldr has an
+    edge from the enclosing function's name (same file) to the callee's name.
+    """
+    llm: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for edge in llm_edges or []:
+        llm.setdefault((edge.get("from_file", ""), edge.get("from_func", "")), []).append(
+            (edge.get("to_file", ""), edge.get("to_func", "")))
+    other = {"answered": 0, "judged": 0, "true_positive": 0}
     graph, sites = _our_sites(root)
     chosen = random.Random(seed).sample(sites, min(sample, len(sites)))
     cache: dict[str, Any] = {}
@@ -274,9 +282,28 @@ def accuracy(root: Path, *, sample: int, seed: int, budget_s: float) -> dict[str
         if jedi_kind == "project" and not (kind == "resolved" and match):
             counts["missed"] += 1
             examples["missed"].append(f"{where} ({kind}) jedi={theirs[:1]}")
+        if llm_edges is not None:
+            caller = graph.symbols.defs[graph.symbols.offsets[file_index] + site.caller].name
+            answers = [(f, n) for f, n in llm.get((path, caller), []) if n == site.name]
+            other["answered"] += bool(answers)
+            hit = any((f, n) == (p, t) for f, n in answers for p, t, _ in theirs)
+            if answers and jedi_kind != "none":
+                other["judged"] += 1
+                other["true_positive"] += hit
+            other.setdefault("recall_hits", 0)
+            other["recall_hits"] += jedi_kind == "project" and hit
     precision = counts["true_positive"] / counts["judged"] if counts["judged"] else None
     recall = (counts["true_positive"] / counts["jedi_project"]) if counts["jedi_project"] else None
-    return {"sites_in_project": len(sites), **counts,
+    llm_scores = None
+    if llm_edges is not None:
+        llm_scores = {
+            **other,
+            "precision": round(other["true_positive"] / other["judged"], 3)
+            if other["judged"] else None,
+            "recall": round(other.get("recall_hits", 0) / counts["jedi_project"], 3)
+            if counts["jedi_project"] else None,
+        }
+    return {"sites_in_project": len(sites), **counts, "llm_tldr": llm_scores,
             "precision": round(precision, 3) if precision is not None else None,
             "recall": round(recall, 3) if recall is not None else None,
             "seconds": round(time.perf_counter() - started, 1),
@@ -305,17 +332,18 @@ def main(argv: list[str] | None = None) -> int:
         name, _, directory = spec.partition("=")
         root = Path(directory).resolve()
         entry: dict[str, Any] = {}
+        llm_edges = None
         if not args.skip_build:
             entry["ours"] = build_ours(root)
             if args.llm_tldr:
-                entry["llm_tldr"] = build_llm_tldr(root, args.llm_tldr)
+                entry["llm_tldr"], llm_edges = build_llm_tldr(root, args.llm_tldr)
         for item in args.incremental:
             target, _, changed = item.partition("=")
             if target == name:
                 entry.setdefault("incremental", []).extend(incremental(root, changed))
         if not args.skip_accuracy:
             entry["accuracy"] = accuracy(root, sample=args.sample, seed=args.seed,
-                                         budget_s=args.budget)
+                                         budget_s=args.budget, llm_edges=llm_edges)
         results["projects"][name] = entry
         print(json.dumps({name: entry}, indent=1), flush=True)
     results["load_after"] = os.getloadavg()[0]

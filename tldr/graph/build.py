@@ -46,8 +46,10 @@ def file_record(path: str, language: str, units: list[Unit], facts: FileFacts) -
         kind = _CODE_KINDS.get(unit.unit_type, "function")
         parent = parents[index] if index < len(parents) else -1
         parent = parent + shift if parent >= 0 else (0 if index + shift else -1)
+        local_names = (list(dict.fromkeys([*unit.params, *unit.assigns]))
+                       if kind in ("function", "method") else [])
         defs.append(Def(unit.name, unit.qualified_name, kind, unit.line, unit.end_line, parent,
-                        unit.signature, _first_paragraph(unit.docstring)))
+                        unit.signature, _first_paragraph(unit.docstring), local_names))
     if shift:
         defs[0] = Def(defs[0].name, defs[0].qualified, "module", 1,
                       max((d.end_line for d in defs), default=1), -1)

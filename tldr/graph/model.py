@@ -62,6 +62,7 @@ class Def(msgspec.Struct, array_like=True, frozen=True):
     parent: int
     signature: str = ""
     doc: str = ""
+    local_names: list[str] = []  # parameters and assigned names: they shadow outer definitions
 
 
 class Edge(msgspec.Struct, array_like=True, frozen=True):

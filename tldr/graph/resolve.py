@@ -175,6 +175,8 @@ class Tier1Resolver:
             local = symbols.children.get(gid, {}).get(name)
             if local:
                 return EXACT, list(local)
+            if name in definition.local_names:
+                return UNRESOLVED, []  # a parameter or variable: whatever was passed in
         if language in _IMPLICIT_THIS:
             owner = symbols.enclosing_class(caller)
             if owner >= 0:
