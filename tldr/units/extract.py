@@ -296,6 +296,7 @@ class _Extractor(Collected):
     def _call(self, node: Node, kind: str, targets: tuple[OpenUnit, ...], top: int) -> None:
         field = self.spec.calls[kind]
         callee: Node | None = None
+        text: str | None = None
         if self.language == "elixir":
             name = elixir_call_name(node)
             callee = node.child_by_field_name("target")
@@ -331,7 +332,7 @@ class _Extractor(Collected):
         for unit in targets:
             unit.calls.append(name)
         if callee is not None:
-            receiver, column = call_receiver(node, callee, name, self.source)
+            receiver, column = call_receiver(node, callee, name, self.source, text)
             self.sites.append(
                 CallSite(node.start_point[0] + 1, column, targets[-1].index, name, receiver)
             )

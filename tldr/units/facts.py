@@ -121,9 +121,15 @@ def _text(node: Node | None) -> str:
     return node.text[:300].decode("utf-8", "replace")
 
 
-def call_receiver(call: Node, callee: Node, name: str, source: bytes) -> tuple[str, int]:
-    """The receiver text of a call and the character column where `name` starts."""
-    text = _text(callee)
+def call_receiver(
+    call: Node, callee: Node, name: str, source: bytes, text: str | None = None
+) -> tuple[str, int]:
+    """The receiver text of a call and the character column where `name` starts.
+
+    `text` is the callee's text when the caller has decoded it already.
+    """
+    if text is None:
+        text = _text(callee)
     position = text.rfind(name) if name else -1
     if position <= 0:
         receiver = ""
