@@ -226,13 +226,32 @@ def _jedi_answer(root: Path, path: str, line: int, column: int,
             continue
         try:
             relative = Path(module_path).resolve().relative_to(root.resolve()).as_posix()
+            line = name.line or 0
         except ValueError:
-            external = True
-            continue
-        found.append((relative, name.name, name.line or 0))
+            relative, line = _stub_source(Path(module_path), root), 0
+            if not relative:
+                external = True
+                continue
+        found.append((relative, name.name, line))
     if found:
         return "project", found
     return ("external" if external else "none"), []
+
+
+def _stub_source(path: Path, root: Path) -> str:
+    """The project file a stub jedi ships stands for (`django-stubs/db/x.pyi` -> `django/db/x.py`).
+
+    jedi answers from its bundled stubs for Django; the stub's lines are
+    not the source's, so such an answer is matched by file and name.
+    """
+    parts = path.parts
+    for index, part in enumerate(parts):
+        if part.endswith("-stubs") and index + 1 < len(parts):
+            package = part[: -len("-stubs")]
+            relative = Path(package, *parts[index + 1 :]).with_suffix(".py").as_posix()
+            if (root / relative).is_file():
+                return relative
+    return ""
 
 
 def accuracy(root: Path, *, sample: int, seed: int, budget_s: float,
@@ -267,7 +286,8 @@ def accuracy(root: Path, *, sample: int, seed: int, budget_s: float,
         counts["ours_resolved"] += kind == "resolved"
         counts["ours_ambiguous"] += kind == "ambiguous"
         match = any(
-            our_path == their_path and our_name == their_name and start <= their_line <= end
+            our_path == their_path and our_name == their_name
+            and (their_line == 0 or start <= their_line <= end)
             for our_path, our_name, start, end in ours
             for their_path, their_name, their_line in theirs
         )
