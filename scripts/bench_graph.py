@@ -44,11 +44,40 @@ from tldr.graph import CodeGraph, build_graph
 from tldr.graph.build import records_from_tree
 records = records_from_tree(Path(sys.argv[1]))
 parsed = time.process_time() - cpu
-graph = CodeGraph(build_graph(records))
+built = build_graph(records)
+graph = CodeGraph(built)
+cpu_total = time.process_time() - cpu
+import statistics, tracemalloc
+from tldr.graph import callers, context, encode_graph
+from tldr.graph.store import _decoder
+data = encode_graph(built)
+tracemalloc.start()
+loaded = CodeGraph(_decoder.decode(data))
+held = tracemalloc.get_traced_memory()[0]
+tracemalloc.stop()
+names = sorted({d.qualified for d in loaded.symbols.defs if d.kind in ("function", "method")})
+counts = {}
+for d in loaded.symbols.defs:
+    counts[d.qualified] = counts.get(d.qualified, 0) + 1
+names = [n for n in names if counts[n] == 1][:: max(1, len(names) // 200)]
+timings = {"callers": [], "context": []}
+for name in names:
+    for query, run in (("callers", lambda: callers(loaded, name, depth=2)),
+                       ("context", lambda: context(loaded, name))):
+        started_q = time.perf_counter()
+        try:
+            run()
+        except Exception:
+            continue
+        timings[query].append((time.perf_counter() - started_q) * 1000)
 print(json.dumps({"files": len(records), "defs": len(graph.symbols.defs),
+                  "graph_file_mib": round(len(data) / 2**20, 1),
+                  "loaded_graph_mib": round(held / 2**20, 1),
+                  "callers_p50_ms": round(statistics.median(timings["callers"]), 2),
+                  "context_p50_ms": round(statistics.median(timings["context"]), 2),
                   "sites": sum(len(r.facts.sites) for r in records),
                   "edges": graph.edge_count, "parse_cpu_s": round(parsed, 2),
-                  "cpu_s": round(time.process_time() - cpu, 2),
+                  "cpu_s": round(cpu_total, 2),
                   "wall_s": round(time.perf_counter() - started, 2)}))
 """
 
