@@ -46,8 +46,9 @@ def file_record(path: str, language: str, units: list[Unit], facts: FileFacts) -
         kind = _CODE_KINDS.get(unit.unit_type, "function")
         parent = parents[index] if index < len(parents) else -1
         parent = parent + shift if parent >= 0 else (0 if index + shift else -1)
-        local_names = (list(dict.fromkeys([*unit.params, *unit.assigns]))
-                       if kind in ("function", "method") else [])
+        local_names = (" ".join(dict.fromkeys(n for n in (*unit.params, *unit.assigns)
+                                              if n and " " not in n))
+                       if kind in ("function", "method") else "")
         defs.append(Def(unit.name, unit.qualified_name, kind, unit.line, unit.end_line, parent,
                         unit.signature, _first_paragraph(unit.docstring), local_names))
     if shift:

@@ -68,6 +68,7 @@ class Tier1Resolver(ImportResolver):
         """Resolve against `symbols` (the whole project's definitions)."""
         super().__init__(symbols)
         self._bases: dict[int, list[int]] = {}
+        self._local_sets: dict[int, frozenset[str]] = {}
 
     # -- entry point --------------------------------------------------------
 
@@ -146,7 +147,7 @@ class Tier1Resolver(ImportResolver):
             local = symbols.children.get(gid, {}).get(name)
             if local:
                 return EXACT, list(local)
-            if name in definition.local_names:
+            if definition.local_names and name in self._locals(gid):
                 return UNRESOLVED, []  # a parameter or variable: whatever was passed in
         if language in _IMPLICIT_THIS:
             owner = symbols.enclosing_class(caller)
@@ -179,6 +180,12 @@ class Tier1Resolver(ImportResolver):
         if language not in _SCOPED:
             return self._by_name(scope, name)
         return UNRESOLVED, []
+
+    def _locals(self, gid: int) -> frozenset[str]:
+        found = self._local_sets.get(gid)
+        if found is None:
+            found = self._local_sets[gid] = frozenset(self.symbols.defs[gid].local_names.split())
+        return found
 
     def _by_name(self, scope: FileScope, name: str) -> tuple[str, list[int]]:
         """Unscoped languages: the one definition of that name, a header's first."""
