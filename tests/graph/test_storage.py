@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.graph.conftest import edge_set
@@ -68,9 +69,16 @@ def test_update_reresolves_only_what_a_change_touches(pyproj: Path) -> None:
     path = "shop/net/adapters.py"
     target = next(r for r in records if r.path == path)
     result = update_graph(graph, {path: target})
-    # adapters.py itself and sessions.py (it names HTTPAdapter and send) only
-    assert result.reresolved < len(records)
+    # the same definitions (a body edit): only the file itself is resolved again
+    assert result.reresolved == 1
     assert edge_set(result.graph) == edge_set(graph)
+    from tldr.graph.model import Def
+
+    grown = msgspec.structs.replace(target, defs=[*target.defs, Def("extra", "extra", "function",
+                                                                      20, 21, 0)])
+    result = update_graph(graph, {path: grown})
+    # ... a new definition: also the files that name what adapters.py defines
+    assert 1 < result.reresolved < len(records)
     removed = update_graph(graph, {"shop/util.py": None})
     assert not any("shop/util.py" in e[2] for e in edge_set(removed.graph))
 

@@ -31,7 +31,7 @@ from tldr.graph.query import (
     imports,
     structure,
 )
-from tldr.graph.store import read_graph, write_graph
+from tldr.graph.store import encode_graph, read_graph, write_graph
 
 __all__ = [
     "EDGE_KINDS",
@@ -52,6 +52,7 @@ __all__ = [
     "changed_files",
     "context",
     "dead",
+    "encode_graph",
     "extract",
     "file_record",
     "find_definition",

@@ -46,8 +46,11 @@ def file_record(path: str, language: str, units: list[Unit], facts: FileFacts) -
         kind = _CODE_KINDS.get(unit.unit_type, "function")
         parent = parents[index] if index < len(parents) else -1
         parent = parent + shift if parent >= 0 else (0 if index + shift else -1)
+        local_names = (" ".join(dict.fromkeys(n for n in (*unit.params, *unit.assigns)
+                                              if n and " " not in n))
+                       if kind in ("function", "method") else "")
         defs.append(Def(unit.name, unit.qualified_name, kind, unit.line, unit.end_line, parent,
-                        unit.signature, _first_paragraph(unit.docstring)))
+                        unit.signature, _first_paragraph(unit.docstring), local_names))
     if shift:
         defs[0] = Def(defs[0].name, defs[0].qualified, "module", 1,
                       max((d.end_line for d in defs), default=1), -1)
@@ -131,6 +134,21 @@ def _split_module(module: str) -> list[str]:
     return module.split()
 
 
+def _shape(record: FileRecord | None) -> tuple[object, ...] | None:
+    """What other files' edges can depend on: definitions, bases, field types, imports.
+
+    An edit that keeps it (a changed function body, the common case) cannot
+    change how another file's calls resolve, nor the ids they point at.
+    """
+    if record is None:
+        return None
+    defs = [(d.name, d.qualified, d.kind, d.parent) for d in record.defs]
+    classes = {i for i, d in enumerate(record.defs) if d.kind == "class"}
+    fields = sorted((t.scope, t.var, t.type) for t in record.facts.types if t.scope in classes)
+    imports = [(b.local, b.module, b.symbol) for b in record.facts.imports]
+    return (defs, record.facts.bases, fields, imports)
+
+
 def _hierarchy(record: FileRecord | None) -> dict[str, list[str]]:
     if record is None:
         return {}
@@ -151,9 +169,12 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
     records = {f.path: f for f in previous.files}
     touched: set[str] = set()
     full = False
+    reshaped: set[str] = set()  # changed files whose definitions or exports changed
     for path, record in changed.items():
         old = records.get(path)
-        touched |= _defined_names(old) | _defined_names(record)
+        if _shape(old) != _shape(record):
+            reshaped.add(path)
+            touched |= _defined_names(old) | _defined_names(record)
         if _hierarchy(old) != _hierarchy(record):
             full = True
         if record is None:
@@ -178,7 +199,7 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
             redo.append(index)
             continue
         remapped = _remap(previous.edges[old_index[path]], old_files_of, previous.files,
-                          new_offsets, changed)
+                          new_offsets, reshaped)
         if remapped is None:
             redo.append(index)
         else:
@@ -205,7 +226,7 @@ def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int,
 
 
 def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[FileRecord],
-           new_offsets: dict[str, int], changed: dict[str, FileRecord | None]) -> list[Edge] | None:
+           new_offsets: dict[str, int], changed: set[str]) -> list[Edge] | None:
     """Edges with targets renumbered for the new file order; None if one pointed into a change."""
     import bisect
 

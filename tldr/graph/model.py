@@ -30,7 +30,7 @@ __all__ = [
     "GraphFile",
 ]
 
-GRAPH_FORMAT = 1
+GRAPH_FORMAT = 2
 
 EXACT = "exact"
 VIA_IMPORT = "via-import"
@@ -62,6 +62,7 @@ class Def(msgspec.Struct, array_like=True, frozen=True):
     parent: int
     signature: str = ""
     doc: str = ""
+    local_names: str = ""  # parameters and assigned names, space-separated: they shadow outer defs
 
 
 class Edge(msgspec.Struct, array_like=True, frozen=True):

@@ -39,6 +39,18 @@ def module_name(path: str, language: str) -> str:
     return stem
 
 
+def _package_rooted(path: str, packages: set[str]) -> str:
+    """`src/pkg/a.py` -> `pkg.a`: the name from the outermost package (a dir with __init__)."""
+    directory = posixpath.dirname(path)
+    top = directory if directory in packages else ""
+    while directory in packages:
+        top = directory
+        directory = posixpath.dirname(directory)
+    base = posixpath.dirname(top) if top else posixpath.dirname(path)
+    relative = path[len(base) + 1:] if base else path
+    return module_name(relative, "python")
+
+
 class ModuleIndex:
     """Project files by module name, for resolving imports."""
 
@@ -46,10 +58,12 @@ class ModuleIndex:
         """Index `(path, language)` pairs; positions are file indexes."""
         self.paths = [path for path, _ in files]
         self.python: dict[str, int] = {}
-        self.python_suffix: dict[str, list[int]] = defaultdict(list)
+        self.python_rooted: dict[str, int] = {}  # names from the top package down (`src/` off)
         self.stems: dict[str, int] = {}
         self.stem_suffix: dict[str, list[int]] = defaultdict(list)
         self.dirs: dict[str, list[int]] = defaultdict(list)
+        packages = {posixpath.dirname(path) for path, language in files
+                     if language == "python" and path.rsplit("/", 1)[-1] == "__init__.py"}
         for index, (path, language) in enumerate(files):
             self.dirs[posixpath.dirname(path)].append(index)
             stem = _stem(path)
@@ -62,17 +76,16 @@ class ModuleIndex:
                 if path.endswith(".pyi") and dotted in self.python:
                     continue  # the .py file wins over its stub
                 self.python[dotted] = index
-                names = dotted.split(".")
-                for start in range(1, len(names)):
-                    self.python_suffix[".".join(names[start:])].append(index)
+                rooted = _package_rooted(path, packages)
+                if rooted and rooted != dotted:
+                    self.python_rooted.setdefault(rooted, index)
 
     def python_module(self, dotted: str) -> int | None:
-        """The file of a Python module (a src/ layout prefix is tolerated)."""
+        """The file of a Python module (under a `src/`-like directory too); None if external."""
         found = self.python.get(dotted)
         if found is not None:
             return found
-        candidates = self.python_suffix.get(dotted)
-        return candidates[0] if candidates and len(candidates) == 1 else None
+        return self.python_rooted.get(dotted)
 
     @staticmethod
     def absolute_python(importer_module: str, is_package: bool, module: str) -> str:

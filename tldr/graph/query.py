@@ -236,7 +236,9 @@ def context(graph: CodeGraph, entry: str, depth: int = 2, budget_tokens: int = 1
         "unresolved_calls": sorted({s.name for s in _sites_of(graph, gid)} -
                                    {symbols.defs[ref.callee].name for ref in direct})[:20],
     }
-    used = (len(definition.signature) + len(definition.doc)) // _CHARS_PER_TOKEN + 40
+    head = {"definition": def_ref(graph, gid), "signature": definition.signature,
+            "doc": definition.doc, "summary": summary}
+    used = _tokens(head)
     entries: list[ContextEntry] = []
     seen = {gid}
     frontier: deque[tuple[int, int, str]] = deque()
@@ -255,8 +257,7 @@ def context(graph: CodeGraph, entry: str, depth: int = 2, budget_tokens: int = 1
         item = ContextEntry(definition=def_ref(graph, callee), depth=level,
                             signature=target.signature, doc=target.doc.split("\n", 1)[0],
                             called_at=called_at)
-        cost = (len(item.signature) + len(item.doc) + len(item.definition.file)) \
-            // _CHARS_PER_TOKEN + 12
+        cost = _tokens(item)
         if used + cost > budget_tokens:
             truncated += 1
             continue
@@ -268,16 +269,17 @@ def context(graph: CodeGraph, entry: str, depth: int = 2, budget_tokens: int = 1
             for ref in nxt:
                 frontier.append((ref.callee, level + 1,
                                  f"{graph.graph.files[ref.file].path}:{graph.site_line(ref)}"))
-    return {
-        "definition": def_ref(graph, gid),
-        "signature": definition.signature,
-        "doc": definition.doc,
-        "summary": summary,
-        "code": "\n".join(body[:12]) if body and used < budget_tokens else "",
-        "calls": entries,
-        "omitted": truncated,
-        "tokens": used,
-    }
+    code = "\n".join(body[:12])
+    if code and used + _tokens(code) <= budget_tokens:
+        used += _tokens(code)
+    else:
+        code = ""
+    return {**head, "code": code, "calls": entries, "omitted": truncated, "tokens": used}
+
+
+def _tokens(value: object) -> int:
+    """A token estimate of a value as JSON (4 characters a token)."""
+    return len(msgspec.json.encode(value)) // _CHARS_PER_TOKEN + 1
 
 
 def _size(graph: CodeGraph, gid: int) -> tuple[int, str]:

@@ -25,8 +25,8 @@ from tldr.graph.model import (
     Edge,
 )
 from tldr.graph.returns import return_type
+from tldr.graph.scopes import FileScope, ImportResolver
 from tldr.graph.symbols import CLASS_KINDS, FUNCTION_KINDS, Symbols
-from tldr.units.bindings import ImportBinding
 
 __all__ = ["BUILTIN_RESOLVER_ID", "MAX_CANDIDATES", "Tier1Resolver"]
 
@@ -52,45 +52,23 @@ _CONSTRUCTORS = {
     "php": ("__construct",),
     "dart": ("",),
 }
-_MAX_HOPS = 4
+_MAX_HOPS = 4  # return types followed, at most
 _CONSTRUCTED = re.compile(r"^(?:new\s+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\([^()]*\)$")
 _SELF_TYPES = frozenset({"Self", "self", "this", "static"})
 _IDENT = re.compile(r"[A-Za-z_$@][\w$]*")
 _MODULE_RECEIVERS = frozenset({"python", "javascript", "typescript", "tsx", "go"})
 
 
-class _FileScope:
-    """What one file brings into scope: bindings by local name, types by scope."""
-
-    def __init__(self, symbols: Symbols, file_index: int) -> None:
-        record = symbols.files[file_index]
-        self.index = file_index
-        self.record = record
-        self.offset = symbols.offsets[file_index]
-        self.bindings: dict[str, list[ImportBinding]] = {}
-        self.wildcards: list[ImportBinding] = []
-        for binding in record.facts.imports:
-            if binding.local == "*":
-                self.wildcards.append(binding)
-            elif binding.local:
-                self.bindings.setdefault(binding.local, []).append(binding)
-        self.types: dict[tuple[int, str], str] = {}
-        for typed in record.facts.types:
-            scope = self.offset + typed.scope if typed.scope >= 0 else self.offset
-            self.types.setdefault((scope, typed.var), typed.type)
-
-
-class Tier1Resolver:
+class Tier1Resolver(ImportResolver):
     """Resolves every call site of the files it is asked about against `symbols`."""
 
     id = BUILTIN_RESOLVER_ID
 
     def __init__(self, symbols: Symbols) -> None:
         """Resolve against `symbols` (the whole project's definitions)."""
-        self.symbols = symbols
-        self._scopes: dict[int, _FileScope] = {}
+        super().__init__(symbols)
         self._bases: dict[int, list[int]] = {}
-        self._module_cache: dict[tuple[int, str, str], list[int]] = {}
+        self._local_sets: dict[int, frozenset[str]] = {}
 
     # -- entry point --------------------------------------------------------
 
@@ -105,14 +83,8 @@ class Tier1Resolver:
                 edges.append(Edge(number, kind, targets[:MAX_CANDIDATES]))
         return edges
 
-    def _scope(self, file_index: int) -> _FileScope:
-        scope = self._scopes.get(file_index)
-        if scope is None:
-            scope = self._scopes[file_index] = _FileScope(self.symbols, file_index)
-        return scope
-
     def resolve_site(
-        self, scope: _FileScope, caller: int, name: str, receiver: str
+        self, scope: FileScope, caller: int, name: str, receiver: str
     ) -> tuple[str, list[int]]:
         """(kind, targets) for a call of `name` through `receiver` from `caller`."""
         language = scope.record.language
@@ -123,6 +95,8 @@ class Tier1Resolver:
             return self._unknown(language, name, methods=False)
         if receiver in _SELF_NAMES:
             owner = self.symbols.enclosing_class(caller)
+            if owner < 0:  # `def wrapper(self: Scaffold)` outside the class
+                owner = self._var_class(scope, caller, receiver)
             if owner >= 0:
                 found = self._member(owner, name)
                 if found:
@@ -159,7 +133,7 @@ class Tier1Resolver:
 
     # -- bare names -----------------------------------------------------------
 
-    def _bare(self, scope: _FileScope, caller: int, name: str) -> tuple[str, list[int]]:
+    def _bare(self, scope: FileScope, caller: int, name: str) -> tuple[str, list[int]]:
         symbols = self.symbols
         language = scope.record.language
         for gid in symbols.ancestors(caller):
@@ -173,6 +147,8 @@ class Tier1Resolver:
             local = symbols.children.get(gid, {}).get(name)
             if local:
                 return EXACT, list(local)
+            if definition.local_names and name in self._locals(gid):
+                return UNRESOLVED, []  # a parameter or variable: whatever was passed in
         if language in _IMPLICIT_THIS:
             owner = symbols.enclosing_class(caller)
             if owner >= 0:
@@ -205,7 +181,13 @@ class Tier1Resolver:
             return self._by_name(scope, name)
         return UNRESOLVED, []
 
-    def _by_name(self, scope: _FileScope, name: str) -> tuple[str, list[int]]:
+    def _locals(self, gid: int) -> frozenset[str]:
+        found = self._local_sets.get(gid)
+        if found is None:
+            found = self._local_sets[gid] = frozenset(self.symbols.defs[gid].local_names.split())
+        return found
+
+    def _by_name(self, scope: FileScope, name: str) -> tuple[str, list[int]]:
         """Unscoped languages: the one definition of that name, a header's first."""
         candidates = [
             gid
@@ -248,7 +230,7 @@ class Tier1Resolver:
 
     # -- receivers ------------------------------------------------------------
 
-    def _receiver(self, scope: _FileScope, caller: int, receiver: str) -> tuple[str, list[int]]:
+    def _receiver(self, scope: FileScope, caller: int, receiver: str) -> tuple[str, list[int]]:
         """What a receiver text denotes: ("class", [id]), ("module", files) or ("", [])."""
         language = scope.record.language
         receiver = receiver.replace("::", ".").replace("->", ".").replace("?.", ".")
@@ -265,6 +247,8 @@ class Tier1Resolver:
         head = parts[0]
         if head in _SELF_NAMES:
             current = self.symbols.enclosing_class(caller)
+            if current < 0:
+                current = self._var_class(scope, caller, head)
         else:
             current = self._var_class(scope, caller, head)
             if current < 0:
@@ -281,7 +265,7 @@ class Tier1Resolver:
             return self._type(scope, caller, receiver, 0)
         return "", []
 
-    def _var_class(self, scope: _FileScope, caller: int, var: str) -> int:
+    def _var_class(self, scope: FileScope, caller: int, var: str) -> int:
         """The class of a local, parameter or (outside Python) field named `var`; -1 if unknown."""
         symbols = self.symbols
         for gid in symbols.ancestors(caller):
@@ -294,7 +278,19 @@ class Tier1Resolver:
         if scope.record.language != "python":
             owner = symbols.enclosing_class(caller)
             if owner >= 0:
-                return self._field_class(owner, var)
+                found_class = self._field_class(owner, var)
+                if found_class >= 0:
+                    return found_class
+        for binding in scope.bindings.get(var, ()):  # `from .globals import current_app`
+            if not binding.symbol:
+                continue
+            for file_index in self._binding_module(scope, binding.module):
+                home = self._scope(file_index)
+                module = symbols.module_def(file_index)
+                declared = home.types.get((module, binding.symbol))
+                if declared:
+                    kind, target = self._type(home, module, declared, 0)
+                    return target[0] if kind == "class" else -1
         return -1
 
     def _field_class(self, class_id: int, field: str) -> int:
@@ -307,7 +303,7 @@ class Tier1Resolver:
                 return target[0] if kind == "class" else -1
         return -1
 
-    def _type(self, scope: _FileScope, caller: int, type_text: str,
+    def _type(self, scope: FileScope, caller: int, type_text: str,
               depth: int) -> tuple[str, list[int]]:
         """A type name as written in `scope` -> ("class", [id]) or ("", []).
 
@@ -343,119 +339,6 @@ class Tier1Resolver:
                 return self._type(home, function, returned, depth + 1)
         return "", []
 
-    def _module_receiver(self, scope: _FileScope, receiver: str) -> list[int]:
-        """Files a receiver names through an import: `osp`, `a.b`, `pkg`, `ns`."""
-        language = scope.record.language
-        bindings = scope.bindings
-        if receiver in bindings:
-            found: list[int] = []
-            for binding in bindings[receiver]:
-                if binding.symbol and language != "python":
-                    continue
-                files = self._binding_module(scope, binding.module, binding.symbol)
-                found.extend(files)
-            return found
-        if language == "python" and "." in receiver:
-            parts = receiver.split(".")
-            for cut in range(len(parts) - 1, 0, -1):
-                local = ".".join(parts[:cut])
-                for binding in bindings.get(local, ()):
-                    rest = ".".join(parts[cut:])
-                    base = f"{binding.module}.{binding.symbol}" if binding.symbol else \
-                        binding.module
-                    files = self._binding_module(scope, f"{base}.{rest}")
-                    if files:
-                        return files
-        return []
-
-    # -- imports ------------------------------------------------------------
-
-    def _binding_module(self, scope: _FileScope, module: str,
-                        symbol: str = "") -> list[int]:
-        """The project files an import's module (plus symbol, for Python) names."""
-        key = (scope.index, module, symbol)
-        cached = self._module_cache.get(key)
-        if cached is not None:
-            return cached
-        modules = self.symbols.modules
-        language = scope.record.language
-        files: list[int] = []
-        if language == "python":
-            is_package = scope.record.path.endswith("__init__.py")
-            dotted = modules.absolute_python(scope.record.module, is_package, module)
-            if symbol and symbol != "*":
-                dotted = f"{dotted}.{symbol}" if dotted else symbol
-            found = modules.python_module(dotted)
-            files = [found] if found is not None else []
-        elif language in ("javascript", "typescript", "tsx"):
-            found = modules.js_module(scope.record.path, module)
-            files = [found] if found is not None else []
-        elif language == "go":
-            files = modules.package_dir(module)
-        elif language in ("java", "kotlin", "scala", "csharp"):
-            files = modules.package_dir(module, ".")
-        elif language == "rust":
-            path = module.replace("::", "/")
-            for prefix in ("crate/", "self/", "super/"):
-                path = path.removeprefix(prefix)
-            found = modules.path_file(scope.record.path, path) if path else None
-            files = [found] if found is not None else []
-        else:
-            found = modules.path_file(scope.record.path, module)
-            files = [found] if found is not None else []
-        self._module_cache[key] = files
-        return files
-
-    def _binding_defs(self, scope: _FileScope, binding: ImportBinding,
-                      hops: int = 0) -> list[int]:
-        """The definitions a named import binds (`from m import f`, `import {f}`)."""
-        language = scope.record.language
-        if not binding.symbol:
-            return []
-        if language == "python":
-            submodule = self._binding_module(scope, binding.module, binding.symbol)
-            if submodule:
-                return []  # `from pkg import sub` binds a module
-            files = self._binding_module(scope, binding.module)
-            return [gid for f in files for gid in self._exported(f, binding.symbol, hops + 1)]
-        files = self._binding_module(scope, binding.module)
-        symbol = binding.symbol
-        found: list[int] = []
-        for f in files:
-            if symbol == "default":
-                found.extend(self._js_default(f))
-            else:
-                found.extend(self._exported(f, symbol, hops + 1))
-        return found
-
-    def _exported(self, file_index: int, name: str, hops: int) -> list[int]:
-        """A module's top-level `name`, following re-exports (`from .x import name`)."""
-        found = self.symbols.top_level(file_index, name)
-        if found or hops >= _MAX_HOPS:
-            return list(found)
-        scope = self._scope(file_index)
-        for binding in scope.bindings.get(name, ()):
-            found = self._binding_defs(scope, binding, hops + 1)
-            if found:
-                return found
-        for binding in scope.wildcards:
-            files = self._binding_module(scope, binding.module)
-            for f in files:
-                if f != file_index:
-                    found = self._exported(f, name, hops + 1)
-                    if found:
-                        return found
-        return []
-
-    def _js_default(self, file_index: int) -> list[int]:
-        """A JS/TS module's default export: the one top-level definition when it has one."""
-        module = self.symbols.offsets[file_index]
-        children = self.symbols.children.get(module, {})
-        tops = [gid for group in children.values() for gid in group]
-        return tops if len(tops) == 1 else []
-
-    # -- classes ------------------------------------------------------------
-
     def _class_bases(self, class_id: int) -> list[int]:
         """Project base classes of a class, breadth first, the class itself excluded."""
         cached = self._bases.get(class_id)
@@ -488,14 +371,6 @@ class Tier1Resolver:
             if kind == "class" and target[0] != class_id:
                 found.append(target[0])
         return found
-
-    def binding_files(self, file_index: int, binding: ImportBinding) -> list[int]:
-        """The project files an import binding of a file names (its module's file)."""
-        scope = self._scope(file_index)
-        files = self._binding_module(scope, binding.module, binding.symbol)
-        if not files and binding.symbol:
-            files = self._binding_module(scope, binding.module)
-        return list(files)
 
     def direct_bases(self, class_id: int) -> list[int]:
         """The project classes a class names as its bases."""

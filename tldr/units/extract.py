@@ -15,6 +15,7 @@ from tldr.units.bindings import call_binding, import_bindings
 from tldr.units.chunks import text_units
 from tldr.units.detect import CONTENT_DECIDED, detect_language
 from tldr.units.facts import (
+    ALIAS_PREFIX,
     TYPE_NODES,
     CallSite,
     FileFacts,
@@ -280,6 +281,12 @@ class _Extractor(Collected):
         """Record the names whose type a declaration or assignment makes evident."""
         for name, type_text, is_field in declared_types(node, self.language):
             scope: OpenUnit | None = targets[-1] if targets[-1].index >= 0 else None
+            if type_text.startswith(ALIAS_PREFIX):  # the type of a name typed earlier here
+                alias = type_text[len(ALIAS_PREFIX):]
+                type_text = next((t for s, n, t in reversed(self.typed)
+                                  if s is scope and n == alias), "")
+                if not type_text:
+                    continue
             if is_field:
                 scope = next((u for u in reversed(targets) if u.kind == "class"), None)
                 if scope is None:
@@ -289,6 +296,7 @@ class _Extractor(Collected):
     def _call(self, node: Node, kind: str, targets: tuple[OpenUnit, ...], top: int) -> None:
         field = self.spec.calls[kind]
         callee: Node | None = None
+        text: str | None = None
         if self.language == "elixir":
             name = elixir_call_name(node)
             callee = node.child_by_field_name("target")
@@ -324,7 +332,7 @@ class _Extractor(Collected):
         for unit in targets:
             unit.calls.append(name)
         if callee is not None:
-            receiver, column = call_receiver(node, callee, name, self.source)
+            receiver, column = call_receiver(node, callee, name, self.source, text)
             self.sites.append(
                 CallSite(node.start_point[0] + 1, column, targets[-1].index, name, receiver)
             )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 __all__ = [
+    "ALIAS_PREFIX",
     "TYPE_NODES",
     "CallSite",
     "FileFacts",
@@ -94,6 +95,8 @@ _BASE_CLAUSES = frozenset(
     }
 )
 _MAX_BASES = 8
+ALIAS_PREFIX = "="
+"""A type recorded as `=name` means "the type of the variable `name`" (resolved at the walk)."""
 _CALLEE_TYPES = frozenset({"identifier", "selector_expression", "member_expression",
                            "scoped_identifier", "field_expression"})
 
@@ -118,9 +121,15 @@ def _text(node: Node | None) -> str:
     return node.text[:300].decode("utf-8", "replace")
 
 
-def call_receiver(call: Node, callee: Node, name: str, source: bytes) -> tuple[str, int]:
-    """The receiver text of a call and the character column where `name` starts."""
-    text = _text(callee)
+def call_receiver(
+    call: Node, callee: Node, name: str, source: bytes, text: str | None = None
+) -> tuple[str, int]:
+    """The receiver text of a call and the character column where `name` starts.
+
+    `text` is the callee's text when the caller has decoded it already.
+    """
+    if text is None:
+        text = _text(callee)
     position = text.rfind(name) if name else -1
     if position <= 0:
         receiver = ""
@@ -146,6 +155,9 @@ def clean_type(text: str, language: str) -> str:
         wrapped = _PY_WRAPPED.match(text)
         if wrapped:
             text = wrapped.group(1)
+        options = [t.strip() for t in text.split("|") if t.strip() not in ("None", "")]
+        if len(options) == 1:  # `Foo | None`
+            text = options[0]
         if "|" in text or "[" in text or "," in text:
             return ""
     for _ in range(3):
@@ -224,9 +236,11 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
             return found
         declared = node.child_by_field_name("type")
         type_text = clean_type(_type_text(declared), language) if declared is not None else ""
+        assigned = node.child_by_field_name("right") or node.child_by_field_name("value")
         if not type_text:
-            type_text = _value_type(node.child_by_field_name("right")
-                                    or node.child_by_field_name("value"), language)
+            type_text = _value_type(assigned, language)
+        if not type_text and assigned is not None and assigned.type == "identifier":
+            type_text = ALIAS_PREFIX + _text(assigned)  # `self.app = app`: whatever `app` is
         if not type_text:
             return found
         field = _field_owner(target)
