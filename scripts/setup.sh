@@ -54,7 +54,7 @@ fi
 
 if [ "$dev" = 1 ]; then
     step "installing tldrf with its dev tools, optional backends and example plugin"
-    "${pip[@]}" install -q -e ".[dev,faiss,qdrant,mcp]" -e examples/tldr-plugin-example
+    "${pip[@]}" install -q -e ".[dev,faiss,qdrant,chromadb,milvus,mcp]" -e examples/tldr-plugin-example
 else
     step "installing tldrf"
     "${pip[@]}" install -q -e .
