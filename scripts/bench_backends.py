@@ -1,22 +1,37 @@
-"""Benchmark every available vector store backend.
+"""Benchmark every available vector store backend, side by side in one run.
 
-Build time (create + add + save), query latency p50/p99 (k=10, one query at a
-time, index opened with view=True as the daemon does) and recall@10 against
-exact search, on random clustered unit vectors (d=384).
+Default mode: build time (create + add + save), query latency p50/p99 (k=10,
+one query at a time, index opened with view=True as the daemon does) and
+recall@10 against exact search, on random clustered unit vectors (d=384).
+
+`--daemon`: the same generated project (scripts/bench_daemon.py's, `--units`
+units, the hash-256 model: the embedding is not under test) built with each
+backend and searched through a real daemon: client-side search p50/p99, the
+daemon's own time excluding the query embedding, the daemon's RSS (plus the
+Chroma server's for `chromadb (server)`) and the index size on disk. The
+Chroma server is a real `chroma run` on 127.0.0.1 started here.
 
     .venv/bin/python scripts/bench_backends.py            # 10k and 100k
     .venv/bin/python scripts/bench_backends.py --sizes 10000 --queries 100
+    .venv/bin/python scripts/bench_backends.py --daemon --units 5000
 
 Embedded qdrant commits each point to SQLite separately (~100 points/s), so
 it is capped at --qdrant-cap vectors (default 1000) and reported as such.
+The 1M-vector engine comparison is scripts/bench_engines_scale.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -69,10 +84,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--qdrant-cap", type=int, default=1000)
+    parser.add_argument("--daemon", action="store_true",
+                        help="every backend through a real daemon on one generated project")
+    parser.add_argument("--units", type=int, default=5000, help="project size for --daemon")
+    parser.add_argument("--searches", type=int, default=300, help="searches per backend")
     args = parser.parse_args(argv)
+    if args.daemon:
+        through_daemon(args.units, args.searches)
+        return
     k = 10
     runs = [("usearch", {}), ("usearch", {"exact_threshold": 0}), ("exact", {}), ("faiss", {})]
-    runs.append(("qdrant", {}))
+    runs += [("qdrant", {}), ("chromadb", {}), ("milvus", {})]
     threshold = 10_000  # tldr.vector_store._usearch.DEFAULT_EXACT_THRESHOLD
     print(f"d={args.dim}, k={k}, {args.queries} queries, clustered unit vectors")
     header = f"{'backend':<22}{'n':>8}{'build s':>10}{'p50 ms':>9}{'p99 ms':>9}{'recall@10':>11}"
@@ -100,6 +122,101 @@ def main(argv: list[str] | None = None) -> None:
             note = f"  (capped at {m})" if m < n else ""
             row = f"{label:<22}{m:>8}{build_s:>10.2f}{p50:>9.3f}{p99:>9.3f}{recall:>11.3f}"
             print(row + note, flush=True)
+
+
+DAEMON_RUNS: list[tuple[str, str, dict[str, Any]]] = [
+    ("usearch", "usearch", {}),
+    ("exact", "exact", {}),
+    ("faiss", "faiss", {}),
+    ("qdrant (embedded)", "qdrant", {}),
+    ("chromadb (embedded)", "chromadb", {}),
+    ("chromadb (server)", "chromadb", {"url": "CHROMA_URL"}),
+    ("milvus (lite)", "milvus", {}),
+]
+
+
+def _disk_mib(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def through_daemon(units: int, searches: int) -> None:
+    """Build one project per backend, search each through its daemon, print a table."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import psutil
+    from bench_daemon import daemon_latency, make_project
+    from engine_servers import ChromaServer
+
+    from tldr.daemon.client import DaemonClient, ensure_daemon, stop_daemon
+    from tldr.daemon.settings import daemon_files
+    from tldr.paths import IndexPaths
+
+    work = Path(tempfile.mkdtemp(prefix="tldrf-bench-backends-"))
+    runtime = work / "rt"
+    runtime.mkdir(mode=0o700)
+    os.environ.update(TLDR_RUNTIME_DIR=str(runtime), TLDR_IDLE_TIMEOUT="0",
+                      TLDR_USER_CACHE_DIR=str(work / "cache"))
+    template = work / "template"
+    make_project(template, units)
+    chroma = ChromaServer(work / "chroma-data").start()
+    tldrf = Path(sys.executable).with_name("tldrf")
+    queries = ["parse the config", "retry with backoff", "http handler for the session",
+               "render template", "socket buffer stream", "cache token for user"]
+    print(f"{units} units, hash-256 model, {searches} searches per backend through the daemon")
+    header = (f"{'backend':<22}{'build s':>9}{'p50 ms':>9}{'p99 ms':>9}{'daemon p50':>12}"
+              f"{'excl.emb':>10}{'RSS MiB':>9}{'disk MiB':>10}")
+    print(header)
+    print("-" * len(header), flush=True)
+    results: list[dict[str, Any]] = []
+    try:
+        for label, backend, settings in DAEMON_RUNS:
+            if not available_backends()[backend].is_available()[0]:
+                print(f"{label:<22}  unavailable", flush=True)
+                continue
+            root = work / label.replace(" ", "_").replace("(", "").replace(")", "")
+            shutil.copytree(template, root)
+            table = "\n".join(
+                f"{key} = {json.dumps(chroma.url if value == 'CHROMA_URL' else value)}"
+                for key, value in settings.items())
+            (root / ".tldr").mkdir()
+            (root / ".tldr" / "config.toml").write_text(
+                f'[semantic]\nvector_backend = "{backend}"\nmodel = "hash-256"\n\n'
+                f"[vector_store.{backend}]\n{table}\n")
+            started = time.perf_counter()
+            subprocess.run([str(tldrf), "semantic", "index", str(root)], check=True,
+                           stdout=subprocess.DEVNULL)
+            build_s = time.perf_counter() - started
+            files = daemon_files(root)
+            ensure_daemon(files, timeout=120)
+            try:
+                with DaemonClient(files=files, timeout=120) as client:
+                    client.call("search", {"query": "warm up", "k": 10})
+                    figures = daemon_latency(client, queries, searches)
+                    pid = client.call("status")["pid"]
+                    rss = psutil.Process(pid).memory_info().rss / 2**20
+            finally:
+                stop_daemon(files, timeout=10)
+            disk = _disk_mib(IndexPaths(root).semantic_dir)
+            if settings.get("url"):
+                rss += psutil.Process(chroma.process.pid).memory_info().rss / 2**20
+                disk += _disk_mib(chroma.path)
+            row = {"backend": label, "build_s": round(build_s, 1),
+                   "client_ms": figures["client_ms"], "daemon_ms": figures["daemon_ms"],
+                   "daemon_excl_embed_ms": figures["daemon_excl_embed_ms"],
+                   "rss_mib": round(rss), "disk_mib": round(disk, 1)}
+            results.append(row)
+            print(f"{label:<22}{build_s:>9.1f}{figures['client_ms']['p50']:>9}"
+                  f"{figures['client_ms']['p99']:>9}{figures['daemon_ms']['p50']:>12}"
+                  f"{figures['daemon_excl_embed_ms']['p50']:>10}{rss:>9.0f}{disk:>10.1f}",
+                  flush=True)
+    finally:
+        chroma.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    base = next((r for r in results if r["backend"] == "usearch"), None)
+    if base:
+        for row in results:
+            ratio = row["client_ms"]["p50"] / base["client_ms"]["p50"]
+            print(f"{row['backend']:<22} p50 {ratio:.2f}x usearch")
 
 
 if __name__ == "__main__":

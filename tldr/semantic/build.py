@@ -34,7 +34,7 @@ from tldr.config import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
-from tldr.semantic import lexical
+from tldr.semantic import lexical, shared
 from tldr.semantic.build_lock import BuildLock
 from tldr.semantic.commit import Snapshot, commit_build
 from tldr.semantic.embedders import Embedder, get_embedder
@@ -139,6 +139,34 @@ def build_semantic_index(
     root = find_project_root(project)
     paths = IndexPaths(root)
     settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend)
+    role = shared.shared_role(settings)
+    if role == "follow":  # a reader of a team's index never builds (specs/018-engines.md)
+        followed = shared.follow_shared_index(
+            root, vector_backend=vector_backend, lock_timeout=lock_timeout
+        )
+        return BuildReport(status=followed.status, root=root, build_id=followed.build_id,
+                           units=followed.units, files=followed.files,
+                           seconds=followed.seconds)
+    report = _build(paths, settings, started, rebuild=rebuild, device=device,
+                    embedder=embedder, progress=progress, lock_timeout=lock_timeout)
+    if role == "publish":  # also retries a publish that failed after its build
+        shared.publish_pending(paths, settings)
+    return report
+
+
+def _build(
+    paths: IndexPaths,
+    settings: BuildSettings,
+    started: float,
+    *,
+    rebuild: bool,
+    device: str | None,
+    embedder: Embedder | None,
+    progress: ProgressCallback | None,
+    lock_timeout: float,
+) -> BuildReport:
+    """Build unless up to date, under the rebuild lock."""
+    root = paths.root
     if not rebuild and is_up_to_date(root, settings=settings):
         return _up_to_date(paths, started)
 

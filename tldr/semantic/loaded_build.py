@@ -11,7 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from tldr._exceptions import IndexCorruptError, IndexIncompatibleError
+from tldr._exceptions import (
+    BackendError,
+    BackendUnavailableError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+)
 from tldr.config import backend_settings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
@@ -79,7 +84,12 @@ class LoadedBuild:
             store_dir=paths.semantic_dir,
             settings=backend_settings(paths.config, store_meta.backend),
         )
-        vector_index = store.open(store_meta.index_file, view=view)
+        try:
+            vector_index = store.open(store_meta.index_file, view=view)
+        except BackendUnavailableError:
+            raise
+        except BackendError:  # the engine's server is down: serve lexically meanwhile
+            vector_index = _Reconnecting(store, store_meta.index_file, metadata.dimension, view)
         if vector_index.dimension != metadata.dimension:
             raise IndexIncompatibleError(
                 f"index dimension {vector_index.dimension} does not match metadata "
@@ -124,3 +134,45 @@ class LoadedBuild:
             vector_index=vector_index,
             lexical_index=lexical.LexicalIndex.build(units),
         )
+
+
+class _Reconnecting:
+    """The vector index of a build whose engine could not be reached when it was loaded.
+
+    Each search tries to open the collection again; until that works it raises
+    the engine's one-line `BackendError`, which search answers with lexical
+    results and a warning. The build's units and lexical index are local.
+    """
+
+    def __init__(self, store: Any, location: str, dimension: int, view: bool) -> None:
+        self._store = store
+        self._location = location
+        self.dimension = dimension
+        self._view = view
+        self._index: Any = None
+
+    def _opened(self) -> Any:
+        if self._index is None:
+            index = self._store.open(self._location, view=self._view)
+            if index.dimension != self.dimension:
+                raise IndexIncompatibleError(
+                    f"index dimension {index.dimension} does not match metadata "
+                    f"({self.dimension}); run: tldrf semantic index --rebuild"
+                )
+            self._index = index
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self._opened())
+
+    def search(self, query: Any, k: int) -> Any:
+        """Search once the engine answers; see `VectorIndex.search`."""
+        return self._opened().search(query, k)
+
+    def keys(self) -> Any:
+        """Every key, once the engine answers."""
+        return self._opened().keys()
+
+    def copy(self) -> Any:
+        """A writable copy, once the engine answers."""
+        return self._opened().copy()
