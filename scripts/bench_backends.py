@@ -184,7 +184,7 @@ def through_daemon(units: int, searches: int) -> None:
                 f"[vector_store.{backend}]\n{table}\n")
             started = time.perf_counter()
             subprocess.run([str(tldrf), "semantic", "index", str(root)], check=True,
-                           stdout=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             build_s = time.perf_counter() - started
             files = daemon_files(root)
             ensure_daemon(files, timeout=120)
