@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from engine_servers import ChromaServer, chroma_command
+
 from tldr._exceptions import BackendError, ConfigError
 from tldr.testing import VectorStoreContract, random_unit_vectors
 from tldr.vector_store import VectorStore, get_backend

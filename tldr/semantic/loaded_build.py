@@ -28,7 +28,7 @@ from tldr.semantic.storage import (
     verify_artifacts,
 )
 from tldr.units import Unit
-from tldr.vector_store import get_backend
+from tldr.vector_store import VectorIndex, get_backend
 
 __all__ = ["LoadedBuild"]
 
@@ -84,6 +84,7 @@ class LoadedBuild:
             store_dir=paths.semantic_dir,
             settings=backend_settings(paths.config, store_meta.backend),
         )
+        vector_index: VectorIndex
         try:
             vector_index = store.open(store_meta.index_file, view=view)
         except BackendUnavailableError:
@@ -136,43 +137,58 @@ class LoadedBuild:
         )
 
 
-class _Reconnecting:
+class _Reconnecting(VectorIndex):
     """The vector index of a build whose engine could not be reached when it was loaded.
 
-    Each search tries to open the collection again; until that works it raises
+    Each use tries to open the collection again; until that works it raises
     the engine's one-line `BackendError`, which search answers with lexical
     results and a warning. The build's units and lexical index are local.
     """
 
+    writable = False
+
     def __init__(self, store: Any, location: str, dimension: int, view: bool) -> None:
         self._store = store
         self._location = location
-        self.dimension = dimension
+        self._dimension = dimension
         self._view = view
-        self._index: Any = None
+        self._index: VectorIndex | None = None
 
-    def _opened(self) -> Any:
+    def _opened(self) -> VectorIndex:
         if self._index is None:
             index = self._store.open(self._location, view=self._view)
-            if index.dimension != self.dimension:
+            if index.dimension != self._dimension:
                 raise IndexIncompatibleError(
                     f"index dimension {index.dimension} does not match metadata "
-                    f"({self.dimension}); run: tldrf semantic index --rebuild"
+                    f"({self._dimension}); run: tldrf semantic index --rebuild"
                 )
             self._index = index
         return self._index
 
+    @property
+    def dimension(self) -> int:
+        """The dimension the build's metadata records."""
+        return self._dimension
+
     def __len__(self) -> int:
         return len(self._opened())
 
-    def search(self, query: Any, k: int) -> Any:
-        """Search once the engine answers; see `VectorIndex.search`."""
-        return self._opened().search(query, k)
+    def add(self, keys: Any, vectors: Any) -> None:
+        """Refuse: a committed build is read-only."""
+        self._check_writable()
+
+    def remove(self, keys: Any) -> None:
+        """Refuse: a committed build is read-only."""
+        self._check_writable()
 
     def keys(self) -> Any:
         """Every key, once the engine answers."""
         return self._opened().keys()
 
-    def copy(self) -> Any:
+    def copy(self) -> VectorIndex:
         """A writable copy, once the engine answers."""
         return self._opened().copy()
+
+    def search(self, query: Any, k: int) -> Any:
+        """Search once the engine answers; see `VectorIndex.search`."""
+        return self._opened().search(query, k)

@@ -342,10 +342,11 @@ class ServerVectorStore(VectorStore):
 
     def append_commit(self, seq: int, record: bytes) -> None:
         """Append a commit record; the one with the highest `seq` is live."""
-        row = {"id": f"c:{seq:020d}", "kind": "commit", "name": "", "part": 0, "seq": seq,
-               "data": base64.b64encode(record).decode("ascii")}
-        if len(row["data"]) > 60_000:
+        data = base64.b64encode(record).decode("ascii")
+        if len(data) > 60_000:  # one row, under Milvus's VARCHAR cap
             raise BackendError(f"{self.engine}: commit record too large ({len(record)} bytes)")
+        row = {"id": f"c:{seq:020d}", "kind": "commit", "name": "", "part": 0, "seq": seq,
+               "data": data}
         self.guarded(lambda: self._blob_put(self._blob_collection(), [row]))
 
     def commits(self) -> list[tuple[int, bytes]]:
