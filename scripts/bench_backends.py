@@ -143,11 +143,15 @@ def _disk_mib(path: Path) -> float:
 
 
 def through_daemon(units: int, searches: int, model: str) -> None:
-    """Build one project per backend, search each through its daemon, print a table."""
+    """Build one project per backend, search them all through their daemons, print a table.
+
+    Every daemon runs at once and the searches go round-robin over them, so
+    the load of a shared machine weighs on every backend alike.
+    """
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import psutil
-    from bench_daemon import daemon_latency, make_project
+    from bench_daemon import make_project, percentiles
     from engine_servers import ChromaServer
 
     from tldr.daemon.client import DaemonClient, ensure_daemon, stop_daemon
@@ -165,12 +169,9 @@ def through_daemon(units: int, searches: int, model: str) -> None:
     tldrf = Path(sys.executable).with_name("tldrf")
     queries = ["parse the config", "retry with backoff", "http handler for the session",
                "render template", "socket buffer stream", "cache token for user"]
-    print(f"{units} units, {model}, {searches} searches per backend through the daemon")
-    header = (f"{'backend':<22}{'build s':>9}{'p50 ms':>9}{'p99 ms':>9}{'daemon p50':>12}"
-              f"{'excl.emb':>10}{'RSS MiB':>9}{'disk MiB':>10}")
-    print(header)
-    print("-" * len(header), flush=True)
-    results: list[dict[str, Any]] = []
+    print(f"{units} units, {model}, {searches} searches per backend through the daemon, "
+          "round-robin over all backends")
+    runs: list[dict[str, Any]] = []
     try:
         for label, backend, settings in DAEMON_RUNS:
             if not available_backends()[backend].is_available()[0]:
@@ -188,42 +189,48 @@ def through_daemon(units: int, searches: int, model: str) -> None:
             started = time.perf_counter()
             subprocess.run([str(tldrf), "semantic", "index", str(root)], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            build_s = time.perf_counter() - started
             files = daemon_files(root)
             ensure_daemon(files, timeout=120)
-            try:
-                with DaemonClient(files=files, timeout=120) as client:
-                    client.call("search", {"query": "warm up", "k": 10})
-                    figures = daemon_latency(client, queries, searches)
-                    daemon = psutil.Process(client.call("status")["pid"])
-                    rss = daemon.memory_info().rss / 2**20
-                    for child in daemon.children(recursive=True):  # Milvus Lite's server
-                        if "milvus" in " ".join(child.cmdline()):
-                            rss += child.memory_info().rss / 2**20
-            finally:
-                stop_daemon(files, timeout=10)
-            disk = _disk_mib(IndexPaths(root).semantic_dir)
-            if settings.get("url"):
+            client = DaemonClient(files=files, timeout=120).__enter__()
+            client.call("search", {"query": "warm up", "k": 10})
+            runs.append({"label": label, "root": root, "files": files, "client": client,
+                         "server": bool(settings.get("url")),
+                         "build_s": time.perf_counter() - started,
+                         "wall": [], "took": [], "own": []})
+            print(f"built and started: {label}", flush=True)
+        for number in range(searches):
+            for run in runs:
+                started = time.perf_counter()
+                result = run["client"].call(
+                    "search", {"query": queries[number % len(queries)], "k": 10})
+                run["wall"].append((time.perf_counter() - started) * 1000)
+                run["took"].append(result["took_ms"])
+                run["own"].append(result["took_ms"] - result["embed_ms"])
+        header = (f"{'backend':<22}{'build s':>9}{'p50 ms':>9}{'p99 ms':>9}{'daemon p50':>12}"
+                  f"{'excl.emb':>10}{'RSS MiB':>9}{'disk MiB':>10}{'p50/usearch':>13}")
+        print(header)
+        print("-" * len(header), flush=True)
+        base = percentiles(runs[0]["wall"])["p50"] if runs else 1.0
+        for run in runs:
+            daemon = psutil.Process(run["client"].call("status")["pid"])
+            rss = daemon.memory_info().rss / 2**20
+            for child in daemon.children(recursive=True):  # Milvus Lite's server
+                if "milvus" in " ".join(child.cmdline()):
+                    rss += child.memory_info().rss / 2**20
+            disk = _disk_mib(IndexPaths(run["root"]).semantic_dir)
+            if run["server"]:
                 rss += psutil.Process(chroma.process.pid).memory_info().rss / 2**20
                 disk += _disk_mib(chroma.path)
-            row = {"backend": label, "build_s": round(build_s, 1),
-                   "client_ms": figures["client_ms"], "daemon_ms": figures["daemon_ms"],
-                   "daemon_excl_embed_ms": figures["daemon_excl_embed_ms"],
-                   "rss_mib": round(rss), "disk_mib": round(disk, 1)}
-            results.append(row)
-            print(f"{label:<22}{build_s:>9.1f}{figures['client_ms']['p50']:>9}"
-                  f"{figures['client_ms']['p99']:>9}{figures['daemon_ms']['p50']:>12}"
-                  f"{figures['daemon_excl_embed_ms']['p50']:>10}{rss:>9.0f}{disk:>10.1f}",
-                  flush=True)
+            wall, took, own = (percentiles(run[key]) for key in ("wall", "took", "own"))
+            print(f"{run['label']:<22}{run['build_s']:>9.1f}{wall['p50']:>9}{wall['p99']:>9}"
+                  f"{took['p50']:>12}{own['p50']:>10}{rss:>9.0f}{disk:>10.1f}"
+                  f"{wall['p50'] / base:>12.2f}x", flush=True)
     finally:
+        for run in runs:
+            run["client"].__exit__(None, None, None)
+            stop_daemon(run["files"], timeout=10)
         chroma.stop()
         shutil.rmtree(work, ignore_errors=True)
-    base = next((r for r in results if r["backend"] == "usearch"), None)
-    if base:
-        for row in results:
-            ratio = row["client_ms"]["p50"] / base["client_ms"]["p50"]
-            print(f"{row['backend']:<22} p50 {ratio:.2f}x usearch")
-
 
 if __name__ == "__main__":
     main()
