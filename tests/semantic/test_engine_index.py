@@ -226,3 +226,29 @@ def test_milvus_lite_build_search_and_update(tmp_path: Path) -> None:
     rows = searcher.search("marker_2", k=3)
     assert rows[0]["name"] == "marker_2"
     assert not searcher.run("marker number", k=3, mode="dense").warnings
+
+
+def test_milvus_shared_index_publish_and_follow(tmp_path: Path) -> None:
+    """The shared-index flow on Milvus: publish, follow, republish, follow again.
+
+    Milvus Lite admits one process per file, so publisher and reader share
+    this process (and its client); the server path uses the same calls.
+    """
+    if not get_backend("milvus").is_available()[0]:
+        pytest.skip("pymilvus is not installed: pip install 'tldrf[milvus]'")
+    common = {"uri": str(tmp_path / "team.db"), "shared_index": "team"}
+    publisher = _clone(tmp_path, "ci", "milvus", shared_role="publish", **common)
+    reader = _clone(tmp_path, "dev", "milvus", **common)
+    with pytest.raises(IndexMissingError):
+        follow_shared_index(reader)
+    searcher = Searcher(reader)
+    for generation in range(2):
+        _markers(publisher, generation)
+        published = build_semantic_index(publisher).build_id
+        followed = build_semantic_index(reader)  # a follower's index = follow
+        assert (followed.status, followed.build_id) == ("followed", published)
+        assert searcher.build.metadata.vector_store.build_id == published
+        dense = searcher.run(f"marker number {generation}", k=3, mode="dense")
+        assert dense.rows and not dense.warnings
+        assert searcher.search(f"marker_{generation}", k=1)[0]["name"] == f"marker_{generation}"
+    assert build_semantic_index(reader).status == "up_to_date"
