@@ -54,7 +54,7 @@ fi
 
 if [ "$dev" = 1 ]; then
     step "installing tldrf with its dev tools, optional backends and example plugin"
-    "${pip[@]}" install -q -e ".[dev,faiss,qdrant,mcp]" -e examples/tldr-plugin-example
+    "${pip[@]}" install -q -e ".[dev,faiss,qdrant,chromadb,milvus,mcp]" -e examples/tldr-plugin-example
 else
     # As a user installs it, not editable: setuptools' editable finder costs
     # every command about 11 ms of start-up.

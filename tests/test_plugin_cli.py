@@ -11,7 +11,11 @@ from tldr.cli import main
 def test_backends_json_lists_builtins_with_availability(capsys) -> None:
     assert main(["semantic", "backends", "--json"]) == 0
     rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
-    assert {"usearch", "exact", "faiss", "qdrant"} <= set(rows)
+    assert {"usearch", "exact", "faiss", "qdrant", "chromadb", "milvus"} <= set(rows)
+    for engine in ("chromadb", "milvus"):  # through the registry, like any backend
+        row = rows[engine]
+        assert row["source"] == "built-in"
+        assert row["available"] is True or f"tldrf[{engine}]" in row["reason"], row
     usearch = rows["usearch"]
     assert usearch["source"] == "built-in"
     assert usearch["available"] is True and usearch["healthy"] is True

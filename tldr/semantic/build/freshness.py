@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from tldr._exceptions import IndexCorruptError, IndexStateError, TldrError
@@ -174,6 +175,6 @@ def current_signature(root: Path, metadata: Metadata) -> ProjectSignature:
     return fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
 
 
-def open_store(paths: IndexPaths, backend_id: str, settings: dict[str, Any]) -> VectorStore:
+def open_store(paths: IndexPaths, backend_id: str, settings: Mapping[str, Any]) -> VectorStore:
     """The project's vector store of that backend."""
-    return get_backend(backend_id)(store_dir=paths.semantic_dir, settings=settings)
+    return get_backend(backend_id)(store_dir=paths.semantic_dir, settings=dict(settings))

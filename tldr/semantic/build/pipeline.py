@@ -42,7 +42,7 @@ from tldr.graph import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
-from tldr.semantic import lexical
+from tldr.semantic import lexical, shared
 from tldr.semantic.build.lock import BuildLock
 from tldr.semantic.models.devices import check_device
 from tldr.semantic.build.commit import Snapshot, commit_build
@@ -158,6 +158,37 @@ def build_semantic_index(
     notes: list[str] = []
     settings = requested_settings(paths, model=model, lang=lang, vector_backend=vector_backend,
                                   rebuild=rebuild, sources=sources, notes=notes)
+    role = shared.shared_role(settings)
+    if role == "follow":  # a reader of a team's index never builds (specs/018-engines.md)
+        followed = shared.follow_shared_index(
+            root, vector_backend=vector_backend, lock_timeout=lock_timeout
+        )
+        return BuildReport(status=followed.status, root=root, build_id=followed.build_id,
+                           units=followed.units, files=followed.files,
+                           seconds=followed.seconds)
+    report = _build(paths, settings, started, rebuild=rebuild, device=device,
+                    embedder=embedder, progress=progress, lock_timeout=lock_timeout,
+                    sources=sources, notes=notes)
+    if role == "publish":  # also retries a publish that failed after its build
+        shared.publish_pending(paths, settings)
+    return report
+
+
+def _build(
+    paths: IndexPaths,
+    settings: BuildSettings,
+    started: float,
+    *,
+    rebuild: bool,
+    device: str | None,
+    embedder: Embedder | None,
+    progress: ProgressCallback | None,
+    lock_timeout: float,
+    sources: dict[str, str],
+    notes: list[str],
+) -> BuildReport:
+    """Build unless up to date, under the rebuild lock."""
+    root = paths.root
     if not rebuild and is_up_to_date(root, settings=settings, paths=paths):
         return _up_to_date(paths, started, sources, notes)
 
@@ -256,7 +287,7 @@ class _Build:
                 f"embedder {self.embedder.model_id!r} does not match the requested model "
                 f"{settings.model!r}"
             )
-        store = open_store(paths, settings.vector_backend, dict(settings.backend_settings))
+        store = open_store(paths, settings.vector_backend, settings.backend_settings)
         self._load_previous(store)
 
         started = time.perf_counter()

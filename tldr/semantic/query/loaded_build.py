@@ -12,7 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tldr._exceptions import IndexCorruptError, IndexIncompatibleError
+from tldr._exceptions import (
+    BackendError,
+    BackendUnavailableError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+)
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (
@@ -25,7 +30,7 @@ from tldr.semantic.storage import (
 from tldr.semantic.unit_table import UnitTable
 from tldr.settings import backend_settings
 from tldr.units import Unit
-from tldr.vector_store import get_backend
+from tldr.vector_store import VectorIndex, get_backend
 
 if TYPE_CHECKING:
     import numpy as np
@@ -109,7 +114,13 @@ class LoadedBuild:
             store_dir=paths.semantic_dir,
             settings=backend_settings(paths.config, store_meta.backend),
         )
-        vector_index = store.open(store_meta.index_file, view=view)
+        vector_index: VectorIndex
+        try:
+            vector_index = store.open(store_meta.index_file, view=view)
+        except BackendUnavailableError:
+            raise
+        except BackendError:  # the engine's server is down: serve lexically meanwhile
+            vector_index = _Reconnecting(store, store_meta.index_file, metadata.dimension, view)
         if vector_index.dimension != metadata.dimension:
             raise IndexIncompatibleError(
                 f"index dimension {vector_index.dimension} does not match metadata "
@@ -165,3 +176,60 @@ def _key_map(key_array: bytes) -> dict[str, Any]:
     keys = np.frombuffer(key_array, dtype="<u8").astype(np.uint64)
     order = np.argsort(keys, kind="stable")
     return {"sorted_keys": keys[order], "key_positions": order.astype(np.int64)}
+
+
+class _Reconnecting(VectorIndex):
+    """The vector index of a build whose engine could not be reached when it was loaded.
+
+    Each use tries to open the collection again; until that works it raises
+    the engine's one-line `BackendError`, which search answers with lexical
+    results and a warning. The build's units and lexical index are local.
+    """
+
+    writable = False
+
+    def __init__(self, store: Any, location: str, dimension: int, view: bool) -> None:
+        self._store = store
+        self._location = location
+        self._dimension = dimension
+        self._view = view
+        self._index: VectorIndex | None = None
+
+    def _opened(self) -> VectorIndex:
+        if self._index is None:
+            index = self._store.open(self._location, view=self._view)
+            if index.dimension != self._dimension:
+                raise IndexIncompatibleError(
+                    f"index dimension {index.dimension} does not match metadata "
+                    f"({self._dimension}); run: tldrf semantic index --rebuild"
+                )
+            self._index = index
+        return self._index
+
+    @property
+    def dimension(self) -> int:
+        """The dimension the build's metadata records."""
+        return self._dimension
+
+    def __len__(self) -> int:
+        return len(self._opened())
+
+    def add(self, keys: Any, vectors: Any) -> None:
+        """Refuse: a committed build is read-only."""
+        self._check_writable()
+
+    def remove(self, keys: Any) -> None:
+        """Refuse: a committed build is read-only."""
+        self._check_writable()
+
+    def keys(self) -> Any:
+        """Every key, once the engine answers."""
+        return self._opened().keys()
+
+    def copy(self) -> VectorIndex:
+        """A writable copy, once the engine answers."""
+        return self._opened().copy()
+
+    def search(self, query: Any, k: int) -> Any:
+        """Search once the engine answers; see `VectorIndex.search`."""
+        return self._opened().search(query, k)

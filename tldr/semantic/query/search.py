@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import (
+    BackendError,
     ConfigError,
     IndexIncompatibleError,
     LegacyIndexError,
@@ -162,8 +163,8 @@ class Searcher:
         # A partial build: the same plan and `dense` fields as the daemon's.
         mode, coverage = search_plan(getattr(build.metadata, "dense", None), request.mode)
         request = request.replace(mode=mode) if mode != request.mode else request
-        dense, lexical_hits, embed_seconds = self._candidates(build, request)
         warnings: list[str] = []
+        dense, lexical_hits, embed_seconds = self._candidates(build, request, warnings)
         if request.files:
             hits = ranking.rank_files(
                 request.query, build.units, dense=dense, lexical=lexical_hits, k=request.k,
@@ -202,9 +203,13 @@ class Searcher:
         return SearchOutcome(rows, embed_seconds, tuple(warnings), coverage)
 
     def _candidates(
-        self, build: LoadedBuild, request: SearchRequest
+        self, build: LoadedBuild, request: SearchRequest, warnings: list[str]
     ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float]:
-        """Dense and lexical candidates that pass the filters, and the embedding seconds."""
+        """Dense and lexical candidates that pass the filters, and the embedding seconds.
+
+        When the vector engine fails (a server backend that is down), the
+        lexical candidates of the same build still answer, with a warning.
+        """
         keep = _filter(build.units, lang=request.lang, path_prefix=request.path_prefix,
                        unit_type=request.unit_type)
         dense: list[tuple[int, float]] = []
@@ -214,12 +219,19 @@ class Searcher:
             started = time.perf_counter()
             query_vector = embedder.embed_query(request.query)
             embed_seconds = time.perf_counter() - started
-            dense = _candidates(
-                lambda n: _dense_search(build, query_vector, n),
-                want=max(ranking.CANDIDATES_DENSE, request.k),
-                total=len(build.units),
-                keep=keep,
-            )
+            try:
+                dense = _candidates(
+                    lambda n: _dense_search(build, query_vector, n),
+                    want=max(ranking.CANDIDATES_DENSE, request.k),
+                    total=len(build.units),
+                    keep=keep,
+                )
+            except BackendError as exc:
+                if request.mode == "dense" or build.lexical_index is None:
+                    raise
+                message = f"vector search skipped, lexical results only: {exc}"
+                logger.warning("%s", message)
+                warnings.append(message)
         lexical_hits: list[tuple[int, float]] = []
         if request.mode != "dense" and build.lexical_index is not None:
             lexical_index = build.lexical_index

@@ -1,0 +1,102 @@
+"""Real engine servers for tests: `chroma run` on loopback, started and stopped here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+__all__ = ["ChromaServer", "chroma_command", "free_port"]
+
+_HEARTBEAT_TRIES = 150
+_HEARTBEAT_EVERY_S = 0.2
+_START_TIMEOUT_S = 45.0
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def chroma_command() -> str | None:
+    """The `chroma` executable installed next to this interpreter, or on PATH."""
+    beside = Path(sys.executable).parent / "chroma"
+    return str(beside) if beside.is_file() else shutil.which("chroma")
+
+
+class ChromaServer:
+    """`chroma run --path PATH --host 127.0.0.1 --port PORT` as a child process."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        self.path = path
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = path.parent / f"chroma-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        """The server's URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ChromaServer:
+        """Start the server and wait (bounded) for its heartbeat."""
+        command = chroma_command()
+        if command is None:
+            raise RuntimeError("chroma is not installed: pip install 'tldrf[chromadb]'")
+        self.path.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [command, "run", "--path", str(self.path), "--host", "127.0.0.1",
+                 "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        for _ in range(_HEARTBEAT_TRIES):
+            if self.process.poll() is not None:
+                break
+            if self.alive():
+                return self
+            if time.monotonic() > deadline:
+                break
+            time.sleep(_HEARTBEAT_EVERY_S)
+        self.stop()
+        tail = self.log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"chroma did not start on {self.url}:\n{tail}")
+
+    def alive(self) -> bool:
+        """Whether the heartbeat answers."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1) as reply:
+                return bool(reply.status == 200)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash, not a shutdown)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        """Terminate the server, killing it if it lingers."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.process = None

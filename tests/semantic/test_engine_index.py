@@ -1,0 +1,254 @@
+"""Project builds on real engines: a shared index followed by readers, a server that dies.
+
+A real `chroma run` on 127.0.0.1 (no mocks); Milvus Lite from a temp file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_servers import ChromaServer, chroma_command
+from processes import run_in_processes
+
+from tldr._exceptions import BackendError, ConfigError, IndexMissingError
+from tldr.semantic import build_semantic_index
+from tldr.semantic.query.search import Searcher
+from tldr.semantic.shared import follow_shared_index
+from tldr.vector_store import get_backend
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
+ROUNDS = 4
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    if chroma_command() is None or not get_backend("chromadb").is_available()[0]:
+        pytest.skip("chromadb is not installed: pip install 'tldrf[chromadb]'")
+    server = ChromaServer(tmp_path / "chroma-data").start()
+    yield server
+    server.stop()
+
+
+def _clone(tmp_path: Path, name: str, backend: str, **settings: str) -> Path:
+    root = Path(shutil.copytree(FIXTURES / "mini", tmp_path / name))
+    (root / ".tldr").mkdir()
+    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    (root / ".tldr" / "config.toml").write_text(
+        f'[semantic]\nvector_backend = "{backend}"\nmodel = "hash-256"\n\n'
+        f"[vector_store.{backend}]\n{table}\n"
+    )
+    return root
+
+
+def _markers(root: Path, upto: int) -> None:
+    body = "".join(
+        f"def marker_{i}(value):\n    \"\"\"Marker number {i}.\"\"\"\n    return value + {i}\n\n"
+        for i in range(upto + 1)
+    )
+    (root / "src" / "markers.py").write_text(body)
+
+
+def _publisher(root: str, done: str) -> None:
+    build_ids = []
+    for generation in range(ROUNDS):
+        _markers(Path(root), generation)
+        report = build_semantic_index(root)
+        assert report.status in ("built", "updated"), report.status
+        build_ids.append(report.build_id)
+        time.sleep(1.5)  # readers follow within this; GC keeps the last 3 builds
+    Path(done).write_text(json.dumps(build_ids))
+
+
+def _reader(root: str, done: str, log: str) -> None:
+    searcher = Searcher(root)
+    seen: list[str] = []
+    deadline = time.monotonic() + 240
+    published: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            follow_shared_index(root)
+        except IndexMissingError:
+            time.sleep(0.2)  # the first publish has not landed yet
+            continue
+        build = searcher.build
+        build_id = build.metadata.vector_store.build_id
+        # One build: its collection, and every key of it is a unit of this build.
+        assert build.vector_index._name.endswith(build_id)
+        assert set(build.vector_index.keys().tolist()) == set(build.sorted_keys.tolist())
+        generation = sum(1 for unit in build.units if unit.name.startswith("marker_")) - 1
+        rows = searcher.search(f"marker_{generation}", k=3, mode="hybrid")
+        assert rows and rows[0]["name"] == f"marker_{generation}", rows
+        dense = searcher.run(f"marker {generation}", k=3, mode="dense")
+        assert dense.rows and not dense.warnings
+        if not seen or seen[-1] != build_id:
+            seen.append(build_id)
+        if os.path.exists(done):
+            published = json.loads(Path(done).read_text())
+            if build_id == published[-1]:
+                break
+        time.sleep(0.1)
+    Path(log).write_text(json.dumps(seen))
+    assert published and seen[-1] == published[-1], (seen, published)
+
+
+def test_two_readers_follow_a_publisher_on_one_server(tmp_path: Path, chroma: ChromaServer
+                                                      ) -> None:
+    """A publisher rebuilds ROUNDS times; two readers on their own clones follow it.
+
+    No reader errs, each read comes from one build (its collection and units
+    agree), both end on the last published build and never go backwards.
+    """
+    common = {"url": chroma.url, "shared_index": "team"}
+    publisher = _clone(tmp_path, "ci", "chromadb", shared_role="publish", **common)
+    readers = [_clone(tmp_path, f"dev{i}", "chromadb", **common) for i in (1, 2)]
+    done = tmp_path / "published.json"
+    logs = [tmp_path / f"reader{i}.json" for i in (1, 2)]
+    run_in_processes(
+        _publisher_or_reader,
+        [("publish", str(publisher), str(done), "")]
+        + [("read", str(root), str(done), str(log)) for root, log in zip(readers, logs,
+                                                                         strict=True)],
+        timeout=300,
+    )
+    published = json.loads(done.read_text())
+    assert len(set(published)) == ROUNDS
+    for log in logs:
+        seen = json.loads(log.read_text())
+        assert seen[-1] == published[-1]
+        assert [published.index(b) for b in seen] == sorted(published.index(b) for b in seen)
+    # A reader's own `semantic index` follows instead of building.
+    report = build_semantic_index(readers[0])
+    assert report.status == "up_to_date" and report.build_id == published[-1]
+    # The publisher's GC kept its last builds only, and their files alone.
+    store = get_backend("chromadb")(store_dir=tmp_path, settings=common)
+    assert len(store.list_locations()) <= 3
+    assert {name.split(".")[1] for name in store.blob_names()} <= {  # type: ignore[attr-defined]
+        loc.split("team_")[1] for loc in store.list_locations()
+    }
+    store.close()
+
+
+def _publisher_or_reader(role: str, root: str, done: str, log: str) -> None:
+    if role == "publish":
+        _publisher(root, done)
+    else:
+        _reader(root, done, log)
+
+
+def test_follow_without_a_shared_index_or_publish_says_so(tmp_path: Path,
+                                                          chroma: ChromaServer) -> None:
+    plain = _clone(tmp_path, "plain", "chromadb", url=chroma.url)
+    with pytest.raises(ConfigError, match="shared_index"):
+        follow_shared_index(plain)
+    reader = _clone(tmp_path, "reader", "chromadb", url=chroma.url, shared_index="nobody")
+    with pytest.raises(IndexMissingError, match="nothing is published"):
+        build_semantic_index(reader)
+
+
+def _big(root: Path, files: int = 12, per_file: int = 400) -> None:
+    for n in range(files):
+        (root / "src" / f"bulk_{n}.py").write_text("".join(
+            f"def bulk_{n}_{i}(x):\n    return x * {i} + {n}\n\n" for i in range(per_file)
+        ))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    tldrf = Path(sys.executable).parent / "tldrf"
+    return subprocess.run([str(tldrf), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_server_killed_mid_build(tmp_path: Path, chroma: ChromaServer) -> None:
+    """Kill the server during a build: the build fails in one line, search keeps answering
+    from the last good build (lexically, saying the server is down), and once the server
+    is back the next build succeeds."""
+    root = _clone(tmp_path, "proj", "chromadb", url=chroma.url)
+    build_semantic_index(root)
+    warm = Searcher(root)  # as a daemon holds it
+    good = warm.build.metadata.vector_store.build_id
+    _big(root)
+    build = subprocess.Popen(
+        [str(Path(sys.executable).parent / "tldrf"), "semantic", "index", str(root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    store = get_backend("chromadb")(store_dir=tmp_path, settings={"url": chroma.url})
+    deadline = time.monotonic() + 120
+    uploading = False
+    while time.monotonic() < deadline and build.poll() is None and not uploading:
+        uploading = any("__tmp_" in name for name in store._names())  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    store.close()
+    assert uploading, "the build never started uploading"
+    chroma.kill()
+    _out, err = build.communicate(timeout=120)
+    assert build.returncode != 0
+    assert "Traceback" not in err and "not reachable" in err, err
+    errors = [line for line in err.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith("tldrf: error: chromadb at"), err
+
+    for searcher in (warm, Searcher(root)):  # loaded before the kill, and after it
+        outcome = searcher.run("parse config", k=3)
+        assert outcome.rows and searcher.build.metadata.vector_store.build_id == good
+        assert any("not reachable" in w for w in outcome.warnings), outcome.warnings
+        with pytest.raises(BackendError, match="not reachable"):
+            searcher.run("parse config", k=3, mode="dense")
+    cli = _cli("semantic", "search", "parse config", "-p", str(root), "--no-daemon")
+    assert cli.returncode == 0 and cli.stdout.strip(), cli.stderr
+    assert "Traceback" not in cli.stderr and "not reachable" in cli.stderr, cli.stderr
+
+    chroma.start()  # same path and port: the last good build is still there
+    assert not warm.run("parse config", k=3).warnings  # the warm searcher reconnects
+    after = _cli("semantic", "index", str(root))
+    assert after.returncode == 0, after.stderr
+    fresh = Searcher(root)
+    assert fresh.build.metadata.vector_store.build_id != good
+    outcome = fresh.run("bulk_3_7", k=3, mode="dense")
+    assert outcome.rows and not outcome.warnings
+
+
+def test_milvus_lite_build_search_and_update(tmp_path: Path) -> None:
+    """A project on Milvus Lite: build, search, change a file, incremental update."""
+    if not get_backend("milvus").is_available()[0]:
+        pytest.skip("pymilvus is not installed: pip install 'tldrf[milvus]'")
+    root = _clone(tmp_path, "proj", "milvus")
+    first = build_semantic_index(root)
+    _markers(root, 2)
+    second = build_semantic_index(root)
+    assert second.build_id != first.build_id
+    searcher = Searcher(root)
+    rows = searcher.search("marker_2", k=3)
+    assert rows[0]["name"] == "marker_2"
+    assert not searcher.run("marker number", k=3, mode="dense").warnings
+
+
+def test_milvus_shared_index_publish_and_follow(tmp_path: Path) -> None:
+    """The shared-index flow on Milvus: publish, follow, republish, follow again.
+
+    Milvus Lite admits one process per file, so publisher and reader share
+    this process (and its client); the server path uses the same calls.
+    """
+    if not get_backend("milvus").is_available()[0]:
+        pytest.skip("pymilvus is not installed: pip install 'tldrf[milvus]'")
+    common = {"uri": str(tmp_path / "team.db"), "shared_index": "team"}
+    publisher = _clone(tmp_path, "ci", "milvus", shared_role="publish", **common)
+    reader = _clone(tmp_path, "dev", "milvus", **common)
+    with pytest.raises(IndexMissingError):
+        follow_shared_index(reader)
+    searcher = Searcher(reader)
+    for generation in range(2):
+        _markers(publisher, generation)
+        published = build_semantic_index(publisher).build_id
+        followed = build_semantic_index(reader)  # a follower's index = follow
+        assert (followed.status, followed.build_id) == ("followed", published)
+        assert searcher.build.metadata.vector_store.build_id == published
+        dense = searcher.run(f"marker number {generation}", k=3, mode="dense")
+        assert dense.rows and not dense.warnings
+        assert searcher.search(f"marker_{generation}", k=1)[0]["name"] == f"marker_{generation}"
+    assert build_semantic_index(reader).status == "up_to_date"
