@@ -85,14 +85,20 @@ def dense_note(dense: dict[str, Any] | None) -> str | None:
     if not dense:
         return None
     text = f"dense: {dense['percent']}% embedded"
+    tiers = dense.get("tiers") or []
+    if "fast" in tiers:
+        text += " by the full model, the rest by the fast tier" if "full" in tiers else (
+            ", all units by the fast tier")
+        text += f" ({dense.get('fast_model') or 'static'})"
     if dense.get("eta_s") is not None:
         from tldr.progress import format_seconds
 
         text += f", ETA {format_seconds(dense['eta_s'])}"
     if not dense.get("used"):
-        reason = "query model loading" if dense.get("embedded") else "no vectors yet"
+        reason = "query model loading" if dense.get("embedded") or dense.get("fast_model") else (
+            "no vectors yet")
         text += f" (lexical results only: {reason})"
-    else:
+    elif "fast" not in tiers:
         text += " (units without a vector match lexically only)"
     if dense.get("files_pending"):
         text += f"; {dense['files_pending']} files not parsed yet"

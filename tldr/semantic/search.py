@@ -12,7 +12,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from tldr._exceptions import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.request import MODES, SearchRequest
-from tldr.semantic import ranking
+from tldr.semantic import ranking, tiers
 from tldr.semantic.embedders import Embedder, get_embedder
 from tldr.semantic.loaded_build import LoadedBuild
 from tldr.semantic.storage import (
@@ -70,6 +70,7 @@ class Searcher:
         self.view = view and os.name != "nt"  # mapped files block renames on Windows
         self.device = device
         self._embedder = embedder
+        self._fast_embedder: Embedder | None = None
         self._build: LoadedBuild | None = None
         self._stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
@@ -126,6 +127,24 @@ class Searcher:
             )
         return self._embedder
 
+    def fast_embedder(self, metadata: Metadata) -> Embedder | None:
+        """The static model of the build's fast tier; None when it is not the one that built it.
+
+        A fast index is queried only with the very model that made it (its
+        `revision`): a model distilled again since would place queries in
+        another space.
+        """
+        fast = metadata.fast
+        if fast is None:
+            return None
+        if self._fast_embedder is None or self._fast_embedder.model_id != fast.model:
+            self._fast_embedder = get_embedder(fast.model)
+        if str(getattr(self._fast_embedder, "revision", "")) != fast.revision:
+            logger.warning("the fast tier was built with another revision of %s; not used",
+                           fast.model)
+            return None
+        return self._fast_embedder
+
     def search(
         self, request: SearchRequest | str, /, **options: Any
     ) -> list[dict[str, Any]]:
@@ -151,12 +170,23 @@ class Searcher:
         return self.run(_request(request, options).replace(files=True), per_file=per_file).rows
 
     def run(
-        self, request: SearchRequest | str, /, *, per_file: int = 3, **options: Any
+        self,
+        request: SearchRequest | str,
+        /,
+        *,
+        per_file: int = 3,
+        tiers: Collection[str] | None = None,
+        **options: Any,
     ) -> SearchOutcome:
-        """`search`, with the time spent embedding the query and any warnings."""
+        """`search`, with the time spent embedding the query and any warnings.
+
+        `tiers` limits the dense tiers used (`full`, `fast`; default: every
+        tier the build has): the daemon leaves out one whose query model is
+        still loading.
+        """
         request = _request(request, options)
         build = self.build
-        dense, lexical_hits, embed_seconds = self._candidates(build, request)
+        dense, lexical_hits, embed_seconds = self._candidates(build, request, tiers)
         warnings: list[str] = []
         if request.files:
             hits = ranking.rank_files(
@@ -196,7 +226,7 @@ class Searcher:
         return SearchOutcome(rows, embed_seconds, tuple(warnings))
 
     def _candidates(
-        self, build: LoadedBuild, request: SearchRequest
+        self, build: LoadedBuild, request: SearchRequest, allowed: Collection[str] | None
     ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float]:
         """Dense and lexical candidates that pass the filters, and the embedding seconds."""
         keep = _filter(build.units, lang=request.lang, path_prefix=request.path_prefix,
@@ -204,16 +234,7 @@ class Searcher:
         dense: list[tuple[int, float]] = []
         embed_seconds = 0.0
         if request.mode != "lexical":
-            embedder = self.embedder(build.metadata)
-            started = time.perf_counter()
-            query_vector = embedder.embed_query(request.query)
-            embed_seconds = time.perf_counter() - started
-            dense = _candidates(
-                lambda n: _dense_search(build, query_vector, n),
-                want=max(ranking.CANDIDATES_DENSE, request.k),
-                total=len(build.units),
-                keep=keep,
-            )
+            dense, embed_seconds = self._dense(build, request, keep, allowed)
         lexical_hits: list[tuple[int, float]] = []
         if request.mode != "dense" and build.lexical_index is not None:
             lexical_index = build.lexical_index
@@ -224,6 +245,47 @@ class Searcher:
                 keep=keep,
             )
         return dense, lexical_hits, embed_seconds
+
+    def _dense(
+        self,
+        build: LoadedBuild,
+        request: SearchRequest,
+        keep: Callable[[int], bool] | None,
+        allowed: Collection[str] | None,
+    ) -> tuple[list[tuple[int, float]], float]:
+        """Dense candidates of every usable tier, merged (spec 020), and the embedding seconds."""
+        want = max(ranking.CANDIDATES_DENSE, request.k)
+        use = tiers.available_tiers(build, allowed)
+        if build.fast_index is None and allowed is None:
+            use = (tiers.FULL,)  # a build without a fast tier: exactly the pre-020 path
+        fast_embedder = self.fast_embedder(build.metadata) if tiers.FAST in use else None
+        share = tiers.full_share(build) if tiers.FULL in use else 0.0
+        total = len(build.units)
+        seconds = 0.0
+        full: list[tuple[int, float]] = []
+        if tiers.FULL in use:
+            embedder = self.embedder(build.metadata)
+            started = time.perf_counter()
+            query_vector = embedder.embed_query(request.query)
+            seconds += time.perf_counter() - started
+            full = _candidates(
+                lambda n: _dense_search(build.vector_index, build.position_of_key, query_vector, n),
+                want=want if fast_embedder is None else tiers.share_of(want, share),
+                total=total,
+                keep=keep,
+            )
+        if fast_embedder is None:
+            return full, seconds
+        started = time.perf_counter()
+        fast_vector = fast_embedder.embed_query(request.query)
+        seconds += time.perf_counter() - started
+        fast = _candidates(
+            lambda n: _dense_search(build.fast_index, build.position_of_key, fast_vector, n),
+            want=tiers.share_of(want, 1.0 - share),
+            total=total,
+            keep=_without_full(build, keep) if tiers.FULL in use else keep,
+        )
+        return tiers.merge_by_coverage(full, fast, share, want), seconds
 
     def get_unit(
         self,
@@ -298,14 +360,28 @@ def _reranked(
     )
 
 
-def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[int, float]]:
-    keys, scores = build.vector_index.search(query_vector, n)
-    positions = map(build.position_of_key.get, keys.tolist())
+def _dense_search(
+    index: Any, position_of_key: dict[int, int], query_vector: Any, n: int
+) -> list[tuple[int, float]]:
+    keys, scores = index.search(query_vector, n)
+    positions = map(position_of_key.get, keys.tolist())
     return [
         (position, score)
         for position, score in zip(positions, scores.tolist(), strict=True)
         if position is not None
     ]
+
+
+def _without_full(
+    build: LoadedBuild, keep: Callable[[int], bool] | None
+) -> Callable[[int], bool]:
+    """`keep`, less the units the full model's index covers (the fast tier answers the rest)."""
+    has_full = build.has_full
+
+    def fast_only(position: int) -> bool:
+        return not has_full[position] and (keep is None or keep(position))
+
+    return fast_only
 
 
 _MAX_LINKS = 8

@@ -28,6 +28,7 @@ __all__ = [
     "UNITS_FORMAT",
     "ArtifactStamp",
     "DenseCoverage",
+    "FastTierMeta",
     "FileStamp",
     "Metadata",
     "ProjectSignature",
@@ -88,6 +89,21 @@ class DenseCoverage(msgspec.Struct):
     files_pending: int = 0
 
 
+class FastTierMeta(msgspec.Struct, kw_only=True):
+    """The fast tier of a partial build (specs/020-fast-tier-and-scale.md).
+
+    `index_file` is a USearch index of `count` units (every unit of the
+    build, keyed like the main index) embedded with the static `model`;
+    `revision` names the exact model file, so only that model queries it.
+    """
+
+    model: str
+    revision: str
+    dimension: int
+    index_file: str
+    count: int
+
+
 class ArtifactStamp(msgspec.Struct):
     """A committed file's size and CRC-32: damage shows before the file is parsed or mapped."""
 
@@ -115,6 +131,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     files_replaced: int = 0  # indexed, though decoded with U+FFFD replacement
     files_skipped: dict[str, int] = {}
     dense: DenseCoverage | None = None  # set on a partial build; None: every unit has a vector
+    fast: FastTierMeta | None = None  # a partial build's fast tier (spec 020); None: none
     vector_store: VectorStoreMeta
     artifacts: dict[str, ArtifactStamp] = {}  # file name -> stamp; empty before issue 11
 
@@ -244,6 +261,8 @@ def _artifact_files(paths: IndexPaths, metadata: Metadata) -> list[str]:
     A server-side collection (qdrant) has none.
     """
     names = [metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file]
+    if metadata.fast is not None:
+        names.append(metadata.fast.index_file)
     return [
         name for name in names
         if name and "/" not in name and (paths.semantic_dir / name).is_file()
@@ -385,7 +404,7 @@ def collect_garbage(
         old_version = (
             build_id is not None
             and build_id not in retained
-            and name.startswith(("units.", "lexical."))
+            and name.startswith(("units.", "lexical.", "fast."))
         )
         if stale_temp or old_version:
             _remove_path(entry)
