@@ -57,7 +57,12 @@ __all__ = [
 
 K = 10
 _REPO = Path(__file__).resolve().parent.parent
-_DEFAULT_BENCH = _REPO.parent / "shared" / "bench"
+# ../shared/bench of the checkout; a worktree under <repo>/wt/<name> finds its parent's.
+_DEFAULT_BENCH = next(
+    (p for p in (_REPO.parent / "shared" / "bench", _REPO.parent.parent / "shared" / "bench")
+     if p.is_dir()),
+    _REPO.parent / "shared" / "bench",
+)
 
 # Published NDCG@10 of semble hybrid (potion-code-16M) per corpus, from
 # ../shared/bench/README.md: its table for the git corpora, its last

@@ -3,9 +3,16 @@
 While the full model embeds a large project (tens of minutes per 100,000
 units on two cores), each partial commit also names a fast index: every unit
 of the commit embedded with a static model (`static:<model>`,
-`static_embedder`), a separate artifact `fast.<build_id>.usearch` referenced
-from metadata.json's `fast` block. The final, complete commit has none
-(specs/020-fast-tier-and-scale.md).
+`static_embedder`), a separate artifact `fast.<build_id>.exact.npy`
+referenced from metadata.json's `fast` block. The final, complete commit has
+none (specs/020-fast-tier-and-scale.md).
+
+The fast index is an exact one (the `exact` backend's format: keys and a
+float32 matrix, memory-mapped, searched by one matrix-vector product): it is
+written in well under a second at any size, where an HNSW graph of 20,000
+vectors took 7.6 s to build on the loaded 2-core development machine; a
+search of 100,000 256-d vectors costs ~10-20 ms, and the tier only serves
+until the full model has embedded every unit.
 """
 
 from __future__ import annotations
@@ -31,9 +38,6 @@ logger = logging.getLogger(__name__)
 
 FAST_FILE_PREFIX = "fast."
 _OFF = frozenset({"", "none", "off", "0", "false", "no"})
-# The fast index lives minutes: a cheaper graph than the main index's default
-# (expansion_add 128) builds it faster at a small cost in recall.
-_INDEX_SETTINGS = {"expansion_add": 40, "connectivity": 16, "exact_threshold": 10_000}
 
 
 def fast_model_for(model: str) -> str | None:
@@ -57,13 +61,13 @@ def fast_model_for(model: str) -> str | None:
 
 def fast_file_name(build_id: str) -> str:
     """The fast index file of `build_id`."""
-    return f"{FAST_FILE_PREFIX}{build_id}.usearch"
+    return f"{FAST_FILE_PREFIX}{build_id}.exact.npy"
 
 
 def _store(store_dir: Path) -> Any:
-    from tldr.vector_store._usearch import UsearchVectorStore
+    from tldr.vector_store._exact import ExactVectorStore
 
-    return UsearchVectorStore(store_dir=store_dir, settings=dict(_INDEX_SETTINGS))
+    return ExactVectorStore(store_dir=store_dir)
 
 
 def open_fast_index(store_dir: Path, meta: FastTierMeta, *, view: bool) -> Any:
@@ -141,7 +145,7 @@ class FastSnapshot:
     written_as: str | None = field(default=None)
 
     def write(self, store_dir: Path, build_id: str) -> FastTierMeta:
-        """Make `fast.<build_id>.usearch` exist (a hard link when possible); its metadata."""
+        """Make `fast.<build_id>.exact.npy` exist (a hard link when possible); its metadata."""
         name = fast_file_name(build_id)
         linked = False
         if self.written_as is not None:

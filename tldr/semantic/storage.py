@@ -92,7 +92,7 @@ class DenseCoverage(msgspec.Struct):
 class FastTierMeta(msgspec.Struct, kw_only=True):
     """The fast tier of a partial build (specs/020-fast-tier-and-scale.md).
 
-    `index_file` is a USearch index of `count` units (every unit of the
+    `index_file` is an exact index (keys and matrix) of `count` units (every unit of the
     build, keyed like the main index) embedded with the static `model`;
     `revision` names the exact model file, so only that model queries it.
     """
