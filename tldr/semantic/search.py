@@ -279,8 +279,11 @@ class Searcher:
         started = time.perf_counter()
         fast_vector = fast_embedder.embed_query(request.query)
         seconds += time.perf_counter() - started
+        # Hits the full model covers are dropped: ask for enough that `n` remain.
+        widen = 1.0 / max(1.0 - share, 0.01)
         fast = _candidates(
-            lambda n: _dense_search(build.fast_index, build.position_of_key, fast_vector, n),
+            lambda n: _dense_search(build.fast_index, build.position_of_key, fast_vector,
+                                    min(total, round(n * widen))),
             want=tiers.share_of(want, 1.0 - share),
             total=total,
             keep=_without_full(build, keep) if tiers.FULL in use else keep,
