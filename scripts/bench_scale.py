@@ -401,9 +401,16 @@ def run_rung(name: str, parts: list[str], args: argparse.Namespace, work: Path) 
     if row.get("full_coverage_kind") != "measured":
         # Steady state needs a complete index: build one with the static model.
         started = time.perf_counter()
-        done = subprocess.run([str(Path(sys.executable).with_name("tldrf")), "semantic", "index",
-                               "-p", str(root), "--model", STATIC_MODEL, "--json", "-q"],
-                              env=env, capture_output=True, text=True, check=True)
+        try:
+            done = subprocess.run(
+                [str(Path(sys.executable).with_name("tldrf")), "semantic", "index", "-p",
+                 str(root), "--model", STATIC_MODEL, "--json", "-q"], env=env,
+                capture_output=True, text=True, check=True,
+                timeout=max(60.0, deadline + args.steady_timeout - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            row["steady_model"] = "not reached (time bound)"
+            print(f"[{name}] {json.dumps(row)}", flush=True)
+            return row
         report = json.loads(done.stdout)
         row["steady_model"] = STATIC_MODEL
         row["static_build_s"] = round(time.perf_counter() - started, 1)
@@ -490,6 +497,8 @@ def main() -> int:
     parser.add_argument("--full-window", type=float, default=60,
                         help="seconds the full model is timed after fast coverage when the "
                              "build cannot finish")
+    parser.add_argument("--steady-timeout", type=float, default=900,
+                        help="seconds past the rung's time a complete static build may take")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--edits", type=int, default=3)
