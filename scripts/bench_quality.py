@@ -321,10 +321,10 @@ def _parse_sweeps(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
 
 
 def _constant_owner(name: str) -> Any:
-    from tldr.semantic import file_kinds, lexical, ranking
+    from tldr.semantic import file_kinds, lexical, ranking, tiers
 
     module_name, _, attr = name.rpartition(".")
-    modules = {"ranking": ranking, "file_kinds": file_kinds, "lexical": lexical}
+    modules = {"ranking": ranking, "file_kinds": file_kinds, "lexical": lexical, "tiers": tiers}
     for mod_name, module in modules.items():
         if module_name in ("", mod_name) and hasattr(module, attr):
             return module, attr

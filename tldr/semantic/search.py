@@ -186,12 +186,12 @@ class Searcher:
         """
         request = _request(request, options)
         build = self.build
-        dense, lexical_hits, embed_seconds = self._candidates(build, request, tiers)
+        dense, lexical_hits, embed_seconds, dense_weight = self._candidates(build, request, tiers)
         warnings: list[str] = []
         if request.files:
             hits = ranking.rank_files(
                 request.query, build.units, dense=dense, lexical=lexical_hits, k=request.k,
-                mode=request.mode, per_file=per_file,
+                mode=request.mode, per_file=per_file, dense_weight=dense_weight,
             )
             rows = [
                 {
@@ -205,7 +205,7 @@ class Searcher:
         wanted = max(request.k, RERANK_CANDIDATES) if request.rerank else request.k
         ranked = ranking.rank(
             request.query, build.units, dense=dense, lexical=lexical_hits, k=wanted,
-            mode=request.mode,
+            mode=request.mode, dense_weight=dense_weight,
         )
         if request.rerank:
             ranked = _reranked(request.query, build.units, ranked, warnings)
@@ -227,14 +227,14 @@ class Searcher:
 
     def _candidates(
         self, build: LoadedBuild, request: SearchRequest, allowed: Collection[str] | None
-    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float]:
-        """Dense and lexical candidates that pass the filters, and the embedding seconds."""
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float, float]:
+        """Dense and lexical candidates, the embedding seconds, the dense fusion weight."""
         keep = _filter(build.units, lang=request.lang, path_prefix=request.path_prefix,
                        unit_type=request.unit_type)
         dense: list[tuple[int, float]] = []
-        embed_seconds = 0.0
+        embed_seconds, weight = 0.0, 1.0
         if request.mode != "lexical":
-            dense, embed_seconds = self._dense(build, request, keep, allowed)
+            dense, embed_seconds, weight = self._dense(build, request, keep, allowed)
         lexical_hits: list[tuple[int, float]] = []
         if request.mode != "dense" and build.lexical_index is not None:
             lexical_index = build.lexical_index
@@ -244,7 +244,7 @@ class Searcher:
                 total=len(build.units),
                 keep=keep,
             )
-        return dense, lexical_hits, embed_seconds
+        return dense, lexical_hits, embed_seconds, weight
 
     def _dense(
         self,
@@ -252,8 +252,8 @@ class Searcher:
         request: SearchRequest,
         keep: Callable[[int], bool] | None,
         allowed: Collection[str] | None,
-    ) -> tuple[list[tuple[int, float]], float]:
-        """Dense candidates of every usable tier, merged (spec 020), and the embedding seconds."""
+    ) -> tuple[list[tuple[int, float]], float, float]:
+        """Dense hits of every usable tier, merged (spec 020); seconds; fusion weight."""
         want = max(ranking.CANDIDATES_DENSE, request.k)
         use = tiers.available_tiers(build, allowed)
         if build.fast_index is None and allowed is None:
@@ -275,7 +275,7 @@ class Searcher:
                 keep=keep,
             )
         if fast_embedder is None:
-            return full, seconds
+            return full, seconds, tiers.dense_weight(build.metadata.model)
         started = time.perf_counter()
         fast_vector = fast_embedder.embed_query(request.query)
         seconds += time.perf_counter() - started
@@ -288,7 +288,8 @@ class Searcher:
             total=total,
             keep=_without_full(build, keep) if tiers.FULL in use else keep,
         )
-        return tiers.merge_by_coverage(full, fast, share, want), seconds
+        merged = tiers.merge_by_coverage(full, fast, share, want)
+        return merged, seconds, tiers.dense_weight(build.metadata.model, share)
 
     def get_unit(
         self,
