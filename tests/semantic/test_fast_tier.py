@@ -196,3 +196,24 @@ def test_merge_by_coverage_keeps_the_tiers_in_proportion() -> None:
 def test_get_embedder_keeps_one_static_model(fast_model: str) -> None:
     assert get_embedder(fast_model) is get_embedder(fast_model)
     assert (fast_model, None) in embedders._cache
+
+
+def test_a_static_models_dense_list_counts_less_in_the_fusion() -> None:
+    from unit_factory import make_unit
+
+    from tldr.semantic import ranking, tiers
+
+    assert tiers.dense_weight("static:all-MiniLM-L6-v2") == tiers.FAST_DENSE_WEIGHT < 1.0
+    assert tiers.dense_weight("all-MiniLM-L6-v2:onnx-int8") == 1.0
+    assert tiers.dense_weight("all-MiniLM-L6-v2:onnx-int8", share=0.5) == pytest.approx(
+        0.5 + 0.5 * tiers.FAST_DENSE_WEIGHT)
+    units = [make_unit(f"handler_{i}", file=f"pkg/mod{i}.py") for i in range(6)]
+    dense = [(0, 0.9), (1, 0.8), (2, 0.7)]
+    lexical = [(3, 9.0), (4, 8.0), (5, 7.0)]
+
+    def top(weight: float) -> list[int]:
+        return [p for p, _ in ranking.rank("how are requests served", units, dense=dense,
+                                           lexical=lexical, k=6, dense_weight=weight)]
+
+    assert top(1.0)[0] == 0  # questions lean on the embedding ...
+    assert top(0.1)[0] == 3  # ... unless its list counts for little
