@@ -341,7 +341,10 @@ def steady_state(root: Path, env: dict[str, str], args: argparse.Namespace) -> d
         figures["search_p50_ms"], figures["search_p99_ms"] = _pct(warm, 50), _pct(warm, 99)
 
         edits = []
-        target = max(root.rglob("*.py"), key=lambda p: p.stat().st_size, default=None)
+        functions = {".py": "\n\ndef {name}(x):\n    return x\n",
+                     ".h": "\nstatic inline int {name}(int x) {{ return x; }}\n"}
+        target = max((p for p in root.rglob("*") if p.suffix in functions and p.is_file()),
+                     key=lambda p: (p.suffix == ".py", p.stat().st_size), default=None)
         if target is not None:  # a copy of its own: the rung's files are links to the cache
             data = target.read_bytes()
             target.unlink()
@@ -351,7 +354,7 @@ def steady_state(root: Path, env: dict[str, str], args: argparse.Namespace) -> d
             name = f"zebra_quantum_flux_{number}"
             wrote = time.perf_counter()
             with target.open("a") as handle:
-                handle.write(f"\n\ndef {name}(x):\n    return x\n")
+                handle.write(functions[target.suffix].format(name=name))
             while True:
                 rows = client.call("search", {"query": name, "k": 3, "mode": "lexical"})["results"]
                 if any(row["name"] == name for row in rows):
