@@ -34,7 +34,12 @@ from pathlib import Path
 from typing import Any
 
 _SCRIPTS = Path(__file__).resolve().parent
-SHARED_BENCH = _SCRIPTS.parents[1] / "shared" / "bench"
+# ../shared/bench of the checkout; a worktree under <repo>/wt/<name> finds its parent's.
+SHARED_BENCH = next(
+    (p for p in (_SCRIPTS.parents[1] / "shared" / "bench", _SCRIPTS.parents[2] / "shared" / "bench")
+     if p.is_dir()),
+    _SCRIPTS.parents[1] / "shared" / "bench",
+)
 DEFAULT_VARIANTS = (
     "all-MiniLM-L6-v2:torch",
     "all-MiniLM-L6-v2:onnx-fp32",

@@ -11,7 +11,7 @@ daemon call); the top 10 are scored with exactly the metric of
 
 Usage:
     scripts/bench_quality.py [--corpus NAME ...] [--language LANG ...] [--quick]
-                             [--mode hybrid|dense|lexical] [--model MODEL]
+                             [--mode hybrid|dense|lexical] [--model MODEL] [--tier fast]
                              [--rebuild] [--json OUT] [--compare PREVIOUS.json]
                              [--sweep CONSTANT=V1,V2 ...] [--dtypes f16,i8] [--verbose]
 
@@ -60,7 +60,12 @@ __all__ = [
 
 K = 10
 _REPO = Path(__file__).resolve().parent.parent
-_DEFAULT_BENCH = _REPO.parent / "shared" / "bench"
+# ../shared/bench of the checkout; a worktree under <repo>/wt/<name> finds its parent's.
+_DEFAULT_BENCH = next(
+    (p for p in (_REPO.parent / "shared" / "bench", _REPO.parent.parent / "shared" / "bench")
+     if p.is_dir()),
+    _REPO.parent / "shared" / "bench",
+)
 
 # Published NDCG@10 of semble hybrid (potion-code-16M) per corpus, from
 # ../shared/bench/README.md: its table for the git corpora, its last
@@ -342,10 +347,10 @@ def _parse_sweeps(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
 
 def _constant_owner(name: str) -> Any:
     from tldr.semantic import lexical
-    from tldr.semantic.query import file_kinds, ranking
+    from tldr.semantic.query import file_kinds, ranking, tiers
 
     module_name, _, attr = name.rpartition(".")
-    modules = {"ranking": ranking, "file_kinds": file_kinds, "lexical": lexical}
+    modules = {"ranking": ranking, "file_kinds": file_kinds, "lexical": lexical, "tiers": tiers}
     for mod_name, module in modules.items():
         if module_name in ("", mod_name) and hasattr(module, attr):
             return module, attr
@@ -490,6 +495,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--language", action="append", default=[], help="repeatable")
     parser.add_argument("--quick", action="store_true", help="small cross-language sample")
     parser.add_argument("--model", default=None, help="embedding model (default: bundled)")
+    parser.add_argument(
+        "--tier",
+        choices=("full", "fast"),
+        default="full",
+        help="full: the model itself; fast: the static model of its fast tier alone "
+        "(specs/020-fast-tier-and-scale.md), each corpus built with it",
+    )
     parser.add_argument("--rebuild", action="store_true", help="force a full index rebuild")
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     parser.add_argument("--compare", type=Path, default=None, help="an earlier --json output")
@@ -507,6 +519,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args.tier == "fast":
+        from tldr.semantic.fast_tier import fast_model_for
+        from tldr.settings import DEFAULT_MODEL
+
+        fast = fast_model_for(args.model or DEFAULT_MODEL)
+        if fast is None:
+            raise SystemExit(f"{args.model or DEFAULT_MODEL} has no fast tier")
+        args.model = fast
 
     spec = json.loads((args.bench_dir / "corpora.json").read_text())["corpora"]
     languages = {c["name"]: c["language"] for c in spec}
@@ -546,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = summarize(prev_per, languages)
 
     print(
-        f"mode={args.mode} model={args.model or 'default'} "
+        f"mode={args.mode} model={args.model or 'default'} tier={args.tier} "
         f"machine={platform.machine()} cpus={os.cpu_count()}"
     )
     _report(summary, timing, languages, previous)
@@ -562,6 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
                     "mode": args.mode,
                     "model": args.model,
+                    "tier": args.tier,
                     "published": {n: PUBLISHED.get(n) for n in per_query},
                     "language_of": {n: languages[n] for n in per_query},
                     **summary,

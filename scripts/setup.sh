@@ -6,8 +6,9 @@
 #   bash scripts/setup.sh --dev    # tldrf, test tools, optional backends, example plugin
 #   bash scripts/setup.sh -q       # no step lines (errors are still printed)
 #
-# Each step prints one line; the last one exports the bundled model to ONNX
-# (about a minute, once per machine) so the first search does not wait for it.
+# Each step prints one line; the last two export the bundled model to ONNX
+# (about a minute, once per machine) so the first search does not wait for it,
+# and distil the fast tier's static model from it (spec 020; one to two minutes).
 #
 # Overrides (environment):
 #   PYTHON               interpreter to create the venv with (default python3)
@@ -71,5 +72,15 @@ try:
     get_embedder('all-MiniLM-L6-v2').embed_query('ready')
 except TldrError as exc:
     sys.exit(f'setup: {exc}')"
+
+step "distilling the fast tier's static model from the bundled weights (once; a minute or two)"
+HF_HUB_OFFLINE=1 "$venv/bin/python" -c "
+import sys
+from tldr import TldrError
+from tldr.semantic.models.static_distill import distilled_model
+try:
+    distilled_model('all-MiniLM-L6-v2')
+except TldrError as exc:
+    print(f'setup: {exc} (first builds will have no fast tier)', file=sys.stderr)"
 
 step "ready: $venv/bin/tldrf"

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 
 from tldr.semantic.models.onnx_export import onnx_cache_dir
+from tldr.semantic.models.static_distill import static_cache_dir
 
 MINI_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "mini"
 # The user's ONNX exports (setup.sh makes them; a minute each): shared by every
 # test's own user cache dir, resolved before any test isolates its settings.
 USER_ONNX_EXPORTS = onnx_cache_dir()
+# Likewise the static models distilled for the fast tier (spec 020).
+USER_STATIC_MODELS = static_cache_dir()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,6 +46,8 @@ def _isolated_environment(
     user_cache = tmp_path_factory.mktemp("user-cache")
     USER_ONNX_EXPORTS.mkdir(parents=True, exist_ok=True)
     (user_cache / "onnx").symlink_to(USER_ONNX_EXPORTS, target_is_directory=True)
+    USER_STATIC_MODELS.mkdir(parents=True, exist_ok=True)
+    (user_cache / "static").symlink_to(USER_STATIC_MODELS, target_is_directory=True)
     monkeypatch.setenv("TLDR_USER_CACHE_DIR", str(user_cache))
     monkeypatch.setenv("TLDR_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -97,6 +97,11 @@ def dense_summary(dense: dict[str, Any] | None) -> str | None:
     if not dense:
         return None
     text = f"{dense['percent']}% embedded ({dense['embedded']} of {dense['total']} units)"
+    tiers = dense.get("tiers") or []
+    if "fast" in tiers:
+        text += (", the rest by the fast tier" if "full" in tiers
+                 else ", every unit found by the fast tier")
+        text += f" ({dense.get('fast_model') or 'static'})"
     if dense.get("eta_s") is not None:
         from tldr.progress import format_seconds
 
@@ -105,8 +110,10 @@ def dense_summary(dense: dict[str, Any] | None) -> str | None:
         text += ("; the build has not finished (a running daemon carries on; "
                  "else run: tldrf semantic index)")
     elif not dense["used"]:
-        reason = "query model loading" if dense.get("embedded") else "no vectors yet"
-        text += f"; lexical results only: {reason}"
+        loading = dense.get("embedded") or dense.get("fast_model")
+        text += f"; lexical results only: {'query model loading' if loading else 'no vectors yet'}"
+    elif "fast" in tiers:
+        pass  # every unit has a vector of one tier or the other
     elif dense.get("mode") == "dense":
         text += "; units without a vector cannot be found"
     else:

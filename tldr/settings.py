@@ -128,6 +128,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("TLDR_MODEL", None, "embedding model for builds: a registry name, hub id or "
             "local path (the default is bundled)", shown_default=DEFAULT_MODEL),
     Setting("TLDR_LANG", None, "comma-separated languages to index", shown_default="all"),
+    Setting("TLDR_FAST_MODEL", None, "static model of the fast dense tier of first builds "
+            "(static:<model> or static:<dir>; none = off)", shown_default="auto"),
     Setting("TLDR_VECTOR_BACKEND", None, "vector store backend for builds",
             shown_default=DEFAULT_BACKEND),
     Setting("TLDR_DEVICE", None, "cpu, cuda or mps for the embedding model",

@@ -150,13 +150,15 @@ class Handlers:
         metadata = searcher.build.metadata
         coverage = self.scheduler.coverage
         mode, dense = coverage.plan(metadata, request.mode)
+        run = searcher.run
         if dense is not None:
             request = request.replace(mode=mode)
-            if dense["embedded"] and dense["model_loading"]:
+            run = functools.partial(searcher.run, tiers=tuple(dense["tiers"]))
+            if coverage.needs_loading(metadata):
                 self.scheduler.load_query_model(searcher)
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(self.pool, searcher.run, request)
+            outcome = await loop.run_in_executor(self.pool, run, request)
         except IndexCorruptError:  # a file of the build changed under us
             self.repair()
             raise

@@ -14,6 +14,7 @@ What status shows comes from `snapshot()`, a typed, read-only view.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -423,26 +424,33 @@ class BuildScheduler:
         self.broadcast("index.updated", {"status": "partial", "build_id": build_id,
                                          "partial": True, "dense": {"embedded": embedded,
                                                                      "total": total}})
-        if embedded and searcher is not None:
+        if searcher is not None and self.coverage.needs_loading(searcher.build.metadata):
             self.load_query_model(searcher)
 
     def load_query_model(self, searcher: Any) -> None:
-        """Load the query model off the loop, once; searches stay lexical meanwhile."""
-        model = searcher.build.metadata.model
-        if not self.coverage.start_loading(model):
-            return
+        """Load the query models of the served build off the loop, once each.
 
-        def load() -> None:
-            ok = False
-            try:
-                searcher.embedder(searcher.build.metadata).embed_query("warm up")
+        Searches stay lexical meanwhile; a fast tier's static model (spec
+        020) loads first and serves dense results before the full model can.
+        """
+        metadata = searcher.build.metadata
+        for model in self.coverage.needs_loading(metadata) or [metadata.model]:
+            if not self.coverage.start_loading(model):
+                continue
+            self.searchers.submit(functools.partial(self._load_model, searcher, metadata, model))
+
+    def _load_model(self, searcher: Any, metadata: Any, model: str) -> None:
+        ok = False
+        try:
+            fast = metadata.fast is not None and model == metadata.fast.model
+            embedder = searcher.fast_embedder(metadata) if fast else searcher.embedder(metadata)
+            if embedder is not None:
+                embedder.embed_query("warm up")
                 ok = True
-            except Exception as exc:  # the next dense search reports it
-                logger.warning("could not load the query model %s: %s", model, exc)
-            finally:
-                self.coverage.loaded(model, ok=ok)
-
-        self.searchers.submit(load)
+        except Exception as exc:  # the next dense search reports it
+            logger.warning("could not load the query model %s: %s", model, exc)
+        finally:
+            self.coverage.loaded(model, ok=ok)
 
 
 def summary_dict(summary: BuildSummary) -> dict[str, Any]:

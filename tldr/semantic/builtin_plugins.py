@@ -12,11 +12,13 @@ __all__ = ["register_embedders", "register_rerankers"]
 
 @hookimpl
 def register_embedders(register: Callable[[type[Any]], None]) -> None:
-    """ONNX Runtime, sentence-transformers and the weight-free hashing model."""
+    """ONNX Runtime, static (model2vec), sentence-transformers and the hashing model."""
     from tldr.semantic.models.embedders import HashingEmbedder, SentenceTransformerEmbedder
     from tldr.semantic.models.onnx_embedder import OnnxEmbedder
+    from tldr.semantic.models.static_embedder import StaticEmbedder
 
     register(OnnxEmbedder)
+    register(StaticEmbedder)
     register(SentenceTransformerEmbedder)
     register(HashingEmbedder)
 

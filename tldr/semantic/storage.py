@@ -35,6 +35,7 @@ __all__ = [
     "UNITS_FORMAT",
     "ArtifactStamp",
     "DenseCoverage",
+    "FastTierMeta",
     "FileStamp",
     "Metadata",
     "ProjectSignature",
@@ -102,6 +103,21 @@ class DenseCoverage(msgspec.Struct):
     files_pending: int = 0
 
 
+class FastTierMeta(msgspec.Struct, kw_only=True):
+    """The fast tier of a partial build (specs/020-fast-tier-and-scale.md).
+
+    `index_file` is an exact index (keys and matrix) of `count` units (every unit of the
+    build, keyed like the main index) embedded with the static `model`;
+    `revision` names the exact model file, so only that model queries it.
+    """
+
+    model: str
+    revision: str
+    dimension: int
+    index_file: str
+    count: int
+
+
 class ArtifactStamp(msgspec.Struct):
     """A committed file's size and CRC-32: damage shows before the file is parsed or mapped."""
 
@@ -129,6 +145,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     files_replaced: int = 0  # indexed, though decoded with U+FFFD replacement
     files_skipped: dict[str, int] = {}
     dense: DenseCoverage | None = None  # set on a partial build; None: every unit has a vector
+    fast: FastTierMeta | None = None  # a partial build's fast tier (spec 020); None: none
     vector_store: VectorStoreMeta
     artifacts: dict[str, ArtifactStamp] = {}  # file name -> stamp; empty before issue 11
     graph_file: str | None = None  # the code graph of the build (specs/016); None before it
@@ -320,6 +337,8 @@ def _artifact_files(paths: IndexPaths, metadata: Metadata) -> list[str]:
     """
     names = [metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file,
              metadata.graph_file]
+    if metadata.fast is not None:
+        names.append(metadata.fast.index_file)
     return [
         name for name in names
         if name and "/" not in name and (paths.semantic_dir / name).is_file()
@@ -487,7 +506,7 @@ def collect_garbage(
         old_version = (
             build_id is not None
             and build_id not in retained
-            and name.startswith(("units.", "lexical.", "graph."))
+            and name.startswith(("units.", "lexical.", "graph.", "fast."))
         )
         if stale_temp or old_version:
             _remove_path(entry)

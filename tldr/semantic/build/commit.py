@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -38,6 +38,9 @@ from tldr.semantic.text import TEXT_FORMAT
 from tldr.units import Unit
 from tldr.units.model import EXTRACTOR_VERSION
 
+if TYPE_CHECKING:
+    from tldr.semantic.fast_tier import FastSnapshot
+
 __all__ = ["Snapshot", "commit_build"]
 
 
@@ -59,6 +62,7 @@ class Snapshot:
     new_positions: list[int]  # units whose vectors the index lacks
     written_as: str | None = None  # the build id its files were first written for
     graph: GraphFile | None = None  # the code graph of these units (none while parsing)
+    fast: FastSnapshot | None = None  # the fast tier's index of these units (spec 020)
 
 
 def commit_build(
@@ -75,12 +79,17 @@ def commit_build(
     """Write a new build of `snapshot` with `index`, commit it, collect garbage.
 
     `active` is the committed build it replaces; `dense` is None for a
-    complete build. Must run under the rebuild lock. Returns its metadata.
+    complete build. A partial build names the snapshot's fast index too (a
+    complete one needs none). Must run under the rebuild lock. Returns its
+    metadata.
     """
     build_id = new_build_id()
     location = store.location_for(build_id)
     store.save(index, location)
     _write_snapshot(paths, snapshot, build_id)
+    fast = None
+    if dense is not None and snapshot.fast is not None:
+        fast = snapshot.fast.write(paths.semantic_dir, build_id)
 
     previous_index = (
         active.vector_store.index_file
@@ -107,6 +116,7 @@ def commit_build(
         files_skipped=snapshot.skipped,
         files_replaced=len(snapshot.replaced),
         dense=dense,
+        fast=fast,
         vector_store=VectorStoreMeta(
             backend=settings.vector_backend,
             format=store_meta["format"],

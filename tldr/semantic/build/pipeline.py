@@ -48,6 +48,7 @@ from tldr.semantic.models.devices import check_device
 from tldr.semantic.build.commit import Snapshot, commit_build
 from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.build.embedding_cache import EmbeddingCache
+from tldr.semantic.fast_tier import FastTier
 from tldr.semantic.build.freshness import (
     is_up_to_date,
     open_store,
@@ -269,6 +270,8 @@ class _Build:
         self.previous_graph: GraphFile | None = None  # its file records are reused too
         self.records: dict[str, FileRecord] = {}  # the graph's record of each file read
         self.reparsed: set[str] = set()  # files whose facts come from this build's parse
+        self._fast: FastTier | None = None
+        self._fast_loaded = False
 
     def _timed(self, name: str, started: float, *, commits_before: float | None = None) -> None:
         """Record a stage's seconds, less the partial commits made since `commits_before`."""
@@ -306,7 +309,8 @@ class _Build:
         def commit_parsed(stamps: list[FileStamp], units: list[Unit], pending: int) -> None:
             """A partial build of the files parsed so far: lexical search within seconds."""
             commit_started = time.perf_counter()
-            snapshot, _ = self._snapshot(stamps, units, signature, skipped)
+            snapshot, texts = self._snapshot(stamps, units, signature, skipped)
+            self._add_fast_tier(snapshot, texts)
             index = store.create(self.embedder.dimension)
             coverage = DenseCoverage(embedded=0, total=len(units), files_pending=pending)
             self._commit(store, index, snapshot, coverage)
@@ -350,6 +354,7 @@ class _Build:
 
         def commit_partial(vectors: Any, ready: Any) -> None:
             commit_started = time.perf_counter()
+            self._add_fast_tier(snapshot, texts)
             add_ready(vectors, ready)
             embedded = int(added.sum())
             self._commit(store, index, snapshot, DenseCoverage(embedded=embedded, total=len(units)))
@@ -384,6 +389,25 @@ class _Build:
             embedded=self.embedded,
             timings=self.timings,
             partial_commits=self.partial_commits,
+        )
+
+    def _add_fast_tier(self, snapshot: Snapshot, texts: list[str]) -> None:
+        """Give a partial build's snapshot its fast index, once (spec 020).
+
+        The static model is loaded at the first partial commit, so a build
+        that commits no partial build never pays for it.
+        """
+        if snapshot.fast is not None:
+            return
+        if not self._fast_loaded:
+            self._fast_loaded = True
+            self._fast = FastTier.for_build(self.settings.model, self.paths.semantic_dir)
+        if self._fast is None:
+            return
+        started = time.perf_counter()
+        snapshot.fast = self._fast.snapshot(snapshot.keys, texts, snapshot.hashes)
+        self.timings["fast"] = round(
+            self.timings.get("fast", 0.0) + time.perf_counter() - started, 4
         )
 
     def _partial_committed(self, commit_started: float) -> None:

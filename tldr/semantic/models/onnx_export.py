@@ -23,7 +23,14 @@ from tldr._exceptions import EmbedderError
 from tldr.paths import user_cache_dir
 from tldr.semantic.models.embedders import ModelSpec, bundled_model_path, model_spec, split_variant
 
-__all__ = ["EXPORT_RECIPE", "bundled_model_dir", "exported_model", "export_to", "onnx_cache_dir"]
+__all__ = [
+    "EXPORT_RECIPE",
+    "bundled_model_dir",
+    "export_to",
+    "exported_model",
+    "onnx_cache_dir",
+    "weights_identity",
+]
 
 # Bump when the export steps change, so cached files from older steps are not reused.
 # 3: eager attention in the traced graph, so the optimizer fuses it (Attention,
@@ -48,7 +55,7 @@ def bundled_model_dir(spec: ModelSpec) -> Path:
     return bundled_model_path()
 
 
-def _weights_identity(model_dir: Path) -> str:
+def weights_identity(model_dir: Path) -> str:
     """Changes when the installed weights change (reinstall, upgrade), cheaply."""
     weights = model_dir / "model.safetensors"
     try:
@@ -61,7 +68,7 @@ def _weights_identity(model_dir: Path) -> str:
 
 def _export_stem(spec: ModelSpec, variant: str) -> str:
     """The file name's part that names these weights and variant."""
-    return f"{spec.name}-{_weights_identity(bundled_model_dir(spec))}-{variant}"
+    return f"{spec.name}-{weights_identity(bundled_model_dir(spec))}-{variant}"
 
 
 def _cache_file(spec: ModelSpec, variant: str) -> Path:

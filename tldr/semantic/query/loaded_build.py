@@ -20,6 +20,7 @@ from tldr._exceptions import (
 )
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
+from tldr.semantic.fast_tier import open_fast_index
 from tldr.semantic.storage import (
     Metadata,
     UnitsFile,
@@ -55,6 +56,10 @@ class LoadedBuild:
     key_positions: npt.NDArray[np.int64]
     vector_index: Any
     lexical_index: lexical.LexicalIndex | None
+    # A partial build's fast tier (spec 020): its index, and per position
+    # whether the main index holds a vector of the full model.
+    fast_index: Any = None
+    has_full: Any = None
     _by_name: dict[str, list[int]] | None = None
     _callers: dict[str, list[int]] | None = None
 
@@ -137,12 +142,18 @@ class LoadedBuild:
                     f"cannot read {lexical_path}: {exc}; "
                     f"run: tldrf semantic index --rebuild {paths.root}"
                 ) from exc
+        fast_index = has_full = None
+        if metadata.fast is not None:
+            fast_index, has_full = _open_fast_tier(paths, metadata, units_file, vector_index,
+                                                   view=view)
         return cls(
             metadata=metadata,
             units=units_file.table,
             **_key_map(units_file.key_array),
             vector_index=vector_index,
             lexical_index=lexical_index,
+            fast_index=fast_index,
+            has_full=has_full,
         )
 
     @classmethod
@@ -167,6 +178,24 @@ class LoadedBuild:
             vector_index=vector_index,
             lexical_index=lexical.LexicalIndex.build(units),
         )
+
+
+def _open_fast_tier(
+    paths: IndexPaths, metadata: Metadata, units_file: UnitsFile, vector_index: Any, *, view: bool
+) -> tuple[Any, Any]:
+    """The fast index and, per unit position, whether the full model's index has it."""
+    import numpy as np
+
+    assert metadata.fast is not None
+    fast_index = open_fast_index(paths.semantic_dir, metadata.fast, view=view)
+    if fast_index.dimension != metadata.fast.dimension:
+        raise IndexCorruptError(
+            f"fast index dimension {fast_index.dimension} does not match metadata "
+            f"({metadata.fast.dimension}); run: tldrf semantic index --rebuild {paths.root}"
+        )
+    keys = np.frombuffer(units_file.key_array, dtype="<u8").astype(np.uint64)
+    full_keys = vector_index.keys() if len(vector_index) else np.empty(0, dtype=np.uint64)
+    return fast_index, np.isin(keys, full_keys)
 
 
 def _key_map(key_array: bytes) -> dict[str, Any]:

@@ -305,9 +305,14 @@ def _parse(query: str) -> _Query:
 
 
 def _fuse(
-    q: _Query, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], mode: str
+    q: _Query,
+    dense: list[tuple[int, float]],
+    lexical: list[tuple[int, float]],
+    mode: str,
+    dense_weight: float = 1.0,
 ) -> dict[int, float]:
     w_dense, w_lex = WEIGHTS[q.kind.value]
+    w_dense *= dense_weight
     if q.kind is QueryKind.NATURAL:
         if q.spelled:
             w_lex += IDENTIFIER_IN_QUERY_LEXICAL
@@ -417,12 +422,13 @@ def _scored(
     dense: list[tuple[int, float]],
     lexical: list[tuple[int, float]],
     mode: str,
+    dense_weight: float = 1.0,
 ) -> tuple[dict[int, float], dict[int, float], _Project]:
     """Unit scores after fusion, boosts and demotions, file scores by file id."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     q = _parse(query)
-    fused = _fuse(q, dense, lexical, mode)
+    fused = _fuse(q, dense, lexical, mode, dense_weight)
     project = _project(units)
     if not fused:
         return {}, {}, project
@@ -481,6 +487,7 @@ def rank(
     lexical: list[tuple[int, float]],
     k: int,
     mode: str = "hybrid",
+    dense_weight: float = 1.0,
 ) -> list[tuple[int, float]]:
     """Fuse, boost, demote and diversify candidates into the final top `k`.
 
@@ -494,11 +501,13 @@ def rank(
         k: How many results to return.
         mode: `hybrid` (both lists), `dense` or `lexical` (one list; the
             ranking rules still apply).
+        dense_weight: Multiplies the dense list's fusion weight (below 1 for
+            a weaker model: the fast tier, spec 020).
 
     Returns:
         `(position, score)` pairs, best first, at most `k`; higher is better.
     """
-    scores, _, project = _scored(query, units, dense, lexical, mode)
+    scores, _, project = _scored(query, units, dense, lexical, mode, dense_weight)
     file_of = project.file_of
     seen: dict[int, int] = {}
     diversified: list[tuple[int, float]] = []
@@ -538,6 +547,7 @@ def rank_files(
     k: int,
     mode: str = "hybrid",
     per_file: int = 3,
+    dense_weight: float = 1.0,
 ) -> list[FileHit]:
     """Rank files instead of units (`--files`).
 
@@ -549,11 +559,12 @@ def rank_files(
         k: How many files.
         mode: As for `rank`.
         per_file: How many best unit positions to keep per file.
+        dense_weight: As for `rank`.
 
     Returns:
         Files best first, each with its score and best unit positions.
     """
-    scores, file_scores, project = _scored(query, units, dense, lexical, mode)
+    scores, file_scores, project = _scored(query, units, dense, lexical, mode, dense_weight)
     names, file_of = project.files.files, project.file_of
     best: dict[int, list[int]] = {}
     for pos in _best_positions(scores):

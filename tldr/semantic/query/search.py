@@ -12,7 +12,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from tldr.paths import IndexPaths, find_project_root
 from tldr.request import MODES, SearchRequest
 from tldr.semantic.models.devices import check_device
 from tldr.semantic.models.embedders import Embedder, get_embedder
-from tldr.semantic.query import ranking
+from tldr.semantic.query import ranking, tiers
 from tldr.semantic.query.coverage import search_plan
 from tldr.semantic.query.loaded_build import LoadedBuild
 from tldr.semantic.storage import (
@@ -74,6 +74,7 @@ class Searcher:
         self.view = view and os.name != "nt"  # mapped files block renames on Windows
         self.device = check_device(device)
         self._embedder = embedder
+        self._fast_embedder: Embedder | None = None
         self._build: LoadedBuild | None = None
         self._stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
@@ -130,6 +131,24 @@ class Searcher:
             )
         return self._embedder
 
+    def fast_embedder(self, metadata: Metadata) -> Embedder | None:
+        """The static model of the build's fast tier; None when it is not the one that built it.
+
+        A fast index is queried only with the very model that made it (its
+        `revision`): a model distilled again since would place queries in
+        another space.
+        """
+        fast = metadata.fast
+        if fast is None:
+            return None
+        if self._fast_embedder is None or self._fast_embedder.model_id != fast.model:
+            self._fast_embedder = get_embedder(fast.model)
+        if str(getattr(self._fast_embedder, "revision", "")) != fast.revision:
+            logger.warning("the fast tier was built with another revision of %s; not used",
+                           fast.model)
+            return None
+        return self._fast_embedder
+
     def search(
         self, request: SearchRequest | str, /, **options: Any
     ) -> list[dict[str, Any]]:
@@ -155,20 +174,33 @@ class Searcher:
         return self.run(_request(request, options).replace(files=True), per_file=per_file).rows
 
     def run(
-        self, request: SearchRequest | str, /, *, per_file: int = 3, **options: Any
+        self,
+        request: SearchRequest | str,
+        /,
+        *,
+        per_file: int = 3,
+        tiers: Collection[str] | None = None,
+        **options: Any,
     ) -> SearchOutcome:
-        """`search`, with the time spent embedding the query and any warnings."""
+        """`search`, with the time spent embedding the query and any warnings.
+
+        `tiers` limits the dense tiers used (`full`, `fast`; default: every
+        tier the build has): the daemon leaves out one whose query model is
+        still loading.
+        """
         request = _request(request, options)
         build = self.build
         # A partial build: the same plan and `dense` fields as the daemon's.
-        mode, coverage = search_plan(getattr(build.metadata, "dense", None), request.mode)
+        mode, coverage = search_plan(getattr(build.metadata, "dense", None), request.mode,
+                                     fast=getattr(build.metadata, "fast", None))
         request = request.replace(mode=mode) if mode != request.mode else request
         warnings: list[str] = []
-        dense, lexical_hits, embed_seconds = self._candidates(build, request, warnings)
+        dense, lexical_hits, embed_seconds, dense_weight = self._candidates(
+            build, request, warnings, tiers)
         if request.files:
             hits = ranking.rank_files(
                 request.query, build.units, dense=dense, lexical=lexical_hits, k=request.k,
-                mode=request.mode, per_file=per_file,
+                mode=request.mode, per_file=per_file, dense_weight=dense_weight,
             )
             rows = [
                 {
@@ -182,7 +214,7 @@ class Searcher:
         wanted = max(request.k, RERANK_CANDIDATES) if request.rerank else request.k
         ranked = ranking.rank(
             request.query, build.units, dense=dense, lexical=lexical_hits, k=wanted,
-            mode=request.mode,
+            mode=request.mode, dense_weight=dense_weight,
         )
         if request.rerank:
             ranked = _reranked(request.query, build, ranked, warnings)
@@ -203,9 +235,13 @@ class Searcher:
         return SearchOutcome(rows, embed_seconds, tuple(warnings), coverage)
 
     def _candidates(
-        self, build: LoadedBuild, request: SearchRequest, warnings: list[str]
-    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float]:
-        """Dense and lexical candidates that pass the filters, and the embedding seconds.
+        self,
+        build: LoadedBuild,
+        request: SearchRequest,
+        warnings: list[str],
+        allowed: Collection[str] | None,
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], float, float]:
+        """Dense and lexical candidates, the embedding seconds, the dense fusion weight.
 
         When the vector engine fails (a server backend that is down), the
         lexical candidates of the same build still answer, with a warning.
@@ -213,19 +249,10 @@ class Searcher:
         keep = _filter(build.units, lang=request.lang, path_prefix=request.path_prefix,
                        unit_type=request.unit_type)
         dense: list[tuple[int, float]] = []
-        embed_seconds = 0.0
+        embed_seconds, weight = 0.0, 1.0
         if request.mode != "lexical":
-            embedder = self.embedder(build.metadata)
-            started = time.perf_counter()
-            query_vector = embedder.embed_query(request.query)
-            embed_seconds = time.perf_counter() - started
             try:
-                dense = _candidates(
-                    lambda n: _dense_search(build, query_vector, n),
-                    want=max(ranking.CANDIDATES_DENSE, request.k),
-                    total=len(build.units),
-                    keep=keep,
-                )
+                dense, embed_seconds, weight = self._dense(build, request, keep, allowed)
             except BackendError as exc:
                 if request.mode == "dense" or build.lexical_index is None:
                     raise
@@ -241,7 +268,52 @@ class Searcher:
                 total=len(build.units),
                 keep=keep,
             )
-        return dense, lexical_hits, embed_seconds
+        return dense, lexical_hits, embed_seconds, weight
+
+    def _dense(
+        self,
+        build: LoadedBuild,
+        request: SearchRequest,
+        keep: Callable[[int], bool] | None,
+        allowed: Collection[str] | None,
+    ) -> tuple[list[tuple[int, float]], float, float]:
+        """Dense hits of every usable tier, merged (spec 020); seconds; fusion weight."""
+        want = max(ranking.CANDIDATES_DENSE, request.k)
+        use = tiers.available_tiers(build, allowed)
+        if build.fast_index is None and allowed is None:
+            use = (tiers.FULL,)  # a build without a fast tier: exactly the pre-020 path
+        fast_embedder = self.fast_embedder(build.metadata) if tiers.FAST in use else None
+        share = tiers.full_share(build) if tiers.FULL in use else 0.0
+        total = len(build.units)
+        seconds = 0.0
+        full: list[tuple[int, float]] = []
+        if tiers.FULL in use:
+            embedder = self.embedder(build.metadata)
+            started = time.perf_counter()
+            query_vector = embedder.embed_query(request.query)
+            seconds += time.perf_counter() - started
+            full = _candidates(
+                lambda n: _dense_search(build, build.vector_index, query_vector, n),
+                want=want if fast_embedder is None else tiers.share_of(want, share),
+                total=total,
+                keep=keep,
+            )
+        if fast_embedder is None:
+            return full, seconds, tiers.dense_weight(build.metadata.model)
+        started = time.perf_counter()
+        fast_vector = fast_embedder.embed_query(request.query)
+        seconds += time.perf_counter() - started
+        # Hits the full model covers are dropped: ask for enough that `n` remain.
+        widen = 1.0 / max(1.0 - share, 0.01)
+        fast = _candidates(
+            lambda n: _dense_search(build, build.fast_index, fast_vector,
+                                    min(total, round(n * widen))),
+            want=tiers.share_of(want, 1.0 - share),
+            total=total,
+            keep=_without_full(build, keep) if tiers.FULL in use else keep,
+        )
+        merged = tiers.merge_by_coverage(full, fast, share, want)
+        return merged, seconds, tiers.dense_weight(build.metadata.model, share)
 
     def get_unit(
         self,
@@ -320,14 +392,28 @@ def _reranked(
     )
 
 
-def _dense_search(build: LoadedBuild, query_vector: Any, n: int) -> list[tuple[int, float]]:
-    keys, scores = build.vector_index.search(query_vector, n)
+def _dense_search(
+    build: LoadedBuild, index: Any, query_vector: Any, n: int
+) -> list[tuple[int, float]]:
+    keys, scores = index.search(query_vector, n)
     positions = build.positions_of_keys(keys)
     return [
         (position, score)
         for position, score in zip(positions, scores.tolist(), strict=True)
         if position is not None
     ]
+
+
+def _without_full(
+    build: LoadedBuild, keep: Callable[[int], bool] | None
+) -> Callable[[int], bool]:
+    """`keep`, less the units the full model's index covers (the fast tier answers the rest)."""
+    has_full = build.has_full
+
+    def fast_only(position: int) -> bool:
+        return not has_full[position] and (keep is None or keep(position))
+
+    return fast_only
 
 
 _MAX_LINKS = 8

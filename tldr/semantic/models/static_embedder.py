@@ -1,0 +1,137 @@
+"""The fast tier's embedder: a static (model2vec) model, `static:<model or directory>`.
+
+`static:all-MiniLM-L6-v2` is distilled on this machine from the bundled
+weights, once (`static_distill`); `static:/path` loads a saved model2vec
+model. A text's vector is the mean of its tokens' rows, so embedding runs at
+tens of thousands of texts a second on one core; inference needs numpy,
+tokenizers and safetensors only (specs/020-fast-tier-and-scale.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tldr._exceptions import EmbedderError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["STATIC_PREFIX", "StaticEmbedder", "prepare_static_model", "static_model_dir"]
+
+STATIC_PREFIX = "static:"
+_BATCH = 1024
+
+
+def static_model_dir(model: str) -> tuple[Path, str]:
+    """The directory of `static:<name or dir>` and its revision (what identifies its vectors).
+
+    A registry name is distilled first if this machine has not yet done so.
+    """
+    if not model.startswith(STATIC_PREFIX):
+        raise EmbedderError(f"not a static model name: {model!r} (expected static:<model>)")
+    target = model[len(STATIC_PREFIX):]
+    from tldr.semantic.models.embedders import model_spec
+
+    if model_spec(target) is not None:
+        from tldr.semantic.models.static_distill import distilled_model
+
+        directory = distilled_model(target)
+        return directory, directory.name
+    directory = Path(target).expanduser()
+    config = directory / "config.json"
+    try:
+        info = config.stat()
+    except OSError:
+        raise EmbedderError(
+            f"no static model at {directory} (no config.json); name a registry model with "
+            "bundled weights (static:all-MiniLM-L6-v2) or a saved model2vec directory"
+        ) from None
+    weights = directory / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns if weights.exists() else info.st_mtime_ns
+    return directory, f"{directory.resolve()}@{stamp}"
+
+
+def prepare_static_model(model: str) -> bool:
+    """Whether `static:<...>` can load now; if it must be distilled first, start that.
+
+    For a build: distilling takes a minute or two once per machine, and a
+    build does not wait for it (it goes on without a fast tier).
+    """
+    from tldr.semantic.models.embedders import model_spec
+
+    target = model[len(STATIC_PREFIX):] if model.startswith(STATIC_PREFIX) else model
+    if model_spec(target) is None:
+        return True
+    from tldr.semantic.models.static_distill import distill_in_background, is_distilled
+
+    if is_distilled(target):
+        return True
+    distill_in_background(target)
+    return False
+
+
+class StaticEmbedder:
+    """A model2vec `StaticModel`: one table row per token, a text is their mean."""
+
+    id = "static"
+
+    @classmethod
+    def supports(cls, model: str) -> bool:
+        """Models named `static:<model or directory>`."""
+        return model.startswith(STATIC_PREFIX)
+
+    @classmethod
+    def for_model(cls, model: str, *, device: str | None = None) -> StaticEmbedder:
+        """The embedder for `model`; `device` is irrelevant (numpy on the CPU)."""
+        directory, revision = static_model_dir(model)
+        return cls(model, directory, revision=revision)
+
+    def __init__(self, model: str, directory: Path, *, revision: str) -> None:
+        self.model_id = model
+        self.revision = revision
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._model = self._load()
+        self.dimension = int(self._model.dim)
+
+    def _load(self) -> Any:
+        try:
+            from model2vec import StaticModel
+        except ImportError as exc:
+            raise EmbedderError(
+                "the fast tier needs model2vec; run: pip install model2vec"
+            ) from exc
+        try:
+            return StaticModel.from_pretrained(str(self.directory))
+        except Exception as exc:
+            raise EmbedderError(
+                f"cannot load the static model {self.model_id!r} from {self.directory} ({exc})"
+            ) from exc
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors, one per text."""
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The normalised vector of a query (documents and queries share one space)."""
+        vector: np.ndarray = self._encode([text])[0]
+        return vector
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:  # the tokenizer's truncation settings are shared state
+            vectors = self._model.encode(
+                texts, batch_size=_BATCH, show_progress_bar=False, use_multiprocessing=False
+            )
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        # A text of unknown tokens only has a zero vector: any unit vector ranks it last.
+        matrix = np.where(norms > 0, matrix / np.where(norms > 0, norms, 1), 0)
+        empty = (norms[:, 0] == 0)
+        matrix[empty, 0] = 1.0
+        return np.ascontiguousarray(matrix, dtype=np.float32)
