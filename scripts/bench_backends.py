@@ -17,7 +17,10 @@ Chroma server is a real `chroma run` on 127.0.0.1 started here.
     .venv/bin/python scripts/bench_backends.py --daemon --units 5000
 
 `--dtypes` runs only usearch, HNSW forced, once per stored precision, each
-against the exact f32 top 10 (specs/019-compact-index.md).
+against the exact f32 top 10 (specs/019-compact-index.md). `--cache-vectors`
+takes real vectors instead: those of the shared embedding cache for the
+bundled model (code units embedded by earlier builds), queries drawn from
+them with the same noise.
 
 Embedded qdrant commits each point to SQLite separately (~100 points/s), so
 it is capped at --qdrant-cap vectors (default 1000) and reported as such.
@@ -50,6 +53,21 @@ def clustered(n: int, d: int, *, seed: int, clusters: int = 64) -> np.ndarray:
     x = centers[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, d)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x
+
+
+def _cached_vectors(n: int) -> np.ndarray:
+    """Up to `n` vectors of the bundled model from the shared embedding cache (read-only)."""
+    import sqlite3
+
+    from tldr.paths import embedding_cache_file
+
+    path = embedding_cache_file()
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT vector FROM vectors WHERE space LIKE 'all-MiniLM-L6-v2%' LIMIT ?", (n,)
+        ).fetchall()
+    data = np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in rows])
+    return data / np.linalg.norm(data, axis=1, keepdims=True)
 
 
 def ground_truth(data: np.ndarray, queries: np.ndarray, k: int) -> list[set[int]]:
@@ -96,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="hash-256",
                         help="embedding model for --daemon (hash-256: the engine dominates; "
                         "all-MiniLM-L6-v2: what a user runs)")
+
+    parser.add_argument("--cache-vectors", action="store_true",
+                        help="real vectors from the shared embedding cache (bundled model)")
     args = parser.parse_args(argv)
     if args.daemon:
         through_daemon(args.units, args.searches, args.model)
@@ -112,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     print(header)
     print("-" * len(header))
     for n in args.sizes:
-        full = clustered(n, args.dim, seed=n)
+        full = _cached_vectors(n) if args.cache_vectors else clustered(n, args.dim, seed=n)
+        n = len(full)
         rng = np.random.default_rng(1)
         picks = full[rng.integers(0, n, args.queries)]
         qs = picks + 0.3 * rng.standard_normal(picks.shape).astype(np.float32) / np.sqrt(args.dim)
