@@ -11,17 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import IndexCorruptError, IndexStateError, TldrError
-from tldr.settings import (
-    BuildSettings,
-    backend_settings,
-    default_max_file_bytes,
-    read_config_file,
-    resolve_build_settings,
-)
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
-from tldr.semantic.models.embedders import canonical_model_name
 from tldr.semantic.build.signature import fs_signature, git_signature
+from tldr.semantic.models.embedders import canonical_model_name
 from tldr.semantic.storage import (
     Metadata,
     ProjectSignature,
@@ -29,6 +22,13 @@ from tldr.semantic.storage import (
     verify_artifacts,
 )
 from tldr.semantic.text import TEXT_FORMAT
+from tldr.settings import (
+    BuildSettings,
+    backend_settings,
+    default_max_file_bytes,
+    read_config_file,
+    resolve_build_settings,
+)
 from tldr.units import walk_project
 from tldr.units.model import EXTRACTOR_VERSION
 from tldr.vector_store import VectorStore, get_backend
