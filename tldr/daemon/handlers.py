@@ -215,7 +215,7 @@ class Handlers:
             if error.code == protocol.INTERNAL_ERROR:  # flow analysis: names, lines, languages
                 error.code = protocol.UNANSWERABLE
             raise error from None
-        self.counts["graph_queries"] = self.counts.get("graph_queries", 0) + 1
+        self.counts["graph_queries"] += 1
         return result
 
     async def index(self, params: IndexParams, conn: Connection) -> dict[str, Any]:

@@ -58,7 +58,8 @@ class Service:
         self.filter = ChangeFilter(root)
         self.extra_status = extra_status
         self.started_at = time.time()
-        self.counts = {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0}
+        self.counts = {"searches": 0, "graph_queries": 0, "builds": 0, "build_failures": 0,
+                       "notified_paths": 0}
         self.search_stats = SearchStats()
         self._search_pool = ThreadPoolExecutor(search_threads, thread_name_prefix="tldr-search")
         self.searchers = SearcherCache(self.paths, pool=self._search_pool, view=self.view,
