@@ -56,6 +56,7 @@ __all__ = [
     "GraphParams",
     "error_for_exception",
     "exception_for_error",
+    "graph_params_tables",
     "search_params_table",
 ]
 
@@ -240,6 +241,17 @@ def search_params_table(request_type: Any = None) -> str:
             "none" if field.default is None else f"`{json.dumps(field.default)}`")
         lines.append(f"| `{field.name}` | {kind} | {default} | {field.description} |")
     return "\n".join(lines)
+
+
+def graph_params_tables() -> str:
+    """One params table per code-graph method (docs/protocol.md), from `tldr.graph_request`."""
+    from tldr.graph_request import GRAPH_REQUESTS
+
+    sections = []
+    for kind in GRAPH_REQUESTS:
+        sections.append(f"#### `{kind.METHOD}`\n\n{kind.SUMMARY[0].upper()}{kind.SUMMARY[1:]} "
+                        f"(`tldrf {kind.COMMAND}`).\n\n{search_params_table(kind)}")
+    return "\n\n".join(sections)
 
 
 def error_for_exception(exc: BaseException) -> RpcError:
