@@ -68,21 +68,28 @@ def _name(definition: dict[str, Any]) -> str:
 
 
 def _tree(nodes: list[dict[str, Any]], depth: int, verb: str) -> list[str]:
-    lines: list[str] = []
+    """One line per definition of a callers/callees tree (its call lines joined), indented."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for node in nodes:
         definition = node["definition"]
-        test = " [test]" if definition.get("test") else ""
-        cycle = " (cycle)" if node.get("cycle") else ""
-        kind = "" if node.get("kind") in ("exact", None) else f" [{node['kind']}]"
-        lines.append(f"{'  ' * depth}{definition['qualified']}  {verb} "
-                     f"{node['call_file']}:{node['call_line']}{kind}{test}{cycle}")
-        lines.extend(_tree(node.get("children") or [], depth + 1, verb))
+        key = (definition["qualified"], definition["file"], definition["line"])
+        groups.setdefault(key, []).append(node)
+    lines: list[str] = []
+    for (qualified, _, _), group in groups.items():
+        first = group[0]
+        test = " [test]" if first["definition"].get("test") else ""
+        cycle = " (cycle)" if any(node.get("cycle") for node in group) else ""
+        kind = "" if first.get("kind") in ("exact", None) else f" [{first['kind']}]"
+        at = ", ".join(str(node["call_line"]) for node in group)
+        lines.append(f"{'  ' * depth}{qualified}  {verb} {first['call_file']}:{at}"
+                     f"{kind}{test}{cycle}")
+        lines.extend(_tree(first.get("children") or [], depth + 1, verb))
     return lines
 
 
 def _impact(result: dict[str, Any]) -> list[str]:
     tree = result.get("callers") or []
-    lines = [f"callers of {_name(result['definition'])}: {len(tree)} direct"]
+    lines = [f"callers of {_name(result['definition'])}: {len(tree)} direct calls"]
     lines += _tree(tree, 1, "calls it at")
     maybe = result.get("maybe") or []
     if maybe:
@@ -97,7 +104,7 @@ def _impact(result: dict[str, Any]) -> list[str]:
 
 def _callees(result: dict[str, Any]) -> list[str]:
     tree = result.get("callees") or []
-    lines = [f"callees of {_name(result['definition'])}: {len(tree)} direct"]
+    lines = [f"callees of {_name(result['definition'])}: {len(tree)} direct calls"]
     lines += _tree(tree, 1, "called at")
     maybe = result.get("maybe") or []
     if maybe:
@@ -128,9 +135,12 @@ def _context(result: dict[str, Any]) -> list[str]:
     for item in calls:
         target = item["definition"]
         doc = f"  # {item['doc']}" if item.get("doc") else ""
-        signature = item.get("signature") or target["qualified"]
+        signature = str(item.get("signature") or "")
+        # A method's signature does not name its class: say which one it is.
+        what = signature if target["qualified"] == target["name"] and signature else (
+            f"{target['qualified']}: {signature}" if signature else target["qualified"])
         lines.append(f"  {'  ' * (item['depth'] - 1)}{target['file']}:{target['line']} "
-                     f"{signature}{doc}  (called at {item.get('called_at')})")
+                     f"{what}{doc}  (called at {item.get('called_at')})")
     if result.get("omitted"):
         lines.append(f"[{result['omitted']} more callees left out to fit the token budget]")
     return lines

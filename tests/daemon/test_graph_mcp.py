@@ -69,7 +69,7 @@ async def test_graph_tools_answer_through_the_daemon(root: Path) -> None:
     server = build_server(root, index_wait=0)
     async with running_daemon(root, build_in_worker=False):
         text = await _text(server, "callers", name="parse")
-        assert text.splitlines()[0] == "callers of parse (function, app/core.py:1): 1 direct"
+        assert text.splitlines()[0] == "callers of parse (function, app/core.py:1): 1 direct calls"
         assert "test_run  calls it at tests/test_core.py:5" in text and "[test]" in text
         text = await _text(server, "code_context", entry="main")
         assert "app/core.py:6 def run(text)  (called at app/cli.py:5)" in text
