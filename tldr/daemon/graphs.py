@@ -45,7 +45,7 @@ class GraphCache:
             return None
         return (info.st_mtime_ns, info.st_size, info.st_ino)
 
-    def _committed_file(self) -> str | None:
+    def committed_file(self) -> str | None:
         """The graph file metadata.json names (its name carries the build id), or None."""
         try:
             document = json.loads(self.paths.metadata.read_bytes())
@@ -63,7 +63,7 @@ class GraphCache:
             stat = self._metadata_stat()
             if self.loaded is not None and stat == self._stat:
                 return self.loaded
-            committed = self._committed_file()
+            committed = self.committed_file()
             if (self.loaded is not None and committed is not None
                     and committed == self.graph_file):
                 self._stat = stat  # metadata rewritten, same graph

@@ -168,9 +168,13 @@ class Handlers:
             request = request.replace(mode=mode)
             if dense["embedded"] and dense["model_loading"]:
                 self.scheduler.load_query_model(searcher)
+        # `expand` links hits through the graph the daemon keeps (one copy in memory).
+        graph = (await self.graphs.graph()
+                 if request.expand and self.graphs.committed_file() is not None else None)
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(self.pool, searcher.run, request)
+            outcome = await loop.run_in_executor(
+                self.pool, functools.partial(searcher.run, request, graph=graph))
         except IndexCorruptError:  # a file of the build changed under us
             self.repair()
             raise
