@@ -76,7 +76,7 @@ def main() -> int:
         files = daemon_files(root)
         try:
             deadline = time.monotonic() + 60
-            while not files.socket.exists() and time.monotonic() < deadline:
+            while not os.path.exists(files.socket) and time.monotonic() < deadline:
                 time.sleep(0.1)
             with DaemonClient(root, autostart=False, timeout=60) as client:
                 client.call("search", {"query": "index", "mode": "lexical"})
@@ -128,7 +128,10 @@ def main() -> int:
                   f"(TLDR_DEBOUNCE_MS={os.environ.get('TLDR_DEBOUNCE_MS', '2000 (default)')})")
         finally:
             stop_daemon(files, timeout=10)
-            daemon.wait(timeout=10)
+            try:
+                daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
     return 0
 
 
