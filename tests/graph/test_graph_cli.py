@@ -115,3 +115,17 @@ def test_imports_importers_arch_dead_extract(pyproj: Path,
     code, out, _ = _run(capsys, "extract", "shop/net/sessions.py", "Session.request",
                         "-p", str(pyproj))
     assert "calls Session.prepare (shop/net/sessions.py) at line 14" in out
+
+
+def test_the_thin_client_path_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom tldr.cli import build_parser\n"
+            "build_parser(['impact', 'x']).parse_args(['impact', 'x'])\n"
+            "import tldr.cli.graph, tldr.daemon.client, tldr.graph_output\n"
+            "print(sorted(m for m in ('msgspec', 'numpy', 'tree_sitter', 'tldr.graph', "
+            "'tldr.semantic') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
