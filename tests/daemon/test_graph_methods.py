@@ -67,6 +67,8 @@ async def test_errors_are_one_line_and_carry_the_exit_code(graph_daemon) -> None
 async def test_graph_follows_the_committed_build(graph_daemon) -> None:  # type: ignore[no-untyped-def]
     daemon, client, root = graph_daemon
     await client.call("impact", {"name": "parse"})
+    await wait_for(lambda: daemon.service.scheduler.idle)  # the startup check is over
+    builds = daemon.service.counts["builds"]
     (root / "app" / "extra.py").write_text("from app.core import parse\n\n\n"
                                            "def again():\n    return parse('x')\n")
 
@@ -74,8 +76,16 @@ async def test_graph_follows_the_committed_build(graph_daemon) -> None:  # type:
         result = (await client.call("impact", {"name": "parse", "depth": 1}))["result"]
         return "again" in {c["definition"]["qualified"] for c in result["callers"]}
 
-    await wait_for(sees_new_caller, timeout=20)
-    assert daemon.service.handlers.graphs.loads >= 2
+    await wait_for(sees_new_caller, timeout=20)  # the watcher's change, applied live
+    graphs = daemon.service.graphs
+    assert graphs.live_updates >= 1
+
+    async def committed() -> bool:
+        return daemon.service.counts["builds"] > builds and daemon.service.scheduler.idle
+
+    await wait_for(committed, timeout=20)
+    assert await sees_new_caller()  # now from the committed graph file, loaded again
+    assert graphs.loads >= 2 and graphs.graph_file is not None
 
 
 def test_client_error_keeps_the_exit_code() -> None:
@@ -84,3 +94,32 @@ def test_client_error_keeps_the_exit_code() -> None:
                                                        "exit_code": 2})
     exc = protocol.exception_for_error(error)
     assert exc.exit_code == 2 and str(exc) == "cfg is not supported for ruby yet"
+
+
+async def test_an_edit_reaches_the_graph_before_any_build(tmp_path: Path) -> None:
+    from daemon_helpers import write_project
+
+    from tldr.semantic import build_semantic_index
+
+    root = write_project(tmp_path / "proj", SOURCES)
+    build_semantic_index(root, model="hash-256")
+    # A debounce of a minute: no build runs during the test, only the live update.
+    async with running_daemon(root, build_in_worker=False, debounce_ms=60_000) as daemon:
+        client = await RawClient.open(daemon)
+        await client.call("impact", {"name": "parse"})
+        (root / "app" / "extra.py").write_text("from app.core import parse as p\n\n\n"
+                                               "def again():\n    return p('x')\n")
+        (root / "app" / "cli.py").unlink()
+        answer = await client.call("notify", {"paths": ["app/extra.py", "app/cli.py"]})
+        assert answer["result"]["accepted"] == 2
+        result = (await client.call("impact", {"name": "parse", "depth": 2}))["result"]
+        callers = {c["definition"]["qualified"]: c for c in result["callers"]}
+        assert set(callers) == {"run", "again"}
+        assert callers["again"]["kind"] == "via-import"
+        assert not callers["run"].get("children")  # main went with app/cli.py
+        graphs = daemon.service.graphs
+        assert (graphs.loads, graphs.live_updates) == (1, 1)
+        assert daemon.service.counts["builds"] == 0
+        error = (await client.call("extract", {"file": "app/cli.py"}))["error"]
+        assert error["code"] == protocol.UNANSWERABLE
+        await client.close()

@@ -268,6 +268,7 @@ class Handlers:
     async def notify(self, params: NotifyParams, conn: Connection) -> dict[str, Any]:
         """Schedule a build for paths an editor saved."""
         accepted = [path for path in params.paths if self.filter.classify(path) == "source"]
+        self.graphs.changed(filter(None, (self.filter.relative(path) for path in accepted)))
         self.counts["notified_paths"] += len(params.paths)
         if accepted:
             self.scheduler.schedule(reason="notify", touch_dirty=True,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import IndexMissingError
+from tldr.daemon.graphs import GraphCache
 from tldr.daemon.handlers import Handlers
 from tldr.daemon.scheduler import BuildScheduler, RebuildPolicy
 from tldr.daemon.searchers import SearcherCache
@@ -68,10 +69,13 @@ class Service:
             self.paths, searchers=self.searchers, policy=policy, device=device,
             broadcast=broadcast, counts=self.counts, build_in_worker=build_in_worker,
         )
+        # The graph's own changes are in the committed build once no build is due.
+        self.graphs = GraphCache(self.paths, pool=self._search_pool,
+                                 settled=lambda: self.scheduler.idle)
         self.handlers = Handlers(
             root, searchers=self.searchers, scheduler=self.scheduler, pool=self._search_pool,
             change_filter=self.filter, search_stats=self.search_stats, counts=self.counts,
-            status=self.status, request_stop=request_stop,
+            status=self.status, request_stop=request_stop, graphs=self.graphs,
         )
         self._warmup: asyncio.Task[None] | None = None
 
@@ -122,6 +126,7 @@ class Service:
             kind = self.filter.classify(path)
             if kind == "source":
                 sources += 1
+                self.graphs.changed(filter(None, [self.filter.relative(path)]))
             elif kind == "index":
                 self._index_event(change)
         if sources:
