@@ -119,6 +119,8 @@ async def test_an_edit_reaches_the_graph_before_any_build(tmp_path: Path) -> Non
         assert not callers["run"].get("children")  # main went with app/cli.py
         graphs = daemon.service.graphs
         assert (graphs.loads, graphs.live_updates) == (1, 1)
+        status = (await client.call("status"))["result"]["graph"]
+        assert status["loaded"] and status["live_updates"] == 1 and status["pending_files"] == 0
         assert daemon.service.counts["builds"] == 0
         error = (await client.call("extract", {"file": "app/cli.py"}))["error"]
         assert error["code"] == protocol.UNANSWERABLE

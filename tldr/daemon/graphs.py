@@ -55,6 +55,17 @@ class GraphCache:
         self._live: set[str] = set()  # applied since the last settled commit
         self._lock = asyncio.Lock()
 
+    def status(self) -> dict[str, object]:
+        """What `status` reports: the loaded graph and how it was kept fresh."""
+        loaded = self.loaded
+        return {"loaded": loaded is not None,
+                "graph_file": self.graph_file,
+                "source": loaded.source if loaded is not None else None,
+                "files": len(loaded.graph.files) if loaded is not None else 0,
+                "edges": loaded.edge_count if loaded is not None else 0,
+                "loads": self.loads, "live_updates": self.live_updates,
+                "pending_files": len(self._pending)}
+
     def changed(self, paths: Iterable[str]) -> None:
         """Source files (project-relative) that changed: applied at the next query."""
         self._pending.update(paths)

@@ -114,6 +114,7 @@ class Service:
                 scheduler=self.scheduler, counts=self.counts, search_stats=self.search_stats,
                 debounce=self.debounce,
             ),
+            "graph": self.graphs.status(),
             **self.extra_status(),
         }
 
