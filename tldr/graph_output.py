@@ -41,7 +41,7 @@ def render_graph(command: str, result: dict[str, Any], fmt: str = "text", *,
         if not isinstance(items, list):
             return json.dumps({k: v for k, v in result.items() if k != "text"})
         return "\n".join(json.dumps(item) for item in items)
-    lines = _RENDERERS.get(command, _generic)(result)
+    lines = _RENDERERS[command](result)
     return "\n".join(cut_lines(lines, budget_tokens, option))
 
 
@@ -272,10 +272,6 @@ def _change_impact(result: dict[str, Any]) -> list[str]:
 
 def _flow(result: dict[str, Any]) -> list[str]:
     return str(result.get("text", "")).splitlines()
-
-
-def _generic(result: dict[str, Any]) -> list[str]:
-    return json.dumps(result, indent=2).splitlines()
 
 
 _RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {

@@ -45,7 +45,6 @@ __all__ = [
     "SliceRequest",
     "StructureRequest",
     "request_for_command",
-    "request_for_method",
 ]
 
 _Help = dict[str, str]
@@ -414,10 +413,3 @@ def request_for_command(command: str) -> type[GraphRequest]:
             return kind
     raise ConfigError(f"no graph command {command!r}")
 
-
-def request_for_method(method: str) -> type[GraphRequest]:
-    """The request class of a daemon method (`change_impact` -> `ChangeImpactRequest`)."""
-    for kind in GRAPH_REQUESTS:
-        if kind.METHOD == method:
-            return kind
-    raise ConfigError(f"no graph method {method!r}")

@@ -15,7 +15,6 @@ from tldr.graph_request import (
     ImpactRequest,
     SliceRequest,
     request_for_command,
-    request_for_method,
 )
 from tldr.request import request_fields
 
@@ -28,7 +27,6 @@ def test_every_field_has_help_and_every_command_a_parser() -> None:
             assert field.description, (kind, field.name)
         assert kind.COMMAND in commands.choices
         assert request_for_command(kind.COMMAND) is kind
-        assert request_for_method(kind.METHOD) is kind
 
 
 def test_unknown_and_missing_fields_name_the_valid_ones() -> None:

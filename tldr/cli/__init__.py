@@ -99,7 +99,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     top = words[0] if words and argv and words[0] == argv[0] else None
     parser = Parser(
         prog="tldrf",
-        description="Local semantic code search for agents, editors and people.",
+        description="Local code search and code understanding for agents, editors and people.",
         formatter_class=Formatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"tldrf {__version__}")

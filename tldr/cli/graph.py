@@ -52,6 +52,7 @@ _EXAMPLES = {
                       "tldrf change-impact --git main"),
 }
 COMMANDS = tuple(_EXAMPLES)
+_METHOD_NOT_FOUND = -32601  # as in tldr.daemon.protocol (not imported: the thin client's path)
 _METAVARS = {"budget_tokens": "N", "depth": "N", "line": "LINE", "git": "REF", "entry": "PATTERN"}
 
 
@@ -170,6 +171,3 @@ def _answer(args: argparse.Namespace, paths: IndexPaths, request: GraphRequest) 
     from tldr.graph.answer import answer
 
     return answer(request, root=paths.root, graph=lambda: load_graph(paths.root, paths=paths))
-
-
-_METHOD_NOT_FOUND = -32601  # as in tldr.daemon.protocol (not imported: the thin client's path)
