@@ -85,6 +85,8 @@ class GraphRequest:
     # The list in the answer that JSON Lines output prints one per line ("" = none).
     ROWS: ClassVar[str] = ""
     NEEDS_GRAPH: ClassVar[bool] = True  # False: answered from one file's parse
+    # True when the answer itself keeps to `budget_tokens` (no second cut of its text).
+    FITTED: ClassVar[bool] = False
     FIELD_HELP: ClassVar[_Help] = {}
     FIELD_CHOICES: ClassVar[_Choices] = {}
     FIELD_BOUNDS: ClassVar[_Bounds] = {}
@@ -176,6 +178,7 @@ class StructureRequest(GraphRequest):
     POSITIONAL = ("path",)
     PATH_FIELDS = frozenset({"path"})
     ROWS = "files"
+    FITTED = True
     FIELD_HELP: ClassVar[_Help] = {"path": _COMMON_HELP["path"],
                                    "budget_tokens": _COMMON_HELP["budget_tokens"]}
     FIELD_BOUNDS: ClassVar[_Bounds] = {"budget_tokens": _BUDGET}
@@ -350,6 +353,7 @@ class _FlowRequest(GraphRequest):
 
     PATH_FIELDS = frozenset({"file"})
     NEEDS_GRAPH = False
+    FITTED = True
     FIELD_HELP: ClassVar[_Help] = {"file": "the file (project-relative)",
                   "function": "a function name, Class.method, or a line inside the function",
                   "budget_tokens": _COMMON_HELP["budget_tokens"]}

@@ -137,7 +137,9 @@ def _run(args: argparse.Namespace) -> int:
         args.usage_error(str(exc))
     result = _answer(args, paths, request)
     fmt = "json" if args.json else args.format
-    print(render_graph(kind.COMMAND, result, fmt, rows=kind.ROWS))
+    # The text keeps to the request's budget (cut here unless the answer already is).
+    budget = None if kind.FITTED else request.to_dict().get("budget_tokens")
+    print(render_graph(kind.COMMAND, result, fmt, rows=kind.ROWS, budget_tokens=budget))
     return 0
 
 

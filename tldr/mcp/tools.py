@@ -112,7 +112,8 @@ class Tools:
         from tldr.graph_output import render_graph
 
         result = self._call(request.METHOD, request.params())
-        return render_graph(request.COMMAND, result, "text", budget_tokens=budget_tokens,
+        return render_graph(request.COMMAND, result, "text",
+                            budget_tokens=None if request.FITTED else budget_tokens,
                             option="budget_tokens")
 
     def status(self) -> str:
