@@ -107,6 +107,8 @@ async def test_an_edit_reaches_the_graph_before_any_build(tmp_path: Path) -> Non
     async with running_daemon(root, build_in_worker=False, debounce_ms=60_000) as daemon:
         client = await RawClient.open(daemon)
         await client.call("impact", {"name": "parse"})
+        await wait_for(lambda: daemon.service.scheduler.idle)  # the startup check is over
+        builds = daemon.service.counts["builds"]
         (root / "app" / "extra.py").write_text("from app.core import parse as p\n\n\n"
                                                "def again():\n    return p('x')\n")
         (root / "app" / "cli.py").unlink()
@@ -121,7 +123,7 @@ async def test_an_edit_reaches_the_graph_before_any_build(tmp_path: Path) -> Non
         assert (graphs.loads, graphs.live_updates) == (1, 1)
         status = (await client.call("status"))["result"]["graph"]
         assert status["loaded"] and status["live_updates"] == 1 and status["pending_files"] == 0
-        assert daemon.service.counts["builds"] == 0
+        assert daemon.service.counts["builds"] == builds
         error = (await client.call("extract", {"file": "app/cli.py"}))["error"]
         assert error["code"] == protocol.UNANSWERABLE
         await client.close()

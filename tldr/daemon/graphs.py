@@ -53,7 +53,7 @@ class GraphCache:
         self._settled = settled
         self._pending: set[str] = set()  # changed since the last query
         self._live: set[str] = set()  # applied since the last settled commit
-        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[CodeGraph] | None = None
 
     def status(self) -> dict[str, object]:
         """What `status` reports: the loaded graph and how it was kept fresh."""
@@ -87,31 +87,40 @@ class GraphCache:
         return name if isinstance(name, str) else None
 
     async def graph(self) -> CodeGraph:
-        """The graph of the committed build, loaded when the commit changed, edits applied."""
+        """The graph of the committed build, loaded when the commit changed, edits applied.
+
+        One refresh at a time, shared by concurrent queries and shielded: a
+        query that times out does not cancel a long first load (a large
+        project without a committed graph), which the next query then finds.
+        """
         stat = self._metadata_stat()
         if self.loaded is not None and stat == self._stat and not self._pending:
             return self.loaded
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            stat = self._metadata_stat()
-            committed = self.committed_file()
-            if self.loaded is None or (stat != self._stat and (
-                    committed is None or committed != self.graph_file)):
-                self.loaded = None  # let the old graph go before the new one is read
-                loaded = await loop.run_in_executor(self._pool, self._load)
-                self.loaded, self.loads = loaded, self.loads + 1
-                self.graph_file = committed if loaded.source != "tree" else None
-                if self._settled():
-                    self._live.clear()
-                self._pending |= self._live
-            self._stat = stat
-            if self._pending:
-                changed, self._pending = self._pending, set()
-                self._live |= changed
-                self.loaded = await loop.run_in_executor(self._pool, self._apply,
-                                                         self.loaded, changed)
-                self.live_updates += 1
-            return self.loaded
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._refresh())
+        return await asyncio.shield(self._task)
+
+    async def _refresh(self) -> CodeGraph:
+        loop = asyncio.get_running_loop()
+        stat = self._metadata_stat()
+        committed = self.committed_file()
+        if self.loaded is None or (stat != self._stat and (
+                committed is None or committed != self.graph_file)):
+            self.loaded = None  # let the old graph go before the new one is read
+            loaded = await loop.run_in_executor(self._pool, self._load)
+            self.loaded, self.loads = loaded, self.loads + 1
+            self.graph_file = committed if loaded.source != "tree" else None
+            if self._settled():
+                self._live.clear()
+            self._pending |= self._live
+        self._stat = stat
+        if self._pending:
+            changed, self._pending = self._pending, set()
+            self._live |= changed
+            self.loaded = await loop.run_in_executor(self._pool, self._apply, self.loaded,
+                                                     changed)
+            self.live_updates += 1
+        return self.loaded
 
     def _load(self) -> CodeGraph:
         from tldr.graph import load_graph
