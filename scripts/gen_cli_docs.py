@@ -2,7 +2,8 @@
 """Write the generated parts of the docs from the code they describe.
 
 - docs/cli.md: the real `--help` output of every tldrf command;
-- docs/protocol.md, the `search` params table: from `SearchRequest`;
+- docs/protocol.md, the `search` params table: from `SearchRequest`; the
+  params of each code-graph method: from `tldr.graph_request`;
 - docs/usage.md, the environment variables table: from `tldr.settings`.
 
 python scripts/gen_cli_docs.py           # rewrite them
@@ -51,10 +52,11 @@ def render() -> str:
 
 def _blocks() -> dict[Path, dict[str, Callable[[], str]]]:
     """{doc: {block name: renderer}} for the blocks between generated markers."""
-    from tldr.daemon.protocol import search_params_table
+    from tldr.daemon.protocol import graph_params_tables, search_params_table
     from tldr.settings import settings_table
 
-    return {DOCS / "protocol.md": {"search-params": search_params_table},
+    return {DOCS / "protocol.md": {"search-params": search_params_table,
+                                   "graph-params": graph_params_tables},
             DOCS / "usage.md": {"settings": settings_table}}
 
 

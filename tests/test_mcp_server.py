@@ -37,7 +37,8 @@ from tldr.output import estimate_tokens
 from tldr.paths import daemon_files
 
 MINI = Path(__file__).parent / "fixtures" / "projects" / "mini"
-TOOLS = {"semantic_search", "get_unit", "index_status", "reindex"}
+TOOLS = {"semantic_search", "get_unit", "index_status", "reindex", "code_context", "callers",
+         "callees", "code_structure", "program_slice"}
 
 
 def _copy_mini(path: Path) -> Path:

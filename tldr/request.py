@@ -31,7 +31,11 @@ __all__ = [
     "UNIT_TYPES",
     "RequestField",
     "SearchRequest",
+    "check_choice",
+    "check_type",
     "did_you_mean",
+    "relative_path",
+    "request_fields",
     "search_fields",
 ]
 
@@ -105,7 +109,7 @@ class SearchRequest:
                   "mode": mode, "unit_type": unit_type, "snippets": snippets,
                   "expand": expand, "rerank": rerank, "files": files}
         for field in search_fields(SearchRequest):
-            _check_type(field, values[field.name])
+            check_type(field, values[field.name])
         if not any(char.isalnum() for char in query):
             raise ConfigError(
                 f"query {query!r} has no words or identifiers to search for; "
@@ -116,9 +120,9 @@ class SearchRequest:
                               f"{MAX_QUERY_CHARS}")
         if not 1 <= k <= MAX_K:
             raise ConfigError(f"k must be between 1 and {MAX_K}, got {k}")
-        _check_choice("mode", mode, MODES)
+        check_choice("mode", mode, MODES)
         if unit_type is not None:
-            _check_choice("unit type", unit_type, UNIT_TYPES)
+            check_choice("unit type", unit_type, UNIT_TYPES)
         if lang is not None:
             lang = lang.strip().lower()
             if lang in ("", "all"):
@@ -126,7 +130,7 @@ class SearchRequest:
             else:
                 from tldr.units.languages import SUPPORTED_LANGUAGES
 
-                _check_choice("language", lang, sorted(SUPPORTED_LANGUAGES))
+                check_choice("language", lang, sorted(SUPPORTED_LANGUAGES))
         values["lang"] = lang
         values["path_prefix"] = None if path_prefix is None else _normal_prefix(path_prefix)
         for name, value in values.items():
@@ -177,7 +181,8 @@ class SearchRequest:
                 if (value := getattr(self, field.name)) != field.default or field.required}
 
 
-def _check_choice(what: str, value: str, choices: Any) -> None:
+def check_choice(what: str, value: str, choices: Any) -> None:
+    """Raise `ConfigError` naming the valid values unless `value` is one of `choices`."""
     if value not in choices:
         raise ConfigError(f"unknown {what} {value!r}{did_you_mean(value, choices)}; "
                           f"choose one of: {', '.join(choices)}")
@@ -192,32 +197,46 @@ def did_you_mean(word: str, choices: Any) -> str:
 
 
 def _normal_prefix(prefix: str) -> str | None:
-    """A project-relative POSIX prefix without `./` or slashes at the ends; None for all."""
-    text = prefix.replace("\\", "/").strip()
+    return relative_path(prefix, "path prefix")
+
+
+def relative_path(text: str, what: str) -> str | None:
+    """A project-relative POSIX path without `./` or slashes at the ends; None for the root.
+
+    Raises:
+        ConfigError: an absolute path, or one that leaves the project.
+    """
+    typed = text
+    text = text.replace("\\", "/").strip()
     if text.startswith("/"):
-        raise ConfigError(f"path prefix {prefix!r} must be relative to the project root")
+        raise ConfigError(f"{what} {typed!r} must be relative to the project root")
     normal = posixpath.normpath(text) if text else "."
-    if normal == "..":
-        raise ConfigError(f"path prefix {prefix!r} is outside the project")
-    if normal.startswith("../"):
-        raise ConfigError(f"path prefix {prefix!r} is outside the project")
+    if normal == ".." or normal.startswith("../"):
+        raise ConfigError(f"{what} {typed!r} is outside the project")
     return None if normal == "." else normal
 
 
 class RequestField:
-    """What a surface needs to know about one `SearchRequest` field."""
+    """What a surface needs to know about one field of a request description.
+
+    A request description is a class whose keyword-only `__init__`
+    parameters are its fields (`str`, `int`, `bool` or `list[str]`, maybe
+    `| None`) and whose `FIELD_HELP` / `FIELD_CHOICES` / `FIELD_BOUNDS`
+    tables describe them: `SearchRequest` and the code-graph requests of
+    `tldr.graph_request`.
+    """
 
     __slots__ = ("choices", "default", "description", "maximum", "minimum", "name",
                  "optional", "required", "type")
 
-    def __init__(self, owner: type[SearchRequest], name: str, annotation: str,
+    def __init__(self, owner: type[Any], name: str, annotation: str,
                  default: Any) -> None:
         self.name = name
         self.required = default is _MISSING
         self.default = None if self.required else default
         kinds = [part.strip() for part in annotation.split("|")]
         self.optional = "None" in kinds
-        self.type: type = {"str": str, "int": int, "bool": bool}[kinds[0]]
+        self.type: type = _TYPES[kinds[0]]
         self.description = owner.FIELD_HELP[name]
         self.choices: tuple[str, ...] | None = owner.FIELD_CHOICES.get(name)
         bounds: tuple[int | None, int | None] = owner.FIELD_BOUNDS.get(name, (None, None))
@@ -228,9 +247,11 @@ class RequestField:
 
     def json_schema(self) -> dict[str, Any]:
         """This field as a JSON schema property."""
-        kind = {str: "string", int: "integer", bool: "boolean"}[self.type]
+        kind = {str: "string", int: "integer", bool: "boolean", list: "array"}[self.type]
         schema: dict[str, Any] = {"type": [kind, "null"] if self.optional else kind,
                                   "description": self.description}
+        if self.type is list:
+            schema["items"] = {"type": "string"}
         if not self.required:
             schema["default"] = self.default
         if self.choices:
@@ -243,11 +264,17 @@ class RequestField:
 
 
 _MISSING = object()
-_FIELDS: dict[type[SearchRequest], tuple[RequestField, ...]] = {}
+_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool, "list[str]": list}
+_FIELDS: dict[type[Any], tuple[RequestField, ...]] = {}
 
 
 def search_fields(request_type: type[SearchRequest] = SearchRequest) -> tuple[RequestField, ...]:
-    """The fields of `SearchRequest`: base type, default, help, choices and bounds.
+    """The fields of `SearchRequest`: base type, default, help, choices and bounds."""
+    return request_fields(request_type)
+
+
+def request_fields(request_type: type[Any]) -> tuple[RequestField, ...]:
+    """The fields of a request description: base type, default, help, choices and bounds.
 
     Read from the keyword-only parameters of `request_type.__init__` (names,
     annotations, defaults) and its `FIELD_*` tables, so the CLI, the
@@ -267,10 +294,13 @@ def search_fields(request_type: type[SearchRequest] = SearchRequest) -> tuple[Re
     return fields
 
 
-def _check_type(field: RequestField, value: Any) -> None:
+def check_type(field: RequestField, value: Any) -> None:
+    """Raise `ConfigError` unless `value` has the field's type (None only where optional)."""
     if value is None and field.optional:
         return
     # bool is an int in Python, not in JSON: neither stands for the other here.
-    if type(value) is not field.type:
-        kind = {str: "a string", int: "an integer", bool: "true or false"}[field.type]
+    if type(value) is not field.type or (
+            isinstance(value, list) and not all(type(item) is str for item in value)):
+        kind = {str: "a string", int: "an integer", bool: "true or false",
+                list: "a list of strings"}[field.type]
         raise ConfigError(f"{field.name} must be {kind}, got {value!r}")

@@ -1,7 +1,8 @@
 """The `tldrf` command: parse arguments, call the library, print results.
 
 One module per command group (`semantic`, `daemon` with `warm`, `index` with
-`cache`, `plugins`, `mcp`, `completion`), each with `add_commands`; the
+`cache`, `plugins`, `mcp`, `completion`, `graph` with the code-understanding
+commands), each with `add_commands`; the
 parts they share are in `_support`. Nothing outside this package imports it.
 
 Importing this package stays cheap (standard library and msgspec only): the
@@ -98,7 +99,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     top = words[0] if words and argv and words[0] == argv[0] else None
     parser = Parser(
         prog="tldrf",
-        description="Local semantic code search for agents, editors and people.",
+        description="Local code search and code understanding for agents, editors and people.",
         formatter_class=Formatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"tldrf {__version__}")
@@ -113,6 +114,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# The code-graph commands (tldr.cli.graph.COMMANDS, spelled here so that
+# building the parser of another command does not import that module).
+_GRAPH_COMMANDS = ("structure", "extract", "context", "calls", "impact", "callees", "imports",
+                   "importers", "arch", "dead", "cfg", "dfg", "slice", "change-impact")
+
 # Each command's module, imported only when its parsers are built: a search
 # through the daemon imports `semantic` and no other.
 _GROUPS = {
@@ -124,6 +130,7 @@ _GROUPS = {
     "completion": "completion",
     "index": "index",
     "cache": "index",
+    **dict.fromkeys(_GRAPH_COMMANDS, "graph"),
 }
 
 

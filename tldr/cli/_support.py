@@ -210,7 +210,8 @@ def request_from_args(args: argparse.Namespace, root: Path, request_type: Any = 
                                      if value is not None})
 
 
-def resolve_path_prefix(typed: str, root: Path, cwd: Path | None = None) -> str:
+def resolve_path_prefix(typed: str, root: Path, cwd: Path | None = None, *,
+                        option: str = "--path-prefix") -> str:
     """A path prefix as a user typed it, made relative to the project root.
 
     Absolute paths must be inside the project. A relative path names
@@ -236,7 +237,7 @@ def resolve_path_prefix(typed: str, root: Path, cwd: Path | None = None) -> str:
             candidate = from_root
     if not _inside(candidate, root):
         if path.is_absolute():
-            raise ConfigError(f"--path-prefix {typed} is outside the project {root}")
+            raise ConfigError(f"{option} {typed} is outside the project {root}")
         return typed  # let the request say what is wrong with it
     relative = candidate.relative_to(root).as_posix()
     return "" if relative == "." else relative

@@ -50,6 +50,7 @@ from tldr.settings import setting
 __all__ = [
     "FIRST_BUILD_WAIT_S",
     "DaemonClient",
+    "daemon_query",
     "daemon_search",
     "ensure_daemon",
     "search_via_daemon",
@@ -373,6 +374,34 @@ def daemon_search(
         except _ConnectionLost:
             # The daemon died under this request (killed, crashed, stopping):
             # a search is safe to repeat, and the retry starts a new daemon.
+            if attempt == 2 or not autostart:
+                raise
+    raise AssertionError("unreachable")
+
+
+def daemon_query(
+    project: str | os.PathLike[str],
+    method: str,
+    params: dict[str, Any],
+    *,
+    autostart: bool = True,
+    timeout: float | None = None,
+    files: DaemonFiles | None = None,
+) -> Any:
+    """One read-only request (a code-graph query) answered by the project's daemon.
+
+    Retried once on a new daemon when the one serving it died under it (a
+    query is safe to repeat).
+
+    Raises:
+        TldrError: as raised in-process (the daemon's error, translated).
+    """
+    for attempt in (1, 2):
+        try:
+            with DaemonClient(project, timeout=timeout, autostart=autostart,
+                              files=files) as client:
+                return client.call(method, params)
+        except _ConnectionLost:
             if attempt == 2 or not autostart:
                 raise
     raise AssertionError("unreachable")

@@ -4,7 +4,9 @@ Queries go to the warm searcher (`searchers`), pinned to the committed build
 and swapped when `metadata.json` changes, so they are served from the
 previous build until the new one is ready; builds go through the
 `scheduler`. The `search` params become a `SearchRequest` (validated there,
-once) that goes to `Searcher.run` unchanged.
+once) that goes to `Searcher.run` unchanged; the params of each code-graph
+method (`impact`, `context`, `slice`, ...) become its `tldr.graph_request`
+class, answered by `tldr.graph.answer` on the graph kept in `graphs`.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from tldr._exceptions import IndexCorruptError, IndexMissingError
+from tldr._exceptions import IndexCorruptError, IndexMissingError, TldrError
 from tldr._version import __version__
 from tldr.daemon import protocol
+from tldr.daemon.graphs import GraphCache
 from tldr.daemon.protocol import (
+    GraphParams,
     IndexParams,
     InfoParams,
     NotifyParams,
@@ -38,7 +42,11 @@ from tldr.daemon.searchers import SearcherCache
 from tldr.daemon.server import Connection, Method
 from tldr.daemon.status import SearchStats
 from tldr.daemon.watcher import ChangeFilter
+from tldr.graph_request import GRAPH_REQUESTS, GraphRequest
 from tldr.request import SearchRequest
+
+if TYPE_CHECKING:
+    from tldr.graph import CodeGraph
 
 __all__ = ["Empty", "Handlers"]
 
@@ -64,9 +72,11 @@ class Handlers:
         counts: dict[str, int],
         status: Callable[[], dict[str, Any]],
         request_stop: Callable[[], None],
+        graphs: GraphCache | None = None,
     ) -> None:
         self.root = root
         self.searchers = searchers
+        self.graphs = graphs or GraphCache(searchers.paths, pool=pool)
         self.scheduler = scheduler
         self.pool = pool
         self.filter = change_filter
@@ -76,8 +86,12 @@ class Handlers:
         self._request_stop = request_stop
 
     def methods(self) -> dict[str, Method]:
-        """The JSON-RPC method table."""
-        return {
+        """The JSON-RPC method table: the index's methods and one per graph request."""
+        graph_methods = {
+            kind.METHOD: Method(GraphParams, functools.partial(self.graph_query, kind))  # type: ignore[arg-type]
+            for kind in GRAPH_REQUESTS
+        }
+        return graph_methods | {
             "ping": Method(Empty, self.ping),
             "status": Method(Empty, self.status),
             "search": Method(SearchParams, self.search),  # type: ignore[arg-type]
@@ -156,9 +170,13 @@ class Handlers:
             run = functools.partial(searcher.run, tiers=tuple(dense["tiers"]))
             if coverage.needs_loading(metadata):
                 self.scheduler.load_query_model(searcher)
+        # `expand` links hits through the graph the daemon keeps (one copy in memory).
+        graph = (await self.graphs.graph()
+                 if request.expand and self.graphs.committed_file() is not None else None)
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(self.pool, run, request)
+            outcome = await loop.run_in_executor(
+                self.pool, functools.partial(run, request, graph=graph))
         except IndexCorruptError:  # a file of the build changed under us
             self.repair()
             raise
@@ -177,6 +195,34 @@ class Handlers:
             warnings=list(outcome.warnings),
             dense=dense,
         )
+
+    async def graph_query(self, kind: type[GraphRequest], params: GraphParams,
+                          conn: Connection) -> dict[str, Any]:
+        """The answer to a code-graph request, from the graph of the committed build.
+
+        A request that names nothing, or asks what cannot be analysed,
+        answers `UNANSWERABLE` with the message (and the exit code a CLI
+        uses, as `data.exit_code`).
+        """
+        from tldr.graph.answer import answer
+
+        request = kind.from_params(params)
+        loaded = await self.graphs.graph() if request.NEEDS_GRAPH else None
+        loop = asyncio.get_running_loop()
+        try:
+            result: dict[str, Any] = await loop.run_in_executor(
+                self.pool, functools.partial(
+                    answer, request, root=self.root,
+                    graph=None if loaded is None else functools.partial(_same, loaded)))
+        except RpcError:
+            raise
+        except TldrError as exc:
+            error = protocol.error_for_exception(exc)
+            if error.code == protocol.INTERNAL_ERROR:  # flow analysis: names, lines, languages
+                error.code = protocol.UNANSWERABLE
+            raise error from None
+        self.counts["graph_queries"] += 1
+        return result
 
     async def index(self, params: IndexParams, conn: Connection) -> dict[str, Any]:
         """Schedule a build now; with `wait`, answer when it is done."""
@@ -224,6 +270,7 @@ class Handlers:
     async def notify(self, params: NotifyParams, conn: Connection) -> dict[str, Any]:
         """Schedule a build for paths an editor saved."""
         accepted = [path for path in params.paths if self.filter.classify(path) == "source"]
+        self.graphs.changed(filter(None, (self.filter.relative(path) for path in accepted)))
         self.counts["notified_paths"] += len(params.paths)
         if accepted:
             self.scheduler.schedule(reason="notify", touch_dirty=True,
@@ -235,6 +282,10 @@ class Handlers:
         """Stop the daemon shortly after answering."""
         asyncio.get_running_loop().call_later(0.05, self._request_stop)
         return {"stopping": True}
+
+
+def _same(graph: CodeGraph) -> CodeGraph:
+    return graph
 
 
 def _check_settings(*, lang: str | None, vector_backend: str | None) -> None:

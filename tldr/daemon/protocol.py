@@ -20,6 +20,7 @@ from tldr._exceptions import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
+    NameLookupError,
     ProtocolError,
     TldrError,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "SHUTTING_DOWN",
     "TIMEOUT",
     "TOO_LARGE",
+    "UNANSWERABLE",
     "ErrorObject",
     "ErrorResponse",
     "IndexParams",
@@ -51,8 +53,10 @@ __all__ = [
     "SubscribeParams",
     "SuccessResponse",
     "UnitParams",
+    "GraphParams",
     "error_for_exception",
     "exception_for_error",
+    "graph_params_tables",
     "search_params_table",
 ]
 
@@ -70,6 +74,7 @@ TOO_LARGE = -32003
 TIMEOUT = -32004
 INDEX_CORRUPT = -32005
 SHUTTING_DOWN = -32006
+UNANSWERABLE = -32007  # a graph query names nothing, or asks what cannot be analysed
 
 EVENTS = ("build.progress", "index.updated", "build.failed")
 
@@ -120,6 +125,12 @@ class Notification(msgspec.Struct):
 # The `search` params: a JSON object with `SearchRequest`'s fields, which
 # `SearchRequest.from_params` validates (docs/protocol.md lists them).
 SearchParams = dict[str, Any]
+
+
+# The params of each code-graph method (`impact`, `context`, `slice`, ...): a
+# JSON object with the fields of its `tldr.graph_request` class, which
+# `from_params` validates (docs/protocol.md lists them).
+GraphParams = dict[str, Any]
 
 
 class UnitParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -196,6 +207,7 @@ _CODES: tuple[tuple[type[TldrError], int], ...] = (
     (IndexCorruptError, INDEX_CORRUPT),
     (IndexBusyError, BUSY),
     (ConfigError, INVALID_PARAMS),
+    (NameLookupError, UNANSWERABLE),
 )
 
 _EXCEPTIONS: dict[int, type[TldrError]] = {
@@ -206,16 +218,21 @@ _EXCEPTIONS: dict[int, type[TldrError]] = {
     INVALID_PARAMS: ConfigError,
     SHUTTING_DOWN: DaemonError,
     TIMEOUT: DaemonError,
+    UNANSWERABLE: TldrError,
 }
 
 
 def search_params_table(request_type: Any = None) -> str:
-    """The Markdown table of the `search` params (docs/protocol.md), from `SearchRequest`."""
-    from tldr.request import SearchRequest, search_fields
+    """The Markdown table of a method's params (docs/protocol.md), from its request's fields.
+
+    `request_type` defaults to `SearchRequest`; a `tldr.graph_request` class
+    gives the table of its graph method.
+    """
+    from tldr.request import SearchRequest, request_fields
 
     lines = ["| param | type | default | |", "| --- | --- | --- | --- |"]
-    for field in search_fields(request_type or SearchRequest):
-        kind = {str: "string", int: "int", bool: "bool"}[field.type]
+    for field in request_fields(request_type or SearchRequest):
+        kind = {str: "string", int: "int", bool: "bool", list: "list of strings"}[field.type]
         if field.choices:
             kind = ", ".join(f"`{choice}`" for choice in field.choices)
         if field.minimum is not None:
@@ -226,15 +243,29 @@ def search_params_table(request_type: Any = None) -> str:
     return "\n".join(lines)
 
 
+def graph_params_tables() -> str:
+    """One params table per code-graph method (docs/protocol.md), from `tldr.graph_request`."""
+    from tldr.graph_request import GRAPH_REQUESTS
+
+    sections = []
+    for kind in GRAPH_REQUESTS:
+        sections.append(f"#### `{kind.METHOD}`\n\n{kind.SUMMARY[0].upper()}{kind.SUMMARY[1:]} "
+                        f"(`tldrf {kind.COMMAND}`).\n\n{search_params_table(kind)}")
+    return "\n\n".join(sections)
+
+
 def error_for_exception(exc: BaseException) -> RpcError:
     """The JSON-RPC error for an exception raised while serving a request."""
     if isinstance(exc, RpcError):
         return exc
     if isinstance(exc, TldrError):
+        data: dict[str, Any] = {"type": type(exc).__name__}
+        if exc.exit_code != TldrError.exit_code:
+            data["exit_code"] = exc.exit_code  # e.g. 2: a language flow analysis lacks
         for kind, code in _CODES:
             if isinstance(exc, kind):
-                return RpcError(code, str(exc), {"type": type(exc).__name__})
-        return RpcError(INTERNAL_ERROR, str(exc), {"type": type(exc).__name__})
+                return RpcError(code, str(exc), data)
+        return RpcError(INTERNAL_ERROR, str(exc), data)
     return RpcError(INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",
                     {"type": type(exc).__name__})
 
@@ -246,6 +277,9 @@ def exception_for_error(error: ErrorObject) -> TldrError:
     if isinstance(named, type) and issubclass(named, kind):
         kind = named  # e.g. LegacyIndexError for INDEX_INCOMPATIBLE
     exc = kind(error.message)
+    exit_code = (error.data or {}).get("exit_code")
+    if type(exit_code) is int:
+        exc.exit_code = exit_code
     exc.rpc_code = error.code  # type: ignore[attr-defined]
     exc.rpc_data = error.data  # type: ignore[attr-defined]
     return exc

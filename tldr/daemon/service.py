@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import IndexMissingError
+from tldr.daemon.graphs import GraphCache
 from tldr.daemon.handlers import Handlers
 from tldr.daemon.scheduler import BuildScheduler, RebuildPolicy
 from tldr.daemon.searchers import SearcherCache
@@ -58,7 +59,8 @@ class Service:
         self.filter = ChangeFilter(root)
         self.extra_status = extra_status
         self.started_at = time.time()
-        self.counts = {"searches": 0, "builds": 0, "build_failures": 0, "notified_paths": 0}
+        self.counts = {"searches": 0, "graph_queries": 0, "builds": 0, "build_failures": 0,
+                       "notified_paths": 0}
         self.search_stats = SearchStats()
         self._search_pool = ThreadPoolExecutor(search_threads, thread_name_prefix="tldr-search")
         self.searchers = SearcherCache(self.paths, pool=self._search_pool, view=self.view,
@@ -67,10 +69,13 @@ class Service:
             self.paths, searchers=self.searchers, policy=policy, device=device,
             broadcast=broadcast, counts=self.counts, build_in_worker=build_in_worker,
         )
+        # The graph's own changes are in the committed build once no build is due.
+        self.graphs = GraphCache(self.paths, pool=self._search_pool,
+                                 settled=lambda: self.scheduler.idle)
         self.handlers = Handlers(
             root, searchers=self.searchers, scheduler=self.scheduler, pool=self._search_pool,
             change_filter=self.filter, search_stats=self.search_stats, counts=self.counts,
-            status=self.status, request_stop=request_stop,
+            status=self.status, request_stop=request_stop, graphs=self.graphs,
         )
         self._warmup: asyncio.Task[None] | None = None
 
@@ -109,6 +114,7 @@ class Service:
                 scheduler=self.scheduler, counts=self.counts, search_stats=self.search_stats,
                 debounce=self.debounce,
             ),
+            "graph": self.graphs.status(),
             **self.extra_status(),
         }
 
@@ -121,6 +127,7 @@ class Service:
             kind = self.filter.classify(path)
             if kind == "source":
                 sources += 1
+                self.graphs.changed(filter(None, [self.filter.relative(path)]))
             elif kind == "index":
                 self._index_event(change)
         if sources:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tldr.units import language_for_path
-from tldr.units.walk import IGNORE_FILES, SKIPPED_DIRECTORIES, read_ignore_rules
+from tldr.units.walk import IGNORE_FILES, SKIPPED_DIRECTORIES, read_ignore_rules, skipped_directory
 
 __all__ = ["ChangeFilter", "Watcher"]
 
@@ -61,7 +61,8 @@ class ChangeFilter:
             if rel in _INDEX_PATHS:
                 return "index"
             return "source" if rel == _CONFIG else None
-        if any(part in SKIPPED_DIRECTORIES for part in parts):
+        if any(part in SKIPPED_DIRECTORIES and skipped_directory(self.root.joinpath(*parts[:n + 1]))
+               for n, part in enumerate(parts[:-1])):
             return None
         if parts[-1] in IGNORE_FILES:
             if len(parts) == 1:

@@ -22,7 +22,8 @@ from tldr.units.extract import extract_file
 from tldr.units.facts import CallSite, FileFacts, VarType
 from tldr.units.languages import SPECS
 
-__all__ = ["GraphUpdate", "build_graph", "file_record", "graph_from_tree", "update_graph"]
+__all__ = ["GraphUpdate", "build_graph", "file_record", "graph_from_tree", "record_from_disk",
+           "update_graph"]
 
 _CODE_KINDS = {"function": "function", "method": "method", "class": "class", "module": "module"}
 _DOC_CHARS = 400
@@ -249,18 +250,40 @@ def records_from_tree(root: Path) -> list[FileRecord]:
     """Walk and parse a project: every grammar file's record (one parse per file)."""
     records = []
     for source_file in walk_project(root).files:
-        if source_file.language not in SPECS:
-            continue
-        try:
-            data = load_source(source_file.abs_path).data
-        except SkippedFile:
-            continue
-        units, facts = extract_file(data, path=source_file.rel_path,
-                                    language=source_file.language)
-        record = file_record(source_file.rel_path, source_file.language, units, facts)
+        record = _parse(source_file.abs_path, source_file.rel_path, source_file.language)
         if record is not None:
             records.append(record)
     return records
+
+
+def record_from_disk(root: Path, rel_path: str) -> FileRecord | None:
+    """One file's record as it is on disk now; None when it is gone or has no grammar.
+
+    For a live update between builds (the daemon's watcher): the same parse
+    the index build makes, of one file. The file must be a regular file
+    inside `root` (a link leading out of the project is not followed).
+    """
+    from tldr.units import detect_language
+
+    path = root / rel_path
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not resolved.is_relative_to(root.resolve()) or not resolved.is_file():
+        return None
+    return _parse(resolved, rel_path, detect_language(rel_path))
+
+
+def _parse(path: Path, rel_path: str, language: str | None) -> FileRecord | None:
+    if language is None or language not in SPECS:
+        return None
+    try:
+        data = load_source(path).data
+    except SkippedFile:
+        return None
+    units, facts = extract_file(data, path=rel_path, language=language)
+    return file_record(rel_path, language, units, facts)
 
 
 def graph_from_tree(root: str | Path) -> GraphFile:

@@ -116,7 +116,7 @@ def _committed(paths: IndexPaths) -> tuple[Path, int | None, int | None] | None:
 
 def load_graph(
     project: str | os.PathLike[str], *, cache_root: str | os.PathLike[str] | None = None,
-    index: str | None = None, build_missing: bool = True,
+    index: str | None = None, build_missing: bool = True, paths: IndexPaths | None = None,
 ) -> CodeGraph:
     """The project's code graph, from the committed build (or built from the tree).
 
@@ -127,9 +127,12 @@ def load_graph(
         build_missing: Without a committed graph (no index yet, an index
             from before the graph, a damaged file): build one from the tree
             in memory (True) or raise `GraphCorruptError` (False).
+        paths: Where the index is, as computed once by the caller (then
+            `project`, `cache_root` and `index` are not read again).
     """
-    root = find_project_root(project)
-    paths = IndexPaths(root, cache_root, index)
+    if paths is None:
+        paths = IndexPaths(find_project_root(project), cache_root, index)
+    root = paths.root
     committed = _committed(paths)
     problem = "no index has a code graph yet"
     if committed is not None:

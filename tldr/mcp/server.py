@@ -16,13 +16,15 @@ if TYPE_CHECKING:
     from tldr.paths import IndexPaths
 from tldr.mcp.tools import (
     DEFAULT_BUDGET_TOKENS,
+    DEFAULT_GRAPH_BUDGET_TOKENS,
     DEFAULT_INDEX_WAIT_S,
     DEFAULT_UNIT_BUDGET_TOKENS,
     ToolFailure,
     Tools,
 )
 
-__all__ = ["INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level", "search_signature"]
+__all__ = ["GRAPH_TOOLS", "INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level",
+           "request_signature", "search_signature"]
 
 _MAX_K = 50
 # Search options an agent does not get: rerank needs an extra model, and the
@@ -31,11 +33,18 @@ _NOT_FOR_AGENTS = frozenset({"rerank", "files"})
 _AGENT_DEFAULTS = {"snippets": True}
 
 INSTRUCTIONS = (
-    "tldrf searches this project's code by meaning. Use semantic_search when you know "
-    "what code does but not what it is called; it returns file:line spans, qualified "
-    "names and signatures with short snippets. Then read a hit in full with get_unit "
-    "instead of opening the file. Use grep for exact identifiers and literal strings."
+    "tldrf searches this project's code by meaning and knows its call graph. Use "
+    "semantic_search when you know what code does but not what it is called; it returns "
+    "file:line spans, qualified names and signatures with short snippets. Then read a hit "
+    "in full with get_unit instead of opening the file. Once you have a name: callers "
+    "before changing it (who breaks), code_context to learn what it needs, callees for "
+    "what it does, code_structure for a map of a directory, program_slice for which lines "
+    "affect one line. Use grep for exact identifiers and literal strings."
 )
+
+# The code-graph tools: tool name -> the `tldr.graph_request` command it runs.
+GRAPH_TOOLS = {"code_context": "context", "callers": "impact", "callees": "callees",
+               "code_structure": "structure", "program_slice": "slice"}
 
 TOOL_DESCRIPTIONS: dict[str, str] = {
     "semantic_search": (
@@ -56,6 +65,42 @@ TOOL_DESCRIPTIONS: dict[str, str] = {
         "`Retry.backoff`), or by file (project-relative) and a line inside it (the "
         "innermost unit spanning that line wins). Source beyond budget_tokens "
         "(default 4000) is cut at a line boundary and the rest of the span is named."
+    ),
+    "code_context": (
+        "What you need to know to use or change one function, method or class, without "
+        "opening files: its signature, docstring and a body summary, then each project "
+        "function it calls (to depth, nearest and smallest first) with signature, first "
+        "docstring line and file:line. Prefer it over semantic_search once you know the "
+        "name, and over reading a long file. entry is a name, Class.method or FILE:NAME; an "
+        "unknown name answers with did-you-mean candidates, an ambiguous one lists them "
+        "(pick one with file or Class.method). Fits budget_tokens."
+    ),
+    "callers": (
+        "Who calls a function or method (impact analysis): every resolved caller across "
+        "files as a tree to depth, with the call's file:line, tests marked [test], then "
+        "calls that may reach it through a receiver of unknown type (maybe). Use it before "
+        "changing or renaming something, instead of searching or grepping for its name "
+        "(which finds other functions of the same name and misses aliased imports)."
+    ),
+    "callees": (
+        "What a function or method calls, as a tree to depth with each call's file:line "
+        "and how it was resolved (via-import, via-self, constructor...). Use it to follow "
+        "what code does instead of searching for each name it calls or reading each file; "
+        "code_context adds signatures and docs."
+    ),
+    "code_structure": (
+        "A code map of the project or one directory: per file, its classes, functions and "
+        "methods with line, signature and first docstring line. Use it to get oriented in "
+        "an unfamiliar directory before searching or reading; narrow with path. Files that "
+        "do not fit budget_tokens are left out and counted."
+    ),
+    "program_slice": (
+        "The lines of one function that may affect a given line (direction=backward), or "
+        "that it may affect (forward), through data and control flow; var follows one "
+        "variable. Use it to find why a value is what it is at a line, without reading the "
+        "whole function or searching for the variable's name. Python, JavaScript, "
+        "TypeScript, Go, Java and Rust; other languages answer 'not supported'. function "
+        "is a name, Class.method, or a line."
     ),
     "index_status": (
         "Show the state of this project's search index and its daemon: units indexed, "
@@ -137,6 +182,27 @@ def build_server(
         return await run(lambda: tools.get_unit(
             qualified_name=qualified_name, file=file, line=line, budget_tokens=budget_tokens))
 
+    def graph_tool(command: str) -> Callable[..., Any]:
+        from tldr.graph_request import request_for_command
+        from tldr.request import request_fields
+
+        kind = request_for_command(command)
+        budget_in_request = any(f.name == "budget_tokens" for f in request_fields(kind))
+
+        async def tool(**arguments: Any) -> str:
+            budget = arguments.get("budget_tokens") or DEFAULT_GRAPH_BUDGET_TOKENS
+            if not budget_in_request:
+                arguments.pop("budget_tokens", None)
+            try:
+                request = kind.from_params(
+                    {name: value for name, value in arguments.items() if value is not None})
+            except ConfigError as exc:
+                raise ToolError(str(exc)) from exc
+            return await run(lambda: tools.graph(request, budget_tokens=budget))
+
+        tool.__signature__ = request_signature(kind)  # type: ignore[attr-defined]
+        return tool
+
     async def index_status() -> str:
         return await run(tools.status)
 
@@ -151,17 +217,37 @@ def build_server(
     server = MCPServer(name="tldrf", version=__version__, instructions=INSTRUCTIONS,
                        log_level=log_level())  # type: ignore[arg-type]
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    for function, annotations in (
-        (semantic_search, read_only),
-        (get_unit, read_only),
-        (index_status, read_only),
-        (reindex, ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                  idempotent_hint=True, open_world_hint=False)),
-    ):
-        name = function.__name__
+    functions: list[tuple[str, Callable[..., Any], Any]] = [
+        ("semantic_search", semantic_search, read_only),
+        ("get_unit", get_unit, read_only),
+        *((name, graph_tool(command), read_only) for name, command in GRAPH_TOOLS.items()),
+        ("index_status", index_status, read_only),
+        ("reindex", reindex, ToolAnnotations(read_only_hint=False, destructive_hint=False,
+                                             idempotent_hint=True, open_world_hint=False)),
+    ]
+    for name, function, annotations in functions:
         server.add_tool(function, name=name, description=TOOL_DESCRIPTIONS[name],
                         annotations=annotations, structured_output=False)
+        _forbid_unknown_arguments(server, name)
     return server
+
+
+def _forbid_unknown_arguments(server: Any, name: str) -> None:
+    """Make a tool refuse arguments it does not declare (the SDK ignores them silently).
+
+    A misspelt argument (`deph` for `depth`) would otherwise run the call with
+    the default and the agent would never know. The SDK builds a pydantic
+    model per tool; this swaps in a subclass with `extra="forbid"`, which also
+    publishes `additionalProperties: false` in the input schema.
+    """
+    from pydantic import ConfigDict
+
+    tool = server._tool_manager.get_tool(name)
+    base = tool.fn_metadata.arg_model
+    strict: Any = type(base.__name__, (base,),
+                  {"model_config": ConfigDict(arbitrary_types_allowed=True, extra="forbid")})
+    tool.fn_metadata.arg_model = strict
+    tool.parameters = strict.model_json_schema(by_alias=True)
 
 
 def search_signature(languages: str, request_type: Any = None) -> Any:
@@ -171,18 +257,36 @@ def search_signature(languages: str, request_type: Any = None) -> Any:
     MCP-specific parts are stated here: which fields an agent gets, a lower
     `k` cap, snippets on by default, and `budget_tokens`.
     """
+    from tldr.request import SearchRequest
+
+    return request_signature(request_type or SearchRequest, languages=languages,
+                             skip=_NOT_FOR_AGENTS, defaults=_AGENT_DEFAULTS,
+                             budget_default=DEFAULT_BUDGET_TOKENS)
+
+
+def request_signature(request_type: Any, *, languages: str = "",
+                      skip: frozenset[str] = frozenset(), defaults: dict[str, Any] | None = None,
+                      budget_default: int = DEFAULT_GRAPH_BUDGET_TOKENS) -> Any:
+    """A tool's parameters, derived from a request description's fields.
+
+    Every field but `skip`, with its type, choices, bounds and help, plus
+    `budget_tokens` (the request's own field when it has one, else an
+    output budget defaulting to `budget_default`).
+    """
     import inspect
     from typing import Annotated, Literal
 
     from pydantic import Field
 
-    from tldr.request import SearchRequest, search_fields
+    from tldr.request import request_fields
 
     parameters = []
-    for field in search_fields(request_type or SearchRequest):
-        if field.name in _NOT_FOR_AGENTS:
+    has_budget = False
+    for field in request_fields(request_type):
+        if field.name in skip:
             continue
-        kind = Literal[field.choices] if field.choices else field.type
+        kind: Any = Literal[field.choices] if field.choices else (
+            list[str] if field.type is list else field.type)
         description = field.description
         if field.name == "lang":
             description += f": {languages}"
@@ -191,20 +295,24 @@ def search_signature(languages: str, request_type: Any = None) -> Any:
             bounds["ge"] = field.minimum
         if field.maximum is not None:
             bounds["le"] = min(field.maximum, _MAX_K) if field.name == "k" else field.maximum
-        if field.name == "query":
+        if field.name == "query" or (field.required and field.type is str):
             bounds["min_length"] = 1
-        annotation: Any = kind | None if field.optional else kind
-        default = _AGENT_DEFAULTS.get(field.name, field.default)
+        default = (defaults or {}).get(field.name, field.default)
+        if field.name == "budget_tokens":
+            has_budget = True
+            kind, default = int, default or budget_default
+        annotation: Any = kind | None if field.optional and default is None else kind
         parameters.append(inspect.Parameter(
             field.name, inspect.Parameter.KEYWORD_ONLY,
             default=inspect.Parameter.empty if field.required else default,
             annotation=Annotated[annotation, Field(description=description, **bounds)],
         ))
-    parameters.append(inspect.Parameter(
-        "budget_tokens", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_BUDGET_TOKENS,
-        annotation=Annotated[int, Field(ge=100, le=20000,
-                                        description="the most tokens the answer may take")],
-    ))
+    if not has_budget:
+        parameters.append(inspect.Parameter(
+            "budget_tokens", inspect.Parameter.KEYWORD_ONLY, default=budget_default,
+            annotation=Annotated[int, Field(ge=100, le=20000,
+                                            description="the most tokens the answer may take")],
+        ))
     return inspect.Signature(parameters, return_annotation=str)
 
 

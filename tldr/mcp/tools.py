@@ -19,10 +19,12 @@ from tldr.output import NOTE_TOKENS, dense_note, estimate_tokens, fit_with_note,
 from tldr.request import SearchRequest
 
 if TYPE_CHECKING:
+    from tldr.graph_request import GraphRequest
     from tldr.paths import IndexPaths
 
 __all__ = [
     "DEFAULT_BUDGET_TOKENS",
+    "DEFAULT_GRAPH_BUDGET_TOKENS",
     "DEFAULT_INDEX_WAIT_S",
     "DEFAULT_UNIT_BUDGET_TOKENS",
     "ToolFailure",
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_TOKENS = 1500
 DEFAULT_UNIT_BUDGET_TOKENS = 4000
+DEFAULT_GRAPH_BUDGET_TOKENS = 1500
 DEFAULT_INDEX_WAIT_S = 10.0
 _METHOD_NOT_FOUND = -32601  # JSON-RPC codes, as in tldr.daemon.protocol (not imported: cheap)
 _INVALID_PARAMS = -32602
@@ -102,6 +105,16 @@ class Tools:
                               "prints it), or both file and line")
         unit = self._with_index("unit", params)
         return _render_unit(unit, budget_tokens)
+
+    def graph(self, request: GraphRequest, *,
+              budget_tokens: int = DEFAULT_GRAPH_BUDGET_TOKENS) -> str:
+        """The text answer to a code-graph request (callers, context, a slice...), cut to budget."""
+        from tldr.graph_output import render_graph
+
+        result = self._call(request.METHOD, request.params())
+        return render_graph(request.COMMAND, result, "text",
+                            budget_tokens=None if request.FITTED else budget_tokens,
+                            option="budget_tokens")
 
     def status(self) -> str:
         """A few lines about the daemon, the index and the current build."""

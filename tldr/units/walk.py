@@ -40,6 +40,7 @@ __all__ = [
     "SourceFile",
     "WalkResult",
     "read_ignore_rules",
+    "skipped_directory",
     "walk_project",
 ]
 
@@ -52,6 +53,18 @@ SKIPPED_DIRECTORIES = frozenset(
     }
 )
 IGNORE_FILES = (".gitignore", ".tldrignore")
+
+
+def skipped_directory(path: Path) -> bool:
+    """Whether a directory is build output or tooling, left out of every walk.
+
+    By name (`SKIPPED_DIRECTORIES`), except inside a Python package: a
+    `build` directory that holds an `__init__.py`, or sits in a directory
+    that does (`tldr/semantic/build/`), is source; output directories are
+    never part of a package.
+    """
+    return path.name in SKIPPED_DIRECTORIES and not (
+        (path / "__init__.py").is_file() or (path.parent / "__init__.py").is_file())
 MAX_LISTED_SKIPS = 5000  # skipped paths named per build; the counts stay exact
 _MAX_IGNORE_FILE_BYTES = 1_048_576
 
@@ -192,7 +205,7 @@ def walk_project(
                 result.count_skip(skip_reason_for(error), escape_path(rel_path))
                 continue
             if is_dir:
-                if name in SKIPPED_DIRECTORIES or _ignored(rules, rel_path, True):
+                if skipped_directory(Path(entry.path)) or _ignored(rules, rel_path, True):
                     continue
                 pending.append((Path(entry.path), rel_path + "/", rules))
                 continue

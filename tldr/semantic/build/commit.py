@@ -17,7 +17,6 @@ import msgspec
 
 from tldr._version import __version__
 from tldr.graph import GraphFile, write_graph
-from tldr.settings import BuildSettings
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (
@@ -35,6 +34,7 @@ from tldr.semantic.storage import (
     write_metadata,
 )
 from tldr.semantic.text import TEXT_FORMAT
+from tldr.settings import BuildSettings
 from tldr.units import Unit
 from tldr.units.model import EXTRACTOR_VERSION
 

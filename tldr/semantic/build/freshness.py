@@ -7,23 +7,15 @@ signature now with the one at build time (DESIGN.md § On disk, "Up to date").
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import IndexCorruptError, IndexStateError, TldrError
-from tldr.settings import (
-    BuildSettings,
-    backend_settings,
-    default_max_file_bytes,
-    parse_lang,
-    read_config_file,
-    resolve_build_settings,
-)
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
-from tldr.semantic.models.embedders import canonical_model_name
 from tldr.semantic.build.signature import fs_signature, git_signature
+from tldr.semantic.models.embedders import canonical_model_name
 from tldr.semantic.storage import (
     UNITS_FORMAT,
     Metadata,
@@ -32,6 +24,14 @@ from tldr.semantic.storage import (
     verify_artifacts,
 )
 from tldr.semantic.text import TEXT_FORMAT
+from tldr.settings import (
+    BuildSettings,
+    backend_settings,
+    default_max_file_bytes,
+    parse_lang,
+    read_config_file,
+    resolve_build_settings,
+)
 from tldr.units import walk_project
 from tldr.units.model import EXTRACTOR_VERSION
 from tldr.vector_store import VectorStore, get_backend
@@ -102,8 +102,8 @@ def requested_settings(
     """Build settings after precedence: arguments > env > metadata > config > defaults.
 
     On a `rebuild` what the config files set beats the recorded settings
-    (which still beat the defaults). Otherwise a config value that the recorded one overrides is said
-    in `notes`, never ignored silently.
+    (which still beat the defaults). Otherwise a config value that the
+    recorded one overrides is said in `notes`, never ignored silently.
     """
     try:
         metadata = read_metadata(paths)

@@ -27,11 +27,6 @@ from tldr._exceptions import (
     IndexIncompatibleError,
     IndexStateError,
 )
-from tldr.settings import (
-    BuildSettings,
-    default_device,
-    default_max_file_bytes,
-)
 from tldr.graph import (
     FileRecord,
     GraphFile,
@@ -43,19 +38,19 @@ from tldr.graph import (
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
 from tldr.semantic import lexical, shared
-from tldr.semantic.build.lock import BuildLock
-from tldr.semantic.models.devices import check_device
 from tldr.semantic.build.commit import Snapshot, commit_build
-from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.build.embedding_cache import EmbeddingCache
-from tldr.semantic.fast_tier import FastTier
 from tldr.semantic.build.freshness import (
     is_up_to_date,
     open_store,
     requested_settings,
     settings_match,
 )
+from tldr.semantic.build.lock import BuildLock
 from tldr.semantic.build.signature import fs_signature, git_signature
+from tldr.semantic.fast_tier import FastTier
+from tldr.semantic.models.devices import check_device
+from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.storage import (
     DenseCoverage,
     FileStamp,
@@ -66,6 +61,11 @@ from tldr.semantic.storage import (
     read_units_file,
 )
 from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
+from tldr.settings import (
+    BuildSettings,
+    default_device,
+    default_max_file_bytes,
+)
 from tldr.units import (
     SkippedFile,
     SourceFile,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import (
     BackendError,
@@ -37,6 +37,9 @@ from tldr.semantic.storage import (
 )
 from tldr.units import Unit, unescape_path
 from tldr.vector_store import get_backend
+
+if TYPE_CHECKING:
+    from tldr.graph import CodeGraph
 
 __all__ = ["MODES", "ROW_FIELDS", "SearchOutcome", "SearchRequest", "Searcher",
            "semantic_search"]
@@ -78,6 +81,7 @@ class Searcher:
         self._build: LoadedBuild | None = None
         self._stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
+        self._graph: tuple[str | None, CodeGraph | None] | None = None
 
     @property
     def build(self) -> LoadedBuild:
@@ -180,13 +184,17 @@ class Searcher:
         *,
         per_file: int = 3,
         tiers: Collection[str] | None = None,
+        graph: CodeGraph | None = None,
         **options: Any,
     ) -> SearchOutcome:
         """`search`, with the time spent embedding the query and any warnings.
 
         `tiers` limits the dense tiers used (`full`, `fast`; default: every
         tier the build has): the daemon leaves out one whose query model is
-        still loading.
+        still loading. `expand` links each hit to its callers and callees
+        through the code graph of the build (`graph`, when the caller keeps
+        one loaded, as the daemon does; else loaded here once per build), or
+        by name for an index without a graph.
         """
         request = _request(request, options)
         build = self.build
@@ -219,12 +227,17 @@ class Searcher:
         if request.rerank:
             ranked = _reranked(request.query, build, ranked, warnings)
         rows = []
+        if request.expand and graph is None:
+            graph = self._committed_graph(build)
         for position, score in ranked[: request.k]:
             unit = build.units[position]
             row = _row(unit, score)
             if request.snippets:
                 row["snippet"] = build.full_unit(position).code
-            if request.expand:
+            linked = _graph_links(graph, unit) if request.expand and graph is not None else None
+            if linked is not None:
+                row["callers"], row["callees"] = linked
+            elif request.expand:
                 row["callers"] = _links(build, build.callers_of(unit.name), exclude=position)
                 row["callees"] = _links(
                     build,
@@ -233,6 +246,22 @@ class Searcher:
                 )
             rows.append(row)
         return SearchOutcome(rows, embed_seconds, tuple(warnings), coverage)
+
+    def _committed_graph(self, build: LoadedBuild) -> CodeGraph | None:
+        """The code graph committed with `build` (loaded once), or None when it has none."""
+        key = build.metadata.graph_file
+        if self._graph is None or self._graph[0] != key:
+            loaded = None
+            if key is not None:
+                from tldr._exceptions import GraphCorruptError
+                from tldr.graph import load_graph
+
+                try:
+                    loaded = load_graph(self.root, paths=self.paths, build_missing=False)
+                except GraphCorruptError as exc:
+                    logger.warning("expanding by name: %s", exc)
+            self._graph = (key, loaded)
+        return self._graph[1]
 
     def _candidates(
         self,
@@ -429,6 +458,35 @@ def _links(build: LoadedBuild, positions: list[int], *, exclude: int) -> list[di
         if len(seen) == _MAX_LINKS:
             break
     return seen
+
+
+def _graph_links(graph: CodeGraph, unit: Unit
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """(callers, callees) of a unit through the code graph; None when the graph lacks it."""
+    file_index = graph.by_path.get(unit.file)
+    if file_index is None:
+        return None
+    offset = graph.symbols.offsets[file_index]
+    found = [offset + local for local, definition in enumerate(graph.graph.files[file_index].defs)
+             if definition.line == unit.line and definition.qualified == unit.qualified_name]
+    if not found:
+        return None
+    gid = found[0]
+
+    def links(ids: list[int]) -> list[dict[str, Any]]:
+        listed = []
+        for other in dict.fromkeys(ids):
+            if other == gid:
+                continue
+            definition = graph.symbols.defs[other]
+            listed.append({"qualified_name": definition.qualified, "file": graph.path_of(other),
+                           "line": definition.line})
+            if len(listed) == _MAX_LINKS:
+                break
+        return listed
+
+    return (links([ref.caller for ref in graph.callers.get(gid, [])]),
+            links([ref.callee for ref in graph.callees.get(gid, [])]))
 
 
 def _find_unit(
