@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = [
+    "skip_hub_kernels",
     "MODEL_REGISTRY",
     "Embedder",
     "HashingEmbedder",
@@ -222,6 +224,7 @@ class SentenceTransformerEmbedder:
         # Weight-loading progress bars are noise on a user's terminal and in logs.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
+            skip_hub_kernels()
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
@@ -421,3 +424,14 @@ def _provider_for(model: str) -> Any:
         if provider.supports(model):
             return provider
     return SentenceTransformerEmbedder
+
+
+def skip_hub_kernels() -> None:
+    """Keep transformers from importing the optional `kernels` package.
+
+    transformers imports it when it is installed, and kernels 0.19 fails at
+    import inside transformers 5.3 (a ValueError, not an ImportError, so
+    transformers' own fallback does not apply). tldrf's models need no hub
+    kernels. Call before importing transformers or sentence-transformers.
+    """
+    sys.modules.setdefault("kernels", None)  # type: ignore[arg-type]

@@ -21,7 +21,13 @@ from typing import Any
 
 from tldr._exceptions import EmbedderError
 from tldr.paths import user_cache_dir
-from tldr.semantic.models.embedders import ModelSpec, bundled_model_path, model_spec, split_variant
+from tldr.semantic.models.embedders import (
+    ModelSpec,
+    bundled_model_path,
+    model_spec,
+    skip_hub_kernels,
+    split_variant,
+)
 
 __all__ = [
     "EXPORT_RECIPE",
@@ -228,6 +234,7 @@ def main(argv: list[str]) -> int:
         return 2
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    skip_hub_kernels()
     spec = model_spec(argv[0])
     if spec is None:
         print(f"unknown model {argv[0]!r}", file=sys.stderr)

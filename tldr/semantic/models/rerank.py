@@ -92,6 +92,9 @@ class CrossEncoderReranker:
             )
         device = pick_device(self.device)
         try:
+            from tldr.semantic.models.embedders import skip_hub_kernels
+
+            skip_hub_kernels()
             from sentence_transformers import CrossEncoder
 
             return CrossEncoder(str(location), device=device, local_files_only=True)

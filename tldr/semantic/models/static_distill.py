@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tldr._exceptions import EmbedderError
 from tldr.paths import user_cache_dir
-from tldr.semantic.models.embedders import ModelSpec, model_spec
+from tldr.semantic.models.embedders import ModelSpec, model_spec, skip_hub_kernels
 from tldr.semantic.models.onnx_export import bundled_model_dir, weights_identity
 
 __all__ = [
@@ -185,11 +185,7 @@ def main(argv: list[str]) -> int:
     if spec is None:
         print(f"unknown model {argv[0]!r}", file=sys.stderr)
         return 2
-    # transformers imports the optional `kernels` package when it is installed,
-    # and kernels 0.19 fails at import inside transformers 5.3 (a ValueError,
-    # not an ImportError, so transformers' own fallback does not apply).
-    # Distillation runs on the CPU and needs no hub kernels.
-    sys.modules.setdefault("kernels", None)  # type: ignore[arg-type]
+    skip_hub_kernels()
     try:
         distill_to(spec, Path(argv[1]))
     except Exception as exc:
