@@ -82,19 +82,12 @@ def _handle(args: argparse.Namespace) -> int:
         raise ConfigError("--index-wait must be 0 or more seconds")
     import logging
 
-    from tldr.mcp.server import build_server, log_level
+    from tldr.mcp.server import log_level, serve_stdio
 
     level = log_level()
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="tldrf mcp: %(levelname)s %(name)s: %(message)s")
-    server = build_server(project_of(args), index_wait=args.index_wait)
-    import anyio
-
-    try:
-        anyio.run(server.run_stdio_async)
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return serve_stdio(project_of(args), index_wait=args.index_wait)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ to build their input schemas.
 """
 
 import os
+import signal
+import sys
 from collections.abc import Callable
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from tldr._exceptions import ConfigError
 from tldr.mcp.tools import (
@@ -17,9 +20,11 @@ from tldr.mcp.tools import (
     DEFAULT_UNIT_BUDGET_TOKENS,
     ToolFailure,
     Tools,
+    check_arguments,
 )
 
-__all__ = ["INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level", "search_signature"]
+__all__ = ["INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level", "search_signature",
+           "serve_stdio"]
 
 _MAX_K = 50
 # Search options an agent does not get: rerank needs an extra model, and the
@@ -88,6 +93,7 @@ def build_server(
         raise ConfigError(
             f"the MCP SDK (mcp>=2) is missing; install the MCP extra: {install_hint('mcp')}"
         ) from exc
+    import inspect
     from typing import Annotated
 
     import anyio.to_thread
@@ -144,20 +150,83 @@ def build_server(
     ) -> str:
         return await run(lambda: tools.reindex(rebuild=rebuild, wait=wait, timeout_s=timeout_s))
 
-    server = MCPServer(name="tldrf", version=__version__, instructions=INSTRUCTIONS,
-                       log_level=log_level())  # type: ignore[arg-type]
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    for function, annotations in (
+    registered: tuple[tuple[Callable[..., Any], Any], ...] = (
         (semantic_search, read_only),
         (get_unit, read_only),
         (index_status, read_only),
         (reindex, ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                   idempotent_hint=True, open_world_hint=False)),
-    ):
+    )
+    accepted = {function.__name__: tuple(inspect.signature(function).parameters)
+                for function, _ in registered}
+
+    class StrictServer(MCPServer):
+        """Rejects arguments a tool does not take instead of dropping them.
+
+        The SDK's argument models ignore unknown keys, so a filter an agent
+        misspelled (`language` for `lang`) would silently not apply.
+        """
+
+        async def call_tool(self, name: str, arguments: dict[str, Any],
+                            context: Any = None) -> Any:
+            if name in accepted:  # an unknown tool gets the SDK's own error
+                try:
+                    check_arguments(name, arguments, accepted[name])
+                except ToolFailure as exc:
+                    raise ToolError(str(exc)) from exc
+            return await super().call_tool(name, arguments, context)
+
+        async def list_tools(self) -> list[Any]:
+            return [tool.model_copy(update={"input_schema": {
+                        **tool.input_schema, "additionalProperties": False}})
+                    for tool in await super().list_tools()]
+
+    server = StrictServer(name="tldrf", version=__version__, instructions=INSTRUCTIONS,
+                          log_level=log_level())  # type: ignore[arg-type]
+    for function, annotations in registered:
         name = function.__name__
         server.add_tool(function, name=name, description=TOOL_DESCRIPTIONS[name],
                         annotations=annotations, structured_output=False)
     return server
+
+
+def serve_stdio(
+    project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S
+) -> int:
+    """Serve MCP over stdio until the host closes stdin; Ctrl-C stops it at once.
+
+    Returns:
+        0 when stdin reached its end (the host hung up, or Ctrl-D at a
+        terminal); a Ctrl-C exits the process with 130 without returning.
+
+    Raises:
+        ConfigError: as `build_server`.
+    """
+    # From the start, so that a Ctrl-C while the SDK loads is quiet as well.
+    previous = signal.signal(signal.SIGINT, _exit_interrupted)
+    try:
+        import anyio
+
+        server = build_server(project, index_wait=index_wait)
+        anyio.run(server.run_stdio_async)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 0
+
+
+def _exit_interrupted(signum: int, frame: FrameType | None) -> NoReturn:
+    """Leave now, with 130: a graceful stop cannot happen while stdin is idle.
+
+    The SDK reads stdin in a worker thread that no cancellation reaches: its
+    read returns only with a line or at EOF, so unwinding would wait for the
+    user's next line (Ctrl-C looked ignored; the Ctrl-D after it gave 130).
+    Nothing is lost by leaving: the daemon is another process, and a tool call
+    in flight is what the user means to stop.
+    """
+    sys.stderr.write("tldrf mcp: interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def search_signature(languages: str, request_type: Any = None) -> Any:
