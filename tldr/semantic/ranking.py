@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tldr.semantic.file_kinds import ASKS, ProjectFiles
-from tldr.semantic.lexical import MAX_QUERY_CHARS, tokenize
+from tldr.semantic.lexical import ARTICLES, MAX_QUERY_CHARS, tokenize
 
 if TYPE_CHECKING:
     from tldr.units.model import Unit
@@ -294,7 +294,9 @@ def _parse(query: str) -> _Query:
     content = [w.lower() for w in words]
     content_set = {w for w in content if w not in _FILLER}
     joined = {
-        a + b for a, b in itertools.pairwise(content) if a in content_set and b in content_set
+        a + b
+        for a, b in itertools.pairwise(w for w in content if w not in ARTICLES)
+        if a in content_set and b in content_set
     }
     lowered = set(content)
     asks = frozenset(name for name, trig in ASKS.items() if lowered & trig)
