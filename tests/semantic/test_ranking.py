@@ -181,6 +181,21 @@ def test_a_clear_dense_winner_is_not_buried_when_an_article_splits_its_name() ->
         assert lexical[0][0] == 0, query
 
 
+def test_a_clear_winner_of_one_retriever_keeps_a_place_near_the_top() -> None:
+    # The embedding's first hit stands far above its next ones and BM25 does
+    # not have it at all (other words for the same thing); thirty units that
+    # both lists rank fairly high would outscore it in plain RRF (12th).
+    units = [_u(f"f{i}", f"m{i}.py") for i in range(40)]
+    clear = [(0, 0.80), *((p, 0.50 - i * 0.003) for i, p in enumerate(range(1, 31)))]
+    lexical = [(p, 8.0 - i * 0.1) for i, p in enumerate(range(1, 31))]
+    order = [p for p, _ in rank("store the login", units, dense=clear, lexical=lexical, k=40)]
+    assert order.index(0) < ranking.WINNER_FLOOR
+    # The same unit first by a hair gets no such place: agreement wins.
+    close = [(0, 0.505), *clear[1:]]
+    order = [p for p, _ in rank("store the login", units, dense=close, lexical=lexical, k=40)]
+    assert order.index(0) >= ranking.WINNER_FLOOR
+
+
 def test_a_question_prefers_code_to_the_declaration_of_its_data() -> None:
     # C: `struct ssl_connect_data` in a header matches "SSL connection" as well
     # as the function that sets one up; the question is about the code.
