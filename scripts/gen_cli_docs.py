@@ -4,7 +4,9 @@
 - docs/cli.md: the real `--help` output of every tldrf command;
 - docs/protocol.md, the `search` params table: from `SearchRequest`; the
   params of each code-graph method: from `tldr.graph_request`;
-- docs/usage.md, the environment variables table: from `tldr.settings`.
+- docs/usage.md, the environment variables table: from `tldr.settings`;
+- docs/agents.md, each MCP tool's description and arguments: from the
+  schemas `tldr.mcp` publishes (needs the `[mcp]` extra).
 
 python scripts/gen_cli_docs.py           # rewrite them
 python scripts/gen_cli_docs.py --check   # exit 1 if any is stale
@@ -13,6 +15,7 @@ python scripts/gen_cli_docs.py --check   # exit 1 if any is stale
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import sys
@@ -55,9 +58,16 @@ def _blocks() -> dict[Path, dict[str, Callable[[], str]]]:
     from tldr.daemon.protocol import graph_params_tables, search_params_table
     from tldr.settings import settings_table
 
-    return {DOCS / "protocol.md": {"search-params": search_params_table,
-                                   "graph-params": graph_params_tables},
-            DOCS / "usage.md": {"settings": settings_table}}
+    blocks = {DOCS / "protocol.md": {"search-params": search_params_table,
+                                     "graph-params": graph_params_tables},
+              DOCS / "usage.md": {"settings": settings_table}}
+    if importlib.util.find_spec("mcp") is None:
+        print("docs/agents.md skipped: its tool tables need the [mcp] extra", file=sys.stderr)
+    else:
+        from tldr.mcp.reference import tools_reference
+
+        blocks[DOCS / "agents.md"] = {"mcp-tools": tools_reference}
+    return blocks
 
 
 def render_blocks(path: Path, renderers: dict[str, Callable[[], str]]) -> str:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,7 @@ import pytest
 
 pytest.importorskip("mcp")
 
+import anyio
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import LATEST_PROTOCOL_VERSION, TextContent
 
@@ -153,6 +155,7 @@ async def test_lists_tools_and_searches(project: Path) -> None:
         assert "method" in json.dumps(props["unit_type"])
         assert "python" in props["lang"]["description"]
         assert by_name["get_unit"].annotations is not None
+        assert all(tool.input_schema["additionalProperties"] is False for tool in listed)
         assert by_name["get_unit"].annotations.read_only_hint is True
 
         error, text = await call(client, "semantic_search", query="retry with exponential backoff",
@@ -202,6 +205,16 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("reindex", {"timeout_s": 0}, "greater than or equal to 1"),
     ("reindex", {"wait": "later"}, "valid boolean"),
     ("no_such_tool", {}, "no_such_tool"),
+    # Arguments a tool does not take: an error naming the valid ones, never dropped.
+    ("semantic_search", {"query": "x", "language": "python"},
+     "unknown argument(s) of semantic_search: language; did you mean 'lang'?; its arguments "
+     "are: query, k, lang, path_prefix, mode, unit_type, snippets, expand, budget_tokens"),
+    ("semantic_search", {"query": "x", "rerank": True}, "unknown argument(s) of semantic_search"),
+    ("get_unit", {"name": "retry_with_backoff"},
+     "unknown argument(s) of get_unit: name; its arguments are: qualified_name, file, line"),
+    ("index_status", {"verbose": True}, "unknown argument(s) of index_status: verbose; it takes "
+                                        "no arguments"),
+    ("reindex", {"force": True}, "its arguments are: rebuild, wait, timeout_s"),
 ]
 
 
@@ -326,3 +339,46 @@ def test_parser_default_wait_matches_the_tools() -> None:
     from tldr.mcp.tools import DEFAULT_INDEX_WAIT_S
 
     assert mcp_server._DEFAULT_INDEX_WAIT_S == DEFAULT_INDEX_WAIT_S
+
+
+def test_agents_doc_tool_tables_are_generated_from_the_schemas() -> None:
+    from tldr.mcp.reference import tools_reference
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "agents.md").read_text()
+    block = re.search(r"<!-- generated:mcp-tools -->\n(.*?)\n<!-- /generated -->", doc, re.S)
+    assert block is not None
+    assert block.group(1) == tools_reference(), "run: python scripts/gen_cli_docs.py"
+    # The prose names arguments too ("narrow with `lang`"): a lowercase word in
+    # backticks is a tool, an argument, or one of the few other words it uses.
+    schemas = {tool.name: tool.input_schema for tool in anyio.run(build_server(".").list_tools)}
+    arguments = {name for schema in schemas.values() for name in schema["properties"]}
+    prose = re.sub(r"```.*?```", "", doc.replace(block.group(1), ""), flags=re.S)
+    named = set(re.findall(r"`([a-z][a-z_]*)(?:=[^`]*)?`", prose))
+    other_words = {"tldrf", "claude", "handle", "process", "util", "maybe"}  # "maybe": a field
+    assert named - other_words <= arguments | set(schemas), named - arguments - set(schemas)
+
+
+def test_ctrl_c_stops_the_server_at_once(tmp_path: Path) -> None:
+    """Run by hand, `tldrf mcp` waits on stdin; Ctrl-C (SIGINT) ends it: 130, one line."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "tldr.cli.mcp", "--project", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {},
+                "clientInfo": {"name": "test", "version": "0"}}}).encode() + b"\n")
+        process.stdin.flush()
+        assert b'"id":1' in process.stdout.readline()  # serving, idle on stdin
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)  # stdin stays open: no EOF to help it stop
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            pytest.fail("the server ignored Ctrl-C")
+        assert process.stderr is not None
+        stderr = process.stderr.read().decode()
+    assert process.returncode == 130, stderr
+    assert stderr == "tldrf mcp: interrupted\n"

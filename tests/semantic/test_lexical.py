@@ -79,6 +79,13 @@ def test_query_tokens_add_definition_tokens_for_words_and_pairs() -> None:
     assert DEF_PREFIX + "field_validator".replace("_", "") in query_tokens("field_validator")
 
 
+def test_an_article_does_not_separate_words_run_together() -> None:
+    # Issue 21: "set cookie" found `set_cookie` first, "set a cookie" 23rd.
+    assert DEF_PREFIX + "setcookie" in query_tokens("set a cookie")
+    assert DEF_PREFIX + "readfile" in query_tokens("read the file")
+    assert DEF_PREFIX + "validationerror" not in query_tokens("validation and error")
+
+
 def _corpus() -> list[Unit]:
     return [
         _unit("ClientSession", "pkg/client.py", "class ClientSession: pass", kind="class"),

@@ -5,6 +5,7 @@ import time
 import pytest
 from unit_factory import make_unit
 
+from tldr.semantic.lexical import LexicalIndex
 from tldr.semantic.query import ranking
 from tldr.semantic.query.ranking import (
     CANDIDATES_DENSE,
@@ -147,6 +148,52 @@ def test_identifier_named_in_question_boosts_its_definition() -> None:
     ]
     assert _order("how the client session acquires connections", units, [0, 1], [0, 1])[0] == 1
     assert _order("how ClientSession acquires connections", units, [0, 1], [0, 1])[0] == 1
+    # An article between the words does not separate them.
+    units = [_u("cookies", "jar.rb"), _u("set_cookie", "response.rb")]
+    assert _order("set a cookie", units, [0, 1], [0, 1])[0] == 1
+
+
+def test_a_clear_dense_winner_is_not_buried_when_an_article_splits_its_name() -> None:
+    # Issue 21: "set a cookie" found `set_cookie` first with --mode dense and
+    # for "set cookie", but 23rd in hybrid. The article cost BM25 the
+    # definition token `=setcookie`: among the cookie methods that call it the
+    # definition fell to 11th, and fusion rewards units that both lists rank
+    # fairly high over one list's clear winner.
+    def method(name: str, file: str, code: str) -> Unit:
+        return make_unit(name, file, unit_type="method", code=code,
+                         signature=f"def {name}(key, value)")
+
+    units = [method("set_cookie", "lib/web/response.rb", "def set_cookie(key, value)\n"
+                    "  header = [escape(key), escape(value)].join(separator)\n"
+                    "  headers.add(name, header, options, domain, path, expires, secure,\n"
+                    "              http_only)\nend")]
+    units += [method(f"cookie_{i}", f"lib/web/store{i}.rb",
+                     "set_cookie(cookie_key, cookie_value)\ncookie_jar.set(cookie)")
+              for i in range(30)]
+    units += [method(f"render_{i}", f"lib/web/view{i}.rb",
+                     "template = lookup(name)\nrender(template)") for i in range(170)]
+    index = LexicalIndex.build(units)
+    # The embedding's first hit stands far above its next ones.
+    dense = [(0, 0.80), *((p, 0.50 - i * 0.003) for i, p in enumerate(range(1, 31)))]
+    for query in ("set cookie", "set a cookie"):
+        lexical = index.search(query, 100)
+        assert rank(query, units, dense=dense, lexical=lexical, k=5)[0][0] == 0, query
+        assert lexical[0][0] == 0, query
+
+
+def test_a_clear_winner_of_one_retriever_keeps_a_place_near_the_top() -> None:
+    # The embedding's first hit stands far above its next ones and BM25 does
+    # not have it at all (other words for the same thing); thirty units that
+    # both lists rank fairly high would outscore it in plain RRF (12th).
+    units = [_u(f"f{i}", f"m{i}.py") for i in range(40)]
+    clear = [(0, 0.80), *((p, 0.50 - i * 0.003) for i, p in enumerate(range(1, 31)))]
+    lexical = [(p, 8.0 - i * 0.1) for i, p in enumerate(range(1, 31))]
+    order = [p for p, _ in rank("store the login", units, dense=clear, lexical=lexical, k=40)]
+    assert order.index(0) < ranking.WINNER_FLOOR
+    # The same unit first by a hair gets no such place: agreement wins.
+    close = [(0, 0.505), *clear[1:]]
+    order = [p for p, _ in rank("store the login", units, dense=close, lexical=lexical, k=40)]
+    assert order.index(0) >= ranking.WINNER_FLOOR
 
 
 def test_a_question_prefers_code_to_the_declaration_of_its_data() -> None:

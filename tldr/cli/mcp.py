@@ -82,20 +82,13 @@ def _handle(args: argparse.Namespace) -> int:
         raise ConfigError("--index-wait must be 0 or more seconds")
     import logging
 
-    from tldr.mcp.server import build_server, log_level
+    from tldr.mcp.server import log_level, serve_stdio
 
     level = log_level()
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="tldrf mcp: %(levelname)s %(name)s: %(message)s")
     paths = index_paths(args)
-    server = build_server(paths.root, index_wait=args.index_wait, paths=paths)
-    import anyio
-
-    try:
-        anyio.run(server.run_stdio_async)
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return serve_stdio(paths.root, index_wait=args.index_wait, paths=paths)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ to build their input schemas.
 """
 
 import os
+import signal
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tldr._exceptions import ConfigError
 
@@ -21,10 +24,11 @@ from tldr.mcp.tools import (
     DEFAULT_UNIT_BUDGET_TOKENS,
     ToolFailure,
     Tools,
+    check_arguments,
 )
 
 __all__ = ["GRAPH_TOOLS", "INSTRUCTIONS", "TOOL_DESCRIPTIONS", "build_server", "log_level",
-           "request_signature", "search_signature"]
+           "request_signature", "search_signature", "serve_stdio"]
 
 _MAX_K = 50
 # Search options an agent does not get: rerank needs an extra model, and the
@@ -137,6 +141,7 @@ def build_server(
         raise ConfigError(
             f"the MCP SDK (mcp>=2) is missing; install the MCP extra: {install_hint('mcp')}"
         ) from exc
+    import inspect
     from typing import Annotated
 
     import anyio.to_thread
@@ -214,8 +219,6 @@ def build_server(
     ) -> str:
         return await run(lambda: tools.reindex(rebuild=rebuild, wait=wait, timeout_s=timeout_s))
 
-    server = MCPServer(name="tldrf", version=__version__, instructions=INSTRUCTIONS,
-                       log_level=log_level())  # type: ignore[arg-type]
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     functions: list[tuple[str, Callable[..., Any], Any]] = [
         ("semantic_search", semantic_search, read_only),
@@ -225,29 +228,75 @@ def build_server(
         ("reindex", reindex, ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                              idempotent_hint=True, open_world_hint=False)),
     ]
+    accepted = {name: tuple(inspect.signature(function).parameters)
+                for name, function, _ in functions}
+
+    class StrictServer(MCPServer):
+        """Rejects arguments a tool does not take instead of dropping them.
+
+        The SDK's argument models ignore unknown keys, so a filter an agent
+        misspelled (`language` for `lang`) would silently not apply.
+        """
+
+        async def call_tool(self, name: str, arguments: dict[str, Any],
+                            context: Any = None) -> Any:
+            if name in accepted:  # an unknown tool gets the SDK's own error
+                try:
+                    check_arguments(name, arguments, accepted[name])
+                except ToolFailure as exc:
+                    raise ToolError(str(exc)) from exc
+            return await super().call_tool(name, arguments, context)
+
+        async def list_tools(self) -> list[Any]:
+            return [tool.model_copy(update={"input_schema": {
+                        **tool.input_schema, "additionalProperties": False}})
+                    for tool in await super().list_tools()]
+
+    server = StrictServer(name="tldrf", version=__version__, instructions=INSTRUCTIONS,
+                          log_level=log_level())  # type: ignore[arg-type]
     for name, function, annotations in functions:
         server.add_tool(function, name=name, description=TOOL_DESCRIPTIONS[name],
                         annotations=annotations, structured_output=False)
-        _forbid_unknown_arguments(server, name)
     return server
 
 
-def _forbid_unknown_arguments(server: Any, name: str) -> None:
-    """Make a tool refuse arguments it does not declare (the SDK ignores them silently).
+def serve_stdio(
+    project: str | os.PathLike[str] = ".", *, index_wait: float = DEFAULT_INDEX_WAIT_S,
+    paths: "IndexPaths | None" = None,
+) -> int:
+    """Serve MCP over stdio until the host closes stdin; Ctrl-C stops it at once.
 
-    A misspelt argument (`deph` for `depth`) would otherwise run the call with
-    the default and the agent would never know. The SDK builds a pydantic
-    model per tool; this swaps in a subclass with `extra="forbid"`, which also
-    publishes `additionalProperties: false` in the input schema.
+    Returns:
+        0 when stdin reached its end (the host hung up, or Ctrl-D at a
+        terminal); a Ctrl-C exits the process with 130 without returning.
+
+    Raises:
+        ConfigError: as `build_server`.
     """
-    from pydantic import ConfigDict
+    # From the start, so that a Ctrl-C while the SDK loads is quiet as well.
+    previous = signal.signal(signal.SIGINT, _exit_interrupted)
+    try:
+        import anyio
 
-    tool = server._tool_manager.get_tool(name)
-    base = tool.fn_metadata.arg_model
-    strict: Any = type(base.__name__, (base,),
-                  {"model_config": ConfigDict(arbitrary_types_allowed=True, extra="forbid")})
-    tool.fn_metadata.arg_model = strict
-    tool.parameters = strict.model_json_schema(by_alias=True)
+        server = build_server(project, index_wait=index_wait, paths=paths)
+        anyio.run(server.run_stdio_async)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 0
+
+
+def _exit_interrupted(signum: int, frame: FrameType | None) -> NoReturn:
+    """Leave now, with 130: a graceful stop cannot happen while stdin is idle.
+
+    The SDK reads stdin in a worker thread that no cancellation reaches: its
+    read returns only with a line or at EOF, so unwinding would wait for the
+    user's next line (Ctrl-C looked ignored; the Ctrl-D after it gave 130).
+    Nothing is lost by leaving: the daemon is another process, and a tool call
+    in flight is what the user means to stop.
+    """
+    sys.stderr.write("tldrf mcp: interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def search_signature(languages: str, request_type: Any = None) -> Any:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import DaemonError, IndexMissingError, TldrError
 from tldr.output import NOTE_TOKENS, dense_note, estimate_tokens, fit_with_note, render
-from tldr.request import SearchRequest
+from tldr.request import SearchRequest, did_you_mean
 
 if TYPE_CHECKING:
     from tldr.graph_request import GraphRequest
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_UNIT_BUDGET_TOKENS",
     "ToolFailure",
     "Tools",
+    "check_arguments",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,21 @@ _TIMEOUT = -32004
 
 class ToolFailure(TldrError):
     """An anticipated tool failure; its message (with the next step) goes to the model."""
+
+
+def check_arguments(tool: str, arguments: Mapping[str, Any], accepted: Sequence[str]) -> None:
+    """Refuse arguments that `tool` does not take, naming the ones it does.
+
+    Raises:
+        ToolFailure: an argument outside `accepted`; the message suggests the
+            closest name (`language` -> `lang`) and lists the valid ones.
+    """
+    unknown = sorted(set(arguments) - set(accepted))
+    if not unknown:
+        return
+    hint = did_you_mean(unknown[0], accepted)
+    valid = f"its arguments are: {', '.join(accepted)}" if accepted else "it takes no arguments"
+    raise ToolFailure(f"unknown argument(s) of {tool}: {', '.join(unknown)}{hint}; {valid}")
 
 
 class Tools:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from tldr.units.model import Unit
 
 __all__ = [
+    "ARTICLES",
     "DEF_PREFIX",
     "LEXICAL_FORMAT",
     "MAX_QUERY_CHARS",
@@ -80,6 +81,14 @@ _CACHE_VOCAB_SLACK = 20
 # word pieces (about 500 characters) anyway; the bound keeps tokenizing and
 # ranking one query small whatever a client sends.
 MAX_QUERY_CHARS = 2000
+
+# Words skipped when adjacent query words are run together into a name: a
+# user types "set a cookie" for `set_cookie`, "read the file" for `read_file`
+# (issue 21: "set cookie" found the method first, "set a cookie" 23rd). Only
+# articles: "validation and error" is two things, not `ValidationError`. On
+# the development set no query's new pair names an identifier of its corpus,
+# so its figures are unchanged (specs/015-new-user-mcp-fusion.md).
+ARTICLES = frozenset({"a", "an", "the"})
 
 # Prefix of definition tokens (`=clientsession`). `=` never occurs inside a
 # word token, so these cannot collide with ordinary tokens.
@@ -207,11 +216,12 @@ def query_tokens(query: str) -> list[str]:
 
     Every content word yields a definition token, and so does every pair of
     adjacent content words run together: people type `client session` for
-    `ClientSession` and `form data` for `FormData`.
+    `ClientSession` and `form data` for `FormData`. An article between them
+    does not separate them (`ARTICLES`).
     """
     query = query[:MAX_QUERY_CHARS]
     tokens = tokenize(query)
-    words = [_fold(w) for w in _WORD_RE.findall(query)]
+    words = [w for w in map(_fold, _WORD_RE.findall(query)) if w not in ARTICLES]
     content = [w for w in words if w and w not in _STOPWORDS and not w.isdigit()]
     tokens.extend(DEF_PREFIX + w for w in content)
     tokens.extend(

@@ -4,7 +4,8 @@
 
 1. Reciprocal-rank fusion with weights that depend on the query kind
    (identifiers lean on BM25, questions on the embedding, less so when
-   BM25 has one clear winner).
+   BM25 has one clear winner); a retriever's clear first hit keeps a place
+   near the top even when the other list misses it.
 2. Boosts: the definition of a queried symbol, files whose path names the
    query's words. An exact-case type-like definition of a symbol query
    (`TYPE_LIKE`) goes above everything.
@@ -33,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tldr.semantic.lexical import MAX_QUERY_CHARS, tokenize
+from tldr.semantic.lexical import ARTICLES, MAX_QUERY_CHARS, tokenize
 from tldr.semantic.query.file_kinds import ASKS, ProjectFiles
 
 if TYPE_CHECKING:
@@ -86,6 +87,17 @@ IDENTIFIER_IN_QUERY_LEXICAL = 0.3
 # change); the 5th or 20th score instead of the 10th lower it; the same rule
 # for the embedding's scores loses everywhere (specs/009-ranking.md).
 LEXICAL_CONFIDENCE = 0.5
+# A retriever's first hit that stands clear of its next ones (best score minus
+# the 2nd at least WINNER_MARGIN of best minus the 10th) is fused no lower
+# than the WINNER_FLOOR-th best other candidate: RRF counts agreement, so a
+# unit both lists put near their 10th place outscores one list's clear winner
+# that the other list misses ("set a cookie", issue 21). Only a floor, not the
+# top: such a winner is right less often than the agreement (spec 015).
+# --sweep over all 22 corpora, leave-one-language-out: 0.3 +0.0007, worst
+# held-out +0.0003 (kotlin, lua, php up; c, scala -0.001); 0.5 +0.0005; a
+# floor at the best other candidate, or a bonus by margin, lower it.
+WINNER_MARGIN = 0.3
+WINNER_FLOOR = 3
 
 # Definitions of the queried symbol: exact spelling, same letters in another
 # case or separator style, or an identifier named inside a question.
@@ -294,7 +306,9 @@ def _parse(query: str) -> _Query:
     content = [w.lower() for w in words]
     content_set = {w for w in content if w not in _FILLER}
     joined = {
-        a + b for a, b in itertools.pairwise(content) if a in content_set and b in content_set
+        a + b
+        for a, b in itertools.pairwise(w for w in content if w not in ARTICLES)
+        if a in content_set and b in content_set
     }
     lowered = set(content)
     asks = frozenset(name for name, trig in ASKS.items() if lowered & trig)
@@ -325,12 +339,27 @@ def _fuse(
         w_dense = 0.0
     fused: dict[int, float] = {}
     get = fused.get
-    for weight, hits in ((w_dense, dense), (w_lex, lexical)):
-        if weight <= 0.0 or not hits:
-            continue
+    lists = [(w, hits) for w, hits in ((w_dense, dense), (w_lex, lexical)) if w > 0.0 and hits]
+    for weight, hits in lists:
         for (pos, _score), c in zip(hits, _rrf(weight, len(hits), RRF_K), strict=True):
             fused[pos] = get(pos, 0.0) + c
+    if len(lists) == 2:
+        for _weight, hits in lists:
+            _keep_clear_winner(fused, hits)
     return fused
+
+
+def _keep_clear_winner(fused: dict[int, float], hits: list[tuple[int, float]]) -> None:
+    """Lift `hits`' first to the `WINNER_FLOOR`-th best other fused score if it stands clear."""
+    if len(hits) < 3:
+        return
+    best, second, tenth = hits[0][1], hits[1][1], hits[min(9, len(hits) - 1)][1]
+    if best <= tenth or best - second < WINNER_MARGIN * (best - tenth):
+        return
+    winner = hits[0][0]
+    others = heapq.nlargest(WINNER_FLOOR, (v for p, v in fused.items() if p != winner))
+    if len(others) == WINNER_FLOOR:
+        fused[winner] = max(fused[winner], others[-1])
 
 
 @functools.lru_cache(maxsize=8)
