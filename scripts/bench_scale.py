@@ -67,7 +67,7 @@ DEFAULT_RUNGS = (
     "requests=requests",
     "django=django",
     "django-sympy=django+sympy",
-    "python-300k=django+sympy+transformers+torch",
+    "python-large=django+sympy+transformers+torch",
     "headers=torch-headers",
 )
 QUERIES = ("parse the configuration file", "retry the request with backoff",
