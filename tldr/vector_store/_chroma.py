@@ -10,7 +10,6 @@ use the cosine space; scores are 1 - distance. Naming, the atomic save
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 from pathlib import Path
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["ChromaVectorStore"]
 
 _INSTALL = "pip install 'tldrf[chromadb]'"
-_clients: dict[str, Any] = {}
-_clients_lock = threading.Lock()
 _PAGE = 5000  # rows per get(): under Chroma's max batch (5,461 with SQLite)
 
 
@@ -37,14 +34,6 @@ def _chromadb() -> Any:
     except ImportError as exc:
         raise BackendUnavailableError(f"the chromadb backend needs chromadb: {_INSTALL}") from exc
     return chromadb
-
-
-def _close_all_clients() -> None:
-    with _clients_lock:
-        clients = list(_clients.values())
-        _clients.clear()
-    for client in clients:
-        _close(client)
 
 
 def _close(client: Any) -> None:
@@ -63,9 +52,6 @@ def _close(client: Any) -> None:
                 session.close()
     except Exception:
         pass
-
-
-atexit.register(_close_all_clients)
 
 
 class ChromaVectorStore(ServerVectorStore):
@@ -104,7 +90,11 @@ class ChromaVectorStore(ServerVectorStore):
 
     def __init__(self, *, store_dir: Path, settings: dict[str, Any] | None = None) -> None:
         super().__init__(store_dir=store_dir, settings=settings)
-        self._client_key: str | None = None
+        # One client per store, not per process: closing a store (a follow, a
+        # GC) must not close the client a loaded build still searches with.
+        # Chroma itself shares one embedded system per path, reference-counted.
+        self._client: Any = None
+        self._client_lock = threading.Lock()
         # Build collections are immutable once saved: one lookup each, not one per query.
         self._handles: dict[str, Any] = {}
 
@@ -126,7 +116,9 @@ class ChromaVectorStore(ServerVectorStore):
 
     @property
     def client(self) -> Any:
-        """The (cached) Chroma client of this store."""
+        """This store's Chroma client (made on first use)."""
+        if self._client is not None:
+            return self._client
         self.require_available()
         chromadb = _chromadb()
         from chromadb.config import Settings
@@ -144,7 +136,6 @@ class ChromaVectorStore(ServerVectorStore):
                 if not token:
                     raise ConfigError(f"chromadb token_env names {token_env}, which is not set")
                 headers["Authorization"] = f"Bearer {token}"
-            key = f"url:{url}:{token_env}"
 
             def make() -> Any:
                 return chromadb.HttpClient(
@@ -154,22 +145,21 @@ class ChromaVectorStore(ServerVectorStore):
                 )
         else:
             path = (self.store_dir / "chroma").resolve()
-            key = f"path:{path}"
 
             def make() -> Any:
                 path.mkdir(parents=True, exist_ok=True)
                 return chromadb.PersistentClient(path=str(path), settings=quiet)
 
-        with _clients_lock:
-            if key not in _clients:
-                _clients[key] = self.guarded(make)
-            self._client_key = key
-            return _clients[key]
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.guarded(make)
+            return self._client
 
     def close(self) -> None:
-        """Forget this store's cached client (an embedded one releases its folder)."""
-        with _clients_lock:
-            client = _clients.pop(self._client_key, None) if self._client_key else None
+        """Close this store's client (an embedded one releases its folder when the last goes)."""
+        with self._client_lock:
+            client, self._client = self._client, None
+            self._handles.clear()
         if client is not None:
             _close(client)
 
