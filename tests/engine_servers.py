@@ -19,6 +19,14 @@ _HEARTBEAT_EVERY_S = 0.2
 _START_TIMEOUT_S = 45.0
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the test process dies (no orphan server on Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -58,7 +66,7 @@ class ChromaServer:
                 [command, "run", "--path", str(self.path), "--host", "127.0.0.1",
                  "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
         for _ in range(_HEARTBEAT_TRIES):

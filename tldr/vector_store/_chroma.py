@@ -11,12 +11,13 @@ use the cosine space; scores are 1 - distance. Naming, the atomic save
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from tldr._exceptions import BackendUnavailableError, ConfigError
-from tldr.vector_store._server import SHARED_SETTINGS, BlobRow, ClientCache, ServerVectorStore
+from tldr.vector_store._server import SHARED_SETTINGS, BlobRow, ServerVectorStore
 
 if TYPE_CHECKING:
     from tldr.vector_store.base import FloatArray, KeyArray
@@ -51,9 +52,6 @@ def _close(client: Any) -> None:
                 session.close()
     except Exception:
         pass
-
-
-_clients = ClientCache(_close)
 
 
 class ChromaVectorStore(ServerVectorStore):
@@ -92,7 +90,11 @@ class ChromaVectorStore(ServerVectorStore):
 
     def __init__(self, *, store_dir: Path, settings: dict[str, Any] | None = None) -> None:
         super().__init__(store_dir=store_dir, settings=settings)
-        self._client_key: str | None = None
+        # One client per store, not per process: closing a store (a follow, a
+        # GC) must not close the client a loaded build still searches with.
+        # Chroma itself shares one embedded system per path, reference-counted.
+        self._client: Any = None
+        self._client_lock = threading.Lock()
         # Build collections are immutable once saved: one lookup each, not one per query.
         self._handles: dict[str, Any] = {}
 
@@ -114,7 +116,9 @@ class ChromaVectorStore(ServerVectorStore):
 
     @property
     def client(self) -> Any:
-        """The (cached) Chroma client of this store."""
+        """This store's Chroma client (made on first use)."""
+        if self._client is not None:
+            return self._client
         self.require_available()
         chromadb = _chromadb()
         from chromadb.config import Settings
@@ -132,7 +136,6 @@ class ChromaVectorStore(ServerVectorStore):
                 if not token:
                     raise ConfigError(f"chromadb token_env names {token_env}, which is not set")
                 headers["Authorization"] = f"Bearer {token}"
-            key = f"url:{url}:{token_env}"
 
             def make() -> Any:
                 return chromadb.HttpClient(
@@ -142,21 +145,23 @@ class ChromaVectorStore(ServerVectorStore):
                 )
         else:
             path = (self.store_dir / "chroma").resolve()
-            key = f"path:{path}"
 
             def make() -> Any:
                 path.mkdir(parents=True, exist_ok=True)
                 return chromadb.PersistentClient(path=str(path), settings=quiet)
 
-        self._client_key = key
-        return _clients.get(key, self, lambda: self.guarded(make))
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.guarded(make)
+            return self._client
 
     def close(self) -> None:
-        """Let go of the shared client; the last store using it closes it.
-
-        An embedded client releases its folder then.
-        """
-        _clients.release(self._client_key, self)
+        """Close this store's client (an embedded one releases its folder when the last goes)."""
+        with self._client_lock:
+            client, self._client = self._client, None
+            self._handles.clear()
+        if client is not None:
+            _close(client)
 
     # -- engine primitives -------------------------------------------------
 
