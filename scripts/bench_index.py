@@ -88,7 +88,7 @@ def build_texts(root: Path) -> list[str]:
 
 def raw_embedding_seconds(embedder: Any, texts: list[str]) -> float:
     """The model alone on `texts`, in the build's batches."""
-    from tldr.semantic.build.pipeline import _EMBED_BATCH
+    from tldr.semantic.indexing.pipeline import _EMBED_BATCH
 
     started = time.perf_counter()
     for start in range(0, len(texts), _EMBED_BATCH):

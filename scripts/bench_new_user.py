@@ -79,7 +79,7 @@ def prune_figures(env: dict[str, str], *, vectors: int, max_mb: float) -> dict[s
 
     os.environ.update(env)  # the cache file is where the command will look
     from tldr.paths import embedding_cache_file
-    from tldr.semantic.build.embedding_cache import EmbeddingCache
+    from tldr.semantic.indexing.embedding_cache import EmbeddingCache
 
     path = embedding_cache_file()
     cache = EmbeddingCache(path, model_id="bench", text_format="t", dimension=384)

@@ -95,7 +95,7 @@ def timed_build(root: Path, model: str, env: dict[str, str]) -> tuple[float, dic
 def _write_vectors(path: str, writer: int, count: int) -> None:
     import numpy as np
 
-    from tldr.semantic.build.embedding_cache import EmbeddingCache
+    from tldr.semantic.indexing.embedding_cache import EmbeddingCache
 
     cache = EmbeddingCache(Path(path), model_id="bench", text_format="1", dimension=384)
     vectors = np.random.default_rng(writer).random((64, 384), dtype=np.float32)

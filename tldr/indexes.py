@@ -245,7 +245,7 @@ def collect_index_garbage(
 
 def _old_files(paths: IndexPaths) -> list[tuple[str, int]]:
     """Under the lock: delete old versions, stale temp files and the legacy cache."""
-    from tldr.semantic.build.freshness import open_store
+    from tldr.semantic.indexing.freshness import open_store
     from tldr.semantic.storage import build_id_of, collect_garbage, read_metadata
     from tldr.settings import backend_settings
 

@@ -94,7 +94,7 @@ def embedding_cache_file() -> Path:
     """The shared embedding cache: in `TLDR_EMBEDDING_CACHE`, else the user cache dir.
 
     One per user, not per index: a second worktree or copy of a project
-    finds the vectors of the first (see tldr.semantic.build.embedding_cache).
+    finds the vectors of the first (see tldr.semantic.indexing.embedding_cache).
     """
     configured = setting("TLDR_EMBEDDING_CACHE")
     base = Path(configured).expanduser() if configured else user_cache_dir() / "embeddings"

@@ -1,7 +1,7 @@
 """Build progress for people: phase, units/s and time left.
 
 A build reports `(stage, done, total)` events (see
-`tldr.semantic.build.ProgressCallback`); `ProgressPrinter` turns them into
+`tldr.semantic.indexing.ProgressCallback`); `ProgressPrinter` turns them into
 a self-overwriting line on a terminal, a line every ~10 s elsewhere (logs,
 CI), or nothing. `RateEstimator` gives the rate and ETA of the current
 stage, also to the daemon for a search's `dense.eta_s`. Standard library

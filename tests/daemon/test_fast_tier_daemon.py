@@ -13,7 +13,7 @@ from daemon_helpers import RawClient, running_daemon, wait_for, write_project
 from static_models import tiny_static_model
 
 from tldr.output import dense_note
-from tldr.semantic.build import pipeline as build_module
+from tldr.semantic.indexing import pipeline as build_module
 from tldr.semantic.models import embedders
 from tldr.semantic.models.embedders import HashingEmbedder
 

@@ -18,7 +18,7 @@ from tldr.daemon.builder import BuildRequest, BuildWorker
 from tldr.daemon.client import daemon_search
 from tldr.paths import IndexPaths
 from tldr.request import SearchRequest
-from tldr.semantic.build import pipeline as build_module
+from tldr.semantic.indexing import pipeline as build_module
 from tldr.semantic.models import embedders
 from tldr.semantic.models.embedders import HashingEmbedder
 

@@ -114,7 +114,7 @@ def test_killed_build_leaves_the_previous_graph(pyproj: Path,
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("tldr.semantic.build.commit.write_metadata", killed)
+    monkeypatch.setattr("tldr.semantic.indexing.commit.write_metadata", killed)
     with pytest.raises(KeyboardInterrupt):
         build_semantic_index(root, model="hash-256")
     monkeypatch.undo()

@@ -11,7 +11,7 @@ from tldr.daemon.coverage import DenseCoverage
 from tldr.output import dense_note
 from tldr.paths import IndexPaths
 from tldr.semantic import Searcher, build_semantic_index, index_info
-from tldr.semantic.build import pipeline as build_module
+from tldr.semantic.indexing import pipeline as build_module
 from tldr.semantic.models.embedders import HashingEmbedder
 from tldr.semantic.storage import read_metadata
 

@@ -14,7 +14,7 @@ from processes import run_in_processes
 from tldr._exceptions import ConfigError
 from tldr.paths import embedding_cache_file
 from tldr.semantic import build_semantic_index
-from tldr.semantic.build.embedding_cache import EmbeddingCache, cache_stats, prune
+from tldr.semantic.indexing.embedding_cache import EmbeddingCache, cache_stats, prune
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "mini"
 
@@ -221,7 +221,7 @@ def test_a_copy_of_an_indexed_project_embeds_nothing(tmp_path: Path) -> None:
         return embedder
 
     roots = [Path(shutil.copytree(MINI, tmp_path / f"copy{n}")) for n in range(2)]
-    import tldr.semantic.build.pipeline as build_module
+    import tldr.semantic.indexing.pipeline as build_module
 
     build_module.get_embedder, saved = counting, build_module.get_embedder
     try:

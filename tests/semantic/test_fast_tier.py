@@ -13,8 +13,8 @@ from static_models import DIMENSION, tiny_static_model
 
 from tldr.paths import IndexPaths
 from tldr.semantic import Searcher, build_semantic_index
-from tldr.semantic.build import pipeline as build_module
 from tldr.semantic.fast_tier import fast_model_for
+from tldr.semantic.indexing import pipeline as build_module
 from tldr.semantic.models import embedders
 from tldr.semantic.models.embedders import HashingEmbedder, get_embedder
 from tldr.semantic.models.static_embedder import StaticEmbedder

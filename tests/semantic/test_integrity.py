@@ -15,7 +15,7 @@ import pytest
 from tldr import IndexBusyError, IndexCorruptError
 from tldr.paths import IndexPaths
 from tldr.semantic import Searcher, build_semantic_index, is_up_to_date, semantic_search
-from tldr.semantic.build.lock import BuildLock, lock_holder
+from tldr.semantic.indexing.lock import BuildLock, lock_holder
 from tldr.semantic.storage import read_metadata
 
 MODEL = "hash-256"

@@ -9,7 +9,7 @@ import pytest
 
 from tldr.paths import IndexPaths
 from tldr.semantic import build_semantic_index, is_up_to_date, semantic_search
-from tldr.semantic.build import pipeline as build_module
+from tldr.semantic.indexing import pipeline as build_module
 from tldr.semantic.models.embedders import HashingEmbedder
 from tldr.semantic.query.loaded_build import LoadedBuild
 from tldr.semantic.storage import read_metadata

@@ -79,18 +79,18 @@ def test_a_build_package_inside_a_python_package_is_source(tmp_path: Path) -> No
         "build/lib/pkg/__init__.py",  # build output: skipped
         "pkg/__init__.py",
         "pkg/semantic/__init__.py",
-        "pkg/semantic/build/pipeline.py",  # a namespace package named build in a package
+        "pkg/semantic/indexing/pipeline.py",  # a namespace package named build in a package
         "pkg/dist/__init__.py",  # a regular package named dist
         "pkg/dist/wheel.py",
         "web/dist/bundle.js",  # not in a package: output
     ):
         _write(tmp_path, rel)
     assert _paths(tmp_path) == ["pkg/__init__.py", "pkg/dist/__init__.py", "pkg/dist/wheel.py",
-                                "pkg/semantic/__init__.py", "pkg/semantic/build/pipeline.py"]
+                                "pkg/semantic/__init__.py", "pkg/semantic/indexing/pipeline.py"]
     from tldr.daemon.watcher import ChangeFilter
 
     changes = ChangeFilter(tmp_path)
-    assert changes.classify(str(tmp_path / "pkg/semantic/build/pipeline.py")) == "source"
+    assert changes.classify(str(tmp_path / "pkg/semantic/indexing/pipeline.py")) == "source"
     assert changes.classify(str(tmp_path / "build/lib/pkg/__init__.py")) is None
 
 

@@ -172,7 +172,7 @@ def _gc(args: argparse.Namespace) -> int:
 
 def _cache_info(args: argparse.Namespace) -> int:
     from tldr.paths import embedding_cache_file
-    from tldr.semantic.build.embedding_cache import cache_stats
+    from tldr.semantic.indexing.embedding_cache import cache_stats
 
     stats = cache_stats(embedding_cache_file())
     lines = [
@@ -189,7 +189,7 @@ def _cache_info(args: argparse.Namespace) -> int:
 
 def _cache_prune(args: argparse.Namespace) -> int:
     from tldr.paths import embedding_cache_file
-    from tldr.semantic.build.embedding_cache import prune
+    from tldr.semantic.indexing.embedding_cache import prune
 
     result = prune(embedding_cache_file(), max_mb=args.max_mb)
     return _print(args, result, f"evicted {result['evicted']} vectors, "

@@ -12,8 +12,8 @@ follow_shared_index(".")   # a team index on a server (docs/shared-index.md)
 Importing this package loads no vector store library and no model.
 """
 
-from tldr.semantic.build.freshness import is_up_to_date
-from tldr.semantic.build.pipeline import BuildReport, build_semantic_index
+from tldr.semantic.indexing.freshness import is_up_to_date
+from tldr.semantic.indexing.pipeline import BuildReport, build_semantic_index
 from tldr.semantic.query.info import index_info
 from tldr.semantic.query.search import MODES, ROW_FIELDS, Searcher, semantic_search
 from tldr.semantic.shared import FollowReport, follow_shared_index

@@ -29,8 +29,8 @@ import msgspec
 
 from tldr._exceptions import ConfigError, IndexCorruptError, IndexMissingError, IndexStateError
 from tldr.paths import IndexPaths, find_project_root
-from tldr.semantic.build.freshness import open_store, requested_settings
-from tldr.semantic.build.lock import BuildLock
+from tldr.semantic.indexing.freshness import open_store, requested_settings
+from tldr.semantic.indexing.lock import BuildLock
 from tldr.semantic.storage import (
     KEEP_VERSIONS,
     Metadata,

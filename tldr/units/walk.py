@@ -60,7 +60,7 @@ def skipped_directory(path: Path) -> bool:
 
     By name (`SKIPPED_DIRECTORIES`), except inside a Python package: a
     `build` directory that holds an `__init__.py`, or sits in a directory
-    that does (`tldr/semantic/build/`), is source; output directories are
+    that does (`tldr/semantic/indexing/`), is source; output directories are
     never part of a package.
     """
     return path.name in SKIPPED_DIRECTORIES and not (

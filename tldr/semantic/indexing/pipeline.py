@@ -38,17 +38,17 @@ from tldr.graph import (
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
 from tldr.semantic import lexical, shared
-from tldr.semantic.build.commit import Snapshot, commit_build
-from tldr.semantic.build.embedding_cache import EmbeddingCache
-from tldr.semantic.build.freshness import (
+from tldr.semantic.fast_tier import FastTier
+from tldr.semantic.indexing.commit import Snapshot, commit_build
+from tldr.semantic.indexing.embedding_cache import EmbeddingCache
+from tldr.semantic.indexing.freshness import (
     is_up_to_date,
     open_store,
     requested_settings,
     settings_match,
 )
-from tldr.semantic.build.lock import BuildLock
-from tldr.semantic.build.signature import fs_signature, git_signature
-from tldr.semantic.fast_tier import FastTier
+from tldr.semantic.indexing.lock import BuildLock
+from tldr.semantic.indexing.signature import fs_signature, git_signature
 from tldr.semantic.models.devices import check_device
 from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.storage import (

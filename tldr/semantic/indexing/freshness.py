@@ -14,7 +14,7 @@ from typing import Any
 from tldr._exceptions import IndexCorruptError, IndexStateError, TldrError
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
-from tldr.semantic.build.signature import fs_signature, git_signature
+from tldr.semantic.indexing.signature import fs_signature, git_signature
 from tldr.semantic.models.embedders import canonical_model_name
 from tldr.semantic.storage import (
     UNITS_FORMAT,
