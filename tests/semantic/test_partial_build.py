@@ -3,6 +3,7 @@ embeds, then vectors as they come (specs/010-lexical-first.md)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,24 @@ def test_carrying_on_never_serves_fewer_vectors(
     build_semantic_index(project, model=MODEL, progress=lambda stage, done, total: (
         committed.append(done) if stage == "commit" else None))
     assert committed and min(committed) >= metadata.dense.embedded
+
+
+def test_embedding_progress_counts_as_the_commits_do(
+    project: Path, partial_every_batch: None
+) -> None:
+    # Units whose vector is already cached get no model call, but they count:
+    # "embedding 1024/1268" beside "committed 1029/1289" read as two builds
+    # (issue 21).
+    build_semantic_index(project, model=MODEL)  # the embedding cache holds these texts
+    shutil.rmtree(IndexPaths(project).semantic_dir)
+    (project / "fresh.py").write_text("".join(f"def fresh_{n}():\n    return {n}\n\n\n"
+                                              for n in range(6)))
+    events: list[tuple[str, int, int]] = []
+    build_semantic_index(project, model=MODEL, embedder=WatchingEmbedder(project),
+                         progress=lambda stage, done, total: events.append((stage, done, total)))
+    embeds = [(done, total) for stage, done, total in events if stage == "embed"]
+    commits = [(done, total) for stage, done, total in events if stage == "commit"]
+    assert embeds and commits
+    assert {total for _, total in embeds} == {total for _, total in commits}
+    assert embeds[-1][0] == embeds[-1][1]  # every unit has its vector at the end
+    assert {done for done, _ in commits} <= {done for done, _ in embeds} | {0}

@@ -719,7 +719,9 @@ class _Build:
             if checkpoint is not None:
                 checkpoint(result, ready)
             last_checkpoint, interval = time.perf_counter(), PARTIAL_EVERY_S
-            self.progress("embed", 0, len(missing))
+            # Counted as the commits count (units with a vector, from the cache
+            # and twins too, of all), so the two progress lines agree.
+            self.progress("embed", int(ready.sum()), len(texts))
             for start in range(0, len(missing), _EMBED_BATCH):
                 batch = missing[start : start + _EMBED_BATCH]
                 vectors = self.embedder.embed_documents([texts[i] for i in batch])
@@ -730,7 +732,7 @@ class _Build:
                         result[twin] = vectors[n]
                         ready[twin] = True
                 cache.put_many((hashes[i], vectors[n]) for n, i in enumerate(batch))
-                self.progress("embed", min(start + _EMBED_BATCH, len(missing)), len(missing))
+                self.progress("embed", int(ready.sum()), len(texts))
                 last_batch = start + _EMBED_BATCH >= len(missing)
                 if (
                     checkpoint is not None
