@@ -8,13 +8,12 @@ does not decode raises `GraphCorruptError` and is never partly used.
 
 from __future__ import annotations
 
-import os
-import secrets
 import zlib
 from pathlib import Path
 
 import msgspec
 
+from tldr._atomic import atomic_write_bytes
 from tldr._exceptions import GraphCorruptError
 from tldr.graph.model import GRAPH_FORMAT, GraphFile
 
@@ -39,16 +38,7 @@ def write_graph(directory: Path, graph: GraphFile) -> str:
     """Write `graph` under its build id's name (temp file, fsync, rename); return the name."""
     name = graph_file_name(graph.build_id)
     path = directory / name
-    temp = path.with_name(f"{name}.tmp-{secrets.token_hex(4)}")
-    try:
-        with temp.open("wb") as handle:
-            handle.write(encode_graph(graph))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, encode_graph(graph))
     return name
 
 

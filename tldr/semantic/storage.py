@@ -19,6 +19,7 @@ from pathlib import Path
 
 import msgspec
 
+from tldr._atomic import atomic_write_bytes
 from tldr._exceptions import (
     IndexCorruptError,
     IndexIncompatibleError,
@@ -245,20 +246,6 @@ def build_id_of(name: str) -> str | None:
     """The build id embedded in a versioned file or collection name."""
     match = _BUILD_ID.search(name)
     return match.group(0) if match else None
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to a temp sibling, fsync, then rename over `path`."""
-    temp = path.with_name(f"{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        with temp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def read_metadata(paths: IndexPaths) -> Metadata | None:
