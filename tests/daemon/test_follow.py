@@ -85,9 +85,15 @@ async def test_daemon_follows_new_builds_by_itself(tmp_path: Path,
     async with running_daemon(reader, watch=False, build_in_worker=False) as daemon:
         client = await RawClient.open(daemon)
         await wait_for(lambda: _served(daemon) == first, timeout=20)
+        listener = await RawClient.open(daemon)
+        await listener.call("subscribe", {"events": ["index.updated"]})
         second = await _publish(publisher, 1)
         assert second != first
         await wait_for(lambda: _served(daemon) == second, timeout=20)
+        event = await listener.recv()
+        assert event["method"] == "index.updated"
+        assert (event["params"]["status"], event["params"]["build_id"]) == ("followed", second)
+        await listener.close()
         result = await _search(client, "marker_1")
         assert result["build_id"] == second
         assert result["results"][0]["name"] == "marker_1"
@@ -97,6 +103,26 @@ async def test_daemon_follows_new_builds_by_itself(tmp_path: Path,
         assert follow["interval_s"] == 0.2
         assert daemon.service.counts["builds"] == 1  # the startup check only: no local build
         await client.close()
+
+
+async def test_no_shared_index_no_follow(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain index: the ticks find no follower; status has no follow, nothing is built."""
+    monkeypatch.setenv("TLDR_FOLLOW_INTERVAL", "0.05")
+    async with running_daemon(built, watch=False, build_in_worker=False) as daemon:
+        await wait_for(lambda: daemon.service.follower.ticks >= 3)
+        status = daemon.service.status()
+        assert status["follow"] is None and status["settings"]["follow_interval_s"] == 0.05
+        assert daemon.service.counts["builds"] <= 1  # the startup check only
+        assert "follow:" not in _format_status({**status, "socket": "s", "watcher": {
+            "state": "off"}, "in_flight": 0, "connections": 0})
+
+
+async def test_interval_zero_never_follows(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLDR_FOLLOW_INTERVAL", "0")
+    async with running_daemon(built, watch=False, build_in_worker=False) as daemon:
+        await asyncio.sleep(0.3)
+        assert daemon.service.follower.ticks == 0
+        assert daemon.service.status()["follow"] is None
 
 
 async def test_engine_down_keeps_serving_and_says_so(tmp_path: Path, chroma: ChromaServer,

@@ -154,7 +154,6 @@ class Follower:
         return report
 
     def _failed(self, exc: BaseException) -> None:
-        self.active = True
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if self._last_error is None:  # once per outage
             logger.warning("cannot follow the shared index (retrying every %gs): %s",
