@@ -168,6 +168,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     # daemon
     Setting("TLDR_DEBOUNCE_MS", 2000, "quiet time after a change before the daemon rebuilds",
             parse=_number(0, integer=True)),
+    Setting("TLDR_FOLLOW_INTERVAL", 30.0, "seconds between a follower daemon's checks for a "
+            "newer build of its shared index; 0 = never", parse=_number(0), shown_default="30"),
     Setting("TLDR_IDLE_TIMEOUT", 1800.0, "seconds without requests before the daemon exits; "
             "0 = never", parse=_number(0), shown_default="1800"),
     Setting("TLDR_WORKER_IDLE_TIMEOUT", 120.0, "seconds without a build before the build "

@@ -231,6 +231,14 @@ def _format_status(status: dict[str, Any]) -> str:
                      f"{last['extracted_files']} files parsed; {last['reason']})")
     if build.get("last_error"):
         lines.append(f"error:      {build['last_error']} (failures: {build['failures']})")
+    follow = status.get("follow")
+    if follow:
+        due = follow.get("next_due_in_s")
+        lines.append("follow:     " + (f"FAILED: {follow['last_error']}" if follow.get("last_error")
+                                       else f"{follow.get('last_status') or 'pending'} "
+                                       f"{follow.get('last_build_id') or ''}".rstrip())
+                     + f", every {follow['interval_s']:g}s"
+                     + (f", next in {due:.0f}s" if due is not None else ""))
     watcher = status["watcher"]
     lines.append(f"watcher:    {watcher['state']}, {watcher.get('events', 0)} events"
                  + (f" ({watcher['error']})" if watcher.get("error") else ""))

@@ -108,16 +108,21 @@ class RebuildPolicy(NamedTuple):
     `watch_group_ms`, inside the quiet period, so grouping never adds latency.
     Every build the daemon starts by itself keeps the model, languages and
     backend recorded in `metadata.json` (`BuildScheduler._recorded_settings`).
+    A follower of a shared index checks for a newer published build every
+    `follow_interval_s` (0: never; `follow.Follower`).
     """
 
     debounce_s: float
     max_wait_factor: float = 5.0
+    follow_interval_s: float = 30.0
 
     @classmethod
-    def from_settings(cls, debounce_ms: int | None = None) -> RebuildPolicy:
-        """The policy of `TLDR_DEBOUNCE_MS` (or `debounce_ms`, when given)."""
+    def from_settings(cls, debounce_ms: int | None = None,
+                      follow_interval_s: float | None = None) -> RebuildPolicy:
+        """The policy of `TLDR_DEBOUNCE_MS` and `TLDR_FOLLOW_INTERVAL` (or the arguments)."""
         chosen = setting("TLDR_DEBOUNCE_MS") if debounce_ms is None else debounce_ms
-        return cls(debounce_s=chosen / 1000)
+        follow = setting("TLDR_FOLLOW_INTERVAL") if follow_interval_s is None else follow_interval_s
+        return cls(debounce_s=chosen / 1000, follow_interval_s=float(follow))
 
     @property
     def watch_group_ms(self) -> int:
@@ -213,6 +218,10 @@ class BuildScheduler:
             retry_at=self._retry_at, pending=pending, changed_paths=self._changed_paths,
             worker_pid=self.worker.pid if self.worker is not None else None,
         )
+
+    async def in_build_thread(self, call: Callable[[], Any]) -> Any:
+        """Run `call` in the build thread, after (never beside) a build in progress."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def progress_note(self) -> str:
         """', 40% done (embed); last build failed: ...' for "index missing" messages."""

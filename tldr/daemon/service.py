@@ -1,7 +1,8 @@
 """What the daemon serves: one project's searcher, build scheduler and methods.
 
 `Service` assembles the parts and owns nothing else: the warm searcher
-(`searchers`), the build scheduler (`scheduler`), the JSON-RPC methods
+(`searchers`), the build scheduler (`scheduler`), the periodic follow of a
+shared index (`follower`), the JSON-RPC methods
 (`handlers`) and the counters `status` reports (`status`). The runner hands
 it the server's `broadcast`, its own `request_stop` and extra status fields
 at construction.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr._exceptions import IndexMissingError
+from tldr.daemon.follow import Follower
 from tldr.daemon.graphs import GraphCache
 from tldr.daemon.handlers import Handlers
 from tldr.daemon.scheduler import BuildScheduler, RebuildPolicy
@@ -69,6 +71,9 @@ class Service:
             self.paths, searchers=self.searchers, policy=policy, device=device,
             broadcast=broadcast, counts=self.counts, build_in_worker=build_in_worker,
         )
+        self.follower = Follower(self.paths, interval_s=policy.follow_interval_s,
+                                 scheduler=self.scheduler, searchers=self.searchers,
+                                 broadcast=broadcast)
         # The graph's own changes are in the committed build once no build is due.
         self.graphs = GraphCache(self.paths, pool=self._search_pool,
                                  settled=lambda: self.scheduler.idle)
@@ -85,10 +90,12 @@ class Service:
         """Start the scheduler and warm up: load the build and model, or build."""
         self.scheduler.start()
         self.scheduler.schedule(reason="startup", delay=0)
+        self.follower.start()
         self._warmup = asyncio.create_task(self._warm_up(), name="tldr-warmup")
 
     async def close(self) -> None:
         """Stop scheduling, cancel a running build, release the threads."""
+        self.follower.close()
         self.scheduler.close()
         self._search_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -112,7 +119,7 @@ class Service:
             **service_status(
                 root=self.root, started_at=self.started_at, searchers=self.searchers,
                 scheduler=self.scheduler, counts=self.counts, search_stats=self.search_stats,
-                debounce=self.debounce,
+                debounce=self.debounce, follower=self.follower,
             ),
             "graph": self.graphs.status(),
             **self.extra_status(),

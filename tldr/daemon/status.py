@@ -18,6 +18,7 @@ from tldr._version import __version__
 from tldr.daemon.scheduler import summary_dict
 
 if TYPE_CHECKING:
+    from tldr.daemon.follow import Follower
     from tldr.daemon.scheduler import BuildScheduler
     from tldr.daemon.searchers import SearcherCache
 
@@ -53,6 +54,7 @@ def service_status(
     counts: dict[str, int],
     search_stats: SearchStats,
     debounce: float,
+    follower: Follower | None = None,
 ) -> dict[str, Any]:
     """Everything `tldrf daemon status` shows, from the service's public state."""
     searcher = searchers.searcher
@@ -67,6 +69,7 @@ def service_status(
         if health is not None:
             index["backend_health"] = {"healthy": health[0], "detail": health[1]}
     build = scheduler.snapshot()
+    follow = follower.snapshot() if follower is not None else None
     return {
         "state": "ready" if searcher is not None else "starting",
         "root": str(root),
@@ -85,6 +88,14 @@ def service_status(
             "retry_at": build.retry_at,
             "worker_pid": build.worker_pid,
         },
+        "follow": None if follow is None or not follow.active else {
+            "interval_s": follow.interval_s,
+            "last_status": follow.last_status,
+            "last_build_id": follow.last_build_id,
+            "last_at": follow.last_at,
+            "last_error": follow.last_error,
+            "next_due_in_s": follow.next_due_in_s,
+        },
         "queue": {
             "pending_build": None if build.pending is None else {
                 "reason": build.pending.reason,
@@ -97,6 +108,7 @@ def service_status(
         "stats": {**counts, **search_stats.report()},
         "settings": {
             "debounce_ms": int(debounce * 1000),
+            "follow_interval_s": follow.interval_s if follow is not None else None,
             "worker_idle_timeout_s": (
                 scheduler.worker.idle_timeout if scheduler.worker is not None else None
             ),

@@ -170,11 +170,13 @@ def follow_shared_index(
     *,
     vector_backend: str | None = None,
     lock_timeout: float = -1,
+    paths: IndexPaths | None = None,
 ) -> FollowReport:
     """Make the local index the newest build published to the shared index.
 
     Settings come as for a build (argument > env > metadata > config); the
-    backend's settings must name `shared_index` (and `url`/`uri`).
+    backend's settings must name `shared_index` (and `url`/`uri`). `paths`
+    places the local index elsewhere (index mode), as for a build.
 
     Raises:
         ConfigError: The backend settings name no shared index.
@@ -185,7 +187,7 @@ def follow_shared_index(
     """
     started = time.perf_counter()
     root = find_project_root(project)
-    paths = IndexPaths(root)
+    paths = paths or IndexPaths(root)
     settings = requested_settings(paths, model=None, lang=None, vector_backend=vector_backend)
     name = settings.backend_settings.get("shared_index")
     if not name:

@@ -162,7 +162,7 @@ def build_semantic_index(
     role = shared.shared_role(settings)
     if role == "follow":  # a reader of a team's index never builds (specs/018-engines.md)
         followed = shared.follow_shared_index(
-            root, vector_backend=vector_backend, lock_timeout=lock_timeout
+            root, vector_backend=vector_backend, lock_timeout=lock_timeout, paths=paths
         )
         return BuildReport(status=followed.status, root=root, build_id=followed.build_id,
                            units=followed.units, files=followed.files,
