@@ -1,0 +1,237 @@
+"""Call sites and imports of grammars whose calls are not one node with a callee field.
+
+Zig, Dart and Clojure shape a call as a suffix after its callee (Zig
+`FnCallArguments`, Dart's `selector` holding an `argument_part`) or as a
+list in call position (Clojure). The units walk hands those nodes here for
+the code graph only: what it records for the search units (`Unit.calls`,
+`Unit.imports`) is unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tldr.units.bindings import ImportBinding
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+__all__ = ["SITE_NODES", "Site", "clojure_bindings", "dart_bindings", "shaped_site"]
+
+SITE_NODES: dict[str, frozenset[str]] = {
+    "zig": frozenset({"FnCallArguments"}),
+    "dart": frozenset({"selector"}),
+    "clojure": frozenset({"list_lit"}),
+}
+"""Per language, the node types `shaped_site` reads."""
+
+Site = tuple["Node", str, str]
+"""(the node holding the callee's last name, that name, the receiver text)."""
+
+# Special forms and core macros: a list headed by one is syntax, not a call.
+_CLOJURE_FORMS = frozenset(
+    {
+        "def", "defonce", "defn", "defn-", "defmacro", "defmulti", "defmethod", "defprotocol",
+        "defrecord", "deftype", "definterface", "defstruct", "deftest", "declare", "ns",
+        "in-ns", "let", "letfn", "if", "if-not", "if-let", "if-some", "when", "when-not",
+        "when-let", "when-some", "when-first", "cond", "condp", "cond->", "cond->>", "case",
+        "do", "fn", "fn*", "loop", "recur", "quote", "var", "throw", "try", "catch",
+        "finally", "new", "set!", "monitor-enter", "monitor-exit", "and", "or", "->", "->>",
+        "some->", "some->>", "as->", "doto", "..", "for", "doseq", "dotimes", "while",
+        "binding", "with-open", "with-redefs", "with-meta", "lazy-seq", "delay", "future",
+        "locking", "reify", "proxy", "extend-type", "extend-protocol", "import", "require",
+        "use", "refer", "comment", "assert", "time", "is", "testing", "are",
+    }
+)
+_CLOJURE_LOADERS = frozenset({"require", "use"})
+
+
+def _text(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text[:300].decode("utf-8", "replace")
+
+
+def _zig(node: Node) -> Site | None:
+    previous = node.prev_sibling
+    parent = node.parent
+    if previous is None or parent is None:
+        return None
+    if parent.type == "FieldOrFnCall" and previous.type == "IDENTIFIER":  # `a.b.f(x)`
+        owner = parent.parent
+        if owner is None:
+            return None
+        receiver = owner.text[: parent.start_byte - owner.start_byte] if owner.text else b""
+        return previous, _text(previous), receiver.decode("utf-8", "replace").strip()
+    if parent.type == "SuffixExpr" and previous.type == "IDENTIFIER" and (
+        previous.prev_sibling is None
+    ):
+        return previous, _text(previous), ""
+    return None
+
+
+def _dart(node: Node) -> Site | None:
+    if not node.named_children or node.named_children[0].type != "argument_part":
+        return None
+    previous = node.prev_named_sibling
+    parent = node.parent
+    if previous is None or parent is None:
+        return None
+    if previous.type == "identifier" and previous.prev_named_sibling is None:
+        return previous, _text(previous), ""
+    if previous.type == "selector" and previous.named_children:
+        access = previous.named_children[0]
+        if access.type not in ("unconditional_assignable_selector",
+                               "conditional_assignable_selector"):
+            return None
+        name = next((c for c in access.named_children if c.type == "identifier"), None)
+        if name is None or parent.text is None:
+            return None
+        receiver = parent.text[: previous.start_byte - parent.start_byte]
+        return name, _text(name), receiver.decode("utf-8", "replace").strip()
+    return None
+
+
+def _clojure_head(node: Node) -> Node | None:
+    """The symbol in call position of a list, or None (`(f x)` -> `f`)."""
+    values = node.children_by_field_name("value")
+    head = values[0] if values else None
+    return head if head is not None and head.type == "sym_lit" else None
+
+
+def _clojure(node: Node) -> Site | None:
+    parent = node.parent
+    if parent is not None and parent.type in ("quoting_lit", "syn_quoting_lit"):
+        return None  # `'(a b)` is data
+    head = _clojure_head(node)
+    if head is None:
+        return None
+    name_node = head.child_by_field_name("name")
+    name = _text(name_node)
+    receiver = _text(head.child_by_field_name("namespace"))
+    if name_node is None or not name or name.startswith(".") or name.endswith("."):
+        return None  # Java interop: `(.m x)`, `(Foo. x)`
+    if not receiver and name in _CLOJURE_FORMS:
+        return None
+    if receiver in ("clojure.core", "core") and name in _CLOJURE_FORMS:
+        return None
+    return name_node, name, receiver
+
+
+def shaped_site(node: Node, language: str) -> Site | None:
+    """The call a node of `SITE_NODES[language]` makes, or None when it makes none."""
+    if language == "zig":
+        return _zig(node)
+    if language == "dart":
+        return _dart(node)
+    if language == "clojure":
+        return _clojure(node)
+    return None
+
+
+def zig_import(node: Node) -> ImportBinding | None:
+    """`const std = @import("std");` binds `std` (`@import("m.zig").T` binds `T`)."""
+    previous = node.prev_sibling
+    if previous is None or previous.type != "BUILTINIDENTIFIER" or _text(previous) != "@import":
+        return None
+    argument = next((c for c in node.named_children), None)
+    module = _text(argument).strip().strip('"')
+    if not module:
+        return None
+    line = node.start_point[0] + 1
+    suffix = node.parent
+    symbol = ""
+    if suffix is not None:
+        after = node.next_named_sibling
+        if after is not None:
+            if after.type != "FieldOrFnCall" or after.next_named_sibling is not None:
+                return ImportBinding("", module, "", line)
+            field = after.child_by_field_name("field_access")
+            if field is None:
+                return ImportBinding("", module, "", line)
+            symbol = _text(field)
+    holder = suffix
+    for _ in range(3):  # SuffixExpr > ErrorUnionExpr > VarDecl
+        if holder is None or holder.type == "VarDecl":
+            break
+        holder = holder.parent
+    if holder is None or holder.type != "VarDecl":
+        return ImportBinding("", module, symbol, line)
+    local = _text(holder.child_by_field_name("variable_type_function"))
+    return ImportBinding(local, module, symbol, line)
+
+
+def dart_bindings(node: Node) -> list[ImportBinding]:
+    """`import 'm.dart' as p;` binds `p`; a plain import makes every public name visible."""
+    line = node.start_point[0] + 1
+    found: list[ImportBinding] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "import_specification":
+            uri = next((c for c in current.named_children if c.type == "configurable_uri"), None)
+            module = _text(uri).strip().strip("'\"")
+            if not module:
+                continue
+            alias = next((c for c in current.named_children if c.type == "identifier"), None)
+            if alias is not None:
+                found.append(ImportBinding(_text(alias), module, "", line))
+            else:
+                found.append(ImportBinding("*", module, "*", line))
+        else:
+            stack.extend(reversed(current.named_children))
+    return found
+
+
+def _clojure_libspec(spec: Node, line: int, found: list[ImportBinding]) -> None:
+    if spec.type == "sym_lit":
+        module = _text(spec)
+        found.append(ImportBinding(module, module, "", line))
+        return
+    if spec.type != "vec_lit":
+        return
+    values = spec.children_by_field_name("value")
+    if not values or values[0].type != "sym_lit":
+        return
+    module = _text(values[0])
+    aliased = False
+    index = 1
+    while index + 1 < len(values):
+        key, value = _text(values[index]), values[index + 1]
+        if key == ":as":
+            found.append(ImportBinding(_text(value), module, "", line))
+            aliased = True
+        elif key == ":refer" and value.type == "vec_lit":
+            for name in value.children_by_field_name("value"):
+                if name.type == "sym_lit":
+                    found.append(ImportBinding(_text(name), module, _text(name), line))
+        elif key == ":refer" and _text(value) == ":all":
+            found.append(ImportBinding("*", module, "*", line))
+        index += 2
+    if not aliased:
+        found.append(ImportBinding(module, module, "", line))
+
+
+def clojure_bindings(node: Node) -> list[ImportBinding]:
+    """What `(ns x (:require [a.b :as c] [d :refer [e]]))` or `(require '[a.b :as c])` binds."""
+    head = _clojure_head(node)
+    if head is None:
+        return []
+    name = _text(head)
+    values = node.children_by_field_name("value")
+    line = node.start_point[0] + 1
+    found: list[ImportBinding] = []
+    if name == "ns":
+        for clause in values[2:]:
+            if clause.type != "list_lit":
+                continue
+            parts = clause.children_by_field_name("value")
+            if parts and _text(parts[0]) in (":require", ":use"):
+                for spec in parts[1:]:
+                    _clojure_libspec(spec, clause.start_point[0] + 1, found)
+    elif name in _CLOJURE_LOADERS:
+        for spec in values[1:]:
+            if spec.type == "quoting_lit" and spec.named_children:
+                spec = spec.named_children[-1]
+            _clojure_libspec(spec, line, found)
+    return found
