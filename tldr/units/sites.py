@@ -183,7 +183,9 @@ def dart_bindings(node: Node) -> list[ImportBinding]:
     return found
 
 
-def _clojure_libspec(spec: Node, line: int, found: list[ImportBinding]) -> None:
+def _clojure_libspec(spec: Node, found: list[ImportBinding]) -> None:
+    """`a.b`, `[a.b :as c]`, `[a.b :refer [d e]]`, `[a.b :refer :all]`."""
+    line = spec.start_point[0] + 1
     if spec.type == "sym_lit":
         module = _text(spec)
         found.append(ImportBinding(module, module, "", line))
@@ -219,7 +221,6 @@ def clojure_bindings(node: Node) -> list[ImportBinding]:
         return []
     name = _text(head)
     values = node.children_by_field_name("value")
-    line = node.start_point[0] + 1
     found: list[ImportBinding] = []
     if name == "ns":
         for clause in values[2:]:
@@ -228,10 +229,10 @@ def clojure_bindings(node: Node) -> list[ImportBinding]:
             parts = clause.children_by_field_name("value")
             if parts and _text(parts[0]) in (":require", ":use"):
                 for spec in parts[1:]:
-                    _clojure_libspec(spec, clause.start_point[0] + 1, found)
+                    _clojure_libspec(spec, found)
     elif name in _CLOJURE_LOADERS:
         for spec in values[1:]:
             if spec.type == "quoting_lit" and spec.named_children:
                 spec = spec.named_children[-1]
-            _clojure_libspec(spec, line, found)
+            _clojure_libspec(spec, found)
     return found
