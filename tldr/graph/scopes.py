@@ -117,6 +117,15 @@ class ImportResolver:
                 path = path.removeprefix(prefix)
             found = modules.path_file(scope.record.path, path) if path else None
             files = [found] if found is not None else []
+        elif language == "clojure":  # `shop.my-db` is shop/my_db.clj on the classpath
+            found = modules.path_file(scope.record.path,
+                                      module.replace(".", "/").replace("-", "_") + ".clj")
+            files = [found] if found is not None else []
+        elif language == "dart" and module.startswith(("package:", "dart:")):
+            # `package:name/x.dart` is this package's lib/x.dart (or another package's)
+            path = module.partition(":")[2].partition("/")[2]
+            found = modules.path_file(scope.record.path, "lib/" + path) if path else None
+            files = [found] if found is not None else []
         else:
             found = modules.path_file(scope.record.path, module)
             files = [found] if found is not None else []
