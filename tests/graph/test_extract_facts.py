@@ -165,6 +165,7 @@ class Cart {
 void main() {
   Cart().add(Item());
   print('done');
+  final cart = new Cart()..add(const net.Item())..clear();
 }
 """
     sites, imports = _sites(source, "lib/cart.dart", "dart")
@@ -181,6 +182,10 @@ void main() {
         (14, "Cart()", "add", "main"),
         (14, "", "Item", "main"),
         (15, "", "print", "main"),
+        (16, "", "Cart", "main"),
+        (16, "new Cart()", "add", "main"),
+        (16, "net", "Item", "main"),
+        (16, "new Cart()", "clear", "main"),
     }
 
 

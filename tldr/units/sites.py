@@ -20,7 +20,7 @@ __all__ = ["SITE_NODES", "Site", "clojure_bindings", "dart_bindings", "shaped_si
 
 SITE_NODES: dict[str, frozenset[str]] = {
     "zig": frozenset({"FnCallArguments"}),
-    "dart": frozenset({"selector"}),
+    "dart": frozenset({"selector", "cascade_section", "new_expression", "const_object_expression"}),
     "clojure": frozenset({"list_lit"}),
 }
 """Per language, the node types `shaped_site` reads."""
@@ -70,7 +70,43 @@ def _zig(node: Node) -> Site | None:
     return None
 
 
+def _dart_new(node: Node) -> Site | None:
+    """`new Foo(x)`, `const p.Key()`, `new Point.origin()`: a call of the class."""
+    types = [c for c in node.named_children if c.type == "type_identifier"]
+    if not types:
+        return None
+    named = next((c for c in node.named_children if c.type == "identifier"), None)
+    if named is not None and _text(named)[:1].isupper():  # `const net.Item()`: a prefix
+        types.append(named)  # (`new Point.origin()` names a constructor of Point)
+    receiver = ".".join(_text(c) for c in types[:-1])
+    return types[-1], _text(types[-1]), receiver
+
+
+def _dart_cascade(node: Node) -> Site | None:
+    """`c..add(1)..remove(2)`: each section with arguments calls a method of `c`."""
+    if not any(c.type == "argument_part" for c in node.named_children):
+        return None
+    selector = next((c for c in node.named_children if c.type == "cascade_selector"), None)
+    name = next((c for c in selector.named_children if c.type == "identifier"), None) if (
+        selector is not None) else None
+    target = node.prev_named_sibling
+    while target is not None and target.type == "cascade_section":
+        target = target.prev_named_sibling
+    end = target
+    while target is not None and target.type == "selector":  # `a.b..f()`: back to `a`
+        target = target.prev_named_sibling
+    parent = node.parent
+    if name is None or target is None or end is None or parent is None or parent.text is None:
+        return None
+    receiver = parent.text[target.start_byte - parent.start_byte:end.end_byte - parent.start_byte]
+    return name, _text(name), receiver.decode("utf-8", "replace").strip()
+
+
 def _dart(node: Node) -> Site | None:
+    if node.type in ("new_expression", "const_object_expression"):
+        return _dart_new(node)
+    if node.type == "cascade_section":
+        return _dart_cascade(node)
     if not node.named_children or node.named_children[0].type != "argument_part":
         return None
     previous = node.prev_named_sibling
