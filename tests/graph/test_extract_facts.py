@@ -247,3 +247,18 @@ def test_shaped_sites_leave_units_unchanged(language: str, path: str) -> None:
     assert facts.sites
     assert units == extract_units(source, path=path, language=language)
     assert all(not u.calls for u in units)  # Unit.calls comes from call tables only
+
+
+def test_erlang_imports_and_includes() -> None:
+    source = b"""-module(a).
+-import(lists, [map/2, foldl/3]).
+-include("defs.hrl").
+f(X) -> b:g(X), map(X, X).
+"""
+    sites, imports = _sites(source, "src/a.erl", "erlang")
+    assert imports == [
+        ImportBinding("map", "lists", "map", 2),
+        ImportBinding("foldl", "lists", "foldl", 2),
+        ImportBinding("*", "defs.hrl", "*", 3),
+    ]
+    assert sites == {(4, "b", "g", "f"), (4, "", "map", "f")}

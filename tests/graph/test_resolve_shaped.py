@@ -120,3 +120,35 @@ def test_clojure_edges(tmp_path: Path) -> None:
         ("checkout", 8, "save!@src/shop/db.clj", "via-import", "db.save!"),
         ("checkout", 9, "log-it@src/shop/cart.clj", "exact", "log-it"),
     }
+
+
+def test_erlang_remote_calls_and_imports(tmp_path: Path) -> None:
+    root = _project(tmp_path / "erlproj", {
+        "src/shop.erl": """-module(shop).
+-export([checkout/1]).
+-import(prices, [total/1]).
+-import(lists, [map/2]).
+
+checkout(Cart) ->
+    Sum = total(Cart),
+    db:save(Cart),
+    map(fun log/1, [Sum]).
+
+log(X) -> X.
+""",
+        "src/prices.erl": """-module(prices).
+-export([total/1]).
+
+total(Cart) -> lists:sum(Cart).
+""",
+        "src/db.erl": """-module(db).
+-export([save/1]).
+
+save(X) -> X.
+""",
+    })
+    # `map` is imported from lists (not the project's): unresolved, never by name
+    assert edge_set(graph_from_tree(root)) == {
+        ("checkout", 7, "total@src/prices.erl", "via-import", "total"),
+        ("checkout", 8, "save@src/db.erl", "via-import", "db.save"),
+    }

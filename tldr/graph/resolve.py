@@ -57,7 +57,7 @@ _CONSTRUCTED = re.compile(r"^(?:new\s+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*
 _SELF_TYPES = frozenset({"Self", "self", "this", "static"})
 _IDENT = re.compile(r"[A-Za-z_$@][\w$]*")
 _MODULE_RECEIVERS = frozenset({"python", "javascript", "typescript", "tsx", "go", "zig", "dart",
-                               "clojure"})
+                               "clojure", "erlang"})
 
 
 class Tier1Resolver(ImportResolver):

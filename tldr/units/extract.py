@@ -41,7 +41,14 @@ from tldr.units.naming import (
 )
 from tldr.units.parsing import OpenUnit, Scope, end_row, parse
 from tldr.units.shapes import Shape, shape
-from tldr.units.sites import SITE_NODES, clojure_bindings, dart_bindings, shaped_site, zig_import
+from tldr.units.sites import (
+    SITE_NODES,
+    clojure_bindings,
+    dart_bindings,
+    erlang_bindings,
+    shaped_site,
+    zig_import,
+)
 from tldr.units.text import clean_string_literal
 
 if TYPE_CHECKING:
@@ -368,6 +375,9 @@ class _Extractor(Collected):
             if imported is not None:
                 self.bindings.append(imported)
                 return
+        elif language == "erlang":
+            self.bindings.extend(erlang_bindings(node))
+            return
         elif language == "clojure":
             found = clojure_bindings(node)
             if found:

@@ -16,14 +16,23 @@ from tldr.units.bindings import ImportBinding
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-__all__ = ["SITE_NODES", "Site", "clojure_bindings", "dart_bindings", "shaped_site"]
+__all__ = [
+    "SITE_NODES",
+    "Site",
+    "clojure_bindings",
+    "dart_bindings",
+    "erlang_bindings",
+    "shaped_site",
+    "zig_import",
+]
 
 SITE_NODES: dict[str, frozenset[str]] = {
     "zig": frozenset({"FnCallArguments"}),
     "dart": frozenset({"selector", "cascade_section", "new_expression", "const_object_expression"}),
     "clojure": frozenset({"list_lit"}),
+    "erlang": frozenset({"import_attribute", "pp_include", "pp_include_lib"}),
 }
-"""Per language, the node types `shaped_site` reads."""
+"""Per language, the node types read here (calls, or imports the units' tables skip)."""
 
 Site = tuple["Node", str, str]
 """(the node holding the callee's last name, that name, the receiver text)."""
@@ -272,3 +281,18 @@ def clojure_bindings(node: Node) -> list[ImportBinding]:
                 spec = spec.named_children[-1]
             _clojure_libspec(spec, found)
     return found
+
+
+def erlang_bindings(node: Node) -> list[ImportBinding]:
+    """`-import(lists, [map/2]).` binds `map`; `-include("x.hrl").` makes x.hrl's names visible."""
+    line = node.start_point[0] + 1
+    if node.type == "import_attribute":
+        module = _text(node.child_by_field_name("module"))
+        found: list[ImportBinding] = []
+        for function in node.children_by_field_name("funs"):
+            name = _text(function.child_by_field_name("fun"))
+            if module and name:
+                found.append(ImportBinding(name, module, name, line))
+        return found
+    path = _text(node.child_by_field_name("file")).strip('"')
+    return [ImportBinding("*", path, "*", line)] if path else []
