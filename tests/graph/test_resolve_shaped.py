@@ -152,3 +152,21 @@ save(X) -> X.
         ("checkout", 7, "total@src/prices.erl", "via-import", "total"),
         ("checkout", 8, "save@src/db.erl", "via-import", "db.save"),
     }
+
+
+def test_r_source_is_a_wildcard_import(tmp_path: Path) -> None:
+    root = _project(tmp_path / "rproj", {
+        "main.R": """source("R/util.R")
+library(stats)
+
+run <- function(x) {
+  helper(x)
+}
+""",
+        "R/util.R": "helper <- function(x) x + 1\n",
+        "R/other.R": "helper <- function(x) x - 1\n",
+    })
+    # two `helper`s in the project; the one main.R sources is meant
+    assert edge_set(graph_from_tree(root)) == {
+        ("run", 5, "helper@R/util.R", "via-import", "helper"),
+    }

@@ -46,6 +46,7 @@ from tldr.units.sites import (
     clojure_bindings,
     dart_bindings,
     erlang_bindings,
+    r_source,
     shaped_site,
     zig_import,
 )
@@ -357,6 +358,8 @@ class _Extractor(Collected):
             self.sites.append(
                 CallSite(node.start_point[0] + 1, column, targets[-1].index, name, receiver)
             )
+            if name == "source" and self.language == "r":  # graph facts only
+                self.bindings.extend(r_source(node))
 
     def _sites_in(self, body: Node, targets: tuple[OpenUnit, ...]) -> None:
         """The call sites in a body the units walk skips, credited to `targets`."""

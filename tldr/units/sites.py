@@ -22,6 +22,7 @@ __all__ = [
     "clojure_bindings",
     "dart_bindings",
     "erlang_bindings",
+    "r_source",
     "shaped_site",
     "zig_import",
 ]
@@ -296,3 +297,17 @@ def erlang_bindings(node: Node) -> list[ImportBinding]:
         return found
     path = _text(node.child_by_field_name("file")).strip('"')
     return [ImportBinding("*", path, "*", line)] if path else []
+
+
+def r_source(call: Node) -> list[ImportBinding]:
+    """`source("R/util.R")` defines util.R's names here: a wildcard import of that file."""
+    arguments = call.child_by_field_name("arguments")
+    first = next(iter(arguments.children_by_field_name("argument")), None) if (
+        arguments is not None) else None
+    value = first.child_by_field_name("value") if first is not None else None
+    if value is None or value.type != "string" or first is None or first.child_by_field_name(
+        "name"
+    ) is not None:
+        return []
+    path = "".join(_text(c) for c in value.named_children if c.type == "string_content")
+    return [ImportBinding("*", path, "*", call.start_point[0] + 1)] if path else []
