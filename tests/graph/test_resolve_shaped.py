@@ -80,8 +80,8 @@ void main() {
     assert edge_set(graph_from_tree(root)) == {
         ("Cart.add", 5, f"check@{cart}", "exact", "check"),
         ("Cart.add", 6, f"Cart.save@{cart}", "via-self", "this.save"),
-        # parameter types are not read for Dart yet: one candidate, not chosen
-        ("check", 13, f"Item.validate@{item}", "ambiguous", "item.validate"),
+        # `Item item`: the parameter's type settles the receiver
+        ("check", 13, f"Item.validate@{item}", "via-receiver-type", "item.validate"),
         # `package:shop/cart.dart` is lib/cart.dart; `Item` is not imported here
         ("main", 4, f"Cart@{cart}", "constructor", "Cart"),
         ("main", 4, f"Cart.add@{cart}", "via-receiver-type", "Cart().add"),

@@ -112,6 +112,7 @@ TYPE_NODES: dict[str, frozenset[str]] = {
     "go": frozenset({"parameter_declaration", "field_declaration", "var_spec"}),
     "rust": frozenset({"parameter", "let_declaration"}),
     "kotlin": frozenset({"parameter", "property_declaration"}),
+    "dart": frozenset({"formal_parameter", "declaration"}),
 }
 
 
@@ -221,6 +222,8 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
     """
     kind = node.type
     found: list[tuple[str, str, bool]] = []
+    if language == "dart":
+        return _dart_types(node)
     if kind == "short_var_declaration":  # Go `a, b := x, y`
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
         if left is None or right is None:
@@ -296,6 +299,25 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
     for name in names:
         if name.type in ("identifier", "simple_identifier", "field_identifier"):
             found.append((_text(name), type_text, kind == "field_declaration"))
+    return found
+
+
+def _dart_types(node: Node) -> list[tuple[str, str, bool]]:
+    """`Item item` (a parameter), `Item it;` / `final Item a, b;` (fields of a class)."""
+    type_node = next((c for c in node.named_children if c.type == "type_identifier"), None)
+    type_text = clean_type(_text(type_node), "dart")
+    if not type_text:
+        return []
+    if node.type == "formal_parameter":
+        name = node.child_by_field_name("name")
+        return [(_text(name), type_text, False)] if name is not None else []
+    found: list[tuple[str, str, bool]] = []
+    for names in node.named_children:
+        if names.type == "initialized_identifier_list":
+            for item in names.named_children:
+                name = next((c for c in item.named_children if c.type == "identifier"), None)
+                if name is not None:
+                    found.append((_text(name), type_text, True))
     return found
 
 
