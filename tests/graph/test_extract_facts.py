@@ -262,3 +262,20 @@ f(X) -> b:g(X), map(X, X).
         ImportBinding("*", "defs.hrl", "*", 3),
     ]
     assert sites == {(4, "b", "g", "f"), (4, "", "map", "f")}
+
+
+def test_clojure_method_bodies_are_not_calls() -> None:
+    """`(area [this] ...)` in a protocol, record, `reify` or `letfn` defines; it calls nothing."""
+    source = b"""(defprotocol Shape (area [this]) (scale [this k]))
+(defrecord Sq [s] Shape (area [this] (mul s s)))
+(letfn [(twice [x] (add x x))] (twice 2) (g [1 2]))
+(reify Shape (area [_] (compute)))
+"""
+    sites, _ = _sites(source, "src/shapes.clj", "clojure")
+    assert sites == {
+        (2, "", "mul", "Sq"),
+        (3, "", "add", ""),
+        (3, "", "twice", ""),
+        (3, "", "g", ""),
+        (4, "", "compute", ""),
+    }

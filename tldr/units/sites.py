@@ -54,6 +54,11 @@ _CLOJURE_FORMS = frozenset(
     }
 )
 _CLOJURE_LOADERS = frozenset({"require", "use"})
+# Forms whose inner `(name [args] body)` lists define methods or local functions.
+_CLOJURE_METHOD_FORMS = frozenset(
+    {"defprotocol", "defrecord", "deftype", "definterface", "reify", "extend-type",
+     "extend-protocol", "extend", "proxy", "letfn"}
+)
 
 
 def _text(node: Node | None) -> str:
@@ -145,6 +150,22 @@ def _clojure_head(node: Node) -> Node | None:
     return head if head is not None and head.type == "sym_lit" else None
 
 
+def _clojure_method(node: Node) -> bool:
+    """`(m [this] ...)` in `defprotocol`/`reify`/`letfn [...]`...: a definition, not a call."""
+    values = node.children_by_field_name("value")
+    if len(values) < 2 or values[1].type not in ("vec_lit", "list_lit"):
+        return False
+    holder = node.parent
+    in_vector = holder is not None and holder.type == "vec_lit"
+    if in_vector and holder is not None:  # `(letfn [(f [x] ...)] ...)`
+        holder = holder.parent
+    if holder is None or holder.type != "list_lit":
+        return False
+    head = _clojure_head(holder)
+    form = _text(head.child_by_field_name("name")) if head is not None else ""
+    return form == "letfn" if in_vector else form in _CLOJURE_METHOD_FORMS - {"letfn"}
+
+
 def _clojure(node: Node) -> Site | None:
     parent = node.parent
     if parent is not None and parent.type in ("quoting_lit", "syn_quoting_lit"):
@@ -158,6 +179,8 @@ def _clojure(node: Node) -> Site | None:
     if name_node is None or not name or name.startswith(".") or name.endswith("."):
         return None  # Java interop: `(.m x)`, `(Foo. x)`
     if not receiver and name in _CLOJURE_FORMS:
+        return None
+    if _clojure_method(node):
         return None
     if receiver in ("clojure.core", "core") and name in _CLOJURE_FORMS:
         return None
