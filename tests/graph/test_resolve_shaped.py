@@ -73,6 +73,8 @@ void check(Item item) {
 
 void main() {
   Cart().add(Item());
+  var cart = new Cart();
+  cart.save();
 }
 """,
     })
@@ -85,6 +87,8 @@ void main() {
         # `package:shop/cart.dart` is lib/cart.dart; `Item` is not imported here
         ("main", 4, f"Cart@{cart}", "constructor", "Cart"),
         ("main", 4, f"Cart.add@{cart}", "via-receiver-type", "Cart().add"),
+        ("main", 5, f"Cart@{cart}", "constructor", "Cart"),
+        ("main", 6, f"Cart.save@{cart}", "via-receiver-type", "cart.save"),  # a typed local
     }
 
 

@@ -23,6 +23,7 @@ from tldr.units.facts import (
     VarType,
     base_names,
     call_receiver,
+    dart_local_type,
     declared_types,
 )
 from tldr.units.finish import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, Collected
@@ -363,11 +364,16 @@ class _Extractor(Collected):
 
     def _sites_in(self, body: Node, targets: tuple[OpenUnit, ...]) -> None:
         """The call sites in a body the units walk skips, credited to `targets`."""
+        scope: OpenUnit | None = targets[-1] if targets[-1].index >= 0 else None
         stack = [body]
         while stack:
             node = stack.pop()
             if node.type in self.site_types:
                 self._shaped_site(node, targets)
+            elif node.type == "initialized_variable_definition" and self.language == "dart":
+                local = dart_local_type(node)
+                if local is not None:
+                    self.typed.append((scope, local[0], local[1]))
             stack.extend(reversed(node.named_children))
 
     def _shaped_site(self, node: Node, targets: tuple[OpenUnit, ...]) -> None:

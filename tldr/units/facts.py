@@ -27,6 +27,7 @@ __all__ = [
     "VarType",
     "base_names",
     "call_receiver",
+    "dart_local_type",
     "declared_types",
 ]
 
@@ -319,6 +320,27 @@ def _dart_types(node: Node) -> list[tuple[str, str, bool]]:
                 if name is not None:
                     found.append((_text(name), type_text, True))
     return found
+
+
+def dart_local_type(node: Node) -> tuple[str, str] | None:
+    """A Dart local's (name, type): `Item x = ...`, `var c = Cart()`, `final d = new p.Cart()`."""
+    name = node.child_by_field_name("name")
+    if name is None:
+        return None
+    declared = next((c for c in node.named_children if c.type == "type_identifier"), None)
+    values = node.children_by_field_name("value")
+    text = ""
+    if declared is not None:
+        text = _text(declared)
+    elif len(values) == 1 and values[0].type in ("new_expression", "const_object_expression"):
+        text = ".".join(_text(c) for c in values[0].named_children
+                        if c.type == "type_identifier")
+    elif len(values) == 2 and values[0].type == "identifier" and values[1].type == "selector" and (
+        values[1].named_children and values[1].named_children[0].type == "argument_part"
+    ):
+        text = _text(values[0])  # `Cart()`: what the class (or function) makes
+    type_text = clean_type(text, "dart")
+    return (_text(name), type_text) if type_text else None
 
 
 def _type_text(node: Node) -> str:
