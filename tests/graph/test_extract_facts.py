@@ -130,6 +130,7 @@ def test_zig_sites_and_imports() -> None:
     source = b"""const std = @import("std");
 const m = @import("lib/m.zig");
 const T = @import("t.zig").Thing;
+usingnamespace @import("all.zig");
 fn f(x: u32) u32 {
     const y = @intCast(x);
     std.debug.print("{}", .{g(y)});
@@ -141,11 +142,12 @@ fn f(x: u32) u32 {
         ImportBinding("std", "std", "", 1),
         ImportBinding("m", "lib/m.zig", "", 2),
         ImportBinding("T", "t.zig", "Thing", 3),
+        ImportBinding("*", "all.zig", "*", 4),
     ]
     assert sites == {
-        (6, "std.debug", "print", "f"),
-        (6, "", "g", "f"),
-        (7, "m", "h", "f"),
+        (7, "std.debug", "print", "f"),
+        (7, "", "g", "f"),
+        (8, "m", "h", "f"),
     }
 
 

@@ -220,10 +220,14 @@ def zig_import(node: Node) -> ImportBinding | None:
                 return ImportBinding("", module, "", line)
             symbol = _text(field)
     holder = suffix
-    for _ in range(3):  # SuffixExpr > ErrorUnionExpr > VarDecl
-        if holder is None or holder.type == "VarDecl":
+    for _ in range(3):  # SuffixExpr > ErrorUnionExpr > VarDecl (or Decl)
+        if holder is None or holder.type in ("VarDecl", "Decl"):
             break
         holder = holder.parent
+    if holder is not None and holder.type == "Decl" and not symbol and any(
+        c.type == "usingnamespace" for c in holder.children
+    ):
+        return ImportBinding("*", module, "*", line)  # `usingnamespace @import("m.zig");`
     if holder is None or holder.type != "VarDecl":
         return ImportBinding("", module, symbol, line)
     local = _text(holder.child_by_field_name("variable_type_function"))
