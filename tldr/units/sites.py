@@ -67,6 +67,14 @@ def _text(node: Node | None) -> str:
     return node.text[:300].decode("utf-8", "replace")
 
 
+_MAX_RECEIVER = 300
+
+
+def _receiver(text: bytes) -> str:
+    """Receiver text as the call tables record it: stripped, at most 300 characters."""
+    return text.decode("utf-8", "replace").strip()[:_MAX_RECEIVER]
+
+
 def _zig(node: Node) -> Site | None:
     previous = node.prev_sibling
     parent = node.parent
@@ -77,7 +85,7 @@ def _zig(node: Node) -> Site | None:
         if owner is None:
             return None
         receiver = owner.text[: parent.start_byte - owner.start_byte] if owner.text else b""
-        return previous, _text(previous), receiver.decode("utf-8", "replace").strip()
+        return previous, _text(previous), _receiver(receiver)
     if parent.type == "SuffixExpr" and previous.type == "IDENTIFIER" and (
         previous.prev_sibling is None
     ):
@@ -114,7 +122,7 @@ def _dart_cascade(node: Node) -> Site | None:
     if name is None or target is None or end is None or parent is None or parent.text is None:
         return None
     receiver = parent.text[target.start_byte - parent.start_byte:end.end_byte - parent.start_byte]
-    return name, _text(name), receiver.decode("utf-8", "replace").strip()
+    return name, _text(name), _receiver(receiver)
 
 
 def _dart(node: Node) -> Site | None:
@@ -139,7 +147,7 @@ def _dart(node: Node) -> Site | None:
         if name is None or parent.text is None:
             return None
         receiver = parent.text[: previous.start_byte - parent.start_byte]
-        return name, _text(name), receiver.decode("utf-8", "replace").strip()
+        return name, _text(name), _receiver(receiver)
     return None
 
 
