@@ -81,6 +81,7 @@ class _Extractor(Collected):
         self.bases: dict[int, list[str]] = {}
         self.type_nodes = TYPE_NODES.get(spec.name, frozenset())
         self.site_types = SITE_NODES.get(spec.name, frozenset())
+        self.site_memo: dict[int, str] = {}  # sites.py's scratch space for this tree
         self.definition_types = (
             frozenset({"call"})
             if spec.name == "elixir"
@@ -392,7 +393,7 @@ class _Extractor(Collected):
             if found:
                 self.bindings.extend(found)
                 return
-        site = shaped_site(node, language)
+        site = shaped_site(node, language, self.site_memo)
         if site is None:
             return
         name_node, name, receiver = site

@@ -105,31 +105,41 @@ def _dart_new(node: Node) -> Site | None:
     return types[-1], _text(types[-1]), receiver
 
 
-def _dart_cascade(node: Node) -> Site | None:
-    """`c..add(1)..remove(2)`: each section with arguments calls a method of `c`."""
+def _dart_cascade(node: Node, memo: dict[int, str]) -> Site | None:
+    """`c..add(1)..remove(2)`: each section with arguments calls a method of `c`.
+
+    `memo` keeps each cascade's receiver by its parent's id, so a long
+    cascade is not walked back once per section.
+    """
     if not any(c.type == "argument_part" for c in node.named_children):
         return None
     selector = next((c for c in node.named_children if c.type == "cascade_selector"), None)
     name = next((c for c in selector.named_children if c.type == "identifier"), None) if (
         selector is not None) else None
+    parent = node.parent
+    if name is None or parent is None:
+        return None
+    known = memo.get(parent.id)
+    if known is not None:
+        return name, _text(name), known
     target = node.prev_named_sibling
     while target is not None and target.type == "cascade_section":
         target = target.prev_named_sibling
     end = target
     while target is not None and target.type == "selector":  # `a.b..f()`: back to `a`
         target = target.prev_named_sibling
-    parent = node.parent
-    if name is None or target is None or end is None or parent is None or parent.text is None:
+    if target is None or end is None or parent.text is None:
         return None
     receiver = parent.text[target.start_byte - parent.start_byte:end.end_byte - parent.start_byte]
-    return name, _text(name), _receiver(receiver)
+    memo[parent.id] = _receiver(receiver)
+    return name, _text(name), memo[parent.id]
 
 
-def _dart(node: Node) -> Site | None:
+def _dart(node: Node, memo: dict[int, str]) -> Site | None:
     if node.type in ("new_expression", "const_object_expression"):
         return _dart_new(node)
     if node.type == "cascade_section":
-        return _dart_cascade(node)
+        return _dart_cascade(node, memo)
     if not node.named_children or node.named_children[0].type != "argument_part":
         return None
     previous = node.prev_named_sibling
@@ -195,12 +205,15 @@ def _clojure(node: Node) -> Site | None:
     return name_node, name, receiver
 
 
-def shaped_site(node: Node, language: str) -> Site | None:
-    """The call a node of `SITE_NODES[language]` makes, or None when it makes none."""
+def shaped_site(node: Node, language: str, memo: dict[int, str] | None = None) -> Site | None:
+    """The call a node of `SITE_NODES[language]` makes, or None when it makes none.
+
+    `memo` is one tree's scratch space (pass the same dict for every node of a tree).
+    """
     if language == "zig":
         return _zig(node)
     if language == "dart":
-        return _dart(node)
+        return _dart(node, memo if memo is not None else {})
     if language == "clojure":
         return _clojure(node)
     return None
