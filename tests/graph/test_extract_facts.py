@@ -10,8 +10,10 @@ from tldr.units import extract_file, extract_units, language_for_path
 from tldr.units.bindings import ImportBinding
 
 UNIT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "units"
-# Grammars whose call nodes the units layer does not table yet (docs/graph.md § Limits).
-NO_CALL_TABLE = {"zig", "dart", "clojure", "sql", "proto", "hcl", "julia", "perl"}
+# Grammars without calls worth resolving (docs/graph.md § Limits).
+NO_CALL_TABLE = {"sql", "proto", "hcl"}
+# Fixtures with no call in them (their grammars' sites are tested below).
+CALL_FREE_FIXTURES = {"julia", "perl"}
 
 
 def test_python_sites_bindings_types_and_bases() -> None:
@@ -106,6 +108,176 @@ def test_every_grammar_language_yields_call_sites(sample: Path) -> None:
     language = language_for_path(str(sample))
     if language is None or language in NO_CALL_TABLE:
         pytest.skip("no call table for this grammar")
+    if language in CALL_FREE_FIXTURES:
+        pytest.skip("the fixture makes no call (see test_julia_and_perl_sites)")
     _, facts = extract_file(sample.read_bytes(), path=sample.name, language=language)
     assert facts.sites, f"{language}: no call site found in {sample.name}"
     assert all(s.line >= 1 and s.col >= 0 and s.name for s in facts.sites)
+
+
+def _sites(source: bytes, path: str, language: str) -> tuple[set[tuple[object, ...]], list]:
+    units, facts = extract_file(source, path=path, language=language)
+    names = [u.qualified_name for u in units]
+    lines = source.split(b"\n")
+    for site in facts.sites:  # the column points at the callee's name
+        assert lines[site.line - 1][site.col:].startswith(site.name.encode())
+    sites = {(s.line, s.receiver, s.name, names[s.caller] if s.caller >= 0 else "")
+             for s in facts.sites}
+    return sites, facts.imports
+
+
+def test_zig_sites_and_imports() -> None:
+    source = b"""const std = @import("std");
+const m = @import("lib/m.zig");
+const T = @import("t.zig").Thing;
+usingnamespace @import("all.zig");
+fn f(x: u32) u32 {
+    const y = @intCast(x);
+    std.debug.print("{}", .{g(y)});
+    return m.h(1) + y;
+}
+"""
+    sites, imports = _sites(source, "src/main.zig", "zig")
+    assert imports == [
+        ImportBinding("std", "std", "", 1),
+        ImportBinding("m", "lib/m.zig", "", 2),
+        ImportBinding("T", "t.zig", "Thing", 3),
+        ImportBinding("*", "all.zig", "*", 4),
+    ]
+    assert sites == {
+        (7, "std.debug", "print", "f"),
+        (7, "", "g", "f"),
+        (8, "m", "h", "f"),
+    }
+
+
+def test_dart_sites_and_imports() -> None:
+    source = b"""import 'package:shop/net.dart' as net;
+import 'src/util.dart';
+
+class Cart {
+  void add(Item item) {
+    validate(item);
+    item.price.round();
+    this.save();
+    net.Client.send(item);
+  }
+}
+
+void main() {
+  Cart().add(Item());
+  print('done');
+  final cart = new Cart()..add(const net.Item())..clear();
+}
+"""
+    sites, imports = _sites(source, "lib/cart.dart", "dart")
+    assert imports == [
+        ImportBinding("net", "package:shop/net.dart", "", 1),
+        ImportBinding("*", "src/util.dart", "*", 2),
+    ]
+    assert sites == {
+        (6, "", "validate", "Cart.add"),
+        (7, "item.price", "round", "Cart.add"),
+        (8, "this", "save", "Cart.add"),
+        (9, "net.Client", "send", "Cart.add"),
+        (14, "", "Cart", "main"),
+        (14, "Cart()", "add", "main"),
+        (14, "", "Item", "main"),
+        (15, "", "print", "main"),
+        (16, "", "Cart", "main"),
+        (16, "new Cart()", "add", "main"),
+        (16, "net", "Item", "main"),
+        (16, "new Cart()", "clear", "main"),
+    }
+
+
+def test_clojure_sites_and_requires() -> None:
+    source = b"""(ns shop.cart
+  (:require [clojure.string :as str]
+            [shop.db :refer [save! load]]
+            shop.util))
+(require '[shop.net :as net])
+
+(defn total [items]
+  (let [prices (map :price items)]
+    (if (empty? prices)
+      0
+      (apply + (str/trim "x") (save! prices) '(not a call)))))
+
+(defn checkout [cart]
+  (when (pos? (total cart))
+    (net/send cart)
+    (.close cart)))
+"""
+    sites, imports = _sites(source, "src/shop/cart.clj", "clojure")
+    assert imports == [
+        ImportBinding("str", "clojure.string", "", 2),
+        ImportBinding("save!", "shop.db", "save!", 3),
+        ImportBinding("load", "shop.db", "load", 3),
+        ImportBinding("shop.db", "shop.db", "", 3),
+        ImportBinding("shop.util", "shop.util", "", 4),
+        ImportBinding("net", "shop.net", "", 5),
+    ]
+    assert sites == {
+        (8, "", "map", "total"),
+        (9, "", "empty?", "total"),
+        (11, "", "apply", "total"),
+        (11, "str", "trim", "total"),
+        (11, "", "save!", "total"),
+        (14, "", "pos?", "checkout"),
+        (14, "", "total", "checkout"),
+        (15, "net", "send", "checkout"),
+    }
+
+
+def test_julia_and_perl_sites() -> None:
+    julia = b"function f(x)\n    g(x)\n    Base.h(x)\nend\nsquare(x) = k(x)\n"
+    sites, _ = _sites(julia, "src/F.jl", "julia")
+    assert sites == {(2, "", "g", "f"), (3, "Base", "h", "f"), (5, "", "k", "square")}
+    perl = b"sub f {\n    my $x = g(1);\n    $x->m(2);\n    Foo::bar(3);\n}\n"
+    sites, _ = _sites(perl, "lib/F.pm", "perl")
+    assert sites == {(2, "", "g", "f"), (3, "$x", "m", "f"), (4, "Foo", "bar", "f")}
+
+
+@pytest.mark.parametrize(
+    ("language", "path"),
+    [("zig", "zig/sample.zig"), ("dart", "dart/sample.dart"), ("clojure", "clojure/sample.clj")],
+)
+def test_shaped_sites_leave_units_unchanged(language: str, path: str) -> None:
+    source = (UNIT_FIXTURES / path).read_bytes()
+    units, facts = extract_file(source, path=path, language=language)
+    assert facts.sites
+    assert units == extract_units(source, path=path, language=language)
+    assert all(not u.calls for u in units)  # Unit.calls comes from call tables only
+
+
+def test_erlang_imports_and_includes() -> None:
+    source = b"""-module(a).
+-import(lists, [map/2, foldl/3]).
+-include("defs.hrl").
+f(X) -> b:g(X), map(X, X).
+"""
+    sites, imports = _sites(source, "src/a.erl", "erlang")
+    assert imports == [
+        ImportBinding("map", "lists", "map", 2),
+        ImportBinding("foldl", "lists", "foldl", 2),
+        ImportBinding("*", "defs.hrl", "*", 3),
+    ]
+    assert sites == {(4, "b", "g", "f"), (4, "", "map", "f")}
+
+
+def test_clojure_method_bodies_are_not_calls() -> None:
+    """`(area [this] ...)` in a protocol, record, `reify` or `letfn` defines; it calls nothing."""
+    source = b"""(defprotocol Shape (area [this]) (scale [this k]))
+(defrecord Sq [s] Shape (area [this] (mul s s)))
+(letfn [(twice [x] (add x x))] (twice 2) (g [1 2]))
+(reify Shape (area [_] (compute)))
+"""
+    sites, _ = _sites(source, "src/shapes.clj", "clojure")
+    assert sites == {
+        (2, "", "mul", "Sq"),
+        (3, "", "add", ""),
+        (3, "", "twice", ""),
+        (3, "", "g", ""),
+        (4, "", "compute", ""),
+    }

@@ -30,7 +30,10 @@ __all__ = [
     "GraphFile",
 ]
 
-GRAPH_FORMAT = 2
+GRAPH_FORMAT = 3
+"""3: Zig, Dart, Clojure, Erlang and R facts (issue 22). A graph of another
+format is read as damaged: queries build one from the tree and the next
+build writes a whole graph, so unchanged files do not keep older facts."""
 
 EXACT = "exact"
 VIA_IMPORT = "via-import"

@@ -56,7 +56,8 @@ _MAX_HOPS = 4  # return types followed, at most
 _CONSTRUCTED = re.compile(r"^(?:new\s+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\([^()]*\)$")
 _SELF_TYPES = frozenset({"Self", "self", "this", "static"})
 _IDENT = re.compile(r"[A-Za-z_$@][\w$]*")
-_MODULE_RECEIVERS = frozenset({"python", "javascript", "typescript", "tsx", "go"})
+_MODULE_RECEIVERS = frozenset({"python", "javascript", "typescript", "tsx", "go", "zig", "dart",
+                               "clojure", "erlang"})
 
 
 class Tier1Resolver(ImportResolver):

@@ -83,6 +83,8 @@ class ImportResolver:
                     files = self._binding_module(scope, f"{base}.{rest}")
                     if files:
                         return files
+        if language == "erlang" and receiver.isidentifier():  # `m:f()` calls module m
+            return self._binding_module(scope, receiver)
         return []
 
     # -- imports ------------------------------------------------------------
@@ -116,6 +118,19 @@ class ImportResolver:
             for prefix in ("crate/", "self/", "super/"):
                 path = path.removeprefix(prefix)
             found = modules.path_file(scope.record.path, path) if path else None
+            files = [found] if found is not None else []
+        elif language == "erlang":  # a module is its file: `lists` is lists.erl
+            target = module if module.endswith((".hrl", ".erl")) else module + ".erl"
+            found = modules.path_file(scope.record.path, target)
+            files = [found] if found is not None else []
+        elif language == "clojure":  # `shop.my-db` is shop/my_db.clj on the classpath
+            found = modules.path_file(scope.record.path,
+                                      module.replace(".", "/").replace("-", "_") + ".clj")
+            files = [found] if found is not None else []
+        elif language == "dart" and module.startswith(("package:", "dart:")):
+            # `package:name/x.dart` is this package's lib/x.dart (or another package's)
+            path = module.partition(":")[2].partition("/")[2]
+            found = modules.path_file(scope.record.path, "lib/" + path) if path else None
             files = [found] if found is not None else []
         else:
             found = modules.path_file(scope.record.path, module)

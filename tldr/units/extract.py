@@ -23,6 +23,7 @@ from tldr.units.facts import (
     VarType,
     base_names,
     call_receiver,
+    dart_local_type,
     declared_types,
 )
 from tldr.units.finish import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, Collected
@@ -41,6 +42,15 @@ from tldr.units.naming import (
 )
 from tldr.units.parsing import OpenUnit, Scope, end_row, parse
 from tldr.units.shapes import Shape, shape
+from tldr.units.sites import (
+    SITE_NODES,
+    clojure_bindings,
+    dart_bindings,
+    erlang_bindings,
+    r_source,
+    shaped_site,
+    zig_import,
+)
 from tldr.units.text import clean_string_literal
 
 if TYPE_CHECKING:
@@ -60,6 +70,8 @@ class _Extractor(Collected):
         super().__init__(source, path, spec)
         self.by_node: dict[int, OpenUnit] = {}  # node id -> unit, for merging clauses
         self.attached: set[int] = set()  # ids of bodies already walked with their unit
+        # Attached bodies (Dart) the walk skips: their call sites are still the graph's.
+        self.body_owners: dict[int, tuple[OpenUnit, ...]] = {}
         self.conditional_functions: dict[int, frozenset[str]] = {}  # see _stands_in
         self.import_calls = IMPORT_CALLS.get(spec.name, frozenset())
         # What the code graph needs (facts.py), gathered by the same walk.
@@ -68,6 +80,8 @@ class _Extractor(Collected):
         self.typed: list[tuple[OpenUnit | None, str, str]] = []  # (scope, name, type)
         self.bases: dict[int, list[str]] = {}
         self.type_nodes = TYPE_NODES.get(spec.name, frozenset())
+        self.site_types = SITE_NODES.get(spec.name, frozenset())
+        self.site_memo: dict[int, str] = {}  # sites.py's scratch space for this tree
         self.definition_types = (
             frozenset({"call"})
             if spec.name == "elixir"
@@ -99,6 +113,7 @@ class _Extractor(Collected):
         is_elixir = self.language == "elixir"
         shaped = spec.shaped
         attached_bodies = spec.attached_bodies
+        site_types = self.site_types
         while stack:
             node, scope, open_units, top = stack.pop()
             kind = node.type
@@ -106,6 +121,9 @@ class _Extractor(Collected):
                 self._record_comment(node)
                 continue
             if attached_bodies and kind in attached_bodies and node.id in self.attached:
+                owners = self.body_owners.pop(node.id, None)
+                if owners is not None and site_types:
+                    self._sites_in(node, owners or (self.module,))
                 continue
             children = node.named_children
             if kind in definition_types:
@@ -127,6 +145,7 @@ class _Extractor(Collected):
                         body = node.next_named_sibling
                         if body is not None and body.type in attached_bodies:
                             self.attached.add(body.id)
+                            self.body_owners[body.id] = open_units
                             if open_units and open_units[-1].node is node:
                                 open_units[-1].last = body
                             children = [*children, body]
@@ -139,6 +158,8 @@ class _Extractor(Collected):
                 self.attribute_rows[end_row(node)] = node.start_point[0]
             if kind in feature_types:
                 self._features(node, kind, open_units or (self.module,), top)
+            if kind in site_types:
+                self._shaped_site(node, open_units or (self.module,))
             for child in reversed(children):
                 stack.append((child, scope, open_units, top))
         self._top_level_nodes = top_nodes
@@ -274,7 +295,10 @@ class _Extractor(Collected):
                     unit.assigns.extend(names)
         if kind in spec.imports:
             self.imports.extend(statement_imports(node, self.language))
-            self.bindings.extend(import_bindings(node, self.language))
+            if self.language == "dart":
+                self.bindings.extend(dart_bindings(node))
+            else:
+                self.bindings.extend(import_bindings(node, self.language))
             self.import_tops.add(top)
 
     def _types(self, node: Node, targets: tuple[OpenUnit, ...]) -> None:
@@ -336,6 +360,50 @@ class _Extractor(Collected):
             self.sites.append(
                 CallSite(node.start_point[0] + 1, column, targets[-1].index, name, receiver)
             )
+            if name == "source" and self.language == "r":  # graph facts only
+                self.bindings.extend(r_source(node))
+
+    def _sites_in(self, body: Node, targets: tuple[OpenUnit, ...]) -> None:
+        """The call sites in a body the units walk skips, credited to `targets`."""
+        scope: OpenUnit | None = targets[-1] if targets[-1].index >= 0 else None
+        stack = [body]
+        while stack:
+            node = stack.pop()
+            if node.type in self.site_types:
+                self._shaped_site(node, targets)
+            elif node.type == "initialized_variable_definition" and self.language == "dart":
+                local = dart_local_type(node)
+                if local is not None:
+                    self.typed.append((scope, local[0], local[1]))
+            stack.extend(reversed(node.named_children))
+
+    def _shaped_site(self, node: Node, targets: tuple[OpenUnit, ...]) -> None:
+        """A call or import of a grammar without a call table (sites.py); graph facts only."""
+        language = self.language
+        if language == "zig":
+            imported = zig_import(node)
+            if imported is not None:
+                self.bindings.append(imported)
+                return
+        elif language == "erlang":
+            self.bindings.extend(erlang_bindings(node))
+            return
+        elif language == "clojure":
+            found = clojure_bindings(node)
+            if found:
+                self.bindings.extend(found)
+                return
+        site = shaped_site(node, language, self.site_memo)
+        if site is None:
+            return
+        name_node, name, receiver = site
+        start = name_node.start_byte
+        line_start = self.source.rfind(b"\n", 0, start) + 1
+        prefix = self.source[line_start:start]
+        column = len(prefix) if prefix.isascii() else len(prefix.decode("utf-8", "replace"))
+        self.sites.append(
+            CallSite(name_node.start_point[0] + 1, column, targets[-1].index, name, receiver)
+        )
 
     def facts(self, units: list[Unit]) -> FileFacts:
         """The graph's facts, indexes shifted to `units` (the module unit may lead it)."""

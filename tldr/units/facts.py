@@ -27,6 +27,7 @@ __all__ = [
     "VarType",
     "base_names",
     "call_receiver",
+    "dart_local_type",
     "declared_types",
 ]
 
@@ -112,6 +113,7 @@ TYPE_NODES: dict[str, frozenset[str]] = {
     "go": frozenset({"parameter_declaration", "field_declaration", "var_spec"}),
     "rust": frozenset({"parameter", "let_declaration"}),
     "kotlin": frozenset({"parameter", "property_declaration"}),
+    "dart": frozenset({"formal_parameter", "declaration"}),
 }
 
 
@@ -221,6 +223,8 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
     """
     kind = node.type
     found: list[tuple[str, str, bool]] = []
+    if language == "dart":
+        return _dart_types(node)
     if kind == "short_var_declaration":  # Go `a, b := x, y`
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
         if left is None or right is None:
@@ -297,6 +301,46 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
         if name.type in ("identifier", "simple_identifier", "field_identifier"):
             found.append((_text(name), type_text, kind == "field_declaration"))
     return found
+
+
+def _dart_types(node: Node) -> list[tuple[str, str, bool]]:
+    """`Item item` (a parameter), `Item it;` / `final Item a, b;` (fields of a class)."""
+    type_node = next((c for c in node.named_children if c.type == "type_identifier"), None)
+    type_text = clean_type(_text(type_node), "dart")
+    if not type_text:
+        return []
+    if node.type == "formal_parameter":
+        name = node.child_by_field_name("name")
+        return [(_text(name), type_text, False)] if name is not None else []
+    found: list[tuple[str, str, bool]] = []
+    for names in node.named_children:
+        if names.type == "initialized_identifier_list":
+            for item in names.named_children:
+                name = next((c for c in item.named_children if c.type == "identifier"), None)
+                if name is not None:
+                    found.append((_text(name), type_text, True))
+    return found
+
+
+def dart_local_type(node: Node) -> tuple[str, str] | None:
+    """A Dart local's (name, type): `Item x = ...`, `var c = Cart()`, `final d = new p.Cart()`."""
+    name = node.child_by_field_name("name")
+    if name is None:
+        return None
+    declared = next((c for c in node.named_children if c.type == "type_identifier"), None)
+    values = node.children_by_field_name("value")
+    text = ""
+    if declared is not None:
+        text = _text(declared)
+    elif len(values) == 1 and values[0].type in ("new_expression", "const_object_expression"):
+        text = ".".join(_text(c) for c in values[0].named_children
+                        if c.type == "type_identifier")
+    elif len(values) == 2 and values[0].type == "identifier" and values[1].type == "selector" and (
+        values[1].named_children and values[1].named_children[0].type == "argument_part"
+    ):
+        text = _text(values[0])  # `Cart()`: what the class (or function) makes
+    type_text = clean_type(text, "dart")
+    return (_text(name), type_text) if type_text else None
 
 
 def _type_text(node: Node) -> str:
