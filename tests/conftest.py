@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine_servers import ChromaServer, chroma_command
 
 from tldr.semantic.models.onnx_export import onnx_cache_dir
 from tldr.semantic.models.static_distill import static_cache_dir
@@ -67,3 +68,15 @@ def indexed_project(tmp_path: Path) -> Iterator[Path]:
     build_semantic_index(root, model="hash-256")
     yield root
     stop_daemon(daemon_files(root), timeout=5.0)
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A real `chroma run` on 127.0.0.1 for one test (skips without chromadb)."""
+    from tldr.vector_store import get_backend
+
+    if chroma_command() is None or not get_backend("chromadb").is_available()[0]:
+        pytest.skip("chromadb is not installed: pip install 'tldrf[chromadb]'")
+    server = ChromaServer(tmp_path / "chroma-data").start()
+    yield server
+    server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,7 +13,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["ChromaServer", "chroma_command", "free_port"]
+__all__ = [
+    "ChromaServer",
+    "chroma_command",
+    "clone_with_backend",
+    "free_port",
+    "write_markers",
+]
 
 _HEARTBEAT_TRIES = 150
 _HEARTBEAT_EVERY_S = 0.2
@@ -108,3 +115,27 @@ class ChromaServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.process = None
+
+
+_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "projects"
+
+
+def clone_with_backend(tmp_path: Path, name: str, backend: str, **settings: str) -> Path:
+    """A copy of the mini project whose config names `backend` with `settings`."""
+    root = Path(shutil.copytree(_FIXTURES / "mini", tmp_path / name))
+    (root / ".tldr").mkdir()
+    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    (root / ".tldr" / "config.toml").write_text(
+        f'[semantic]\nvector_backend = "{backend}"\nmodel = "hash-256"\n\n'
+        f"[vector_store.{backend}]\n{table}\n"
+    )
+    return root
+
+
+def write_markers(root: Path, upto: int) -> None:
+    """`src/markers.py` with `marker_0` .. `marker_<upto>`: one generation of a rebuild."""
+    body = "".join(
+        f"def marker_{i}(value):\n    \"\"\"Marker number {i}.\"\"\"\n    return value + {i}\n\n"
+        for i in range(upto + 1)
+    )
+    (root / "src" / "markers.py").write_text(body)

@@ -7,51 +7,18 @@ real `chroma run` that is stopped to take the engine down.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from daemon_helpers import RawClient, running_daemon, wait_for
-from engine_servers import ChromaServer, chroma_command
+from engine_servers import ChromaServer, clone_with_backend, write_markers
 
 from tldr.cli.daemon import _format_status
 from tldr.daemon.runner import Daemon
 from tldr.semantic import build_semantic_index
 from tldr.vector_store import get_backend
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    if chroma_command() is None or not get_backend("chromadb").is_available()[0]:
-        pytest.skip("chromadb is not installed: pip install 'tldrf[chromadb]'")
-    server = ChromaServer(tmp_path / "chroma-data").start()
-    yield server
-    server.stop()
-
-
-def _clone(tmp_path: Path, name: str, backend: str, **settings: str) -> Path:
-    root = Path(shutil.copytree(FIXTURES / "mini", tmp_path / name))
-    (root / ".tldr").mkdir()
-    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
-    (root / ".tldr" / "config.toml").write_text(
-        f'[semantic]\nvector_backend = "{backend}"\nmodel = "hash-256"\n\n'
-        f"[vector_store.{backend}]\n{table}\n"
-    )
-    return root
-
-
-def _markers(root: Path, upto: int) -> None:
-    body = "".join(
-        f"def marker_{i}(value):\n    \"\"\"Marker number {i}.\"\"\"\n    return value + {i}\n\n"
-        for i in range(upto + 1)
-    )
-    (root / "src" / "markers.py").write_text(body)
 
 
 def _served(daemon: Daemon) -> str | None:
@@ -67,7 +34,7 @@ async def _search(client: RawClient, query: str) -> dict[str, Any]:
 
 
 async def _publish(root: Path, generation: int) -> str:
-    _markers(root, generation)
+    write_markers(root, generation)
     report = await asyncio.to_thread(build_semantic_index, root)
     return report.build_id
 
@@ -79,8 +46,8 @@ async def test_daemon_follows_new_builds_by_itself(tmp_path: Path,
         pytest.skip("pymilvus is not installed: pip install 'tldrf[milvus]'")
     monkeypatch.setenv("TLDR_FOLLOW_INTERVAL", "0.2")
     common = {"uri": str(tmp_path / "team.db"), "shared_index": "team"}
-    publisher = _clone(tmp_path, "ci", "milvus", shared_role="publish", **common)
-    reader = _clone(tmp_path, "dev", "milvus", **common)
+    publisher = clone_with_backend(tmp_path, "ci", "milvus", shared_role="publish", **common)
+    reader = clone_with_backend(tmp_path, "dev", "milvus", **common)
     first = await _publish(publisher, 0)
     async with running_daemon(reader, watch=False, build_in_worker=False) as daemon:
         client = await RawClient.open(daemon)
@@ -131,8 +98,8 @@ async def test_engine_down_keeps_serving_and_says_so(tmp_path: Path, chroma: Chr
     """The server stops: the daemon serves its last build; status shows one error line."""
     monkeypatch.setenv("TLDR_FOLLOW_INTERVAL", "0.2")
     common = {"url": chroma.url, "shared_index": "team"}
-    publisher = _clone(tmp_path, "ci", "chromadb", shared_role="publish", **common)
-    reader = _clone(tmp_path, "dev", "chromadb", **common)
+    publisher = clone_with_backend(tmp_path, "ci", "chromadb", shared_role="publish", **common)
+    reader = clone_with_backend(tmp_path, "dev", "chromadb", **common)
     first = await _publish(publisher, 0)
     async with running_daemon(reader, watch=False, build_in_worker=False) as daemon:
         client = await RawClient.open(daemon)

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_servers import ChromaServer, chroma_command
+from engine_servers import ChromaServer, clone_with_backend, write_markers
 from processes import run_in_processes
 
 from tldr._exceptions import BackendError, ConfigError, IndexMissingError
@@ -24,42 +22,13 @@ from tldr.semantic.query.search import Searcher
 from tldr.semantic.shared import follow_shared_index
 from tldr.vector_store import get_backend
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 ROUNDS = 4
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    if chroma_command() is None or not get_backend("chromadb").is_available()[0]:
-        pytest.skip("chromadb is not installed: pip install 'tldrf[chromadb]'")
-    server = ChromaServer(tmp_path / "chroma-data").start()
-    yield server
-    server.stop()
-
-
-def _clone(tmp_path: Path, name: str, backend: str, **settings: str) -> Path:
-    root = Path(shutil.copytree(FIXTURES / "mini", tmp_path / name))
-    (root / ".tldr").mkdir()
-    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
-    (root / ".tldr" / "config.toml").write_text(
-        f'[semantic]\nvector_backend = "{backend}"\nmodel = "hash-256"\n\n'
-        f"[vector_store.{backend}]\n{table}\n"
-    )
-    return root
-
-
-def _markers(root: Path, upto: int) -> None:
-    body = "".join(
-        f"def marker_{i}(value):\n    \"\"\"Marker number {i}.\"\"\"\n    return value + {i}\n\n"
-        for i in range(upto + 1)
-    )
-    (root / "src" / "markers.py").write_text(body)
 
 
 def _publisher(root: str, done: str) -> None:
     build_ids = []
     for generation in range(ROUNDS):
-        _markers(Path(root), generation)
+        write_markers(Path(root), generation)
         report = build_semantic_index(root)
         assert report.status in ("built", "updated"), report.status
         build_ids.append(report.build_id)
@@ -107,8 +76,8 @@ def test_two_readers_follow_a_publisher_on_one_server(tmp_path: Path, chroma: Ch
     agree), both end on the last published build and never go backwards.
     """
     common = {"url": chroma.url, "shared_index": "team"}
-    publisher = _clone(tmp_path, "ci", "chromadb", shared_role="publish", **common)
-    readers = [_clone(tmp_path, f"dev{i}", "chromadb", **common) for i in (1, 2)]
+    publisher = clone_with_backend(tmp_path, "ci", "chromadb", shared_role="publish", **common)
+    readers = [clone_with_backend(tmp_path, f"dev{i}", "chromadb", **common) for i in (1, 2)]
     done = tmp_path / "published.json"
     logs = [tmp_path / f"reader{i}.json" for i in (1, 2)]
     run_in_processes(
@@ -145,10 +114,11 @@ def _publisher_or_reader(role: str, root: str, done: str, log: str) -> None:
 
 def test_follow_without_a_shared_index_or_publish_says_so(tmp_path: Path,
                                                           chroma: ChromaServer) -> None:
-    plain = _clone(tmp_path, "plain", "chromadb", url=chroma.url)
+    plain = clone_with_backend(tmp_path, "plain", "chromadb", url=chroma.url)
     with pytest.raises(ConfigError, match="shared_index"):
         follow_shared_index(plain)
-    reader = _clone(tmp_path, "reader", "chromadb", url=chroma.url, shared_index="nobody")
+    reader = clone_with_backend(tmp_path, "reader", "chromadb", url=chroma.url,
+                                shared_index="nobody")
     with pytest.raises(IndexMissingError, match="nothing is published"):
         build_semantic_index(reader)
 
@@ -169,7 +139,7 @@ def test_server_killed_mid_build(tmp_path: Path, chroma: ChromaServer) -> None:
     """Kill the server during a build: the build fails in one line, search keeps answering
     from the last good build (lexically, saying the server is down), and once the server
     is back the next build succeeds."""
-    root = _clone(tmp_path, "proj", "chromadb", url=chroma.url)
+    root = clone_with_backend(tmp_path, "proj", "chromadb", url=chroma.url)
     build_semantic_index(root)
     warm = Searcher(root)  # as a daemon holds it
     good = warm.build.metadata.vector_store.build_id
@@ -217,9 +187,9 @@ def test_milvus_lite_build_search_and_update(tmp_path: Path) -> None:
     """A project on Milvus Lite: build, search, change a file, incremental update."""
     if not get_backend("milvus").is_available()[0]:
         pytest.skip("pymilvus is not installed: pip install 'tldrf[milvus]'")
-    root = _clone(tmp_path, "proj", "milvus")
+    root = clone_with_backend(tmp_path, "proj", "milvus")
     first = build_semantic_index(root)
-    _markers(root, 2)
+    write_markers(root, 2)
     second = build_semantic_index(root)
     assert second.build_id != first.build_id
     searcher = Searcher(root)
@@ -237,13 +207,13 @@ def test_milvus_shared_index_publish_and_follow(tmp_path: Path) -> None:
     if not get_backend("milvus").is_available()[0]:
         pytest.skip("pymilvus is not installed: pip install 'tldrf[milvus]'")
     common = {"uri": str(tmp_path / "team.db"), "shared_index": "team"}
-    publisher = _clone(tmp_path, "ci", "milvus", shared_role="publish", **common)
-    reader = _clone(tmp_path, "dev", "milvus", **common)
+    publisher = clone_with_backend(tmp_path, "ci", "milvus", shared_role="publish", **common)
+    reader = clone_with_backend(tmp_path, "dev", "milvus", **common)
     with pytest.raises(IndexMissingError):
         follow_shared_index(reader)
     searcher = Searcher(reader)
     for generation in range(2):
-        _markers(publisher, generation)
+        write_markers(publisher, generation)
         published = build_semantic_index(publisher).build_id
         followed = build_semantic_index(reader)  # a follower's index = follow
         assert (followed.status, followed.build_id) == ("followed", published)
