@@ -31,16 +31,37 @@ from tldr._exceptions import BackendError, IndexCorruptError
 from tldr.vector_store.base import FileVectorStore, VectorIndex, VectorStore
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     import numpy.typing as npt
 
 __all__ = [
     "EmbedderContract",
     "RerankerContract",
     "VectorStoreContract",
+    "backend_store",
     "random_unit_vectors",
 ]
 
 _BUILD_IDS = ("20240101T000000Z-00000001", "20240102T000000Z-00000002", "20240103T000000Z-00000003")
+
+
+def backend_store(backend_id: str, tmp_path: Path, **settings: object) -> Iterator[VectorStore]:
+    """A store of the registered backend `backend_id` in `tmp_path`, closed afterwards.
+
+    For a contract fixture: `yield from backend_store("mine", tmp_path, url=...)`;
+    skips the test when the backend is not available (its reason is the message).
+    """
+    from tldr.vector_store import get_backend
+
+    cls = get_backend(backend_id)
+    ok, reason = cls.is_available()
+    if not ok:
+        pytest.skip(reason)
+    store = cls(store_dir=tmp_path / "store", settings=dict(settings) or None)
+    yield store
+    store.close()
 
 
 def random_unit_vectors(n: int, dimension: int, *, seed: int = 0) -> npt.NDArray[np.float32]:

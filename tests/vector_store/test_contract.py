@@ -8,24 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tldr.testing import VectorStoreContract
+from tldr.testing import VectorStoreContract, backend_store
 from tldr.vector_store import VectorStore, get_backend
-
-
-def _store(backend_id: str, tmp_path: Path, **settings: object) -> Iterator[VectorStore]:
-    cls = get_backend(backend_id)
-    ok, reason = cls.is_available()
-    if not ok:
-        pytest.skip(reason)
-    store = cls(store_dir=tmp_path / "store", settings=dict(settings) or None)
-    yield store
-    store.close()
 
 
 class TestUsearchContract(VectorStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("usearch", tmp_path)
+        yield from backend_store("usearch", tmp_path)
 
 
 class TestUsearchHnswContract(VectorStoreContract):
@@ -33,19 +23,19 @@ class TestUsearchHnswContract(VectorStoreContract):
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("usearch", tmp_path, exact_threshold=0)
+        yield from backend_store("usearch", tmp_path, exact_threshold=0)
 
 
 class TestExactContract(VectorStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("exact", tmp_path)
+        yield from backend_store("exact", tmp_path)
 
 
 class TestFaissContract(VectorStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("faiss", tmp_path)
+        yield from backend_store("faiss", tmp_path)
 
 
 class TestQdrantContract(VectorStoreContract):
@@ -53,7 +43,7 @@ class TestQdrantContract(VectorStoreContract):
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("qdrant", tmp_path)
+        yield from backend_store("qdrant", tmp_path)
 
 
 class TestExamplePluginContract(VectorStoreContract):

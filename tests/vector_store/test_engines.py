@@ -18,18 +18,8 @@ import pytest
 from engine_servers import ChromaServer, chroma_command
 
 from tldr._exceptions import BackendError, ConfigError
-from tldr.testing import VectorStoreContract, random_unit_vectors
+from tldr.testing import VectorStoreContract, backend_store, random_unit_vectors
 from tldr.vector_store import VectorStore, get_backend
-
-
-def _store(backend_id: str, tmp_path: Path, **settings: object) -> Iterator[VectorStore]:
-    cls = get_backend(backend_id)
-    ok, reason = cls.is_available()
-    if not ok:
-        pytest.skip(reason)
-    store = cls(store_dir=tmp_path / "store", settings=dict(settings) or None)
-    yield store
-    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +35,19 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 class TestChromaEmbeddedContract(VectorStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("chromadb", tmp_path)
+        yield from backend_store("chromadb", tmp_path)
 
 
 class TestChromaServerContract(VectorStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path, chroma_server: ChromaServer) -> Iterator[VectorStore]:
-        yield from _store("chromadb", tmp_path, url=chroma_server.url)
+        yield from backend_store("chromadb", tmp_path, url=chroma_server.url)
 
 
 class TestMilvusLiteContract(VectorStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        yield from _store("milvus", tmp_path)
+        yield from backend_store("milvus", tmp_path)
 
 
 @pytest.mark.parametrize("backend", ["chromadb", "milvus"])
@@ -65,7 +55,7 @@ def test_orphan_temp_collection_is_never_listed_and_is_dropped(
     backend: str, tmp_path: Path
 ) -> None:
     """What a save killed after its upload leaves is invisible, and the next save drops it."""
-    store = next(_store(backend, tmp_path))
+    store = next(backend_store(backend, tmp_path))
     try:
         vectors = random_unit_vectors(20, 8)
         keys = np.arange(20, dtype=np.uint64)
@@ -107,7 +97,7 @@ def test_server_scopes_and_shared_names(tmp_path: Path, chroma_server: ChromaSer
 @pytest.mark.parametrize("backend", ["chromadb", "milvus"])
 def test_blobs_and_commit_records(backend: str, tmp_path: Path) -> None:
     """Blobs round-trip across chunks; the newest commit record wins; pruning keeps N."""
-    store = next(_store(backend, tmp_path, shared_index="team"))
+    store = next(backend_store(backend, tmp_path, shared_index="team"))
     try:
         data = bytes(range(256)) * 700  # several chunks
         store.put_blob("units.20240101T000000Z-00000001.msgpack", data)  # type: ignore[attr-defined]
