@@ -4,7 +4,7 @@
 Every rung is a project made of real package sources that any machine can
 get from the package registries (nothing in the repository): wheels fetched
 with `pip download --no-deps` (requests, Django 5.1.13, sympy,
-transformers) and unpacked (a wheel is a zip of the sources), and the
+transformers, pandas, scipy, scikit-learn) and unpacked (a wheel is a zip of the sources), and the
 sources of the installed torch package (its Python files, and its C/C++
 headers for the header-heavy rung). Parts are hard-linked into one tree per
 rung.
@@ -61,6 +61,9 @@ WHEELS = {
     "django": "django==5.1.13",
     "sympy": "sympy==1.14.0",
     "transformers": "transformers==5.25.0",
+    "pandas": "pandas==3.1.1",
+    "scipy": "scipy==1.17.1",
+    "scikit-learn": "scikit-learn==1.9.1",
 }
 SOURCE_SUFFIXES = {".py", ".pyi", ".h", ".hpp", ".c", ".cc", ".cpp", ".cuh", ".js", ".ts"}
 DEFAULT_RUNGS = (
@@ -69,6 +72,7 @@ DEFAULT_RUNGS = (
     "django-sympy=django+sympy",
     "python-large=django+sympy+transformers+torch",
     "headers=torch-headers",
+    "huge=django+sympy+transformers+torch+pandas+scipy+scikit-learn+torch-headers",
 )
 QUERIES = ("parse the configuration file", "retry the request with backoff",
            "QuerySet filter", "matrix determinant", "tokenizer padding side",
@@ -86,7 +90,7 @@ def _wheel_tree(name: str) -> Path:
     wheels = CACHE / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     requirement = WHEELS[name]
-    stem = requirement.split("==")[0].lower()
+    stem = requirement.split("==")[0].lower().replace("-", "_")  # as wheel names spell it
     found = [p for p in wheels.glob("*.whl") if p.name.lower().startswith(stem + "-")]
     if not found:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
@@ -491,8 +495,8 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rung", action="append", default=[], metavar="NAME=PART+PART",
-                        help="a rung made of parts: requests, django, sympy, transformers, "
-                             f"torch, torch-headers (default: {', '.join(DEFAULT_RUNGS)})")
+                        help=f"a rung made of parts: {', '.join(WHEELS)}, torch, torch-headers "
+                             f"(default: {', '.join(DEFAULT_RUNGS)})")
     parser.add_argument("--max-units", type=int, default=0,
                         help="stop the ladder after a rung with at least this many units")
     parser.add_argument("--rung-timeout", type=float, default=1800,
