@@ -14,6 +14,8 @@ once.
     python scripts/bench_index.py                      # fastapi; torch, onnx-fp32, onnx-int8
     python scripts/bench_index.py --corpus pydantic --corpus aiohttp --no-quality
     python scripts/bench_index.py --variant hash-256 --variant hash-512
+    python scripts/bench_index.py --stock --variant all-MiniLM-L6-v2:torch \
+        --variant all-MiniLM-L6-v2:onnx-int8 --no-quality   # also stock sentence-transformers
     TLDR_BENCH_CACHE=/work/bench-x python scripts/bench_index.py \\
         --quality-corpus fastapi --quality-corpus tokio
 """
@@ -96,6 +98,26 @@ def raw_embedding_seconds(embedder: Any, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def stock_embedding_seconds(texts: list[str]) -> tuple[float, int]:
+    """sentence-transformers as shipped (fp32, the model's own length, batch 32) on `texts`.
+
+    The baseline a user gets from `SentenceTransformer(...).encode(texts)`;
+    the torch variant above runs the same weights at tldrf's length.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    from tldr.semantic.models.embedders import MODEL_REGISTRY, skip_hub_kernels
+    from tldr.semantic.models.onnx_export import bundled_model_dir
+
+    skip_hub_kernels()
+    model = SentenceTransformer(str(bundled_model_dir(MODEL_REGISTRY["all-MiniLM-L6-v2"])),
+                                device="cpu")
+    model.encode(["warm up"])
+    started = time.perf_counter()
+    model.encode(texts, batch_size=32)
+    return time.perf_counter() - started, int(model.max_seq_length)
+
+
 def query_p50_ms(embedder: Any, queries: list[str]) -> float:
     times = []
     for query in queries:
@@ -119,7 +141,8 @@ _ADDED_FUNCTION = {
 }
 
 
-def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, Any]:
+def measure_variant(model: str, source: Path, queries: list[str],
+                    *, stock: bool = False) -> dict[str, Any]:
     """Speed figures of one variant on a fresh copy of the corpus."""
     from tldr.semantic import build_semantic_index
     from tldr.semantic.models.embedders import get_embedder
@@ -136,6 +159,7 @@ def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, A
         full = build_semantic_index(root, model=model, embedder=embedder)
         texts = build_texts(root)
         raw_s = raw_embedding_seconds(embedder, texts)
+        stock_s, stock_length = stock_embedding_seconds(texts) if stock else (0.0, 0)
         noop = build_semantic_index(root)
         target = next(
             p for p in sorted(root.rglob("*")) if p.suffix in _ADDED_FUNCTION
@@ -152,6 +176,8 @@ def measure_variant(model: str, source: Path, queries: list[str]) -> dict[str, A
         "full_build_s": round(full.seconds, 2),
         "raw_model_s": round(raw_s, 2),
         "raw_units": len(texts),
+        "stock_raw_model_s": round(stock_s, 2),
+        "stock_max_seq_length": stock_length,
         "query_embed_p50_ms": round(query_p50_ms(embedder, queries), 2),
         "full_build_timings": full.timings,
         "noop_s": round(noop.seconds, 3),
@@ -173,6 +199,9 @@ def combined(per_corpus: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "full_build_units_per_s": round(units / build_s, 2),
         "raw_model_units_per_s": round(sum(r["raw_units"] for r in rows) / raw_s, 2),
         "pipeline_overhead_pct": round(100 * (build_s - raw_s) / raw_s, 1),
+        "stock_raw_units_per_s": round(sum(r["raw_units"] for r in rows)
+                                       / max(sum(r["stock_raw_model_s"] for r in rows), 1e-9), 2),
+        "stock_max_seq_length": rows[0]["stock_max_seq_length"],
         "query_embed_p50_ms": rows[0]["query_embed_p50_ms"],
         "one_file_rebuild_s": rows[0]["one_file_rebuild_s"],
         "per_corpus": per_corpus,
@@ -242,6 +271,9 @@ def main() -> int:
     parser.add_argument("--no-quality", action="store_true", help="speed only")
     parser.add_argument("--quality-jobs", type=int, default=0,
                         help="quality runs at once (default: one per variant)")
+    parser.add_argument("--stock", action="store_true",
+                        help="also time sentence-transformers as shipped (fp32, its own "
+                             "max_seq_length, batch 32) on the first variant's texts")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -268,7 +300,8 @@ def main() -> int:
         per_corpus = {}
         for name, source in sources.items():
             print(f"measuring {model} on {name} ...", file=sys.stderr)
-            per_corpus[name] = measure_variant(model, source, annotated_queries(name))
+            per_corpus[name] = measure_variant(model, source, annotated_queries(name),
+                                               stock=args.stock and model == variants[0])
         figures["variants"][model] = combined(per_corpus)
         print(f"{model}: {json.dumps(figures['variants'][model])}", file=sys.stderr)
     # Speed first, alone; the quality runs may then share the machine.
@@ -304,6 +337,12 @@ def print_table(figures: dict[str, Any]) -> None:
               f"{v['raw_model_units_per_s'] / base['raw_model_units_per_s']:>6.2f} "
               f"{v['pipeline_overhead_pct']:>7.1f}% {v['query_embed_p50_ms']:>7.2f}ms "
               f"{v['one_file_rebuild_s']:>8.3f} {ndcg:>8} {delta:>7}")
+    if base["stock_max_seq_length"]:
+        stock = base["stock_raw_units_per_s"]
+        print(f"sentence-transformers as shipped (fp32, {base['stock_max_seq_length']} pieces, "
+              f"batch 32), raw: {stock:.1f} u/s; build u/s of each variant / that: "
+              + ", ".join(f"{model} {v['full_build_units_per_s'] / stock:.2f}x"
+                          for model, v in rows))
     for model, v in rows:
         if "quality" in v:
             print(f"  {model}: NDCG@10 per corpus {v['quality']['corpora']}")
