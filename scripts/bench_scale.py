@@ -70,6 +70,7 @@ DEFAULT_RUNGS = (
     "requests=requests",
     "django=django",
     "django-sympy=django+sympy",
+    "python-100k=django+sympy+transformers",
     "python-large=django+sympy+transformers+torch",
     "headers=torch-headers",
     "huge=django+sympy+transformers+torch+pandas+scipy+scikit-learn+torch-headers",
