@@ -82,8 +82,9 @@ print(json.dumps({"files": len(records), "defs": len(graph.symbols.defs),
 """
 
 
-def _run_measured(command: list[str], *, cwd: Path | None = None,
-                  timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float, float]:
+def _run_measured(command: list[str], *, cwd: Path | None = None, timeout: float = 600,
+                  env: dict[str, str] | None = None,
+                  ) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run a child; return it, its wall seconds and its peak RSS (MiB).
 
     Each child runs alone after the previous one ended, so RUSAGE_CHILDREN's
@@ -93,24 +94,25 @@ def _run_measured(command: list[str], *, cwd: Path | None = None,
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+                          check=False, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return done, wall, max(after, before) / 1024
 
 
-def _rss_of(command: list[str], *, cwd: Path | None = None,
-            timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float, float]:
+def _rss_of(command: list[str], *, cwd: Path | None = None, timeout: float = 600,
+            env: dict[str, str] | None = None,
+            ) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Like `_run_measured`, with the peak RSS from GNU time when it is installed."""
     if Path("/usr/bin/time").exists():
         done, wall, _ = _run_measured(["/usr/bin/time", "-f", "%M", *command], cwd=cwd,
-                                      timeout=timeout)
+                                      timeout=timeout, env=env)
         lines = done.stderr.strip().splitlines()
         try:
             return done, wall, int(lines[-1]) / 1024
         except (IndexError, ValueError):
             pass
-    return _run_measured(command, cwd=cwd, timeout=timeout)
+    return _run_measured(command, cwd=cwd, timeout=timeout, env=env)
 
 
 def build_ours(root: Path) -> dict[str, Any]:
@@ -123,22 +125,27 @@ def build_ours(root: Path) -> dict[str, Any]:
     return result
 
 
-def build_llm_tldr(root: Path, tldr: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def build_llm_tldr(root: Path, tldr: str, language: str = "",
+                   ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """llm-tldr's `warm` then `calls` on a scratch copy of `root` (it writes into the tree).
 
     Returns its figures and its edges (`from_file, from_func, to_file, to_func`).
+    `language` is its `--lang` (default: it detects).
     """
     import shutil
     import tempfile
 
+    lang = ["--lang", language] if language else []
+    # its package is also called `tldr`: ours (PYTHONPATH=worktree) must not shadow it
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     with tempfile.TemporaryDirectory(prefix="llm-tldr-") as scratch:
         copy = Path(shutil.copytree(root, Path(scratch) / root.name))
-        done, wall, rss = _rss_of([tldr, "warm", str(copy)], cwd=copy)
+        done, wall, rss = _rss_of([tldr, "warm", str(copy), *lang], cwd=copy, env=env)
         result: dict[str, Any] = {"warm_wall_s": round(wall, 2), "warm_peak_rss_mib": round(rss, 1),
                                   "warm_rc": done.returncode}
         if done.returncode != 0:
             result["warm_error"] = (done.stderr or done.stdout).strip()[-300:]
-        calls, calls_wall, _ = _rss_of([tldr, "calls", str(copy)], cwd=copy)
+        calls, calls_wall, _ = _rss_of([tldr, "calls", str(copy), *lang], cwd=copy, env=env)
         result["calls_wall_s"] = round(calls_wall, 2)
         edges = _llm_edges(calls.stdout)
         result["edges"] = len(edges)

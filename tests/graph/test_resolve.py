@@ -70,6 +70,34 @@ def test_typescript_edges(tmp_path: Path) -> None:
     }
 
 
+def test_object_literal_members_are_not_names_in_scope(tmp_path: Path) -> None:
+    """`{ isMock(fn) { return isMock(fn) } }` calls the import, not itself (vitest's `vi`)."""
+    root = tmp_path / "objproj"
+    (root / "src").mkdir(parents=True)
+    (root / "src/spy.ts").write_text("export function isMock(fn: unknown): boolean {\n"
+                                     "  return false\n}\n")
+    (root / "src/api.ts").write_text(
+        "import { isMock } from './spy'\n"
+        "export function create() {\n"
+        "  const state = () => 1\n"
+        "  const api = {\n"
+        "    isMock(fn: unknown) { return isMock(fn) },\n"
+        "    run: () => state(),\n"
+        "    again: () => run(),\n"
+        "  }\n"
+        "  return api\n"
+        "}\n"
+        "@Injectable()\n"
+        "class Service {}\n"
+        "export function make() { return new Service() }\n")
+    edges = edge_set(graph_from_tree(root))
+    assert {e for e in edges if e[0].startswith(("create", "make"))} == {
+        ("create.isMock", 5, "isMock@src/spy.ts", "via-import", "isMock"),
+        ("create.run", 6, "create.state@src/api.ts", "exact", "state"),
+        ("make", 13, "Service@src/api.ts", "constructor", "Service"),
+    }  # `run()` names no variable in scope: no edge to the member `run`
+
+
 def test_go_edges(tmp_path: Path) -> None:
     edges = edge_set(graph_from_tree(copy_fixture("goproj", tmp_path)))
     assert edges == {

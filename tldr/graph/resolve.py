@@ -58,6 +58,14 @@ _SELF_TYPES = frozenset({"Self", "self", "this", "static"})
 _IDENT = re.compile(r"[A-Za-z_$@][\w$]*")
 _MODULE_RECEIVERS = frozenset({"python", "javascript", "typescript", "tsx", "go", "zig", "dart",
                                "clojure", "erlang"})
+# JS/TS functions nested in a function or module are units whether they are declared there
+# (a scope's name) or are members of an object literal (`{ run() {}, stop: () => {} }`,
+# reached only through the object): the signature says which (a class is declared, its
+# signature may start with a decorator).
+_JS_FAMILY = frozenset({"javascript", "typescript", "tsx"})
+_JS_DECLARATION = re.compile(r"(?:(?:export|default|declare|abstract)\s+)*(?:async\s+)?"
+                             r"(?:function|class|const|let|var|interface|type|enum|namespace|"
+                             r"module)\b")
 
 
 class Tier1Resolver(ImportResolver):
@@ -146,6 +154,9 @@ class Tier1Resolver(ImportResolver):
                         return VIA_SELF, found
                 continue  # a Python class body is not a scope of its methods
             local = symbols.children.get(gid, {}).get(name)
+            if local and language in _JS_FAMILY:
+                local = [g for g in local if symbols.defs[g].kind in CLASS_KINDS
+                         or _JS_DECLARATION.match(symbols.defs[g].signature)]
             if local:
                 return EXACT, list(local)
             if definition.local_names and name in self._locals(gid):
