@@ -77,8 +77,29 @@ void main() {
   cart.save();
 }
 """,
+        # Calls after other words of a statement (`+=`, `final x =`, `return`), in bodies.
+        "lib/shop.dart": """import 'cart.dart' as c;
+
+class Shop {
+  final c.Cart cart = c.Cart();
+
+  int total(List<int> xs) {
+    var sum = 0;
+    for (final x in xs) {
+      sum += helper(x);
+    }
+    cart.save();
+    return sum;
+  }
+}
+
+int helper(int v) {
+  final shop = Shop();
+  return shop.total([v]);
+}
+""",
     })
-    cart, item = "lib/cart.dart", "lib/item.dart"
+    cart, item, shop = "lib/cart.dart", "lib/item.dart", "lib/shop.dart"
     assert edge_set(graph_from_tree(root)) == {
         ("Cart.add", 5, f"check@{cart}", "exact", "check"),
         ("Cart.add", 6, f"Cart.save@{cart}", "via-self", "this.save"),
@@ -89,6 +110,12 @@ void main() {
         ("main", 4, f"Cart.add@{cart}", "via-receiver-type", "Cart().add"),
         ("main", 5, f"Cart@{cart}", "constructor", "Cart"),
         ("main", 6, f"Cart.save@{cart}", "via-receiver-type", "cart.save"),  # a typed local
+        ("Shop", 4, f"Cart@{cart}", "constructor", "c.Cart"),
+        ("Shop.total", 9, f"helper@{shop}", "exact", "helper"),
+        # `final c.Cart cart`: a field of a prefixed type
+        ("Shop.total", 11, f"Cart.save@{cart}", "via-receiver-type", "cart.save"),
+        ("helper", 17, f"Shop@{shop}", "constructor", "Shop"),
+        ("helper", 18, f"Shop.total@{shop}", "via-receiver-type", "shop.total"),
     }
 
 
@@ -174,3 +201,4 @@ run <- function(x) {
     assert edge_set(graph_from_tree(root)) == {
         ("run", 5, "helper@R/util.R", "via-import", "helper"),
     }
+

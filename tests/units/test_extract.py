@@ -236,7 +236,7 @@ SPANS: dict[str, list[tuple[str, str, int, int]]] = {
         ('point', 'class', 21, 23),
     ],
     "dart": [
-        ('dart.sample', 'module', 1, 28),
+        # no module unit: imports and definitions only (bodies belong to their signatures)
         ('Counter', 'class', 4, 12),
         ('Counter.build', 'method', 9, 11),
         ('Logger', 'class', 14, 16),
@@ -427,14 +427,14 @@ DETAILS: dict[str, dict[str, tuple[str, str, list[str]]]] = {
         "fact": ("let rec fact n = if n = 0 then 1 else n * fact (n - 1)", "", ["fact"]),
     },
     "dart": {
-        "Counter": ("class Counter extends StatelessWidget", "A counter.", []),
-        "Counter.build": ("Widget build(BuildContext context)", "", []),
+        "Counter": ("class Counter extends StatelessWidget", "A counter.", ["Text"]),
+        "Counter.build": ("Widget build(BuildContext context)", "", ["Text"]),
     },
     "erlang": {
         "add": ("add(A, B) ->", "Adds numbers.", []),
         "fact": ("fact(0) -> 1", "", ["fact"]),
     },
-    "clojure": {"add": ("(defn add", "Adds numbers.", [])},
+    "clojure": {"add": ("(defn add", "Adds numbers.", ["+"])},
     "julia": {
         "add": ("function add(a, b)", "Adds numbers.", []),
         "square": ("square(x) = x * x", "", []),
@@ -521,3 +521,34 @@ def test_every_unit_carries_the_file_imports(language: str) -> None:
     units = _units(language)
     assert units
     assert all(u.imports == IMPORTS[language] for u in units)
+
+
+def test_dart_bodies_belong_to_their_units() -> None:
+    """A Dart body follows its signature as a sibling; the unit walks it all the same."""
+    source = b"""import 'cart.dart' as c;
+
+class Shop {
+  int total(List<int> xs) {
+    var sum = 0;
+    for (final x in xs) {
+      if (x > 0 && x < 100) {
+        sum += helper(x);
+      }
+    }
+    return sum;
+  }
+}
+
+int helper(int v) {
+  int twice(int w) => w * 2;
+  final shop = Shop();
+  return shop.total([twice(v)]);
+}
+"""
+    units = {u.qualified_name: u for u in extract_units(source, path="lib/shop.dart",
+                                                         language="dart")}
+    assert list(units) == ["Shop", "Shop.total", "helper", "helper.twice"]  # no module code
+    total = units["Shop.total"]
+    assert (total.calls, total.branches, total.loops, total.complexity) == (["helper"], 1, 1, 4)
+    assert units["helper"].calls == ["Shop", "total", "twice"]
+    assert units["helper.twice"].code == "  int twice(int w) => w * 2;"

@@ -30,10 +30,11 @@ __all__ = [
     "GraphFile",
 ]
 
-GRAPH_FORMAT = 3
-"""3: Zig, Dart, Clojure, Erlang and R facts (issue 22). A graph of another
-format is read as damaged: queries build one from the tree and the next
-build writes a whole graph, so unchanged files do not keep older facts."""
+GRAPH_FORMAT = 4
+"""3: Zig, Dart, Clojure, Erlang and R facts (issue 22); 4: Dart call sites and
+locals from inside every body. A graph of another format is read as damaged:
+queries build one from the tree and the next build writes a whole graph, so
+unchanged files do not keep older facts."""
 
 EXACT = "exact"
 VIA_IMPORT = "via-import"

@@ -23,7 +23,6 @@ from tldr.units.facts import (
     VarType,
     base_names,
     call_receiver,
-    dart_local_type,
     declared_types,
 )
 from tldr.units.finish import MAX_ASSIGNS, MAX_CALLS, MAX_IMPORTS, Collected
@@ -58,7 +57,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_ASSIGNS", "MAX_CALLS", "MAX_IMPORTS", "extract_file", "extract_units"]
 
-_BOOLEAN_TOKENS = frozenset({"&&", "||", "and", "or"})
+# Dart wraps the operator in a node of its own.
+_BOOLEAN_TOKENS = frozenset(
+    {"&&", "||", "and", "or", "logical_and_operator", "logical_or_operator"}
+)
 _ELIXIR_BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
 _ELIXIR_LOOPS = frozenset({"for"})
 _UNIT_KINDS = frozenset({"function", "class", "section"})
@@ -69,9 +71,9 @@ class _Extractor(Collected):
     def __init__(self, source: bytes, path: str, spec: LanguageSpec) -> None:
         super().__init__(source, path, spec)
         self.by_node: dict[int, OpenUnit] = {}  # node id -> unit, for merging clauses
-        self.attached: set[int] = set()  # ids of bodies already walked with their unit
-        # Attached bodies (Dart) the walk skips: their call sites are still the graph's.
-        self.body_owners: dict[int, tuple[OpenUnit, ...]] = {}
+        # An attached body (Dart) is its parent's child, met after its signature's
+        # subtree: it is walked then, inside the signature's scope and units.
+        self.body_owners: dict[int, tuple[Scope, tuple[OpenUnit, ...], bool]] = {}
         self.conditional_functions: dict[int, frozenset[str]] = {}  # see _stands_in
         self.import_calls = IMPORT_CALLS.get(spec.name, frozenset())
         # What the code graph needs (facts.py), gathered by the same walk.
@@ -120,11 +122,12 @@ class _Extractor(Collected):
             if kind in comments:
                 self._record_comment(node)
                 continue
-            if attached_bodies and kind in attached_bodies and node.id in self.attached:
-                owners = self.body_owners.pop(node.id, None)
-                if owners is not None and site_types:
-                    self._sites_in(node, owners or (self.module,))
-                continue
+            if attached_bodies and kind in attached_bodies:
+                owner = self.body_owners.pop(node.id, None)
+                if owner is not None:
+                    scope, open_units, top_level = owner
+                    if top_level:  # the body is part of a top-level definition, not module code
+                        self.definition_tops.add(top)
             children = node.named_children
             if kind in definition_types:
                 found: Shape | None = None
@@ -144,11 +147,10 @@ class _Extractor(Collected):
                     if attached_bodies:
                         body = node.next_named_sibling
                         if body is not None and body.type in attached_bodies:
-                            self.attached.add(body.id)
-                            self.body_owners[body.id] = open_units
+                            self.body_owners[body.id] = (scope, open_units,
+                                                         top in self.definition_tops)
                             if open_units and open_units[-1].node is node:
                                 open_units[-1].last = body
-                            children = [*children, body]
                     for child in reversed(children):
                         stack.append((child, scope, open_units, top))
                     continue
@@ -363,22 +365,8 @@ class _Extractor(Collected):
             if name == "source" and self.language == "r":  # graph facts only
                 self.bindings.extend(r_source(node))
 
-    def _sites_in(self, body: Node, targets: tuple[OpenUnit, ...]) -> None:
-        """The call sites in a body the units walk skips, credited to `targets`."""
-        scope: OpenUnit | None = targets[-1] if targets[-1].index >= 0 else None
-        stack = [body]
-        while stack:
-            node = stack.pop()
-            if node.type in self.site_types:
-                self._shaped_site(node, targets)
-            elif node.type == "initialized_variable_definition" and self.language == "dart":
-                local = dart_local_type(node)
-                if local is not None:
-                    self.typed.append((scope, local[0], local[1]))
-            stack.extend(reversed(node.named_children))
-
     def _shaped_site(self, node: Node, targets: tuple[OpenUnit, ...]) -> None:
-        """A call or import of a grammar without a call table (sites.py); graph facts only."""
+        """A call or import of a grammar without a call table (sites.py)."""
         language = self.language
         if language == "zig":
             imported = zig_import(node)
@@ -397,6 +385,8 @@ class _Extractor(Collected):
         if site is None:
             return
         name_node, name, receiver = site
+        for unit in targets:
+            unit.calls.append(name)
         start = name_node.start_byte
         line_start = self.source.rfind(b"\n", 0, start) + 1
         prefix = self.source[line_start:start]

@@ -27,7 +27,6 @@ __all__ = [
     "VarType",
     "base_names",
     "call_receiver",
-    "dart_local_type",
     "declared_types",
 ]
 
@@ -113,7 +112,7 @@ TYPE_NODES: dict[str, frozenset[str]] = {
     "go": frozenset({"parameter_declaration", "field_declaration", "var_spec"}),
     "rust": frozenset({"parameter", "let_declaration"}),
     "kotlin": frozenset({"parameter", "property_declaration"}),
-    "dart": frozenset({"formal_parameter", "declaration"}),
+    "dart": frozenset({"formal_parameter", "declaration", "initialized_variable_definition"}),
 }
 
 
@@ -304,9 +303,13 @@ def declared_types(node: Node, language: str) -> list[tuple[str, str, bool]]:
 
 
 def _dart_types(node: Node) -> list[tuple[str, str, bool]]:
-    """`Item item` (a parameter), `Item it;` / `final Item a, b;` (fields of a class)."""
-    type_node = next((c for c in node.named_children if c.type == "type_identifier"), None)
-    type_text = clean_type(_text(type_node), "dart")
+    """`Item item` (a parameter), `Item it;` / `final Item a, b;` (fields of a class), locals."""
+    if node.type == "initialized_variable_definition":
+        local = _dart_local_type(node)
+        return [(*local, False)] if local is not None else []
+    # `net.Item it;`: a prefixed type is two type identifiers in a row.
+    type_text = clean_type(".".join(_text(c) for c in node.named_children
+                                    if c.type == "type_identifier"), "dart")
     if not type_text:
         return []
     if node.type == "formal_parameter":
@@ -322,7 +325,7 @@ def _dart_types(node: Node) -> list[tuple[str, str, bool]]:
     return found
 
 
-def dart_local_type(node: Node) -> tuple[str, str] | None:
+def _dart_local_type(node: Node) -> tuple[str, str] | None:
     """A Dart local's (name, type): `Item x = ...`, `var c = Cart()`, `final d = new p.Cart()`."""
     name = node.child_by_field_name("name")
     if name is None:

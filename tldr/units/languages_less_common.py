@@ -67,6 +67,7 @@ LESS_COMMON_SPECS = (
         imports=fs("import_or_export"),
         branches=fs("if_statement", "conditional_expression", "switch_statement_case"),
         loops=fs("for_statement", "while_statement", "do_statement"),
+        boolean_parents=fs("logical_and_expression", "logical_or_expression"),
         comments=fs("comment", "documentation_comment"),
     ),
     LanguageSpec(

@@ -38,5 +38,6 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
     content_hash: str = ""
 
 
-# Bump whenever extraction output changes, so stale cached units are rebuilt.
-EXTRACTOR_VERSION = "4"
+# Bump whenever extraction output changes, so stale cached units are rebuilt
+# (5: Dart bodies belong to their units; Zig, Dart and Clojure units list their calls).
+EXTRACTOR_VERSION = "5"

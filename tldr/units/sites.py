@@ -2,9 +2,8 @@
 
 Zig, Dart and Clojure shape a call as a suffix after its callee (Zig
 `FnCallArguments`, Dart's `selector` holding an `argument_part`) or as a
-list in call position (Clojure). The units walk hands those nodes here for
-the code graph only: what it records for the search units (`Unit.calls`,
-`Unit.imports`) is unchanged.
+list in call position (Clojure). The units walk hands those nodes here; the
+names called are the search units' `Unit.calls` as well as the graph's sites.
 """
 
 from __future__ import annotations
@@ -146,7 +145,9 @@ def _dart(node: Node, memo: dict[int, str]) -> Site | None:
     parent = node.parent
     if previous is None or parent is None:
         return None
-    if previous.type == "identifier" and previous.prev_named_sibling is None:
+    # A postfix chain is flat: `a.b(x)` is `a`, `.b`, `(x)` among whatever else its
+    # parent holds (`sum += f(x)`, `final s = Shop()`, `return s.total()`).
+    if previous.type == "identifier":
         return previous, _text(previous), ""
     if previous.type == "selector" and previous.named_children:
         access = previous.named_children[0]
@@ -154,9 +155,13 @@ def _dart(node: Node, memo: dict[int, str]) -> Site | None:
                                "conditional_assignable_selector"):
             return None
         name = next((c for c in access.named_children if c.type == "identifier"), None)
-        if name is None or parent.text is None:
+        primary = previous.prev_named_sibling
+        while primary is not None and primary.type == "selector":
+            primary = primary.prev_named_sibling
+        if name is None or primary is None or parent.text is None:
             return None
-        receiver = parent.text[: previous.start_byte - parent.start_byte]
+        receiver = parent.text[primary.start_byte - parent.start_byte:
+                               previous.start_byte - parent.start_byte]
         return name, _text(name), _receiver(receiver)
     return None
 
