@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tldr._exceptions import ConfigError
+from tldr._exceptions import AmbiguousNameError, ConfigError, NameLookupError
 from tldr.request import (
+    Surface,
+    argument_name,
     check_choice,
     check_type,
     did_you_mean,
@@ -87,6 +89,8 @@ class GraphRequest:
     NEEDS_GRAPH: ClassVar[bool] = True  # False: answered from one file's parse
     # True when the answer itself keeps to `budget_tokens` (no second cut of its text).
     FITTED: ClassVar[bool] = False
+    # The field that picks one of several definitions of the name asked for ("" = none).
+    PICK: ClassVar[str] = ""
     FIELD_HELP: ClassVar[_Help] = {}
     FIELD_CHOICES: ClassVar[_Choices] = {}
     FIELD_BOUNDS: ClassVar[_Bounds] = {}
@@ -162,6 +166,17 @@ class GraphRequest:
         return {field.name: value for field in request_fields(type(self))
                 if (value := self._values[field.name]) != field.default or field.required}
 
+    def name_error(self, error: NameLookupError, surface: Surface) -> NameLookupError:
+        """`error` as `surface` tells it: an ambiguous name ends with the argument that picks one.
+
+        The query that raised it serves every surface (and the daemon serves
+        both), so only here is it known whether that is `--file` or `file`.
+        """
+        if not isinstance(error, AmbiguousNameError) or not self.PICK or self._values[self.PICK]:
+            return error
+        return AmbiguousNameError(f"{error}, or pick one with {argument_name(self.PICK, surface)}",
+                                  error.candidates)
+
 
 def _relative(name: str, value: str | list[str]) -> Any:
     if isinstance(value, list):
@@ -209,6 +224,7 @@ class ContextRequest(GraphRequest):
     SUMMARY = "what a function needs: signature, doc, and what it calls, within a budget"
     POSITIONAL = ("entry",)
     PATH_FIELDS = frozenset({"file"})
+    PICK = "file"
     ROWS = "calls"
     FIELD_HELP: ClassVar[_Help] = {
         "entry": "a name, Class.method or FILE:NAME",
@@ -230,6 +246,7 @@ class CalleesRequest(GraphRequest):
     SUMMARY = "what a function calls, as a tree with file:line"
     POSITIONAL = ("name",)
     PATH_FIELDS = frozenset({"file"})
+    PICK = "file"
     FIELD_HELP: ClassVar[_Help] = {"name": "a name, Class.method or FILE:NAME",
                                    "depth": _COMMON_HELP["depth"], "file": _COMMON_HELP["file"]}
     FIELD_BOUNDS: ClassVar[_Bounds] = {"depth": (1, MAX_DEPTH)}
@@ -245,6 +262,7 @@ class ImpactRequest(GraphRequest):
     SUMMARY = "who calls a function (callers as a tree with file:line, tests marked)"
     POSITIONAL = ("name",)
     PATH_FIELDS = frozenset({"file"})
+    PICK = "file"
     ROWS = "tests"
     FIELD_HELP: ClassVar[_Help] = {"name": "a name, Class.method or FILE:NAME",
                                    "depth": _COMMON_HELP["depth"], "file": _COMMON_HELP["file"]}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from tldr._exceptions import ConfigError
 from tldr.units.kinds import UNIT_TYPES
@@ -31,6 +31,8 @@ __all__ = [
     "UNIT_TYPES",
     "RequestField",
     "SearchRequest",
+    "Surface",
+    "argument_name",
     "check_choice",
     "check_type",
     "did_you_mean",
@@ -179,6 +181,20 @@ class SearchRequest:
         """The JSON-RPC params: the query and the fields that differ from their defaults."""
         return {field.name: value for field in search_fields(type(self))
                 if (value := getattr(self, field.name)) != field.default or field.required}
+
+
+Surface = Literal["cli", "mcp"]
+"""Where a request comes from: the command line, or an MCP tool call."""
+
+
+def argument_name(field: str, surface: Surface) -> str:
+    """How `surface` names a request field to whoever typed it.
+
+    The command line spells it as an option (`budget_tokens` is
+    `--budget-tokens`); an MCP tool's argument is the field itself, as the
+    daemon's params are.
+    """
+    return f"--{field.replace('_', '-')}" if surface == "cli" else field
 
 
 def check_choice(what: str, value: str, choices: Any) -> None:

@@ -82,3 +82,21 @@ async def test_graph_tools_answer_through_the_daemon(root: Path) -> None:
             await server.call_tool("callees", {"name": "pars"})
         text = await _text(server, "callers", name="parse", budget_tokens=100)
         assert len(text) // 4 <= 100
+
+
+async def test_an_ambiguous_name_says_which_argument_picks_one(tmp_path: Path) -> None:
+    from tldr.semantic import build_semantic_index
+
+    root = write_project(tmp_path / "proj", {**SOURCES, "app/other.py": "def parse(x):\n"
+                                                                         "    return x\n"})
+    build_semantic_index(root, model="hash-256")
+    server = build_server(root, index_wait=0)
+    async with running_daemon(root, build_in_worker=False):
+        with pytest.raises(ToolError) as raised:
+            await server.call_tool("callers", {"name": "parse"})
+        message = str(raised.value)
+        assert "parse names 2 definitions" in message
+        assert message.endswith("name one as Class.method or FILE:NAME, or pick one with file")
+        assert "--file" not in message  # the command line's spelling, not this tool's
+        text = await _text(server, "callers", name="parse", file="app/other.py")
+        assert text.startswith("callers of parse (function, app/other.py:1)")

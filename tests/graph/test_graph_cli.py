@@ -48,6 +48,10 @@ def test_unknown_name_exit_1_with_did_you_mean(pyproj: Path,
     assert err.strip() == "tldrf: error: no definition named fetchh; did you mean: fetch"
     code, _, err = _run(capsys, "impact", "send", "-p", str(pyproj))
     assert code == 1 and "send names 4 definitions" in err and "Traceback" not in err
+    assert err.strip().endswith("name one as Class.method or FILE:NAME, or pick one with --file")
+    code, _, err = _run(capsys, "impact", "send", "--file", "shop/net/sessions.py",
+                        "-p", str(pyproj))  # still two: the hint would not help
+    assert code == 1 and err.strip().endswith("name one as Class.method or FILE:NAME")
 
 
 def test_context_fits_its_budget(pyproj: Path, capsys: pytest.CaptureFixture[str]) -> None:

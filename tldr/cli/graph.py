@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tldr._exceptions import ConfigError, DaemonError, ProtocolError
+from tldr._exceptions import ConfigError, DaemonError, NameLookupError, ProtocolError
 from tldr.cli._support import (
     Commands,
     RawFormatter,
@@ -135,7 +135,10 @@ def _run(args: argparse.Namespace) -> int:
         request = kind.from_params(params)
     except ConfigError as exc:
         args.usage_error(str(exc))
-    result = _answer(args, paths, request)
+    try:
+        result = _answer(args, paths, request)
+    except NameLookupError as exc:
+        raise request.name_error(exc, "cli") from None
     fmt = "json" if args.json else args.format
     # The text keeps to the request's budget (cut here unless the answer already is).
     budget = None if kind.FITTED else request.to_dict().get("budget_tokens")

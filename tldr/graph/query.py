@@ -132,7 +132,7 @@ def find_definition(graph: CodeGraph, entry: str, *, file: str | None = None) ->
         more = f" and {len(candidates) - _MAX_LISTED} more" if len(candidates) > _MAX_LISTED else ""
         raise AmbiguousNameError(
             f"{entry} names {len(candidates)} definitions: {'; '.join(listed)}{more}; "
-            "name one as Class.method or FILE:NAME, or pass --file",
+            "name one as Class.method or FILE:NAME",
             listed,
         )
     return candidates[0]

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tldr._exceptions import DaemonError, IndexMissingError, TldrError
+from tldr._exceptions import DaemonError, IndexMissingError, NameLookupError, TldrError
 from tldr.output import NOTE_TOKENS, dense_note, estimate_tokens, fit_with_note, render
 from tldr.request import SearchRequest, did_you_mean
 
@@ -128,7 +128,10 @@ class Tools:
         """The text answer to a code-graph request (callers, context, a slice...), cut to budget."""
         from tldr.graph_output import render_graph
 
-        result = self._call(request.METHOD, request.params())
+        try:
+            result = self._call(request.METHOD, request.params())
+        except NameLookupError as exc:
+            raise ToolFailure(str(request.name_error(exc, "mcp"))) from exc
         return render_graph(request.COMMAND, result, "text",
                             budget_tokens=None if request.FITTED else budget_tokens,
                             option="budget_tokens")
@@ -205,8 +208,8 @@ class Tools:
             try:
                 with DaemonClient(files=self.files, autostart=True, timeout=timeout) as client:
                     return client.call(method, params)
-            except IndexMissingError:
-                raise
+            except (IndexMissingError, NameLookupError):
+                raise  # the caller words these its own way
             except DaemonError as exc:
                 code = getattr(exc, "rpc_code", None)
                 if code is None and attempt == 1:
