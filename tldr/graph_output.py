@@ -1,11 +1,12 @@
-"""Text, JSON and JSON Lines for the answers of the code-graph requests.
+"""Text, compact, JSON and JSON Lines for the answers of the code-graph requests.
 
-One renderer per request kind, on the JSON-ready answers of
+One renderer per request kind and text format, on the JSON-ready answers of
 `tldr.graph.answer` (the same whether they came from the daemon or were
-computed in-process). The text form is what people and agents read: one
-line per definition, call or edge, with `file:line`, cut to a token budget
-with a note saying how to see the rest. Standard library only (the thin
-client prints these).
+computed in-process). The text form is what people read: headers, then one
+line per definition, call or edge, with `file:line`. The compact form
+(`tldr.graph_compact`) is for agents: only the lines, each starting with the
+`file:line` to open next. Both are cut to a token budget with a note saying
+how to see the rest. Standard library only (the thin client prints these).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CHARS_PER_TOKEN", "FORMATS", "cut_lines", "fit_structure", "render_graph",
-           "structure_lines"]
+from tldr import graph_compact as compact
+from tldr.request import Surface, argument_name
 
-FORMATS = ("text", "json", "jsonl")
+__all__ = ["CHARS_PER_TOKEN", "cut_lines", "fit_structure", "render_graph", "structure_lines"]
+
 CHARS_PER_TOKEN = 4
 _NOTE_TOKENS = 12
 
@@ -28,11 +30,12 @@ def _tokens(text: str) -> int:
 
 def render_graph(command: str, result: dict[str, Any], fmt: str = "text", *,
                  rows: str = "", budget_tokens: int | None = None,
-                 option: str = "--budget-tokens") -> str:
-    """`result` of `command` as text (cut to `budget_tokens`), JSON or JSON Lines.
+                 surface: Surface = "cli") -> str:
+    """`result` of `command` as text or compact (cut to `budget_tokens`), JSON or JSON Lines.
 
     `rows` names the list JSON Lines prints one item per line (the
-    request's `ROWS`); `option` is how the note after a cut names the budget.
+    request's `ROWS`); the note after a cut names the budget as `surface`
+    spells it.
     """
     if fmt == "json":
         return json.dumps({k: v for k, v in result.items() if k != "text"}, indent=2)
@@ -41,8 +44,9 @@ def render_graph(command: str, result: dict[str, Any], fmt: str = "text", *,
         if not isinstance(items, list):
             return json.dumps({k: v for k, v in result.items() if k != "text"})
         return "\n".join(json.dumps(item) for item in items)
-    lines = _RENDERERS[command](result)
-    return "\n".join(cut_lines(lines, budget_tokens, option))
+    text, short = _RENDERERS[command]
+    lines = (short(result) or ["no results"]) if fmt == "compact" else text(result)
+    return "\n".join(cut_lines(lines, budget_tokens, argument_name("budget_tokens", surface)))
 
 
 def cut_lines(lines: list[str], budget_tokens: int | None, option: str) -> list[str]:
@@ -274,19 +278,21 @@ def _flow(result: dict[str, Any]) -> list[str]:
     return str(result.get("text", "")).splitlines()
 
 
-_RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "impact": _impact,
-    "callees": _callees,
-    "context": _context,
-    "calls": _calls,
-    "structure": _structure,
-    "extract": _extract,
-    "imports": _imports,
-    "importers": _importers,
-    "arch": _arch,
-    "dead": _dead,
-    "change-impact": _change_impact,
-    "cfg": _flow,
-    "dfg": _flow,
-    "slice": _flow,
+_Renderer = Callable[[dict[str, Any]], list[str]]
+_RENDERERS: dict[str, tuple[_Renderer, _Renderer]] = {
+    "impact": (_impact, compact.impact),
+    "callees": (_callees, compact.callees),
+    "context": (_context, compact.context),
+    "calls": (_calls, compact.calls),
+    "structure": (_structure, compact.structure),
+    "extract": (_extract, compact.extract),
+    "imports": (_imports, compact.imports),
+    "importers": (_importers, compact.importers),
+    "arch": (_arch, compact.arch),
+    "dead": (_dead, compact.dead),
+    "change-impact": (_change_impact, compact.change_impact),
+    "cfg": (_flow, compact.cfg),
+    "dfg": (_flow, compact.dfg),
+    "slice": (_flow, compact.slice),
 }
+"""The text and compact renderers of each graph command, by `GraphRequest.COMMAND`."""

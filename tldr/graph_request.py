@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tldr._exceptions import AmbiguousNameError, ConfigError, NameLookupError
+from tldr.output import FORMATS
 from tldr.request import (
     Surface,
     argument_name,
@@ -165,6 +166,11 @@ class GraphRequest:
         """The JSON-RPC params: required fields and those that differ from their defaults."""
         return {field.name: value for field in request_fields(type(self))
                 if (value := self._values[field.name]) != field.default or field.required}
+
+    @classmethod
+    def formats(cls) -> tuple[str, ...]:
+        """The output formats: search's, less JSON Lines when the answer has no list (`ROWS`)."""
+        return FORMATS if cls.ROWS else tuple(fmt for fmt in FORMATS if fmt != "jsonl")
 
     def name_error(self, error: NameLookupError, surface: Surface) -> NameLookupError:
         """`error` as `surface` tells it: an ambiguous name ends with the argument that picks one.

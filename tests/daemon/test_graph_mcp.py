@@ -68,16 +68,24 @@ async def test_unknown_and_bad_arguments_are_errors(root: Path) -> None:
 async def test_graph_tools_answer_through_the_daemon(root: Path) -> None:
     server = build_server(root, index_wait=0)
     async with running_daemon(root, build_in_worker=False):
-        text = await _text(server, "callers", name="parse")
-        assert text.splitlines()[0] == "callers of parse (function, app/core.py:1): 1 direct calls"
-        assert "test_run  calls it at tests/test_core.py:5" in text and "[test]" in text
+        # Compact: one line per item, the file:line to open next first.
+        text = await _text(server, "callers", name="run")
+        assert text.splitlines() == ["app/core.py:6 run", "  app/cli.py:5 main",
+                                     "  tests/test_core.py:5 test_run [test]"]
         text = await _text(server, "code_context", entry="main")
-        assert "app/core.py:6 def run(text)  (called at app/cli.py:5)" in text
-        assert "def parse(text)  # Split text into words." in text
+        assert text.splitlines() == [
+            "app/cli.py:4-5 main def main()",
+            "  app/core.py:6 run def run(text)",
+            "    app/core.py:1 parse def parse(text)  # Split text into words.",
+        ]
         text = await _text(server, "program_slice", file="app/core.py", function="run", line=9)
-        assert text.startswith("slice app/core.py:run") and "count = len(words)" in text
+        assert text.splitlines()[:2] == ["app/core.py:6-9 run", "6 def run(text):"]
+        assert "8     count = len(words)" in text
         text = await _text(server, "code_structure", path="app", budget_tokens=100)
-        assert text.startswith("app/__init__.py (python)") or text.startswith("app/cli.py")
+        assert text.splitlines() == ["app/cli.py:4 main", "app/core.py:1 parse",
+                                     "app/core.py:6 run"]
+        text = await _text(server, "callees", name="main")
+        assert text.splitlines() == ["app/cli.py:4 main", "  app/core.py:6 run"]
         with pytest.raises(ToolError, match="no definition named pars; did you mean: parse"):
             await server.call_tool("callees", {"name": "pars"})
         text = await _text(server, "callers", name="parse", budget_tokens=100)
@@ -99,4 +107,4 @@ async def test_an_ambiguous_name_says_which_argument_picks_one(tmp_path: Path) -
         assert message.endswith("name one as Class.method or FILE:NAME, or pick one with file")
         assert "--file" not in message  # the command line's spelling, not this tool's
         text = await _text(server, "callers", name="parse", file="app/other.py")
-        assert text.startswith("callers of parse (function, app/other.py:1)")
+        assert text == "app/other.py:1 parse"

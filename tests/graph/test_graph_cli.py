@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from tldr.cli import main
+from tldr.cli.graph import COMMANDS
+from tldr.graph_request import request_for_command
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -133,3 +136,131 @@ def test_the_thin_client_path_stays_light() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+COMPACT = {
+    ("structure", "shop/net/sessions.py"): [
+        "shop/net/sessions.py:6 Session",
+        "shop/net/sessions.py:7 Session.__init__",
+        "shop/net/sessions.py:10 Session.send",
+        "shop/net/sessions.py:13 Session.request",
+        "shop/net/sessions.py:17 Session.prepare",
+        "shop/net/sessions.py:21 Retrying",
+        "shop/net/sessions.py:22 Retrying.send",
+        "shop/net/sessions.py:26 fetch",
+        "shop/net/sessions.py:30 unknown",
+    ],
+    ("extract", "shop/main.py"): [
+        "shop/main.py:1 shop.net.sessions: Session, fetch -> shop/net/sessions.py",
+        "shop/main.py:2 shop: slugify as make_slug -> shop/__init__.py",
+        "shop/main.py:1-12 shop.main",
+        "shop/main.py:12 shop.main -> main",
+        "shop/main.py:5-8 main def main()",
+        "shop/main.py:6 main -> Session",
+        "shop/main.py:6 main -> Session.__init__",
+        "shop/main.py:7 main -> fetch",
+        "shop/main.py:7 main -> slugify",
+    ],
+    ("context", "fetch"): [
+        "shop/net/sessions.py:26-27 fetch def fetch(url, session: Session)",
+        "  shop/net/sessions.py:13 Session.request def request(self, url)",
+        "    shop/net/sessions.py:17 Session.prepare def prepare(self, url)",
+        "    shop/net/sessions.py:10 Session.send def send(self, request)",
+    ],
+    ("calls", "shop/main.py"): [
+        "shop/main.py:6 main -> Session",
+        "shop/main.py:6 main -> Session.__init__",
+        "shop/main.py:7 main -> fetch",
+        "shop/main.py:7 main -> slugify",
+        "shop/main.py:12 shop.main -> main",
+    ],
+    ("impact", "Session.request"): [
+        "shop/net/sessions.py:13 Session.request",
+        "  shop/net/sessions.py:27 fetch",
+        "    shop/main.py:7 main",
+        "  tests/test_sessions.py:5 test_request [test]",
+    ],
+    ("impact", "BaseAdapter.send"): [
+        "shop/net/adapters.py:2 BaseAdapter.send",
+        "  shop/net/sessions.py:31 unknown [maybe]",
+    ],
+    ("callees", "unknown"): [
+        "shop/net/sessions.py:30 unknown",
+        "  shop/net/adapters.py:2 BaseAdapter.send [maybe]",
+        "  shop/net/adapters.py:10 HTTPAdapter.send [maybe]",
+        "  shop/net/sessions.py:10 Session.send [maybe]",
+        "  shop/net/sessions.py:22 Retrying.send [maybe]",
+    ],
+    ("callees", "Session.request"): [
+        "shop/net/sessions.py:13 Session.request",
+        "  shop/net/sessions.py:17 Session.prepare",
+        "  shop/net/sessions.py:10 Session.send",
+    ],
+    ("imports", "shop/main.py"): [
+        "shop/main.py:1 shop.net.sessions: Session, fetch -> shop/net/sessions.py",
+        "shop/main.py:2 shop: slugify as make_slug -> shop/__init__.py",
+    ],
+    ("importers", "shop.net.sessions"): [
+        "shop/main.py:1 Session, fetch",
+        "tests/test_sessions.py:1 Session",
+    ],
+    ("arch",): ["layer 0: shop, shop/net", "layer 1: tests", "cycle: shop <-> shop/net"],
+    ("dead", "--no-public"): [
+        "shop/net/adapters.py:2 BaseAdapter.send",
+        "shop/net/sessions.py:30 unknown",
+        "shop/util.py:9 unused_helper",
+    ],
+    # One function: named once, its items by line.
+    ("cfg", "shop/main.py", "main"): ["shop/main.py:5-8 main", "5-8 B0 entry -> B1"],
+    ("dfg", "shop/main.py", "main"): ["shop/main.py:5-8 main", "6 s -> 7 8"],
+    ("slice", "shop/main.py", "main", "7"): [
+        "shop/main.py:5-8 main",
+        "6     s = Session()",
+        '7     fetch(make_slug("Hello World"), s)',
+    ],
+    ("change-impact", "shop/util.py"): ["tests/test_sessions.py:4 test_request -> slugify"],
+}
+
+
+def test_every_graph_command_has_a_compact_case() -> None:
+    from tldr.graph_request import GRAPH_REQUESTS
+
+    assert {argv[0] for argv in COMPACT} == {kind.COMMAND for kind in GRAPH_REQUESTS}
+
+
+@pytest.mark.parametrize("argv", list(COMPACT), ids=" ".join)
+def test_compact_is_one_line_per_item_file_line_first(
+        argv: tuple[str, ...], pyproj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, *argv, "-p", str(pyproj), "--format", "compact")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == COMPACT[argv]
+    code, text, _ = _run(capsys, *argv, "-p", str(pyproj))
+    assert code == 0 and len(out) < len(text)
+
+
+def test_compact_keeps_to_the_budget_and_says_how_to_see_more(
+        pyproj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "slice", "shop/net/sessions.py", "Session.request", "15",
+                        "-p", str(pyproj), "--format", "compact", "--budget-tokens", "50")
+    assert code == 0
+    assert out.splitlines() == ["shop/net/sessions.py:13-15 Session.request",
+                                "13     def request(self, url):",
+                                "14         prepared = self.prepare(url)",
+                                "... 1 more lines (raise --budget-tokens)"]
+    code, out, _ = _run(capsys, "dead", "shop/main.py", "-p", str(pyproj), "--format", "compact")
+    assert (code, out) == (0, "no results\n")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_offers_the_search_formats(command: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from tldr.output import FORMATS
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    offered = re.search(r"--format \{([a-z,]+)\}", help_text)
+    assert offered is not None
+    assert offered.group(1).split(",") == [
+        fmt for fmt in FORMATS if fmt != "jsonl" or request_for_command(command).ROWS]
+    assert "compact (one line per item, file:line first, for agents)" in help_text

@@ -104,10 +104,10 @@ def _add_command(commands: Commands, kind: type[GraphRequest]) -> None:
                             choices=field.choices, help=help_text,
                             metavar=None if field.choices else _METAVARS.get(name, name.upper()))
     add_project_argument(parser)
-    formats = ("text", "json", "jsonl") if kind.ROWS else ("text", "json")
-    parser.add_argument("--format", choices=formats, default="text",
-                        help="text (default), json" + (f", jsonl (one of {kind.ROWS} a line)"
-                                                       if kind.ROWS else ""))
+    parser.add_argument("--format", choices=kind.formats(), default="text",
+                        help="text (default), compact (one line per item, file:line first, for "
+                        "agents), json" + (f", jsonl (one of {kind.ROWS} a line)"
+                                           if kind.ROWS else ""))
     parser.add_argument("--json", action="store_true", help="same as --format json")
     parser.add_argument("--no-daemon", action="store_true",
                         help="answer in this process instead of through the daemon "
@@ -140,8 +140,9 @@ def _run(args: argparse.Namespace) -> int:
     except NameLookupError as exc:
         raise request.name_error(exc, "cli") from None
     fmt = "json" if args.json else args.format
-    # The text keeps to the request's budget (cut here unless the answer already is).
-    budget = None if kind.FITTED else request.to_dict().get("budget_tokens")
+    # The text keeps to the request's budget (cut here unless the answer already is; the
+    # compact lines are made here, from the answer's lists).
+    budget = None if kind.FITTED and fmt != "compact" else request.to_dict().get("budget_tokens")
     print(render_graph(kind.COMMAND, result, fmt, rows=kind.ROWS, budget_tokens=budget))
     return 0
 

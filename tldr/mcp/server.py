@@ -72,37 +72,41 @@ TOOL_DESCRIPTIONS: dict[str, str] = {
     ),
     "code_context": (
         "What you need to know to use or change one function, method or class, without "
-        "opening files: its signature, docstring and a body summary, then each project "
-        "function it calls (to depth, nearest and smallest first) with signature, first "
-        "docstring line and file:line. Prefer it over semantic_search once you know the "
+        "opening files: one line with its file:line, signature and first docstring line, "
+        "then one such line for each project function it calls (indented by depth, nearest "
+        "and smallest first). Prefer it over semantic_search once you know the "
         "name, and over reading a long file. entry is a name, Class.method or FILE:NAME; an "
         "unknown name answers with did-you-mean candidates, an ambiguous one lists them "
         "(pick one with file or Class.method). Fits budget_tokens."
     ),
     "callers": (
-        "Who calls a function or method (impact analysis): every resolved caller across "
-        "files as a tree to depth, with the call's file:line, tests marked [test], then "
-        "calls that may reach it through a receiver of unknown type (maybe). Use it before "
-        "changing or renaming something, instead of searching or grepping for its name "
-        "(which finds other functions of the same name and misses aliased imports)."
+        "Who calls a function or method (impact analysis): its file:line, then every "
+        "resolved caller across files as a tree to depth (indented), one line each with the "
+        "call's file:line, tests marked [test], and calls that may reach it through a "
+        "receiver of unknown type marked [maybe]. Use it before changing or renaming "
+        "something, instead of searching or grepping for its name (which finds other "
+        "functions of the same name and misses aliased imports)."
     ),
     "callees": (
-        "What a function or method calls, as a tree to depth with each call's file:line "
-        "and how it was resolved (via-import, via-self, constructor...). Use it to follow "
-        "what code does instead of searching for each name it calls or reading each file; "
-        "code_context adds signatures and docs."
+        "What a function or method calls, as a tree to depth (indented), one line each with "
+        "the callee's file:line and qualified name. Use it to follow what code does instead "
+        "of searching for each name it calls or reading each file; code_context adds "
+        "signatures and docs."
     ),
     "code_structure": (
-        "A code map of the project or one directory: per file, its classes, functions and "
-        "methods with line, signature and first docstring line. Use it to get oriented in "
+        "A code map of the project or one directory: one line per class, function and "
+        "method with its file:line and qualified name (code_context gives signatures and "
+        "docs). Use it to get oriented in "
         "an unfamiliar directory before searching or reading; narrow with path. Files that "
         "do not fit budget_tokens are left out and counted."
     ),
     "program_slice": (
         "The lines of one function that may affect a given line (direction=backward), or "
-        "that it may affect (forward), through data and control flow; var follows one "
-        "variable. Use it to find why a value is what it is at a line, without reading the "
-        "whole function or searching for the variable's name. Python, JavaScript, "
+        "that it may affect (forward), through data and control flow: the function's "
+        "file:line, then each line as `number code`; "
+        "var follows one variable. Use it to find why a value is what it is at a line, "
+        "without reading the whole function or searching for the variable's name. Python, "
+        "JavaScript, "
         "TypeScript, Go, Java and Rust; other languages answer 'not supported'. function "
         "is a name, Class.method, or a line."
     ),

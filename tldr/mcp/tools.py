@@ -125,16 +125,15 @@ class Tools:
 
     def graph(self, request: GraphRequest, *,
               budget_tokens: int = DEFAULT_GRAPH_BUDGET_TOKENS) -> str:
-        """The text answer to a code-graph request (callers, context, a slice...), cut to budget."""
+        """The compact answer to a code-graph request (callers, context, a slice...) in budget."""
         from tldr.graph_output import render_graph
 
         try:
             result = self._call(request.METHOD, request.params())
         except NameLookupError as exc:
             raise ToolFailure(str(request.name_error(exc, "mcp"))) from exc
-        return render_graph(request.COMMAND, result, "text",
-                            budget_tokens=None if request.FITTED else budget_tokens,
-                            option="budget_tokens")
+        return render_graph(request.COMMAND, result, "compact", budget_tokens=budget_tokens,
+                            surface="mcp")
 
     def status(self) -> str:
         """A few lines about the daemon, the index and the current build."""
