@@ -228,7 +228,12 @@ def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int,
 
 def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[FileRecord],
            new_offsets: dict[str, int], changed: set[str]) -> list[Edge] | None:
-    """Edges with targets renumbered for the new file order; None if one pointed into a change."""
+    """Edges with targets renumbered for the new file order; None if one pointed into a change.
+
+    An edge whose targets keep their ids is kept itself, and the list when
+    all are (a body edit renumbers nothing): a live update in the daemon
+    then holds no second copy of the unchanged files' edges.
+    """
     import bisect
 
     result = []
@@ -242,8 +247,8 @@ def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[Fil
             if path in changed or path not in new_offsets:
                 return None
             targets.append(new_offsets[path] + target - start)
-        result.append(Edge(edge.site, edge.kind, targets))
-    return result
+        result.append(edge if targets == edge.targets else Edge(edge.site, edge.kind, targets))
+    return edges if all(new is old for new, old in zip(result, edges, strict=True)) else result
 
 
 def records_from_tree(root: Path) -> list[FileRecord]:
