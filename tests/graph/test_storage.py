@@ -148,3 +148,22 @@ def test_a_body_edit_keeps_the_other_files_edges(pyproj: Path) -> None:
     updated = update_graph(graph, {path: record}).graph
     assert all(new is old for new, old, f in zip(updated.edges, graph.edges, graph.files,
                                                  strict=True) if f.path != path)
+
+
+def test_an_update_hands_over_the_new_graphs_symbols(pyproj: Path) -> None:
+    from tldr.graph import CodeGraph, build_graph
+    from tldr.graph.model import Def
+
+    graph = build_graph(records_from_tree(pyproj))
+    path = "shop/net/adapters.py"
+    record = next(r for r in graph.files if r.path == path)
+    grown = msgspec.structs.replace(record, defs=[*record.defs, Def("extra", "extra", "function",
+                                                                   20, 21, 0)])
+    for changed in ({path: record}, {path: grown}, {"shop/util.py": None}):
+        update = update_graph(graph, changed)
+        handed, fresh = CodeGraph(update.graph, symbols=update.symbols), CodeGraph(update.graph)
+        assert handed.symbols is update.symbols
+        for attribute in ("offsets", "defs", "file_of", "parent", "by_name", "children", "owner"):
+            assert getattr(handed.symbols, attribute) == getattr(fresh.symbols, attribute)
+        assert edge_set(update.graph) == edge_set(build_graph(
+            [r for r in (changed.get(f.path, f) for f in graph.files) if r is not None]))

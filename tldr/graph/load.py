@@ -114,12 +114,17 @@ class CallIndex(Mapping[int, list[CallRef]]):
 class CodeGraph:
     """A loaded graph with the lookups queries need (built once, on load)."""
 
-    def __init__(self, graph: GraphFile, *, root: Path | None = None, source: str = "") -> None:
-        """Index `graph`; `root` lets queries read source text; `source` says where it came from."""
+    def __init__(self, graph: GraphFile, *, root: Path | None = None, source: str = "",
+                 symbols: Symbols | None = None) -> None:
+        """Index `graph`; `root` lets queries read source text; `source` says where it came from.
+
+        `symbols`: the graph's symbol table when one was built already (by
+        `update_graph`, which resolves with it).
+        """
         self.graph = graph
         self.root = root
         self.source = source
-        self.symbols = Symbols(graph.files)
+        self.symbols = symbols if symbols is not None else Symbols(graph.files)
         self._import_resolver: Tier1Resolver | None = None
         self.by_path = {record.path: index for index, record in enumerate(graph.files)}
         resolved, ambiguous = _Calls(), _Calls()
