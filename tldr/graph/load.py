@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterator, Mapping
 from itertools import accumulate
 from pathlib import Path
+from typing import TypeVar, overload
 
 from tldr._exceptions import GraphCorruptError
 from tldr.graph.build import graph_from_tree
@@ -29,6 +30,7 @@ __all__ = ["CallIndex", "CallRef", "CodeGraph", "load_graph"]
 
 logger = logging.getLogger(__name__)
 _KIND_CODES = {kind: code for code, kind in enumerate(EDGE_KINDS)}
+_T = TypeVar("_T")
 
 
 class CallRef:
@@ -96,10 +98,28 @@ class CallIndex(Mapping[int, list[CallRef]]):
 
     def __getitem__(self, gid: int) -> list[CallRef]:
         """The calls of `gid`; KeyError when it has none."""
-        if not 0 <= gid < len(self._starts) - 1 or self._starts[gid] == self._starts[gid + 1]:
+        found = self.get(gid)
+        if found is None:
             raise KeyError(gid)
-        rows = self._order[self._starts[gid]:self._starts[gid + 1]]
-        return [self._calls.ref(row) for row in rows]
+        return found
+
+    @overload
+    def get(self, gid: int, /) -> list[CallRef] | None: ...
+
+    @overload
+    def get(self, gid: int, /, default: list[CallRef] | _T) -> list[CallRef] | _T: ...
+
+    def get(self, gid: int, /, default: object = None) -> object:
+        """The calls of `gid`, or `default` when it has none.
+
+        Without raising KeyError on the way: most definitions at the last
+        level of a callers tree have none.
+        """
+        starts = self._starts
+        if 0 <= gid < len(starts) - 1 and starts[gid] != starts[gid + 1]:
+            ref = self._calls.ref
+            return [ref(row) for row in self._order[starts[gid]:starts[gid + 1]]]
+        return default
 
     def __iter__(self) -> Iterator[int]:
         """The ids that have calls, ascending."""
