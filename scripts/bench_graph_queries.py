@@ -14,7 +14,7 @@ the code under test is this checkout's), then measures:
   semantic search` and `python -c pass` (interpreter start), p50 and p99
   of N runs;
 - after a one-file edit that adds a caller of NAME, how long until
-  `impact` lists it.
+  `impact` lists it, and the daemon's RSS then.
 
 The load average is printed before and after: on a shared machine the
 whole-command figures move with it.
@@ -143,7 +143,8 @@ def main() -> int:
                         break
                     time.sleep(0.05)
             print(f"one-file edit to impact seeing it: {time.perf_counter() - started:.2f} s "
-                  f"(TLDR_DEBOUNCE_MS={os.environ.get('TLDR_DEBOUNCE_MS', '2000 (default)')})")
+                  f"(TLDR_DEBOUNCE_MS={os.environ.get('TLDR_DEBOUNCE_MS', '2000 (default)')}); "
+                  f"daemon RSS then {_rss_mib(daemon.pid):.1f} MiB")
         finally:
             stop_daemon(files, timeout=10)
             try:
