@@ -49,10 +49,10 @@ graph = CodeGraph(built)
 cpu_total = time.process_time() - cpu
 import statistics, tracemalloc
 from tldr.graph import callers, context, encode_graph
-from tldr.graph.store import _decoder
+from tldr.graph.store import decode_graph
 data = encode_graph(built)
 tracemalloc.start()
-loaded = CodeGraph(_decoder.decode(data))
+loaded = CodeGraph(decode_graph(data))
 held = tracemalloc.get_traced_memory()[0]
 tracemalloc.stop()
 names = sorted({d.qualified for d in loaded.symbols.defs if d.kind in ("function", "method")})

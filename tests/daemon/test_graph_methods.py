@@ -127,3 +127,34 @@ async def test_an_edit_reaches_the_graph_before_any_build(tmp_path: Path) -> Non
         error = (await client.call("extract", {"file": "app/cli.py"}))["error"]
         assert error["code"] == protocol.UNANSWERABLE
         await client.close()
+
+
+async def test_a_failed_live_update_keeps_the_graph_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemon_helpers import write_project
+
+    from tldr.semantic import build_semantic_index
+
+    root = write_project(tmp_path / "proj", SOURCES)
+    build_semantic_index(root, model="hash-256")
+    async with running_daemon(root, build_in_worker=False, debounce_ms=60_000) as daemon:
+        client = await RawClient.open(daemon)
+        before = (await client.call("impact", {"name": "parse"}))["result"]
+        await wait_for(lambda: daemon.service.scheduler.idle)
+
+        def failing(*args: object) -> None:
+            raise RuntimeError("update failed")
+
+        monkeypatch.setattr("tldr.daemon.graphs._updated", failing)
+        (root / "app" / "extra.py").write_text("from app.core import parse\n\n\n"
+                                               "def again():\n    return parse('x')\n")
+        await client.call("notify", {"paths": ["app/extra.py"]})
+        assert "error" in await client.call("impact", {"name": "parse"})
+        graphs = daemon.service.graphs
+        assert graphs.loaded is not None and graphs.loads == 1  # kept, not read again
+        assert (await client.call("impact", {"name": "parse"}))["result"] == before
+        monkeypatch.undo()
+        await client.call("notify", {"paths": ["app/extra.py"]})
+        result = (await client.call("impact", {"name": "parse"}))["result"]
+        assert "again" in {c["definition"]["qualified"] for c in result["callers"]}
+        await client.close()

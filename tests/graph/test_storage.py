@@ -10,8 +10,9 @@ import msgspec
 import pytest
 
 from tests.graph.conftest import edge_set
-from tldr.graph import graph_from_tree, load_graph
+from tldr.graph import GraphFile, encode_graph, graph_from_tree, load_graph
 from tldr.graph.build import records_from_tree, update_graph
+from tldr.graph.store import decode_graph
 from tldr.semantic import build_semantic_index
 
 
@@ -121,3 +122,48 @@ def test_killed_build_leaves_the_previous_graph(pyproj: Path,
     assert _metadata(root)["graph_file"] == before
     graph = load_graph(root, build_missing=False)
     assert edge_set(graph.graph) == edges_before
+
+
+def test_read_holds_repeated_values_once(py_graph: GraphFile) -> None:
+    decoded = decode_graph(encode_graph(py_graph))
+    assert decoded == py_graph  # the same graph, field by field
+    sites = [site for record in decoded.files for site in record.facts.sites]
+    for attribute in ("name", "receiver"):
+        values = [getattr(site, attribute) for site in sites]
+        assert len({id(v) for v in values}) == len(set(values)) < len(values)
+    kinds = [edge.kind for edges in decoded.edges for edge in edges]
+    targets = [t for edges in decoded.edges for edge in edges for t in edge.targets]
+    assert len({id(k) for k in kinds}) == len(set(kinds))
+    assert len({id(t) for t in targets}) == len(set(targets)) < len(targets)
+    defs = [d for record in decoded.files for d in record.defs]
+    assert len({id(d.kind) for d in defs}) == len({d.kind for d in defs})
+
+
+def test_a_body_edit_keeps_the_other_files_edges(pyproj: Path) -> None:
+    from tldr.graph import build_graph
+
+    graph = build_graph(records_from_tree(pyproj))
+    path = "shop/net/adapters.py"
+    record = next(r for r in graph.files if r.path == path)
+    updated = update_graph(graph, {path: record}).graph
+    assert all(new is old for new, old, f in zip(updated.edges, graph.edges, graph.files,
+                                                 strict=True) if f.path != path)
+
+
+def test_an_update_hands_over_the_new_graphs_symbols(pyproj: Path) -> None:
+    from tldr.graph import CodeGraph, build_graph
+    from tldr.graph.model import Def
+
+    graph = build_graph(records_from_tree(pyproj))
+    path = "shop/net/adapters.py"
+    record = next(r for r in graph.files if r.path == path)
+    grown = msgspec.structs.replace(record, defs=[*record.defs, Def("extra", "extra", "function",
+                                                                   20, 21, 0)])
+    for changed in ({path: record}, {path: grown}, {"shop/util.py": None}):
+        update = update_graph(graph, changed)
+        handed, fresh = CodeGraph(update.graph, symbols=update.symbols), CodeGraph(update.graph)
+        assert handed.symbols is update.symbols
+        for attribute in ("offsets", "defs", "file_of", "parent", "by_name", "children", "owner"):
+            assert getattr(handed.symbols, attribute) == getattr(fresh.symbols, attribute)
+        assert edge_set(update.graph) == edge_set(build_graph(
+            [r for r in (changed.get(f.path, f) for f in graph.files) if r is not None]))

@@ -12,7 +12,9 @@ loaded graph at the next query: each changed file parsed again and the graph
 updated per file (`tldr.graph.update_graph`), so `impact` sees an edit
 without waiting for the debounce and the embedding build. Those files are
 applied again after each reload until a reload finds the scheduler settled
-(the committed graph then has them).
+(the committed graph then has them). The old graph's indexes are let go
+before the new ones are built, as the old graph is before a reload: the
+daemon keeps the RSS of its highest point.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tldr.paths import IndexPaths
 
 if TYPE_CHECKING:
-    from tldr.graph import CodeGraph
+    from tldr.graph import CodeGraph, FileRecord, GraphFile
 
 __all__ = ["GraphCache"]
 
@@ -117,19 +120,41 @@ class GraphCache:
         if self._pending:
             changed, self._pending = self._pending, set()
             self._live |= changed
-            self.loaded = await loop.run_in_executor(self._pool, self._apply, self.loaded,
-                                                     changed)
+            records = await loop.run_in_executor(self._pool, self._records, self.loaded, changed)
+            if records:
+                await self._update(records)
             self.live_updates += 1
+        assert self.loaded is not None
         return self.loaded
+
+    async def _update(self, records: dict[str, FileRecord | None]) -> None:
+        """The loaded graph with `records` applied, its indexes dropped before the new ones exist.
+
+        Two sets of indexes side by side would raise the daemon's high-water
+        RSS, which it keeps, by a graph's indexes at every edit. A failed
+        update keeps the graph as it was (indexed again).
+        """
+        from tldr.graph import CodeGraph
+
+        loop = asyncio.get_running_loop()
+        current = self.loaded
+        assert current is not None
+        stored, root, source = current.graph, current.root, current.source
+        self.loaded = current = None
+        try:
+            self.loaded = await loop.run_in_executor(self._pool, _updated, stored, records,
+                                                     root, source)
+        finally:
+            if self.loaded is None:
+                self.loaded = CodeGraph(stored, root=root, source=source)
 
     def _load(self) -> CodeGraph:
         from tldr.graph import load_graph
 
         return load_graph(self.paths.root, paths=self.paths)
 
-    def _apply(self, graph: CodeGraph, changed: set[str]) -> CodeGraph:
-        """`graph` with the changed files parsed again (a file that fails stays as it was)."""
-        from tldr.graph import CodeGraph, update_graph
+    def _records(self, graph: CodeGraph, changed: set[str]) -> dict[str, FileRecord | None]:
+        """The changed files parsed again: a file that fails stays as it was; one gone is None."""
         from tldr.graph.build import record_from_disk
 
         records = {}
@@ -139,9 +164,14 @@ class GraphCache:
             except Exception as exc:  # a file that cannot be parsed must not stop queries
                 logger.warning("code graph: cannot parse %s: %s", path, exc)
         known = {record.path for record in graph.graph.files}
-        records = {path: record for path, record in records.items()
-                   if record is not None or path in known}
-        if not records:
-            return graph
-        updated = update_graph(graph.graph, records, build_id=graph.graph.build_id).graph
-        return CodeGraph(updated, root=graph.root, source=graph.source)
+        return {path: record for path, record in records.items()
+                if record is not None or path in known}
+
+
+def _updated(stored: GraphFile, records: dict[str, FileRecord | None], root: Path | None,
+             source: str) -> CodeGraph:
+    """The graph of `stored` with `records` applied (`tldr.graph.update_graph`), indexed."""
+    from tldr.graph import CodeGraph, update_graph
+
+    update = update_graph(stored, records, build_id=stored.build_id)
+    return CodeGraph(update.graph, root=root, source=source, symbols=update.symbols)

@@ -100,12 +100,17 @@ def build_graph(files: list[FileRecord], *, build_id: str = "") -> GraphFile:
 
 
 class GraphUpdate:
-    """What `update_graph` did: files re-resolved, of how many."""
+    """What `update_graph` did: the new graph, files re-resolved, the symbols it resolved with."""
 
-    def __init__(self, graph: GraphFile, reresolved: int) -> None:
-        """Record the new graph and how many files were resolved again."""
+    def __init__(self, graph: GraphFile, reresolved: int, symbols: Symbols) -> None:
+        """Record the new graph, how many files were resolved again, and its symbol table.
+
+        The table is the new graph's own: a `CodeGraph` of it takes this one
+        rather than building a second (`CodeGraph(update.graph, symbols=...)`).
+        """
         self.graph = graph
         self.reresolved = reresolved
+        self.symbols = symbols
 
 
 def _defined_names(record: FileRecord | None) -> set[str]:
@@ -188,7 +193,7 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
         edges, used = _resolve(files, range(len(files)), symbols)
         return GraphUpdate(GraphFile(build_id=build_id, files=files,
                                      edges=[edges[i] for i in range(len(files))],
-                                     resolvers=used), len(files))
+                                     resolvers=used), len(files), symbols)
     old_symbols_offsets = _offsets(previous.files)
     new_offsets = {f.path: symbols.offsets[i] for i, f in enumerate(files)}
     old_files_of = _file_starts(previous.files, old_symbols_offsets)
@@ -211,7 +216,7 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
     resolvers.update(used)
     graph = GraphFile(build_id=build_id, files=files,
                       edges=[kept[i] for i in range(len(files))], resolvers=resolvers)
-    return GraphUpdate(graph, len(redo))
+    return GraphUpdate(graph, len(redo), symbols)
 
 
 def _offsets(files: list[FileRecord]) -> list[int]:
@@ -228,7 +233,12 @@ def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int,
 
 def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[FileRecord],
            new_offsets: dict[str, int], changed: set[str]) -> list[Edge] | None:
-    """Edges with targets renumbered for the new file order; None if one pointed into a change."""
+    """Edges with targets renumbered for the new file order; None if one pointed into a change.
+
+    An edge whose targets keep their ids is kept itself, and the list when
+    all are (a body edit renumbers nothing): a live update in the daemon
+    then holds no second copy of the unchanged files' edges.
+    """
     import bisect
 
     result = []
@@ -242,8 +252,8 @@ def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[Fil
             if path in changed or path not in new_offsets:
                 return None
             targets.append(new_offsets[path] + target - start)
-        result.append(Edge(edge.site, edge.kind, targets))
-    return result
+        result.append(edge if targets == edge.targets else Edge(edge.site, edge.kind, targets))
+    return edges if all(new is old for new, old in zip(result, edges, strict=True)) else result
 
 
 def records_from_tree(root: Path) -> list[FileRecord]:

@@ -50,7 +50,7 @@ RESOLVED_KINDS = frozenset({EXACT, VIA_IMPORT, VIA_SELF, VIA_RECEIVER_TYPE, CONS
 """Edge kinds that name one definition (or a constructor and its class)."""
 
 
-class Def(msgspec.Struct, array_like=True, frozen=True):
+class Def(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One definition of a file: function, method, class or the module itself.
 
     `parent` is the index (in the same file) of the enclosing definition;
@@ -69,7 +69,7 @@ class Def(msgspec.Struct, array_like=True, frozen=True):
     local_names: str = ""  # parameters and assigned names, space-separated: they shadow outer defs
 
 
-class Edge(msgspec.Struct, array_like=True, frozen=True):
+class Edge(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """The resolution of one call site: its index in the file's sites, kind, targets (ids)."""
 
     site: int

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["ImportBinding", "call_binding", "import_bindings"]
 
 
-class ImportBinding(msgspec.Struct, array_like=True, frozen=True):
+class ImportBinding(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One name an import binds in a file.
 
     `local` is the name code in the file uses (an alias, a package name,

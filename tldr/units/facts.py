@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class CallSite(msgspec.Struct, array_like=True, frozen=True):
+class CallSite(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One call: where, from which unit, the callee's last name and its receiver.
 
     `col` is the 0-based character column of `name` on `line` (1-based), so
@@ -47,7 +47,7 @@ class CallSite(msgspec.Struct, array_like=True, frozen=True):
     receiver: str = ""
 
 
-class VarType(msgspec.Struct, array_like=True, frozen=True):
+class VarType(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """A name whose type the code states or makes evident.
 
     `scope` is the unit the name lives in (a function for locals and
