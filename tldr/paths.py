@@ -289,7 +289,7 @@ def runtime_dir(*, create: bool = True) -> Path:
 
 
 def _default_runtime_dir() -> Path:
-    fast = _xdg_runtime_dir()
+    fast = _linux_runtime_dir()
     if fast is not None and len(str(fast)) <= 60:
         return fast
     import warnings
@@ -306,23 +306,53 @@ def _default_runtime_dir() -> Path:
         base = None
     # Unix socket paths are limited to ~104 bytes on macOS: prefer a short path.
     if base is None or not base.parent.is_dir() or len(str(base)) > 60:
-        import tempfile
-
-        uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
-        base = Path(tempfile.gettempdir()) / f"tldrf-{uid}"
+        base = _temp_runtime_dir()
     return base
 
 
-def _xdg_runtime_dir() -> Path | None:
-    """`$XDG_RUNTIME_DIR/tldrf` on Linux when that dir is sound, without platformdirs.
+def _temp_runtime_dir() -> Path:
+    """`tldrf-<uid>` in the temp dir, found in tempfile's order without importing it.
 
-    The common case of platformdirs' rule (an absolute `XDG_RUNTIME_DIR` that
-    is a real directory, ours, mode 0700, that no other user can replace),
-    checked here because importing platformdirs costs ~10 ms per command.
+    The first of $TMPDIR, $TEMP, $TMP, /tmp, /var/tmp, /usr/tmp that is a
+    writable directory, else the working directory.
+    """
+    uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    candidates = [os.environ.get(name, "") for name in ("TMPDIR", "TEMP", "TMP")]
+    candidates += ["/tmp", "/var/tmp", "/usr/tmp"] if os.name != "nt" else []
+    temp = next((c for c in candidates if c and os.path.isdir(c)
+                 and os.access(c, os.W_OK | os.X_OK)), os.getcwd())
+    return Path(os.path.abspath(temp)) / f"tldrf-{uid}"
+
+
+def _linux_runtime_dir() -> Path | None:
+    """The answer of platformdirs on Linux, without importing it (~10 ms per command).
+
+    `$XDG_RUNTIME_DIR/tldrf` when that dir is sound; with the variable unset,
+    `/run/user/<uid>/tldrf` when that dir is sound, else (platformdirs would
+    name `runtime-<uid>` in the temp dir, which nothing made) our temp dir.
     None means: ask platformdirs (other systems, or any doubt).
     """
-    value = os.environ.get("XDG_RUNTIME_DIR", "")
-    if not sys.platform.startswith("linux") or not os.path.isabs(value):
+    if not sys.platform.startswith("linux"):
+        return None
+    value = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+    if value:
+        return _sound_runtime_base(value)
+    run_user = _sound_runtime_base(f"/run/user/{os.getuid()}")
+    if run_user is not None:
+        return run_user
+    temp = _temp_runtime_dir()
+    if os.path.lexists(temp.parent / f"runtime-{os.getuid()}"):
+        return None
+    return temp
+
+
+def _sound_runtime_base(value: str) -> Path | None:
+    """`value/tldrf` when `value` is platformdirs' idea of a sound runtime dir.
+
+    An absolute real directory, ours, mode 0700, that no other user can
+    replace (below a world-writable dir, each level must be root's or ours).
+    """
+    if not os.path.isabs(value):
         return None
     path = os.path.normpath(value)
     try:
@@ -337,7 +367,7 @@ def _xdg_runtime_dir() -> Path | None:
             if parent == os.path.dirname(parent):
                 break
             parent = os.path.dirname(parent)
-        shared = False  # below a world-writable dir, each level must be root's or ours
+        shared = False
         for parent in reversed(parents):
             if shared and os.lstat(parent).st_uid not in (0, os.geteuid()):
                 return None

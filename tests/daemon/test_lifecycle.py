@@ -193,12 +193,29 @@ def test_xdg_runtime_dir_fast_path_agrees_with_platformdirs(
     xdg.mkdir(mode=0o700)
     xdg.chmod(0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(xdg))
-    fast = paths._xdg_runtime_dir()
+    fast = paths._linux_runtime_dir()
     if fast is None:  # tmp_path below a world-writable dir: platformdirs decides
         pytest.skip("tmp_path is under a world-writable directory")
     assert fast == Path(platformdirs.user_runtime_dir("tldrf", appauthor=False,
                                                       ensure_exists=False))
     xdg.chmod(0o755)
-    assert paths._xdg_runtime_dir() is None
+    assert paths._linux_runtime_dir() is None
     monkeypatch.setenv("XDG_RUNTIME_DIR", "relative")
-    assert paths._xdg_runtime_dir() is None
+    assert paths._linux_runtime_dir() is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fast path is Linux's")
+def test_runtime_dir_without_xdg_agrees_with_platformdirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No XDG_RUNTIME_DIR (CI, containers): the same dir as asking platformdirs."""
+    from tldr import paths
+
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    fast = paths._linux_runtime_dir()
+    assert fast is not None
+    monkeypatch.setattr(paths, "_linux_runtime_dir", lambda: None)
+    assert paths._default_runtime_dir() == fast
+    if not str(fast).startswith("/run/user/"):
+        assert fast == tmp_path / f"tldrf-{os.getuid()}"
