@@ -27,6 +27,7 @@ from tldr.graph.model import (
 from tldr.graph.returns import return_type
 from tldr.graph.scopes import FileScope, ImportResolver
 from tldr.graph.symbols import CLASS_KINDS, FUNCTION_KINDS, Symbols
+from tldr.units.bindings import ImportBinding
 
 __all__ = ["BUILTIN_RESOLVER_ID", "MAX_CANDIDATES", "Tier1Resolver"]
 
@@ -138,6 +139,8 @@ class Tier1Resolver(ImportResolver):
             if found:
                 return self._maybe_constructor(VIA_IMPORT, found)
             return UNRESOLVED, []
+        if self._library(scope, caller, receiver):
+            return UNRESOLVED, []  # a library's function, or a method of a library's value
         return self._unknown(language, name, methods=True)
 
     # -- bare names -----------------------------------------------------------
@@ -240,12 +243,68 @@ class Tier1Resolver(ImportResolver):
                 return CONSTRUCTOR, [class_id, *targets]
         return CONSTRUCTOR, [class_id]
 
+    # -- libraries ------------------------------------------------------------
+
+    def _library(self, scope: FileScope, caller: int, receiver: str) -> bool:
+        """Whether `receiver` is a library: its first name is imported, from no project file.
+
+        No project definition is then called, whichever shares the name
+        (`require.Error`, `np.array`, `Assert.assertEquals`). A parameter, local or
+        nested definition of that name is not the import; past the imported name only
+        a module's attributes count (`np.linalg`): an imported object's (`g.user`) may
+        hold a project value.
+        """
+        parts = _dotted(receiver).split(".")
+        if not all(_IDENT.fullmatch(part) for part in parts):
+            return False
+        if self._shadowed(scope, caller, parts[0]):
+            return False
+        cut = len(parts)
+        while cut and ".".join(parts[:cut]) not in scope.bindings:  # Python `import os.path`
+            cut -= 1
+        bindings = (scope.bindings[".".join(parts[:cut])] if cut
+                    else self._implicit_import(scope, receiver))
+        if not bindings:
+            return False
+        if cut < len(parts) and any(b.symbol not in ("", "*") for b in bindings):
+            return False
+        return not any(self.binding_files(scope.index, b) for b in bindings)
+
+    @staticmethod
+    def _implicit_import(scope: FileScope, receiver: str) -> list[ImportBinding]:
+        """The module Erlang's `m:f()` names with no import statement (`m` an atom, lowercase)."""
+        if scope.record.language == "erlang" and receiver[:1].islower():
+            return [ImportBinding(receiver, receiver, "", 0)]
+        return []
+
+    def _shadowed(self, scope: FileScope, caller: int, name: str) -> bool:
+        """Whether scoping finds `name` before the file's imports.
+
+        That is a definition nested in the caller's chain, a parameter or local, or
+        (where a bare name may mean `this.name`) a field or member of an enclosing class.
+        """
+        symbols = self.symbols
+        for gid in symbols.ancestors(caller):
+            definition = symbols.defs[gid]
+            if definition.kind in CLASS_KINDS:
+                if scope.record.language in _IMPLICIT_THIS and (
+                        (gid, name) in scope.types or self._member(gid, name)):
+                    return True
+                continue  # a Python or JS class body is not a scope of its methods
+            if name in symbols.children.get(gid, {}):
+                return True
+            if definition.kind != "module" and (  # `const fs = require('fs')` types the import
+                    (gid, name) in scope.types
+                    or (definition.local_names and name in self._locals(gid))):
+                return True
+        return False
+
     # -- receivers ------------------------------------------------------------
 
     def _receiver(self, scope: FileScope, caller: int, receiver: str) -> tuple[str, list[int]]:
         """What a receiver text denotes: ("class", [id]), ("module", files) or ("", [])."""
         language = scope.record.language
-        receiver = receiver.replace("::", ".").replace("->", ".").replace("?.", ".")
+        receiver = _dotted(receiver)
         if language in _MODULE_RECEIVERS:
             files = self._module_receiver(scope, receiver)
             if files:
@@ -407,3 +466,8 @@ class Tier1Resolver(ImportResolver):
             if owner is not None and class_id in self._class_bases(owner):
                 found.append(gid)
         return found
+
+
+def _dotted(receiver: str) -> str:
+    """A receiver with every language's member separator written as `.`."""
+    return receiver.replace("::", ".").replace("->", ".").replace("?.", ".")
