@@ -1,7 +1,9 @@
-"""chromadb and milvus against the contract kit, on real engines (no mocks).
+"""The engine backends (chromadb, milvus, qdrant) on real engines (no mocks).
 
 ChromaDB runs embedded and as a real `chroma run` server on 127.0.0.1;
-Milvus runs as Milvus Lite from a temp file.
+Milvus runs as Milvus Lite from a temp file; Qdrant runs embedded (local
+mode; its contract class is in test_contract.py). No Qdrant server can be
+installed here, so its `url` path is not exercised.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class TestMilvusLiteContract(VectorStoreContract):
         yield from backend_store("milvus", tmp_path)
 
 
-@pytest.mark.parametrize("backend", ["chromadb", "milvus"])
+@pytest.mark.parametrize("backend", ["chromadb", "milvus", "qdrant"])
 def test_orphan_temp_collection_is_never_listed_and_is_dropped(
     backend: str, tmp_path: Path
 ) -> None:
@@ -94,7 +96,7 @@ def test_server_scopes_and_shared_names(tmp_path: Path, chroma_server: ChromaSer
         cls(store_dir=tmp_path, settings={"shared_index": "../x"})
 
 
-@pytest.mark.parametrize("backend", ["chromadb", "milvus"])
+@pytest.mark.parametrize("backend", ["chromadb", "milvus", "qdrant"])
 def test_blobs_and_commit_records(backend: str, tmp_path: Path) -> None:
     """Blobs round-trip across chunks; the newest commit record wins; pruning keeps N."""
     store = next(backend_store(backend, tmp_path, shared_index="team"))
@@ -125,10 +127,11 @@ def test_unavailable_reason_names_the_extra() -> None:
         sys.modules["chromadb"] = None  # find_spec raises ValueError for a None module
         import importlib.util
         real = importlib.util.find_spec
-        importlib.util.find_spec = lambda name, *a: None if name in ("chromadb", "pymilvus") \
-            else real(name, *a)
+        importlib.util.find_spec = lambda name, *a: None if name in (
+            "chromadb", "pymilvus", "qdrant_client") else real(name, *a)
         from tldr.vector_store import get_backend
-        for backend, extra in (("chromadb", "chromadb"), ("milvus", "milvus")):
+        for backend, extra in (("chromadb", "chromadb"), ("milvus", "milvus"),
+                               ("qdrant", "qdrant")):
             ok, reason = get_backend(backend).is_available()
             assert not ok and f"pip install 'tldrf[{extra}]'" in reason, reason
         """

@@ -39,14 +39,7 @@ def _pymilvus() -> Any:
     return pymilvus
 
 
-def _close(client: Any) -> None:
-    try:
-        client.close()
-    except Exception:
-        pass
-
-
-_clients = ClientCache(_close)
+_clients = ClientCache()
 
 
 def _to_int64(keys: KeyArray) -> Any:

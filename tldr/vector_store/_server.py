@@ -68,6 +68,15 @@ SHARED_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 
+
+def _close_quietly(client: Any) -> None:
+    """`client.close()`, best effort (at exit the engine may be half torn down)."""
+    try:
+        client.close()
+    except Exception:
+        pass
+
+
 class ClientCache:
     """One engine client per address in this process, closed when its last store lets go.
 
@@ -77,8 +86,8 @@ class ClientCache:
     loaded build while a follower installs the next one), so users are counted.
     """
 
-    def __init__(self, close: Callable[[Any], None]) -> None:
-        self._close = close
+    def __init__(self, close: Callable[[Any], None] | None = None) -> None:
+        self._close = close or _close_quietly
         self._clients: dict[str, Any] = {}
         self._users: dict[str, set[int]] = {}
         self._lock = threading.Lock()
