@@ -259,3 +259,16 @@ def test_embedded_qdrant_held_by_another_process_is_one_line(tmp_path: Path) -> 
         holder.communicate(timeout=30)
     store.list_locations()  # the holder exited: the folder is free
     store.close()
+
+
+def test_milvus_names_spell_dashes_as_underscores(tmp_path: Path) -> None:
+    """Milvus accepts only letters, digits and `_` in collection names (its server, and
+    the C++ Milvus Lite 2.x, refuse a build id's `-`); the build id is still read back."""
+    from tldr.semantic.storage import build_id_of
+
+    store = get_backend("milvus")(store_dir=tmp_path, settings={"shared_index": "team-a"})
+    location = store.location_for("20240101T000000Z-0000abcd")
+    assert "-" not in location and build_id_of(location) == "20240101T000000Z-0000abcd"
+    assert "-" not in store._blob_collection()  # type: ignore[attr-defined]
+    assert store._is_build(location)  # type: ignore[attr-defined]
+    assert store._is_build(location.replace("Z_", "Z-"))  # type: ignore[attr-defined]  # built before

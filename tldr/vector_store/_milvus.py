@@ -57,6 +57,7 @@ class MilvusVectorStore(ServerVectorStore):
 
     backend_id: ClassVar[str] = "milvus"
     engine: ClassVar[str] = "milvus"
+    dashes_in_names: ClassVar[bool] = False
     backend_metric: ClassVar[str] = "COSINE"
     score_transform: ClassVar[str] = "identity"
     display_name: ClassVar[str] = "Milvus (Milvus Lite file or server)"
