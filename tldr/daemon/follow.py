@@ -9,8 +9,9 @@ check, an `index` request) are follows too, run by `Follower.follow_sync`,
 so every follow of the daemon shares one bound and one outage record. A
 `followed` build is loaded and announced as after a local build
 (`index.updated`). A failure (the engine down) is logged once per outage,
-in one line, shown by `status`, and retried on the next tick; the daemon
-keeps serving the build it has. A follow that has not ended after
+in one line, shown by `status`, and retried on the next tick (a failed job
+also by the scheduler's backoff, silently); the daemon keeps serving the
+build it has. A follow that has not ended after
 `RebuildPolicy.follow_timeout_s` (an engine that accepts the connection and
 never answers: chromadb's HTTP client waits forever) fails, freeing the
 build thread; it is left to end by itself, and no other follow starts
@@ -141,7 +142,8 @@ class Follower:
                         report.units, report.seconds)
         searcher = self.searchers.searcher
         served = searcher.build.metadata.vector_store.build_id if searcher is not None else None
-        if followed or served != report.build_id:  # an overdue follow may have ended late
+        # An overdue follow that ended late may have committed a build unloaded.
+        if followed or (searcher is not None and served != report.build_id):
             try:
                 await self.searchers.reload_committed()
             except TldrError as exc:
@@ -227,8 +229,7 @@ class Follower:
     def _failed(self, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if self._last_error is None:  # once per outage
-            retry = f"every {self.interval_s:g}s" if self.interval_s > 0 else "with backoff"
-            logger.warning("cannot follow the shared index (retrying %s): %s", retry, message,
+            logger.warning("cannot follow the shared index (retrying): %s", message,
                            exc_info=not isinstance(exc, TldrError))
         self._last_error = message
         self._last_at = time.time()

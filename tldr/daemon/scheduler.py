@@ -334,8 +334,7 @@ class BuildScheduler:
         self._failures += 1
         self.counts["build_failures"] += 1
         backoff = min(_MAX_BACKOFF_S, 2.0 ** (self._failures - 1))
-        # A failed follow was logged by the follower, once per outage; its
-        # periodic check retries it (with no periodic check, the backoff does).
+        # A failed follow was logged by the follower, once per outage.
         follow = False
         if isinstance(exc, FollowFailed) and isinstance(exc.__cause__, Exception):
             exc, follow = exc.__cause__, True
@@ -345,8 +344,7 @@ class BuildScheduler:
             if not waiter.done():
                 waiter.set_exception(exc)
         explicit = job.settings is not None
-        retry = (not explicit or job.self_triggered) and not (
-            follow and self.follower is not None and self.follower.interval_s > 0)
+        retry = not explicit or job.self_triggered
         if not follow:
             logger.error("build failed (%s)%s", self._last_error,
                          f"; retrying in {backoff:.0f}s" if retry else
