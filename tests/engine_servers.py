@@ -1,4 +1,9 @@
-"""Real engine servers for tests: `chroma run` on loopback, started and stopped here."""
+"""Real engine servers for tests: `chroma run` on loopback, started and stopped here.
+
+Also a silent peer: a loopback socket that accepts connections and never
+answers, as a hung engine server does (not a mock of an engine: no engine
+protocol is spoken at all).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 __all__ = [
     "ChromaServer",
+    "SilentPeer",
     "chroma_command",
     "clone_with_backend",
     "free_port",
@@ -115,6 +122,56 @@ class ChromaServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.process = None
+
+
+class SilentPeer:
+    """Accepts TCP connections on 127.0.0.1 and never reads or writes; `close()` hangs up."""
+
+    _ACCEPT_POLL_S = 0.1
+    _MAX_CONNECTIONS = 64
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(self._ACCEPT_POLL_S)
+        self.port = int(self._listener.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="silent-peer", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The peer's URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def connections(self) -> int:
+        """How many connections it has accepted."""
+        return len(self._held)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set() and len(self._held) < self._MAX_CONNECTIONS:
+            try:
+                connection, _address = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._held.append(connection)
+
+    def close(self) -> None:
+        """Stop accepting and close every connection (a client blocked on one sees EOF)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+    def __enter__(self) -> SilentPeer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 _FIXTURES = Path(__file__).resolve().parent / "fixtures" / "projects"

@@ -170,6 +170,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             parse=_number(0, integer=True)),
     Setting("TLDR_FOLLOW_INTERVAL", 30.0, "seconds between a follower daemon's checks for a "
             "newer build of its shared index; 0 = never", parse=_number(0), shown_default="30"),
+    Setting("TLDR_FOLLOW_TIMEOUT", 120.0, "seconds one follow of a shared index may take "
+            "before the daemon gives up on a silent engine (it retries on the next check)",
+            parse=_number(0.001), shown_default="120"),
     Setting("TLDR_IDLE_TIMEOUT", 1800.0, "seconds without requests before the daemon exits; "
             "0 = never", parse=_number(0), shown_default="1800"),
     Setting("TLDR_WORKER_IDLE_TIMEOUT", 120.0, "seconds without a build before the build "

@@ -1,7 +1,8 @@
 """A follower's daemon follows its shared index by itself (issue 23 item 4).
 
-In-process daemons on real engines: Milvus Lite (a file, no server) and a
-real `chroma run` that is stopped to take the engine down.
+In-process daemons on real engines: Milvus Lite (a file, no server), a real
+`chroma run` that is stopped to take the engine down, a port nobody listens
+on, and a silent peer (accepts, never answers) for a hung engine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from daemon_helpers import RawClient, running_daemon, wait_for
-from engine_servers import ChromaServer, clone_with_backend, write_markers
+from engine_servers import ChromaServer, SilentPeer, clone_with_backend, free_port, write_markers
 
 from tldr.cli.daemon import _format_status
 from tldr.daemon.runner import Daemon
@@ -122,3 +123,58 @@ async def test_engine_down_keeps_serving_and_says_so(tmp_path: Path, chroma: Chr
         assert len(lines) == 1 and "FAILED" in lines[0], text
         assert _served(daemon) == first
         await client.close()
+
+
+def _follow_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What the daemon logged at WARNING or above."""
+    return [r for r in caplog.records
+            if r.name.startswith("tldr.daemon") and r.levelno >= logging.WARNING]
+
+
+async def test_startup_follow_failure_is_one_warning_per_outage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The engine is down from the start: the startup follow, its retry and every check
+    after them fail, and the log has one line for all of them."""
+    monkeypatch.setenv("TLDR_FOLLOW_INTERVAL", "0.1")
+    caplog.set_level(logging.WARNING)
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    reader = clone_with_backend(tmp_path, "dev", "chromadb", url=down, shared_index="team")
+    async with running_daemon(reader, watch=False, build_in_worker=False) as daemon:
+        follower = daemon.service.follower
+        await wait_for(lambda: daemon.service.counts["build_failures"] >= 2
+                       and follower.ticks >= 4, timeout=30)
+        records = _follow_records(caplog)
+        assert len(records) == 1, [r.getMessage() for r in records]
+        assert "cannot follow the shared index" in records[0].getMessage()
+        assert "not reachable" in str(follower.snapshot().last_error)
+        assert "not reachable" in str(daemon.service.scheduler.snapshot().last_error)
+
+
+async def test_silent_engine_times_out_and_frees_the_build_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An engine that accepts the connection and never answers: each follow gives up
+    after TLDR_FOLLOW_TIMEOUT, the build thread is free, one warning for the outage."""
+    monkeypatch.setenv("TLDR_FOLLOW_INTERVAL", "0.1")
+    monkeypatch.setenv("TLDR_FOLLOW_TIMEOUT", "0.5")
+    caplog.set_level(logging.WARNING)
+    with SilentPeer() as silent:
+        reader = clone_with_backend(tmp_path, "dev", "chromadb", url=silent.url,
+                                    shared_index="team")
+        async with running_daemon(reader, watch=False, build_in_worker=False) as daemon:
+            follower = daemon.service.follower
+            await wait_for(lambda: follower.snapshot().last_error is not None, timeout=10)
+            assert "did not answer within 0.5s" in str(follower.snapshot().last_error)
+            assert silent.connections >= 1
+            free = daemon.service.scheduler.in_build_thread(lambda: "free")
+            assert await asyncio.wait_for(free, timeout=5) == "free"
+            ticks = follower.ticks
+            await wait_for(lambda: follower.ticks >= ticks + 3, timeout=10)
+            assert silent.connections == 1  # no second follow while the first still waits
+            assert len(_follow_records(caplog)) == 1
+            assert "TLDR_FOLLOW_TIMEOUT" in daemon.service.status()["follow"]["last_error"]
+            silent.close()  # the waiting follow sees EOF and ends; the next one is refused
+            await wait_for(lambda: "not reachable" in str(follower.snapshot().last_error),
+                           timeout=10)
+            assert len(_follow_records(caplog)) == 1  # still the same outage

@@ -1,6 +1,7 @@
 """Project builds on real engines: a shared index followed by readers, a server that dies.
 
-A real `chroma run` on 127.0.0.1 (no mocks); Milvus Lite from a temp file.
+A real `chroma run` on 127.0.0.1 (no mocks); Milvus Lite from a temp file;
+Qdrant embedded (local mode) in a temp folder.
 """
 
 from __future__ import annotations
@@ -222,3 +223,53 @@ def test_milvus_shared_index_publish_and_follow(tmp_path: Path) -> None:
         assert dense.rows and not dense.warnings
         assert searcher.search(f"marker_{generation}", k=1)[0]["name"] == f"marker_{generation}"
     assert build_semantic_index(reader).status == "up_to_date"
+
+
+def _qdrant_publish(root: str, generation: int, out: str) -> None:
+    write_markers(Path(root), generation)
+    report = build_semantic_index(root)
+    assert report.status in ("built", "updated"), report.status
+    Path(out).write_text(report.build_id)
+
+
+def _qdrant_follow(root: str, generation: int, out: str) -> None:
+    report = build_semantic_index(root)  # a follower's index = follow
+    searcher = Searcher(root)
+    build = searcher.build
+    assert build.metadata.vector_store.build_id == report.build_id
+    assert build.vector_index._name.endswith(report.build_id)
+    assert set(build.vector_index.keys().tolist()) == set(build.sorted_keys.tolist())
+    dense = searcher.run(f"marker number {generation}", k=3, mode="dense")
+    assert dense.rows and not dense.warnings
+    assert searcher.search(f"marker_{generation}", k=1)[0]["name"] == f"marker_{generation}"
+    assert build_semantic_index(root).status == "up_to_date"
+    Path(out).write_text(json.dumps([report.status, report.build_id]))
+
+
+def test_qdrant_embedded_publish_and_follow_across_processes(tmp_path: Path) -> None:
+    """Qdrant's local mode: a publisher process, then a follower process, twice.
+
+    Local mode admits one process per folder at a time, so each runs after
+    the other has exited (closing its client); the server path, untested
+    here, uses the same calls.
+    """
+    if not get_backend("qdrant").is_available()[0]:
+        pytest.skip("qdrant-client is not installed: pip install 'tldrf[qdrant]'")
+    common = {"path": str(tmp_path / "team-qdrant"), "shared_index": "team"}
+    publisher = clone_with_backend(tmp_path, "ci", "qdrant", shared_role="publish", **common)
+    reader = clone_with_backend(tmp_path, "dev", "qdrant", **common)
+    published: list[str] = []
+    for generation in range(2):
+        out, seen = tmp_path / f"published-{generation}", tmp_path / f"followed-{generation}"
+        run_in_processes(_qdrant_publish, [(str(publisher), generation, str(out))], timeout=300)
+        run_in_processes(_qdrant_follow, [(str(reader), generation, str(seen))], timeout=300)
+        published.append(out.read_text())
+        assert json.loads(seen.read_text()) == ["followed", published[-1]]
+    assert published[0] != published[1]
+    store = get_backend("qdrant")(store_dir=tmp_path, settings=common)
+    try:
+        assert len(store.commits()) == 2  # type: ignore[attr-defined]
+        assert store.list_locations() == sorted(  # both builds kept (GC keeps 3)
+            store.location_for(build_id) for build_id in published)
+    finally:
+        store.close()

@@ -34,6 +34,7 @@ from tldr.daemon.builder import (
     lower_thread_priority,
 )
 from tldr.daemon.coverage import DenseCoverage
+from tldr.daemon.follow import Follower, FollowFailed, as_summary
 from tldr.daemon.searchers import SearcherCache, settings_of
 from tldr.paths import IndexPaths
 from tldr.settings import setting
@@ -109,20 +110,27 @@ class RebuildPolicy(NamedTuple):
     Every build the daemon starts by itself keeps the model, languages and
     backend recorded in `metadata.json` (`BuildScheduler._recorded_settings`).
     A follower of a shared index checks for a newer published build every
-    `follow_interval_s` (0: never; `follow.Follower`).
+    `follow_interval_s` (0: never; `follow.Follower`); one follow that takes
+    longer than `follow_timeout_s` (a silent engine) fails and frees the
+    build thread.
     """
 
     debounce_s: float
     max_wait_factor: float = 5.0
     follow_interval_s: float = 30.0
+    follow_timeout_s: float = 120.0
 
     @classmethod
     def from_settings(cls, debounce_ms: int | None = None,
                       follow_interval_s: float | None = None) -> RebuildPolicy:
-        """The policy of `TLDR_DEBOUNCE_MS` and `TLDR_FOLLOW_INTERVAL` (or the arguments)."""
+        """The policy of `TLDR_DEBOUNCE_MS`, `TLDR_FOLLOW_INTERVAL` and `TLDR_FOLLOW_TIMEOUT`.
+
+        The arguments, when given, win over the variables.
+        """
         chosen = setting("TLDR_DEBOUNCE_MS") if debounce_ms is None else debounce_ms
         follow = setting("TLDR_FOLLOW_INTERVAL") if follow_interval_s is None else follow_interval_s
-        return cls(debounce_s=chosen / 1000, follow_interval_s=float(follow))
+        return cls(debounce_s=chosen / 1000, follow_interval_s=float(follow),
+                   follow_timeout_s=float(setting("TLDR_FOLLOW_TIMEOUT")))
 
     @property
     def watch_group_ms(self) -> int:
@@ -168,6 +176,9 @@ class BuildScheduler:
         self._changed_paths = 0
         self.coverage = DenseCoverage()
         self._background: set[asyncio.Task[None]] = set()
+        #: Set by the service: on a follower's index a job (startup, an `index`
+        #: request without settings) is a follow, run and logged by it.
+        self.follower: Follower | None = None
 
     # lifecycle ---------------------------------------------------------------
 
@@ -323,6 +334,10 @@ class BuildScheduler:
         self._failures += 1
         self.counts["build_failures"] += 1
         backoff = min(_MAX_BACKOFF_S, 2.0 ** (self._failures - 1))
+        # A failed follow was logged by the follower, once per outage.
+        follow = False
+        if isinstance(exc, FollowFailed) and isinstance(exc.__cause__, Exception):
+            exc, follow = exc.__cause__, True
         self._last_error = f"{type(exc).__name__}: {exc}"
         self._progress = None
         for waiter in job.waiters:
@@ -330,10 +345,11 @@ class BuildScheduler:
                 waiter.set_exception(exc)
         explicit = job.settings is not None
         retry = not explicit or job.self_triggered
-        logger.error("build failed (%s)%s", self._last_error,
-                     f"; retrying in {backoff:.0f}s" if retry else
-                     "; the settings recorded in the index stay",
-                     exc_info=not isinstance(exc, TldrError))
+        if not follow:
+            logger.error("build failed (%s)%s", self._last_error,
+                         f"; retrying in {backoff:.0f}s" if retry else
+                         "; the settings recorded in the index stay",
+                         exc_info=not isinstance(exc, TldrError))
         self.broadcast("build.failed", {"error": self._last_error,
                                         "retry_in_s": backoff if retry else None,
                                         "failures": self._failures})
@@ -366,6 +382,10 @@ class BuildScheduler:
                 waiter.set_result(answer)
 
     def _build_sync(self, job: _Job, loop: asyncio.AbstractEventLoop) -> Any:
+        if self.follower is not None and job.settings is None:
+            followed = self.follower.follow_sync()
+            if followed is not None:
+                return as_summary(followed)
         settings = job.settings if job.settings is not None else self._recorded_settings()
         if job.touch_dirty:
             self.paths.semantic_dir.mkdir(parents=True, exist_ok=True)

@@ -72,8 +72,9 @@ class Service:
             broadcast=broadcast, counts=self.counts, build_in_worker=build_in_worker,
         )
         self.follower = Follower(self.paths, interval_s=policy.follow_interval_s,
-                                 scheduler=self.scheduler, searchers=self.searchers,
-                                 broadcast=broadcast)
+                                 timeout_s=policy.follow_timeout_s, scheduler=self.scheduler,
+                                 searchers=self.searchers, broadcast=broadcast)
+        self.scheduler.follower = self.follower
         # The graph's own changes are in the committed build once no build is due.
         self.graphs = GraphCache(self.paths, pool=self._search_pool,
                                  settled=lambda: self.scheduler.idle)

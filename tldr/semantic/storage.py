@@ -65,7 +65,8 @@ still open its files). A third kept build cost as much disk as the active
 one and served no reader (specs/019-compact-index.md)."""
 _CHUNK = 1 << 20
 _TEXT_HASH_BYTES = 16  # tldr.semantic.text.text_hash: 32 hex digits
-_BUILD_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+#: A build id in a name; `_` for its `-` where an engine refuses `-` (Milvus).
+_BUILD_ID = re.compile(r"(\d{8}T\d{6}Z)[-_]([0-9a-f]{8})")
 
 
 class ProjectSignature(msgspec.Struct):
@@ -245,7 +246,7 @@ def new_build_id() -> str:
 def build_id_of(name: str) -> str | None:
     """The build id embedded in a versioned file or collection name."""
     match = _BUILD_ID.search(name)
-    return match.group(0) if match else None
+    return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
 def read_metadata(paths: IndexPaths) -> Metadata | None:

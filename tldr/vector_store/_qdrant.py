@@ -1,60 +1,36 @@
-"""The `qdrant` backend (extra `[qdrant]`): one collection per index version.
+"""The `qdrant` backend (extra `[qdrant]`): one Qdrant collection per index version.
 
-By default the client runs embedded (`QdrantClient(path=...)` on
-`store_dir/"qdrant"`); set `url` to use a server (collection names then also
-carry a hash of `store_dir`, so projects sharing a server never see each
-other's). Embedded mode locks its folder, so one client per folder per process
-is cached here; two processes cannot share a folder (use a server for that).
-
-A location is an alias `<prefix><build_id>`; `save` uploads into a fresh
-collection `<location>__tmp_<hex>` and then creates the alias, so a location
-exists only once complete. Indexes made by `create()` or `copy()` are
-in-memory numpy indexes until saved; opened locations are read-only.
-Embedded mode commits every point to SQLite separately (about 100 points/s on
-a disk with real fsync), so it suits small projects and tests; use a server
-for large ones.
+Embedded by default (qdrant-client's local mode, `QdrantClient(path=...)` on
+`path` or `store_dir/"qdrant"`; it locks its folder: one process at a time)
+or a server (`url`, an optional API key read from the variable `api_key_env`
+names). Naming, the atomic save and the shared-index blobs are
+`tldr.vector_store._server`'s. Qdrant has no rename: a build is uploaded
+into `<location>__tmp_<hex>` and then given the alias `<location>`, one
+atomic alias operation. `_names` lists aliases and the collections no alias
+points at, so a temp collection behind its alias is a build and one without
+is an orphan a later save drops. Embedded mode commits every point to
+SQLite separately (about 100 points/s on a disk with real fsync): it suits
+small projects and tests; use a server for large ones.
 """
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import os
-import re
-import secrets
-import threading
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tldr._exceptions import BackendError, BackendUnavailableError, ConfigError, IndexCorruptError
-from tldr.vector_store._exact import ExactIndex
-from tldr.vector_store.base import VectorIndex, VectorStore, as_query
+from tldr._exceptions import BackendUnavailableError, ConfigError
+from tldr.vector_store._server import SHARED_SETTINGS, BlobRow, ClientCache, ServerVectorStore
 
 if TYPE_CHECKING:
     from tldr.vector_store.base import FloatArray, KeyArray
 
-__all__ = ["QdrantCollectionIndex", "QdrantVectorStore"]
+__all__ = ["QdrantVectorStore"]
 
 _INSTALL = "pip install 'tldrf[qdrant]'"
-_TMP_MARKER = "__tmp_"
 _BATCH = 1024
-_clients: dict[str, Any] = {}
-_clients_lock = threading.Lock()
-
-
-def _close_all_clients() -> None:
-    """Close cached clients before interpreter teardown (their __del__ fails late)."""
-    with _clients_lock:
-        clients = list(_clients.values())
-        _clients.clear()
-    for client in clients:
-        try:
-            client.close()
-        except Exception:
-            pass
-
-
-atexit.register(_close_all_clients)
+_BLOB_VECTOR = [1.0, 0.0]  # a point needs a vector; blobs are found by their payload
 
 
 def _qdrant() -> Any:
@@ -67,82 +43,19 @@ def _qdrant() -> Any:
     return qdrant_client
 
 
-class QdrantCollectionIndex(VectorIndex):
-    """A saved (read-only) collection; `copy()` gives a writable in-memory index."""
-
-    writable = False
-
-    def __init__(self, client: Any, location: str, *, dimension: int) -> None:
-        self._client = client
-        self._location = location
-        self._dimension = dimension
-
-    @property
-    def dimension(self) -> int:
-        """The vector dimension."""
-        return self._dimension
-
-    def __len__(self) -> int:
-        return int(self._client.count(self._location, exact=True).count)
-
-    def add(self, keys: KeyArray, vectors: FloatArray) -> None:
-        """Refuse: a saved collection is immutable."""
-        self._check_writable()
-
-    def remove(self, keys: KeyArray) -> None:
-        """Refuse: a saved collection is immutable."""
-        self._check_writable()
-
-    def keys(self) -> KeyArray:
-        """Return every key (scrolls the collection)."""
-        import numpy as np
-
-        return np.array([key for key, _vec in self._scroll(with_vectors=False)], dtype=np.uint64)
-
-    def copy(self) -> ExactIndex:
-        """Download every point into a writable in-memory index."""
-        import numpy as np
-
-        points = list(self._scroll(with_vectors=True))
-        index = ExactIndex.empty(self._dimension)
-        if points:
-            keys = np.array([key for key, _vec in points], dtype=np.uint64)
-            index.add(keys, np.array([vec for _key, vec in points], dtype=np.float32))
-        return index
-
-    def search(self, query: FloatArray, k: int) -> tuple[KeyArray, FloatArray]:
-        """Query the collection; see `VectorIndex.search`."""
-        import numpy as np
-
-        q = as_query(query, self._dimension)
-        if k <= 0:
-            return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
-        result = self._client.query_points(self._location, query=q.tolist(), limit=k)
-        keys = np.array([int(p.id) for p in result.points], dtype=np.uint64)
-        scores = np.array([p.score for p in result.points], dtype=np.float32)
-        order = np.argsort(-scores, kind="stable")
-        return keys[order], scores[order]
-
-    def _scroll(self, *, with_vectors: bool) -> Any:
-        offset = None
-        while True:
-            points, offset = self._client.scroll(
-                self._location,
-                limit=_BATCH,
-                offset=offset,
-                with_payload=False,
-                with_vectors=with_vectors,
-            )
-            for p in points:
-                yield int(p.id), p.vector
-            if offset is None:
-                return
+_clients = ClientCache()
 
 
-class QdrantVectorStore(VectorStore):
-    """Qdrant collections, embedded (local folder) or on a server (`url`)."""
+def _point_id(row_id: str) -> str:
+    """A blob row's point id: Qdrant takes integers or UUIDs, not our row ids."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, row_id))
+
+
+class QdrantVectorStore(ServerVectorStore):
+    """Qdrant collections, embedded (a local folder) or on a server (`url`)."""
 
     backend_id: ClassVar[str] = "qdrant"
+    engine: ClassVar[str] = "qdrant"
     backend_metric: ClassVar[str] = "Cosine"
     display_name: ClassVar[str] = "Qdrant (embedded or server)"
     index_format: ClassVar[str] = "qdrant-collection-v1"
@@ -156,7 +69,13 @@ class QdrantVectorStore(VectorStore):
             "url": {
                 "type": ["string", "null"],
                 "default": None,
-                "description": "Qdrant server URL; unset = embedded in store_dir/qdrant",
+                "description": "Qdrant server URL; unset = embedded (local mode)",
+            },
+            "path": {
+                "type": ["string", "null"],
+                "default": None,
+                "description": "embedded mode's folder (one process at a time); "
+                "unset = store_dir/qdrant",
             },
             "api_key_env": {
                 "type": ["string", "null"],
@@ -164,29 +83,42 @@ class QdrantVectorStore(VectorStore):
                 "description": "name of the env var holding the API key",
             },
             "prefer_grpc": {"type": "boolean", "default": False},
-            "collection_prefix": {"type": "string", "default": "tldr_"},
+            **SHARED_SETTINGS,
         },
     }
 
     def __init__(self, *, store_dir: Path, settings: dict[str, Any] | None = None) -> None:
         super().__init__(store_dir=store_dir, settings=settings)
-        prefix = re.sub(r"[^A-Za-z0-9_-]", "_", self.settings["collection_prefix"])
-        if self.settings["url"]:
-            # A server is shared by projects: scope names to this store so that
-            # list_locations/GC never see another project's collections.
-            digest = hashlib.sha256(str(self.store_dir.resolve()).encode()).hexdigest()[:8]
-            prefix = f"{prefix}{digest}_"
-        self._prefix = prefix
         self._client_key: str | None = None
+        self._client: Any = None  # held from the cache until close(): no lookup per query
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether `url` names a server."""
+        return bool(self.settings["url"])
+
+    @property
+    def folder(self) -> Path:
+        """Embedded mode's folder."""
+        path = self.settings["path"]
+        return Path(path).expanduser().resolve() if path else (self.store_dir / "qdrant").resolve()
+
+    @property
+    def where(self) -> str:
+        """The server URL or the embedded folder, for messages."""
+        return str(self.settings["url"] or self.folder)
 
     @property
     def build_params(self) -> dict[str, Any]:
         """Where the collections live (never the API key)."""
-        return {"url": self.settings["url"], "collection_prefix": self._prefix}
+        return {"url": self.settings["url"], "path": self.settings["path"],
+                "collection_prefix": self._prefix, "shared_index": self.settings["shared_index"]}
 
     @property
     def client(self) -> Any:
-        """The (cached) `QdrantClient` for this store."""
+        """The (cached) `QdrantClient` of this store."""
+        if self._client is not None:
+            return self._client
         self.require_available()
         qdrant_client = _qdrant()
         url = self.settings["url"]
@@ -195,133 +127,133 @@ class QdrantVectorStore(VectorStore):
             api_key = os.environ.get(key_env) if key_env else None
             if key_env and not api_key:
                 raise ConfigError(f"qdrant api_key_env names {key_env}, which is not set")
-            cache_key = f"url:{url}:{key_env}:{self.settings['prefer_grpc']}"
-            make = lambda: qdrant_client.QdrantClient(  # noqa: E731
-                url=url, api_key=api_key, prefer_grpc=self.settings["prefer_grpc"]
-            )
-        else:
-            path = (self.store_dir / "qdrant").resolve()
-            cache_key = f"path:{path}"
+            key = f"url:{url}:{key_env}:{self.settings['prefer_grpc']}"
 
             def make() -> Any:
-                path.mkdir(parents=True, exist_ok=True)
-                return qdrant_client.QdrantClient(path=str(path))
+                return qdrant_client.QdrantClient(url=url, api_key=api_key,
+                                                  prefer_grpc=self.settings["prefer_grpc"])
+        else:
+            folder = self.folder
+            key = f"path:{folder}"
 
-        with _clients_lock:
-            if cache_key not in _clients:
-                try:
-                    _clients[cache_key] = make()  # type: ignore[no-untyped-call]
-                except Exception as exc:
-                    raise BackendError(f"cannot open qdrant client ({cache_key}): {exc}") from exc
-            self._client_key = cache_key
-            return _clients[cache_key]
+            def make() -> Any:
+                folder.mkdir(parents=True, exist_ok=True)
+                return qdrant_client.QdrantClient(path=str(folder))
+
+        self._client_key = key
+        self._client = _clients.get(key, self, lambda: self.guarded(make))
+        return self._client
 
     def close(self) -> None:
-        """Close and forget this store's cached client."""
-        with _clients_lock:
-            client = _clients.pop(self._client_key, None) if self._client_key else None
-        if client is not None:
-            client.close()
+        """Let go of the shared client; the last store using it closes it.
 
-    def location_for(self, build_id: str) -> str:
-        """Return the alias name `<prefix><build_id>`."""
-        self._check_build_id(build_id)
-        return f"{self._prefix}{build_id}"
+        Embedded mode then releases its folder to other processes.
+        """
+        self._client = None
+        _clients.release(self._client_key, self)
 
-    def create(self, dimension: int) -> ExactIndex:
-        """Return an empty writable in-memory index (uploaded by `save`)."""
-        return ExactIndex.empty(dimension)
-
-    def open(self, location: str, *, view: bool = False) -> VectorIndex:
-        """Open a saved collection (always read-only; `view` is accepted for symmetry)."""
-        client = self.client
-        if not self.exists(location):
-            raise IndexCorruptError(f"qdrant collection {location!r} is missing")
-        try:
-            info = client.get_collection(location)
-            dimension = int(info.config.params.vectors.size)
-        except Exception as exc:
-            raise IndexCorruptError(f"cannot read qdrant collection {location!r}: {exc}") from exc
-        return QdrantCollectionIndex(client, location, dimension=dimension)
-
-    def save(self, index: VectorIndex, location: str) -> None:
-        """Upload into a temp collection, then point the alias `location` at it."""
-        models = _qdrant().models
-        client = self.client
-        if self.exists(location):
-            raise BackendError(
-                f"qdrant location {location!r} already exists; locations are immutable"
-            )
-        self._drop_orphans()
-        source = index if isinstance(index, ExactIndex) else index.copy()
-        if not isinstance(source, ExactIndex):
-            raise BackendError(f"qdrant backend cannot save a {type(index).__name__}")
-        real = f"{location}{_TMP_MARKER}{secrets.token_hex(4)}"
-        try:
-            client.create_collection(
-                real,
-                vectors_config=models.VectorParams(
-                    size=source.dimension, distance=models.Distance.COSINE
-                ),
-            )
-            keys, matrix = source.keys(), source.matrix
-            for start in range(0, len(keys), _BATCH):
-                stop = start + _BATCH
-                client.upsert(
-                    real,
-                    points=models.Batch(
-                        ids=keys[start:stop].tolist(), vectors=matrix[start:stop].tolist()
-                    ),
-                    wait=True,
-                )
-            client.update_collection_aliases(
-                change_aliases_operations=[
-                    models.CreateAliasOperation(
-                        create_alias=models.CreateAlias(collection_name=real, alias_name=location)
-                    )
-                ]
-            )
-        except BaseException:
-            try:
-                client.delete_collection(real)
-            finally:
-                raise
-
-    def delete(self, location: str) -> None:
-        """Drop the alias and its collection; best effort."""
-        models = _qdrant().models
-        client = self.client
-        target = self._aliases().get(location)
-        try:
-            if target is not None:
-                client.update_collection_aliases(
-                    change_aliases_operations=[
-                        models.DeleteAliasOperation(
-                            delete_alias=models.DeleteAlias(alias_name=location)
-                        )
-                    ]
-                )
-            client.delete_collection(target or location)
-        except Exception:
-            pass
-
-    def exists(self, location: str) -> bool:
-        """Whether the alias exists (only complete uploads get one)."""
-        return location in self._aliases()
-
-    def list_locations(self) -> list[str]:
-        """Aliases with this store's prefix, oldest first (build ids sort by time)."""
-        return sorted(name for name in self._aliases() if name.startswith(self._prefix))
+    # -- engine primitives -------------------------------------------------
 
     def _aliases(self) -> dict[str, str]:
-        result = self.client.get_aliases()
-        return {a.alias_name: a.collection_name for a in result.aliases}
+        return {a.alias_name: a.collection_name for a in self.client.get_aliases().aliases}
 
-    def _drop_orphans(self) -> None:
-        """Drop temp collections no alias points at (interrupted saves)."""
+    def _names(self) -> list[str]:
+        aliases = self._aliases()
+        targets = set(aliases.values())
+        collections = [c.name for c in self.client.get_collections().collections]
+        return [*aliases, *(name for name in collections if name not in targets)]
+
+    def _upload(self, name: str, keys: KeyArray, matrix: FloatArray) -> None:
+        models = _qdrant().models
         client = self.client
-        targets = set(self._aliases().values())
-        for coll in client.get_collections().collections:
-            name = coll.name
-            if name.startswith(self._prefix) and _TMP_MARKER in name and name not in targets:
-                client.delete_collection(name)
+        client.create_collection(name, vectors_config=models.VectorParams(
+            size=int(matrix.shape[1]), distance=models.Distance.COSINE))
+        for start in range(0, len(keys), _BATCH):
+            stop = start + _BATCH
+            client.upsert(name, points=models.Batch(ids=keys[start:stop].tolist(),
+                                                    vectors=matrix[start:stop].tolist()),
+                          wait=True)
+
+    def _rename(self, old: str, new: str) -> None:
+        models = _qdrant().models
+        self.client.update_collection_aliases(change_aliases_operations=[
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=old, alias_name=new))
+        ])
+
+    def _drop(self, name: str) -> None:
+        models = _qdrant().models
+        client = self.client
+        target = self._aliases().get(name)
+        if target is not None:
+            client.update_collection_aliases(change_aliases_operations=[
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name))
+            ])
+        if client.collection_exists(target or name):
+            client.delete_collection(target or name)
+
+    def _describe(self, name: str) -> tuple[int, int]:
+        client = self.client
+        dimension = int(client.get_collection(name).config.params.vectors.size)
+        return dimension, int(client.count(name, exact=True).count)
+
+    def _query(self, name: str, query: FloatArray, k: int) -> tuple[KeyArray, FloatArray]:
+        import numpy as np
+
+        points = self.client.query_points(name, query=query.tolist(), limit=k,
+                                          with_payload=False, with_vectors=False).points
+        keys = np.array([int(p.id) for p in points], dtype=np.uint64)
+        return keys, np.array([p.score for p in points], dtype=np.float32)
+
+    def _fetch(self, name: str, *, vectors: bool) -> tuple[KeyArray, FloatArray]:
+        import numpy as np
+
+        dimension, _count = self._describe(name)
+        keys: list[int] = []
+        rows: list[Any] = []
+        for point in self._scroll(name, vectors=vectors, payload=False, where=None):
+            keys.append(int(point.id))
+            if vectors:
+                rows.append(point.vector)
+        matrix = (np.asarray(rows, dtype=np.float32).reshape(-1, dimension) if vectors
+                  else np.empty((0, dimension), dtype=np.float32))
+        return np.array(keys, dtype=np.uint64), matrix
+
+    def _scroll(self, name: str, *, vectors: bool, payload: bool, where: Any) -> Any:
+        offset = None
+        while True:
+            points, offset = self.client.scroll(name, scroll_filter=where, limit=_BATCH,
+                                                offset=offset, with_payload=payload,
+                                                with_vectors=vectors)
+            yield from points
+            if offset is None:
+                return
+
+    def _blob_put(self, collection: str, rows: list[BlobRow]) -> None:
+        models = _qdrant().models
+        client = self.client
+        if not client.collection_exists(collection):
+            client.create_collection(collection, vectors_config=models.VectorParams(
+                size=len(_BLOB_VECTOR), distance=models.Distance.COSINE))
+        points = [models.PointStruct(id=_point_id(row["id"]), vector=_BLOB_VECTOR, payload=row)
+                  for row in rows]
+        client.upsert(collection, points=points, wait=True)
+
+    def _blob_find(self, collection: str, kind: str, name: str | None) -> list[BlobRow]:
+        models = _qdrant().models
+        if not self.client.collection_exists(collection):
+            return []
+        match = [("kind", kind)] if name is None else [("kind", kind), ("name", name)]
+        where = models.Filter(must=[
+            models.FieldCondition(key=key, match=models.MatchValue(value=value))
+            for key, value in match
+        ])
+        return [dict(point.payload or {})
+                for point in self._scroll(collection, vectors=False, payload=True, where=where)]
+
+    def _blob_delete(self, collection: str, ids: list[str]) -> None:
+        models = _qdrant().models
+        for start in range(0, len(ids), _BATCH):
+            chunk = [_point_id(row_id) for row_id in ids[start : start + _BATCH]]
+            self.client.delete(collection, points_selector=models.PointIdsList(points=chunk),
+                               wait=True)

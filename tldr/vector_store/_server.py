@@ -48,9 +48,10 @@ BLOBS_SUFFIX = "__blobs"
 #: VARCHAR at 65,535 bytes.
 BLOB_CHUNK = 40_000
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-#: What follows the prefix in a build's collection name (tldr's build ids);
-#: anything else under the prefix (blobs, temp uploads, another scope) is not a build.
-_LISTED_BUILD = re.compile(r"\d{8}T\d{6}Z-[0-9A-Za-z]{8}")
+#: What follows the prefix in a build's collection name (tldr's build ids,
+#: `-` spelled `_` where the engine refuses it); anything else under the
+#: prefix (blobs, temp uploads, another scope) is not a build.
+_LISTED_BUILD = re.compile(r"\d{8}T\d{6}Z[-_][0-9A-Za-z]{8}")
 
 #: The settings every engine backend adds to its schema.
 SHARED_SETTINGS: dict[str, dict[str, Any]] = {
@@ -68,6 +69,15 @@ SHARED_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 
+
+def _close_quietly(client: Any) -> None:
+    """`client.close()`, best effort (at exit the engine may be half torn down)."""
+    try:
+        client.close()
+    except Exception:
+        pass
+
+
 class ClientCache:
     """One engine client per address in this process, closed when its last store lets go.
 
@@ -77,8 +87,8 @@ class ClientCache:
     loaded build while a follower installs the next one), so users are counted.
     """
 
-    def __init__(self, close: Callable[[Any], None]) -> None:
-        self._close = close
+    def __init__(self, close: Callable[[Any], None] | None = None) -> None:
+        self._close = close or _close_quietly
         self._clients: dict[str, Any] = {}
         self._users: dict[str, set[int]] = {}
         self._lock = threading.Lock()
@@ -196,6 +206,9 @@ class ServerVectorStore(VectorStore):
 
     #: The engine's name in messages ("chromadb", "milvus").
     engine: ClassVar[str]
+    #: Whether collection names may contain `-` (Milvus takes letters,
+    #: digits and `_` only: its names spell a build id's `-` as `_`).
+    dashes_in_names: ClassVar[bool] = True
 
     def __init__(self, *, store_dir: Path, settings: dict[str, Any] | None = None) -> None:
         super().__init__(store_dir=store_dir, settings=settings)
@@ -211,8 +224,11 @@ class ServerVectorStore(VectorStore):
             scope = hashlib.sha256(str(self.store_dir.resolve()).encode()).hexdigest()[:8] + "_"
         else:
             scope = ""  # embedded: the folder is this project's alone
-        self._prefix = f"{prefix}{scope}"
-        self._blobs = f"{prefix}{shared}{BLOBS_SUFFIX}" if shared else None
+        self._prefix = self._engine_name(f"{prefix}{scope}")
+        self._blobs = self._engine_name(f"{prefix}{shared}{BLOBS_SUFFIX}") if shared else None
+
+    def _engine_name(self, name: str) -> str:
+        return name if self.dashes_in_names else name.replace("-", "_")
 
     # -- what an engine provides ------------------------------------------
 
@@ -280,7 +296,7 @@ class ServerVectorStore(VectorStore):
     def location_for(self, build_id: str) -> str:
         """Return the collection name `<prefix><scope>_<build_id>`."""
         self._check_build_id(build_id)
-        return f"{self._prefix}{build_id}"
+        return self._engine_name(f"{self._prefix}{build_id}")
 
     def create(self, dimension: int) -> ExactIndex:
         """Return an empty writable in-memory index (uploaded by `save`)."""
