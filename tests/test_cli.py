@@ -136,6 +136,7 @@ def test_parser_built_for_argv_has_the_same_help() -> None:
         pruned = dict(_subcommand_paths(build_parser([*path, "--help"])))
         assert pruned[path].format_help() == parser.format_help(), path
     assert len(dict(_subcommand_paths(build_parser(["semantic", "search", "q"])))) == 3
+    assert len(dict(_subcommand_paths(build_parser(["impact", "force_str"])))) == 2
 
 
 def test_wrong_subcommand_lists_every_choice(capsys) -> None:

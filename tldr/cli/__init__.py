@@ -105,7 +105,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"tldrf {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     if top in _GROUPS:
-        _group_module(top).add_commands(commands, words[1:])
+        _group_module(top).add_commands(commands, words)
     else:
         for module in dict.fromkeys(_GROUPS.values()):  # in order, each module once
             import_module(f"tldr.cli.{module}").add_commands(commands, ())

@@ -57,10 +57,11 @@ _METAVARS = {"budget_tokens": "N", "depth": "N", "line": "LINE", "git": "REF", "
 
 
 def add_commands(commands: Commands, words: Sequence[str] = ()) -> None:
-    """Add one top-level command per code-graph request."""
+    """Add one top-level command per code-graph request; `words[0]` picks one."""
     from tldr.graph_request import GRAPH_REQUESTS
 
-    for kind in GRAPH_REQUESTS:
+    named = [kind for kind in GRAPH_REQUESTS if words and kind.COMMAND == words[0]]
+    for kind in named or GRAPH_REQUESTS:
         _add_command(commands, kind)
 
 

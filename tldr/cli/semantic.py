@@ -34,8 +34,8 @@ NO_RESULTS = 1  # the exit status of a search that found nothing (grep's, rg's)
 
 
 def add_commands(commands: Commands, words: Sequence[str]) -> None:
-    """Add `semantic` (index, search, info, backends, configure); `words[0]` picks one."""
-    only = words[0] if words else None
+    """Add `semantic` (index, search, info, backends, configure); `words[1]` picks one."""
+    only = words[1] if len(words) > 1 else None
     semantic_commands = command_group(
         commands, "semantic", help="build, search and inspect the semantic index",
         description="Build, search and inspect a project's semantic index.",
