@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,12 +32,14 @@ from tldr.settings import setting
 if TYPE_CHECKING:
     from tldr.semantic.models.embedders import Embedder
 
-__all__ = ["FAST_FILE_PREFIX", "FastSnapshot", "FastTier", "fast_file_name", "fast_model_for",
-           "open_fast_index"]
+__all__ = ["EMBED_BATCH", "FAST_FILE_PREFIX", "FastSnapshot", "FastTier", "fast_file_name",
+           "fast_model_for", "open_fast_index"]
 
 logger = logging.getLogger(__name__)
 
 FAST_FILE_PREFIX = "fast."
+EMBED_BATCH = 4096
+"""Texts the static model embeds at once: its speed with none of a build's texts held."""
 _OFF = frozenset({"", "none", "off", "0", "false", "no"})
 
 
@@ -76,16 +79,20 @@ def open_fast_index(store_dir: Path, meta: FastTierMeta, *, view: bool) -> Any:
 
 
 class FastTier:
-    """The static model of one build and the vectors it made, kept by text hash.
+    """The static model of one build and the vectors of its last snapshot, kept by text hash.
 
     The commits made while files are still parsed each cover the units parsed
-    so far; the texts of earlier commits are not embedded again.
+    so far; the texts of the last commit are not embedded again. Only the
+    last snapshot's matrix is kept (the next one copies the rows it shares),
+    so the tier holds one matrix of the build's size, two while it makes
+    the next.
     """
 
     def __init__(self, embedder: Embedder, store_dir: Path) -> None:
         self.embedder = embedder
         self.store_dir = store_dir
-        self._vectors: dict[str, Any] = {}
+        self._matrix: Any = None  # the last snapshot's vectors
+        self._rows: dict[str, int] = {}  # text hash -> its row in `_matrix`
 
     @classmethod
     def for_build(cls, model: str, store_dir: Path) -> FastTier | None:
@@ -111,19 +118,43 @@ class FastTier:
             return None
         return cls(embedder, store_dir)
 
-    def snapshot(self, keys: list[int], texts: list[str], hashes: list[str]) -> FastSnapshot:
-        """A fast index of these units (embedding only texts not seen before)."""
+    def snapshot(
+        self,
+        keys: Sequence[int],
+        hashes: Sequence[str],
+        texts_at: Callable[[list[int]], list[str]],
+    ) -> FastSnapshot:
+        """A fast index of these units, keyed by `keys`, one row per unit.
+
+        Texts the last snapshot embedded are reused; the others are read
+        through `texts_at(positions)` and embedded `EMBED_BATCH` at a time.
+        """
         import numpy as np
 
-        missing = list(dict.fromkeys(h for h in hashes if h not in self._vectors))
-        if missing:
-            first = {digest: i for i, digest in reversed(list(enumerate(hashes)))}
-            vectors = self.embedder.embed_documents([texts[first[h]] for h in missing])
-            self._vectors.update(zip(missing, vectors, strict=True))
-        index = _store(self.store_dir).create(self.embedder.dimension)
-        if hashes:
-            matrix = np.stack([self._vectors[h] for h in hashes]).astype(np.float32)
-            index.add(np.asarray(keys, dtype=np.uint64), matrix)
+        from tldr.vector_store._exact import ExactIndex
+
+        matrix = np.empty((len(hashes), self.embedder.dimension), dtype=np.float32)
+        rows: dict[str, int] = {}
+        missing: list[int] = []
+        twins: list[int] = []
+        for position, digest in enumerate(hashes):
+            if digest in rows:
+                twins.append(position)
+                continue
+            rows[digest] = position
+            old = self._rows.get(digest)
+            if old is None:
+                missing.append(position)
+            else:
+                matrix[position] = self._matrix[old]
+        self._matrix, self._rows = None, {}  # the old matrix goes before the texts come
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start : start + EMBED_BATCH]
+            matrix[batch] = self.embedder.embed_documents(texts_at(batch))
+        for position in twins:
+            matrix[position] = matrix[rows[hashes[position]]]
+        self._matrix, self._rows = matrix, rows
+        index = ExactIndex(np.asarray(keys, dtype=np.uint64), matrix)
         return FastSnapshot(
             model=self.embedder.model_id,
             revision=str(getattr(self.embedder, "revision", "")),

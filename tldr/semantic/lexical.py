@@ -23,12 +23,13 @@ temp sibling and moved into place with `os.replace`.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "DEF_PREFIX",
     "LEXICAL_FORMAT",
     "MAX_QUERY_CHARS",
+    "LexicalBuilder",
     "LexicalIndex",
     "TokenCache",
     "path_tokens",
@@ -72,6 +74,9 @@ _B = 0.75
 # about what the unit is than the same word in its body. Swept as above: 2 and
 # 5 both lower (-0.001/-0.002).
 _NAME_REPEAT = 3
+
+# (token, document) pairs scored at once (`_bm25_scores`).
+_SCORE_SLICE = 1 << 20
 
 # A TokenCache whose vocabulary outgrows this many ids per cached unit (plus a
 # floor) is mostly stale words of deleted code: it is reset.
@@ -272,15 +277,17 @@ class TokenCache:
     """Per-unit token ids kept across rebuilds, keyed by unit content.
 
     The daemon rebuilds after every edit; with one `TokenCache` passed to
-    every `LexicalIndex.build`, only new or changed units are tokenized and
-    the rest reuse their id arrays. Ids refer to the cache's own growing
-    vocabulary; each build keeps only the entries it used, and the cache
-    resets itself when most of its vocabulary is stale.
+    every `LexicalBuilder`, only new or changed units are tokenized and the
+    rest reuse their ids. Ids refer to the cache's own growing vocabulary;
+    each build keeps only the entries it used, and the cache resets itself
+    when most of its vocabulary is stale. An entry is a 16-byte digest of
+    the unit's identity and one bytes object of its ids and counts (int32
+    each), about a tenth of two arrays under a string key.
     """
 
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
-        self.entries: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
+        self.entries: dict[bytes, bytes] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -323,52 +330,18 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, units: Sequence[Unit], *, token_cache: TokenCache | None = None) -> LexicalIndex:
-        """Tokenize `units` and build the BM25 matrix.
+        """Tokenize `units` and build the BM25 matrix (`LexicalBuilder` in one go).
 
         Args:
             units: The units, in index order.
-            token_cache: Cache reused across rebuilds: unchanged units (same
-                file, name, line and `content_hash`) skip tokenizing. Default:
-                one process-wide cache, so a long-lived daemon gets this
-                without holding a cache itself.
+            token_cache: Cache reused across rebuilds (see `LexicalBuilder`).
 
         Returns:
             The index.
         """
-        import numpy as np
-
-        if token_cache is None:
-            with _DEFAULT_CACHE_LOCK:
-                return cls.build(units, token_cache=_DEFAULT_CACHE)
-        cache = token_cache
-        if len(cache.vocab) > _CACHE_VOCAB_SLACK * max(1, len(cache.entries)) + 100_000:
-            cache.vocab.clear()
-            cache.entries.clear()
-        vocab = cache.vocab
-        setdefault = vocab.setdefault
-        old = cache.entries
-        fresh: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
-        file_tokens: dict[str, list[str]] = {}
-        ids_parts: list[npt.NDArray[np.int32]] = []
-        tf_parts: list[npt.NDArray[np.int32]] = []
-        for unit in units:
-            key = f"{unit.file}\0{unit.qualified_name}\0{unit.line}\0{unit.content_hash}"
-            entry = fresh.get(key) or old.get(key) if unit.content_hash else None
-            if entry is None:
-                ftoks = file_tokens.get(unit.file)
-                if ftoks is None:
-                    ftoks = file_tokens[unit.file] = path_tokens(unit.file)
-                counts = _unit_counts(unit, ftoks)
-                entry = (
-                    np.fromiter((setdefault(t, len(vocab)) for t in counts), np.int32, len(counts)),
-                    np.fromiter(counts.values(), np.int32, len(counts)),
-                )
-            if unit.content_hash:
-                fresh[key] = entry
-            ids_parts.append(entry[0])
-            tf_parts.append(entry[1])
-        cache.entries = fresh
-        return cls._from_parts(ids_parts, tf_parts, vocab)
+        builder = LexicalBuilder(token_cache=token_cache)
+        builder.add(units)
+        return builder.finish()
 
     @classmethod
     def from_tokens(cls, docs: Sequence[Sequence[str]]) -> LexicalIndex:
@@ -384,38 +357,45 @@ class LexicalIndex:
                 np.fromiter((vocab.setdefault(t, len(vocab)) for t in counts), np.int32)
             )
             tf_parts.append(np.fromiter(counts.values(), np.int32))
-        return cls._from_parts(ids_parts, tf_parts, vocab)
+        nnz = np.fromiter((len(p) for p in ids_parts), np.int64, len(ids_parts))
+        tok = np.concatenate(ids_parts) if docs else np.zeros(0, np.int32)
+        tf = np.concatenate(tf_parts) if docs else np.zeros(0, np.int32)
+        return cls._from_postings(tok, tf, nnz, vocab)
 
     @classmethod
-    def _from_parts(
+    def _from_postings(
         cls,
-        ids_parts: list[npt.NDArray[np.int32]],
-        tf_parts: list[npt.NDArray[np.int32]],
+        tok: npt.NDArray[np.int32],
+        tf: npt.NDArray[np.int32],
+        nnz: npt.NDArray[np.int64],
         vocab: dict[str, int],
     ) -> LexicalIndex:
+        """The index of documents given as their token ids and counts, one after another.
+
+        `nnz[d]` is how many (token, count) pairs document `d` has.
+        """
         import numpy as np
 
-        n_docs = len(ids_parts)
-        nnz = np.fromiter((len(p) for p in ids_parts), np.int64, n_docs)
-        tok = np.concatenate(ids_parts) if n_docs else np.zeros(0, np.int32)
-        tf = np.concatenate(tf_parts) if n_docs else np.zeros(0, np.int32)
+        n_docs = len(nnz)
         doc = np.repeat(np.arange(n_docs, dtype=np.int32), nnz)
         lengths = np.bincount(doc, weights=tf, minlength=n_docs)
         # Keep only tokens this build uses, renumbered densely.
         used = np.zeros(len(vocab) + 1, dtype=bool)
         used[tok] = True
-        new_id = np.cumsum(used) - 1
+        new_id = np.cumsum(used, dtype=np.int32) - 1
         words = np.array(list(vocab), dtype=object)[used[: len(vocab)]].tolist()
         tok = new_id[tok]
         order = np.argsort(tok, kind="stable")  # docs stay ascending within a token
-        data, indptr = _bm25_scores(tok[order], tf[order], doc[order], lengths, len(words))
+        tok, tf, doc = tok[order], tf[order], doc[order]
+        del order
+        data, indptr = _bm25_scores(tok, tf, doc, lengths, len(words))
         return cls(
             vocab=words,
             data=data,
-            indices=doc[order],
+            indices=doc,
             indptr=indptr,
             num_docs=n_docs,
-            tf=tf[order],
+            tf=tf,
             lengths=lengths,
         )
 
@@ -506,6 +486,99 @@ class LexicalIndex:
         )
 
 
+class LexicalBuilder:
+    """Builds a `LexicalIndex` from units fed in batches, in index order.
+
+    Only each unit's token ids and counts are kept (8 bytes per distinct
+    token of a unit; BM25's document frequencies and lengths are computed
+    from them at the end), never its text: a build streams its units
+    through `add` and lets them go.
+    """
+
+    def __init__(self, *, token_cache: TokenCache | None = None) -> None:
+        """Start an empty index.
+
+        Args:
+            token_cache: Cache reused across rebuilds: unchanged units (same
+                file, name, line and `content_hash`) skip tokenizing. Default:
+                one process-wide cache, so a long-lived daemon gets this
+                without holding a cache itself.
+        """
+        self._lock = _DEFAULT_CACHE_LOCK if token_cache is None else threading.Lock()
+        cache = _DEFAULT_CACHE if token_cache is None else token_cache
+        with self._lock:
+            if len(cache.vocab) > _CACHE_VOCAB_SLACK * max(1, len(cache.entries)) + 100_000:
+                # New objects, not cleared ones: another builder may still use the old.
+                cache.vocab, cache.entries = {}, {}
+            self._cache = cache
+            self._vocab = cache.vocab
+            self._old = cache.entries
+        self._fresh: dict[bytes, bytes] = {}
+        self._file_tokens: tuple[str, list[str]] = ("", [])  # the last unit's file
+        self._ids = bytearray()  # int32 token ids, document after document
+        self._tf = bytearray()  # int32 counts, in step with `_ids`
+        self._nnz = bytearray()  # int64 (token, count) pairs per document
+
+    def __len__(self) -> int:
+        return len(self._nnz) // 8
+
+    def add(self, units: Iterable[Unit]) -> None:
+        """Tokenize the next units (their documents follow those added before)."""
+        with self._lock:
+            for unit in units:
+                entry = self._entry(unit)
+                half = len(entry) // 2
+                self._ids += entry[:half]
+                self._tf += entry[half:]
+                self._nnz += (half // 4).to_bytes(8, "little")
+
+    def _entry(self, unit: Unit) -> bytes:
+        """The unit's token ids then counts, from the cache when it is unchanged."""
+        import numpy as np
+
+        key = None
+        if unit.content_hash:
+            identity = f"{unit.file}\0{unit.qualified_name}\0{unit.line}\0{unit.content_hash}"
+            key = hashlib.blake2b(identity.encode("utf-8", "surrogatepass"),
+                                  digest_size=16).digest()
+            entry = self._fresh.get(key) or self._old.get(key)
+            if entry is not None:
+                self._fresh[key] = entry
+                return entry
+        vocab = self._vocab
+        setdefault = vocab.setdefault
+        counts = _unit_counts(unit, self._path_tokens(unit.file))
+        ids = np.fromiter((setdefault(t, len(vocab)) for t in counts), np.int32, len(counts))
+        entry = ids.tobytes() + np.fromiter(counts.values(), np.int32, len(counts)).tobytes()
+        if key is not None:
+            self._fresh[key] = entry
+        return entry
+
+    def _path_tokens(self, path: str) -> list[str]:
+        if self._file_tokens[0] != path:  # units come file by file
+            self._file_tokens = (path, path_tokens(path))
+        return self._file_tokens[1]
+
+    def index(self) -> LexicalIndex:
+        """The index of the units added so far (more may be added after)."""
+        import numpy as np
+
+        with self._lock:
+            return LexicalIndex._from_postings(
+                np.frombuffer(self._ids, dtype=np.int32),
+                np.frombuffer(self._tf, dtype=np.int32),
+                np.frombuffer(self._nnz, dtype=np.int64),
+                self._vocab,
+            )
+
+    def finish(self) -> LexicalIndex:
+        """The index of every unit added; the cache keeps only these units' entries."""
+        index = self.index()
+        with self._lock:
+            self._cache.entries = self._fresh
+        return index
+
+
 def _bm25_scores(
     tok: npt.NDArray[Any],
     tf: npt.NDArray[Any],
@@ -536,6 +609,11 @@ def _bm25_scores(
         return np.zeros(0, np.float32), indptr
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
     avg_len = lengths.mean() or 1.0
-    norm = _K1 * ((1 - _B) + _B * lengths[doc] / avg_len)
-    data = (idf[tok] * tf / (norm + tf)).astype(np.float32)
+    data = np.empty(tok.size, dtype=np.float32)
+    # In slices: the float64 intermediates of millions of pairs at once were
+    # most of a large build's peak memory; the values are the same.
+    for start in range(0, tok.size, _SCORE_SLICE):
+        part = slice(start, start + _SCORE_SLICE)
+        norm = _K1 * ((1 - _B) + _B * lengths[doc[part]] / avg_len)
+        data[part] = idf[tok[part]] * tf[part] / (norm + tf[part])
     return data, indptr

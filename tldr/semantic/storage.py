@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -189,14 +189,14 @@ class UnitsFile(msgspec.Struct, kw_only=True):
         *,
         build_id: str,
         files: list[FileStamp],
-        units: list[Unit],
+        units: Sequence[Unit] | EncodedUnits,
         keys: list[int],
         text_hashes: list[str],
         next_key: int,
         skipped: list[tuple[str, str]],
         replaced: list[str],
     ) -> UnitsFile:
-        """Encode a build's units, keys and text hashes."""
+        """Encode a build's units (unless `units` are encoded already), keys and text hashes."""
         import numpy as np
 
         if any(len(digest) != 2 * _TEXT_HASH_BYTES for digest in text_hashes):
@@ -204,7 +204,7 @@ class UnitsFile(msgspec.Struct, kw_only=True):
         return cls(
             build_id=build_id,
             files=files,
-            encoded=encode_units(units),
+            encoded=units if isinstance(units, EncodedUnits) else encode_units(units),
             key_array=np.asarray(keys, dtype="<u8").tobytes(),
             text_digests=bytes.fromhex("".join(text_hashes)),
             next_key=next_key,

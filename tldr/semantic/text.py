@@ -9,13 +9,13 @@ produces must change `TEXT_FORMAT`, which invalidates cached vectors.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tldr.units import Unit
 
-__all__ = ["TEXT_FORMAT", "build_called_by", "embedding_text", "text_hash"]
+__all__ = ["TEXT_FORMAT", "CallerIndex", "build_called_by", "embedding_text", "text_hash"]
 
 # v2: same text, but the default model now reads 128 word pieces of it, so
 # vectors cached under v1 must not be reused.
@@ -30,18 +30,49 @@ _MAX_NAMES = 12
 
 def build_called_by(units: Sequence[Unit]) -> list[list[str]]:
     """For each unit, the qualified names of project units that call it by name."""
-    callers_by_name: dict[str, set[str]] = defaultdict(set)
-    for unit in units:
-        for callee in unit.calls:
-            callers_by_name[callee].add(unit.qualified_name)
-    result: list[list[str]] = []
-    for unit in units:
+    callers = CallerIndex()
+    callers.add(units)
+    return [callers.called_by(unit) for unit in units]
+
+
+class CallerIndex:
+    """Who calls each name, fed units in any number of batches.
+
+    A unit's called-by line names at most `_MAX_NAMES` callers, the first in
+    sorted order, itself excluded; so per called name only the first
+    `_MAX_NAMES + 1` distinct caller names are kept, however many units call
+    it. A build holds this instead of every unit until its texts are made.
+    """
+
+    def __init__(self) -> None:
+        self._callers: dict[str, list[str]] = {}  # name -> sorted distinct qualified names
+
+    def add(self, units: Iterable[Unit]) -> None:
+        """Count the calls of `units`."""
+        keep = _MAX_NAMES + 1
+        callers = self._callers
+        for unit in units:
+            caller = unit.qualified_name
+            for callee in unit.calls:
+                names = callers.get(callee)
+                if names is None:
+                    callers[callee] = [caller]
+                    continue
+                if len(names) == keep and caller >= names[-1]:
+                    continue
+                at = bisect.bisect_left(names, caller)
+                if at < len(names) and names[at] == caller:
+                    continue
+                names.insert(at, caller)
+                if len(names) > keep:
+                    names.pop()
+
+    def called_by(self, unit: Unit) -> list[str]:
+        """The qualified names of the units seen so far that call `unit` by name."""
         if unit.unit_type == "module":
-            result.append([])
-            continue
-        callers = callers_by_name.get(unit.name, set()) - {unit.qualified_name}
-        result.append(sorted(callers)[:_MAX_NAMES])
-    return result
+            return []
+        names = self._callers.get(unit.name, ())
+        return [name for name in names if name != unit.qualified_name][:_MAX_NAMES]
 
 
 def embedding_text(unit: Unit, called_by: Sequence[str] = ()) -> str:

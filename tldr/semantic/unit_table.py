@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, overload
 
 import msgspec
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["BODY_BLOCK", "EncodedUnits", "UnitTable", "encode_units"]
+__all__ = ["BODY_BLOCK", "EncodedUnits", "UnitTable", "UnitTableWriter", "encode_units"]
 
 BODY_BLOCK = 64
 """Units per compressed body block: large enough for zlib to find the
@@ -77,36 +77,62 @@ _bodies_decoder = msgspec.msgpack.Decoder(list[_Body])
 
 def encode_units(units: Sequence[Unit]) -> EncodedUnits:
     """Encode `units` into heads and compressed body blocks (lossless)."""
-    import numpy as np
+    writer = UnitTableWriter()
+    writer.extend(units)
+    return writer.encoded()
 
-    encoder = msgspec.msgpack.Encoder()
-    path_ids: dict[str, int] = {}
-    heads = bytearray()
-    offsets = np.zeros(len(units) + 1, dtype="<u8")
-    for position, unit in enumerate(units):
-        file_id = path_ids.setdefault(unit.file, len(path_ids))
-        heads += encoder.encode(
+
+class UnitTableWriter:
+    """Encodes units as they come, so a build holds their bytes, not their objects.
+
+    `encoded()` gives the units appended so far in the form `encode_units`
+    gives (byte for byte: the same heads and the same blocks of `BODY_BLOCK`
+    bodies); the writer can go on appending after it.
+    """
+
+    def __init__(self) -> None:
+        self._encoder = msgspec.msgpack.Encoder()
+        self._path_ids: dict[str, int] = {}
+        self._heads = bytearray()
+        self._ends = bytearray()  # little-endian u64 end offset of each head
+        self._bodies: list[bytes] = []  # compressed blocks of `BODY_BLOCK` bodies
+        self._pending: list[_Body] = []  # bodies of the block being filled
+
+    def __len__(self) -> int:
+        return len(self._ends) // 8
+
+    def extend(self, units: Iterable[Unit]) -> None:
+        """Append units in order."""
+        for unit in units:
+            self.append(unit)
+
+    def append(self, unit: Unit) -> None:
+        """Append one unit: its head now, its body when its block is full."""
+        file_id = self._path_ids.setdefault(unit.file, len(self._path_ids))
+        self._heads += self._encoder.encode(
             _Head(unit.name, unit.qualified_name, file_id, unit.line, unit.end_line,
                   unit.unit_type, unit.language, unit.signature, unit.calls,
                   unit.branches, unit.loops)
         )
-        offsets[position + 1] = len(heads)
-    bodies = [
-        zlib.compress(
-            encoder.encode(
-                [
-                    _Body(u.docstring, u.imports, u.params, u.assigns, u.complexity, u.code,
-                          u.content_hash)
-                    for u in units[start : start + BODY_BLOCK]
-                ]
-            ),
-            _ZLIB_LEVEL,
+        self._ends += len(self._heads).to_bytes(8, "little")
+        self._pending.append(
+            _Body(unit.docstring, unit.imports, unit.params, unit.assigns, unit.complexity,
+                  unit.code, unit.content_hash)
         )
-        for start in range(0, len(units), BODY_BLOCK)
-    ]
-    return EncodedUnits(
-        paths=list(path_ids), heads=bytes(heads), head_offsets=offsets.tobytes(), bodies=bodies
-    )
+        if len(self._pending) == BODY_BLOCK:
+            self._bodies.append(self._compress(self._pending))
+            self._pending = []
+
+    def encoded(self) -> EncodedUnits:
+        """The units appended so far (a block still filling is compressed as it is)."""
+        bodies = list(self._bodies)
+        if self._pending:
+            bodies.append(self._compress(self._pending))
+        return EncodedUnits(paths=list(self._path_ids), heads=bytes(self._heads),
+                            head_offsets=bytes(8) + bytes(self._ends), bodies=bodies)
+
+    def _compress(self, bodies: list[_Body]) -> bytes:
+        return zlib.compress(self._encoder.encode(bodies), _ZLIB_LEVEL)
 
 
 class UnitTable(Sequence[Unit]):
@@ -182,13 +208,19 @@ class UnitTable(Sequence[Unit]):
         _fill(unit, self._block(index // BODY_BLOCK)[index % BODY_BLOCK])
         return unit
 
-    def full_units(self) -> list[Unit]:
-        """Every unit, whole (what a build reuses); blocks decoded once each, not cached."""
-        units = list(self)
-        for number, blob in enumerate(self._bodies):
-            start = number * BODY_BLOCK
-            for offset, body in enumerate(_decode_block(blob, number)):
-                _fill(units[start + offset], body)
+    def full_units(self, start: int = 0, stop: int | None = None) -> list[Unit]:
+        """The units `start` to `stop` (default: all), whole; each block decoded once, not cached.
+
+        What a build reads: the previous build's units it reuses, and its own
+        units in bounded batches.
+        """
+        stop = len(self) if stop is None else min(stop, len(self))
+        units = self[start:stop]
+        for number in range(start // BODY_BLOCK, -(-stop // BODY_BLOCK)):
+            first = number * BODY_BLOCK
+            for offset, body in enumerate(_decode_block(self._bodies[number], number)):
+                if start <= first + offset < stop:
+                    _fill(units[first + offset - start], body)
         return units
 
     def _block(self, number: int) -> list[_Body]:

@@ -34,22 +34,28 @@ from tldr.semantic.storage import (
     write_metadata,
 )
 from tldr.semantic.text import TEXT_FORMAT
+from tldr.semantic.unit_table import EncodedUnits
 from tldr.settings import BuildSettings
-from tldr.units import Unit
 from tldr.units.model import EXTRACTOR_VERSION
 
 if TYPE_CHECKING:
     from tldr.semantic.fast_tier import FastSnapshot
+    from tldr.semantic.indexing.stream import UnitTexts
 
 __all__ = ["Snapshot", "commit_build"]
 
 
 @dataclass
 class Snapshot:
-    """What every commit of one build shares: its units and lexical index."""
+    """What every commit of one build shares: its units and lexical index.
+
+    The units are their encoded records; their embedding texts are made
+    from them when asked for (`texts`).
+    """
 
     stamps: list[FileStamp]
-    units: list[Unit]
+    units: EncodedUnits
+    texts: UnitTexts
     keys: list[int]
     hashes: list[str]
     next_key: int
@@ -63,6 +69,11 @@ class Snapshot:
     written_as: str | None = None  # the build id its files were first written for
     graph: GraphFile | None = None  # the code graph of these units (none while parsing)
     fast: FastSnapshot | None = None  # the fast tier's index of these units (spec 020)
+
+    @property
+    def count(self) -> int:
+        """How many units."""
+        return len(self.keys)
 
 
 def commit_build(
@@ -103,7 +114,7 @@ def commit_build(
         model=settings.model,
         lang=list(settings.lang) if settings.lang else None,
         dimension=dimension,
-        count=len(snapshot.units),
+        count=snapshot.count,
         text_format=TEXT_FORMAT,
         extractor_version=EXTRACTOR_VERSION,
         project_signature=snapshot.signature,

@@ -1,9 +1,14 @@
 """Build or update a project's semantic index, then commit it atomically.
 
-One build, under the rebuild lock: walk -> reuse or extract units per file ->
-embedding texts -> lexical index -> vectors (cache first) -> copy-on-write
-vector index -> unit records -> commit metadata.json -> GC. A build killed
-at any step leaves the previous commit untouched (DESIGN.md § On disk).
+One build, under the rebuild lock: walk -> reuse or extract units per file,
+each file's units streamed at once into the unit records, the callers of
+each name and the lexical index (`stream.BuildUnits`) -> code graph ->
+embedding texts made again from the records a batch at a time, for their
+hashes and keys -> vectors (cache first, then the model) into a
+copy-on-write vector index (`vectors.add_vectors`) -> commit metadata.json
+-> GC. A build holds its units' records and indexes, never all its units or
+texts as objects (specs/019-compact-index.md § Memory of a build). A build
+killed at any step leaves the previous commit untouched (DESIGN.md § On disk).
 
 A build with no committed build to serve from meanwhile commits partial
 builds while it embeds: all units and the lexical index at once, vectors as
@@ -37,10 +42,9 @@ from tldr.graph import (
 )
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
-from tldr.semantic import lexical, shared
+from tldr.semantic import shared
 from tldr.semantic.fast_tier import FastTier
 from tldr.semantic.indexing.commit import Snapshot, commit_build
-from tldr.semantic.indexing.embedding_cache import EmbeddingCache
 from tldr.semantic.indexing.freshness import (
     is_up_to_date,
     open_store,
@@ -49,18 +53,19 @@ from tldr.semantic.indexing.freshness import (
 )
 from tldr.semantic.indexing.lock import BuildLock
 from tldr.semantic.indexing.signature import fs_signature, git_signature
+from tldr.semantic.indexing.stream import BuildUnits, PreviousUnits
+from tldr.semantic.indexing.vectors import Checkpoints, add_vectors
 from tldr.semantic.models.devices import check_device
 from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.storage import (
     DenseCoverage,
     FileStamp,
     Metadata,
-    ProjectSignature,
     UnitsFile,
     read_metadata,
     read_units_file,
 )
-from tldr.semantic.text import TEXT_FORMAT, build_called_by, embedding_text, text_hash
+from tldr.semantic.text import text_hash
 from tldr.settings import (
     BuildSettings,
     default_device,
@@ -69,7 +74,6 @@ from tldr.settings import (
 from tldr.units import (
     SkippedFile,
     SourceFile,
-    Unit,
     extract_file,
     load_source,
     walk_project,
@@ -95,6 +99,9 @@ committed: done = units with a vector, total = units), write.
 """
 
 _EMBED_BATCH = 256  # vectors reach the cache every batch, so a killed build keeps them
+_UNIT_BATCH = 2048
+"""Units whose texts are made (or vectors looked up in the cache) at once: what
+bounds a build's memory besides its indexes (specs/019 § Memory of a build)."""
 PARTIAL_MIN_UNITS = 256
 """Fewer texts than this to embed: no partial commits (the build is quick)."""
 PARTIAL_EVERY_S = 10.0
@@ -262,12 +269,11 @@ class _Build:
         self.active_metadata: Metadata | None = None  # the build this one replaces
         self.previous_metadata: Metadata | None = None  # set when it can be updated in place
         self.previous: UnitsFile | None = None  # its units are reused for unchanged files
-        self._previous_by_file: (
-            tuple[dict[str, tuple[FileStamp, list[Unit]]], set[str]] | None
-        ) = None
+        self._previous_units: PreviousUnits | None = None
         self.partial_commits = 0
         self.started = time.perf_counter()
         self.previous_graph: GraphFile | None = None  # its file records are reused too
+        self._old_records: dict[str, FileRecord] | None = None
         self.records: dict[str, FileRecord] = {}  # the graph's record of each file read
         self.reparsed: set[str] = set()  # files whose facts come from this build's parse
         self._fast: FastTier | None = None
@@ -304,86 +310,66 @@ class _Build:
         self.progress("walk", len(walked.files), len(walked.files))
         if signature is None:
             signature = fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
+        self.signature, self.skipped = signature, dict(walked.skipped)
         partial = self.previous_metadata is None and self._serves_nothing()
+        units = BuildUnits()
 
-        def commit_parsed(stamps: list[FileStamp], units: list[Unit], pending: int) -> None:
+        def commit_parsed(pending: int) -> None:
             """A partial build of the files parsed so far: lexical search within seconds."""
             commit_started = time.perf_counter()
-            snapshot, texts = self._snapshot(stamps, units, signature, skipped)
-            self._add_fast_tier(snapshot, texts)
+            snapshot = self._snapshot(units, last=False)
+            self._add_fast_tier(snapshot)
             index = store.create(self.embedder.dimension)
-            coverage = DenseCoverage(embedded=0, total=len(units), files_pending=pending)
+            coverage = DenseCoverage(embedded=0, total=snapshot.count, files_pending=pending)
             self._commit(store, index, snapshot, coverage)
             self._partial_committed(commit_started)
-            self.progress("commit", 0, len(units))
+            self.progress("commit", 0, snapshot.count)
 
         started, commits_before = time.perf_counter(), self._commit_seconds()
-        skipped = dict(walked.skipped)
-        stamps, units, extracted = self._extract(
-            walked.files, skipped, commit=commit_parsed if self._serves_no_vectors() else None
+        extracted = self._extract(
+            walked.files, units, commit=commit_parsed if self._serves_no_vectors() else None
         )
         self._timed("extract", started, commits_before=commits_before)
         started = time.perf_counter()
-        graph = self._graph(stamps)
+        graph = self._graph(units.stamps)
         self._timed("graph", started)
 
-        snapshot, texts = self._snapshot(stamps, units, signature, skipped)
+        snapshot = self._snapshot(units, last=True)
         snapshot.graph = graph
-        keys, hashes = snapshot.keys, snapshot.hashes
-        incremental = self.previous_metadata is not None
+        index = self._start_index(store, snapshot)
 
-        import numpy as np
-
-        if incremental:
-            assert self.previous_metadata is not None
-            index = store.open(self.previous_metadata.vector_store.index_file, view=True).copy()
-            if snapshot.removed_keys:
-                index.remove(np.asarray(snapshot.removed_keys, dtype=np.uint64))
-        else:
-            index = store.create(self.embedder.dimension)
-        need = snapshot.new_positions
-        need_keys = np.asarray([keys[i] for i in need], dtype=np.uint64)
-        added = np.zeros(len(need), dtype=bool)
-
-        def add_ready(vectors: Any, ready: Any) -> None:
-            """Add the vectors that are ready and not in the index yet."""
-            fresh = ready & ~added
-            if fresh.any():
-                index.add(need_keys[fresh], vectors[fresh])
-                added[fresh] = True
-
-        def commit_partial(vectors: Any, ready: Any) -> None:
+        def commit_partial(embedded: int) -> None:
             commit_started = time.perf_counter()
-            self._add_fast_tier(snapshot, texts)
-            add_ready(vectors, ready)
-            embedded = int(added.sum())
-            self._commit(store, index, snapshot, DenseCoverage(embedded=embedded, total=len(units)))
+            self._add_fast_tier(snapshot)
+            self._commit(store, index, snapshot,
+                         DenseCoverage(embedded=embedded, total=snapshot.count))
             self._partial_committed(commit_started)
-            self.progress("commit", embedded, len(units))
+            self.progress("commit", embedded, snapshot.count)
 
         started, commits_before = time.perf_counter(), self._commit_seconds()
-        vectors = self._vectors(
-            [texts[i] for i in need],
-            [hashes[i] for i in need],
-            checkpoint=commit_partial if partial else None,
+        checkpoints = Checkpoints(
+            commit_partial, min_texts=PARTIAL_MIN_UNITS, every_s=PARTIAL_EVERY_S,
+            growth=_PARTIAL_INTERVAL_GROWTH, max_s=_PARTIAL_EVERY_MAX_S,
+        )
+        self.embedded = add_vectors(
+            index, snapshot, embedder=self.embedder, cache_path=paths.embeddings,
+            batch=_EMBED_BATCH, lookup_batch=_UNIT_BATCH, progress=self.progress,
+            checkpoints=checkpoints if partial else None,
         )
         self._timed("embed", started, commits_before=commits_before)
 
-        started = time.perf_counter()
-        add_ready(vectors, np.ones(len(need), dtype=bool))
-        self._timed("vector_index", started)
         started = time.perf_counter()
         build_id = self._commit(store, index, snapshot, None)
         record_use(paths)
         self.progress("write", 1, 1)
         self._timed("commit", started)
         return BuildReport(
-            status="updated" if incremental else "built",
+            status="updated" if self.previous_metadata is not None else "built",
             root=paths.root,
             build_id=build_id,
-            units=len(units),
-            files=len(stamps),
-            skipped=skipped,
+            units=snapshot.count,
+            files=len(snapshot.stamps),
+            skipped=self.skipped,
             replaced=len(walked.replaced),
             extracted_files=extracted,
             embedded=self.embedded,
@@ -391,7 +377,18 @@ class _Build:
             partial_commits=self.partial_commits,
         )
 
-    def _add_fast_tier(self, snapshot: Snapshot, texts: list[str]) -> None:
+    def _start_index(self, store: Any, snapshot: Snapshot) -> Any:
+        """The vector index the build adds to: a copy of the previous one less removed keys."""
+        if self.previous_metadata is None:
+            return store.create(self.embedder.dimension)
+        import numpy as np
+
+        index = store.open(self.previous_metadata.vector_store.index_file, view=True).copy()
+        if snapshot.removed_keys:
+            index.remove(np.asarray(snapshot.removed_keys, dtype=np.uint64))
+        return index
+
+    def _add_fast_tier(self, snapshot: Snapshot) -> None:
         """Give a partial build's snapshot its fast index, once (spec 020).
 
         The static model is loaded at the first partial commit, so a build
@@ -405,7 +402,7 @@ class _Build:
         if self._fast is None:
             return
         started = time.perf_counter()
-        snapshot.fast = self._fast.snapshot(snapshot.keys, texts, snapshot.hashes)
+        snapshot.fast = self._fast.snapshot(snapshot.keys, snapshot.hashes, snapshot.texts.at)
         self.timings["fast"] = round(
             self.timings.get("fast", 0.0) + time.perf_counter() - started, 4
         )
@@ -419,74 +416,64 @@ class _Build:
             self.timings.get("partial_commits", 0.0) + now - commit_started, 4
         )
 
-    def _snapshot(
-        self,
-        stamps: list[FileStamp],
-        units: list[Unit],
-        signature: ProjectSignature,
-        skipped: dict[str, int],
-    ) -> tuple[Snapshot, list[str]]:
-        """Texts, keys and the lexical index of `units`; returns the snapshot and the texts."""
+    def _snapshot(self, units: BuildUnits, *, last: bool) -> Snapshot:
+        """The units so far, their lexical index, text hashes and keys (`last`: all of them).
+
+        The texts are made `_UNIT_BATCH` units at a time and only their
+        hashes kept; the fast tier and the model ask for texts again.
+        """
         started = time.perf_counter()
-        called_by = build_called_by(units)
-        texts = [
-            embedding_text(unit, callers) for unit, callers in zip(units, called_by, strict=True)
-        ]
-        hashes = [text_hash(text) for text in texts]
-        self._timed("text", started)
-        started = time.perf_counter()
-        lexical_index = lexical.LexicalIndex.build(units)
+        records, lexical_index = units.finish() if last else units.so_far()
         self._timed("lexical", started)
         self.progress("lexical", 1, 1)
+        started = time.perf_counter()
+        texts = units.texts(records)
+        hashes = [text_hash(text) for batch in texts.batches(_UNIT_BATCH) for text in batch]
+        self._timed("text", started)
         keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
-        snapshot = Snapshot(
-            stamps=stamps, units=units, keys=keys, hashes=hashes, next_key=next_key,
-            lexical_index=lexical_index, signature=signature, skipped=skipped,
-            skipped_paths=list(self.walked.skipped_paths), replaced=list(self.walked.replaced),
-            removed_keys=removed_keys, new_positions=new_positions,
+        return Snapshot(
+            stamps=list(units.stamps), units=records, texts=texts, keys=keys, hashes=hashes,
+            next_key=next_key, lexical_index=lexical_index, signature=self.signature,
+            skipped=self.skipped, skipped_paths=list(self.walked.skipped_paths),
+            replaced=list(self.walked.replaced), removed_keys=removed_keys,
+            new_positions=new_positions,
         )
-        return snapshot, texts
 
     def _extract(
         self,
         files: list[SourceFile],
-        skipped: dict[str, int],
+        units: BuildUnits,
         *,
-        commit: Callable[[list[FileStamp], list[Unit], int], None] | None,
-    ) -> tuple[list[FileStamp], list[Unit], int]:
-        """`_collect_units`, with `commit(stamps, units, files_pending)` while it runs.
+        commit: Callable[[int], None] | None,
+    ) -> int:
+        """`_collect_units`, with `commit(files_pending)` while it runs; returns files parsed.
 
         Parsing a large project takes a while: with `commit`, the units parsed
         so far are committed after `PARTIAL_FIRST_S` of parsing, then each
-        time parsing took 4x as long (the lexical index of each is rebuilt,
-        so their total cost stays a third of the last one's).
+        time parsing took 4x as long (the texts and lexical index of each are
+        made again, so their total cost stays a third of the last one's).
         """
         if commit is None:
-            return self._collect_units(files, skipped)
+            return self._collect_units(files, units)
         progress, self.progress = self.progress, lambda stage, done, total: None
         started = time.perf_counter()
         due = PARTIAL_FIRST_S
-        stamps: list[FileStamp] = []
-        units: list[Unit] = []
         extracted = 0
         try:
             for start in range(0, len(files), _EXTRACT_CHUNK):
                 chunk = files[start : start + _EXTRACT_CHUNK]
-                chunk_stamps, chunk_units, chunk_extracted = self._collect_units(chunk, skipped)
-                stamps += chunk_stamps
-                units += chunk_units
-                extracted += chunk_extracted
+                extracted += self._collect_units(chunk, units)
                 done = start + len(chunk)
                 progress("extract", done, len(files))
                 parsing = time.perf_counter() - started - self._commit_seconds()
-                if parsing >= due and done < len(files) and units:
+                if parsing >= due and done < len(files) and len(units):
                     self.progress = progress
-                    commit(list(stamps), list(units), len(files) - done)
+                    commit(len(files) - done)
                     self.progress = lambda stage, done, total: None
                     due *= 4
         finally:
             self.progress = progress
-        return stamps, units, extracted
+        return extracted
 
     def _serves_no_vectors(self) -> bool:
         """No committed build has vectors: commits of the files parsed so far lose nothing."""
@@ -555,94 +542,70 @@ class _Build:
             return update_graph(previous, changed).graph
         return build_graph([records[path] for path in paths if path in records])
 
-    def _collect_units(
-        self, files: list[SourceFile], skipped: dict[str, int]
-    ) -> tuple[list[FileStamp], list[Unit], int]:
-        """Units of every file: reused when the file is unchanged, else extracted.
+    def _collect_units(self, files: list[SourceFile], units: BuildUnits) -> int:
+        """Units of every file into `units`: reused when the file is unchanged, else extracted.
 
-        Files the reader refuses are counted in `skipped` and named in
-        `self.walked`, which also lists the files decoded with replacement
-        (remembered from the previous build for files reused unread).
+        Returns how many files were parsed. Files the reader refuses are
+        counted in `self.skipped` and named in `self.walked`, which also
+        lists the files decoded with replacement (remembered from the
+        previous build for files reused unread).
         """
         walked, max_file_bytes = self.walked, default_max_file_bytes()
-        reusable, replaced_before = self._reusable()
-        old_records: dict[str, FileRecord] = {}
-        if self.previous_graph is not None:
-            old_records = {record.path: record for record in self.previous_graph.files}
-
-        stamps: list[FileStamp] = []
-        units: list[Unit] = []
+        previous = self._previous()
         extracted = 0
         total = len(files)
         for number, source_file in enumerate(files, 1):
-            old = reusable.get(source_file.rel_path)
-            if old and not self._has_record(source_file, old_records):
+            path = source_file.rel_path
+            old = previous.stamp(path)
+            if old and not self._has_record(source_file):
                 old = None  # no graph record to reuse: parse it again
-            if old and (old[0].size, old[0].mtime_ns) == (source_file.size, source_file.mtime_ns):
-                stamps.append(old[0])
-                units.extend(old[1])
-                if source_file.rel_path in replaced_before:
-                    walked.replaced.append(source_file.rel_path)
+            if old and (old.size, old.mtime_ns) == (source_file.size, source_file.mtime_ns):
+                units.add_file(old, previous.units(path))
+                if path in previous.replaced:
+                    walked.replaced.append(path)
                 continue
             try:
                 loaded = load_source(source_file.abs_path, max_file_bytes=max_file_bytes)
             except SkippedFile as skip:
-                skipped[skip.reason] = skipped.get(skip.reason, 0) + 1
-                walked.name_skip(skip.reason, source_file.rel_path)
+                self.skipped[skip.reason] = self.skipped.get(skip.reason, 0) + 1
+                walked.name_skip(skip.reason, path)
                 continue
             data = loaded.data
             if loaded.decoded_with_replacement:
-                walked.replaced.append(source_file.rel_path)
+                walked.replaced.append(path)
             digest = hashlib.sha256(data).hexdigest()
-            stamp = FileStamp(
-                source_file.rel_path,
-                source_file.language,
-                source_file.size,
-                source_file.mtime_ns,
-                digest,
-            )
-            stamps.append(stamp)
-            if old and old[0].sha256 == digest:
-                units.extend(old[1])
+            stamp = FileStamp(path, source_file.language, source_file.size,
+                              source_file.mtime_ns, digest)
+            if old and old.sha256 == digest:
+                units.add_file(stamp, previous.units(path))
                 continue
-            file_units, facts = extract_file(
-                data, path=source_file.rel_path, language=source_file.language
-            )
-            units.extend(file_units)
-            record = file_record(source_file.rel_path, source_file.language, file_units, facts)
+            file_units, facts = extract_file(data, path=path, language=source_file.language)
+            units.add_file(stamp, file_units)
+            record = file_record(path, source_file.language, file_units, facts)
             if record is not None:
-                self.records[source_file.rel_path] = record
-                self.reparsed.add(source_file.rel_path)
+                self.records[path] = record
+                self.reparsed.add(path)
             extracted += 1
             if number % 50 == 0 or number == total:
                 self.progress("extract", number, total)
-        return stamps, units, extracted
+        return extracted
 
-    def _has_record(self, source_file: SourceFile, old_records: dict[str, FileRecord]) -> bool:
+    def _has_record(self, source_file: SourceFile) -> bool:
         """Whether the previous graph has this file's record (kept in `records` if so)."""
-        record = old_records.get(source_file.rel_path)
+        if self._old_records is None:
+            graph = self.previous_graph
+            self._old_records = {r.path: r for r in graph.files} if graph is not None else {}
+        record = self._old_records.get(source_file.rel_path)
         if record is not None:
             self.records[source_file.rel_path] = record
             return True
         return file_record(source_file.rel_path, source_file.language, [], FileFacts()) is None
 
-    def _reusable(self) -> tuple[dict[str, tuple[FileStamp, list[Unit]]], set[str]]:
-        """The previous build's stamp and units per file, and its files decoded with replacement.
-
-        Decoded once per build (a partial build asks for every chunk of files).
-        """
-        if self._previous_by_file is None:
-            reusable: dict[str, tuple[FileStamp, list[Unit]]] = {}
-            replaced: set[str] = set()
-            if self.previous is not None:
-                replaced = set(self.previous.replaced)
-                by_file: dict[str, list[Unit]] = defaultdict(list)
-                for unit in self.previous.units:
-                    by_file[unit.file].append(unit)
-                for stamp in self.previous.files:
-                    reusable[stamp.path] = (stamp, by_file.get(stamp.path, []))
-            self._previous_by_file = (reusable, replaced)
-        return self._previous_by_file
+    def _previous(self) -> PreviousUnits:
+        """The previous build's units by file (indexed once per build, decoded per file)."""
+        if self._previous_units is None:
+            self._previous_units = PreviousUnits(self.previous)
+        return self._previous_units
 
     def _assign_keys(self, hashes: list[str]) -> tuple[list[int], int, list[int], list[int]]:
         """Keep each unchanged text's key; new texts get fresh keys.
@@ -669,79 +632,3 @@ class _Build:
                 new_positions.append(position)
         removed = [key for remaining in available.values() for key in remaining]
         return keys, next_key, removed, new_positions
-
-    def _vectors(
-        self,
-        texts: list[str],
-        hashes: list[str],
-        *,
-        checkpoint: Callable[[Any, Any], None] | None = None,
-    ) -> Any:
-        """Vectors for `texts`: from the cache, the rest embedded in batches.
-
-        With `checkpoint` and at least `PARTIAL_MIN_UNITS` texts to embed,
-        `checkpoint(vectors, ready)` is called before the first batch, then
-        after `PARTIAL_EVERY_S` of embedding and at growing intervals
-        (`ready`: rows already filled).
-        """
-        import numpy as np
-
-        dimension = self.embedder.dimension
-        result = np.zeros((len(texts), dimension), dtype=np.float32)
-        if not texts:
-            return result
-        cache = EmbeddingCache(
-            self.paths.embeddings,
-            model_id=self.embedder.model_id,
-            text_format=TEXT_FORMAT,
-            dimension=dimension,
-        )
-        try:
-            cached = cache.get_many(set(hashes))
-            ready = np.zeros(len(texts), dtype=bool)
-            missing = []
-            # Units with the same text (1 % of the development set's units,
-            # 2.5 % of abseil-cpp's) are embedded once.
-            first_with: dict[str, int] = {}
-            twins: dict[int, list[int]] = {}
-            for i, digest in enumerate(hashes):
-                if digest in cached:
-                    result[i] = cached[digest]
-                    ready[i] = True
-                elif digest in first_with:
-                    twins.setdefault(first_with[digest], []).append(i)
-                else:
-                    first_with[digest] = i
-                    missing.append(i)
-            self.embedded += len(missing)
-            if len(missing) < PARTIAL_MIN_UNITS:
-                checkpoint = None
-            if checkpoint is not None:
-                checkpoint(result, ready)
-            last_checkpoint, interval = time.perf_counter(), PARTIAL_EVERY_S
-            # Counted as the commits count (units with a vector, from the cache
-            # and twins too, of all), so the two progress lines agree.
-            self.progress("embed", int(ready.sum()), len(texts))
-            for start in range(0, len(missing), _EMBED_BATCH):
-                batch = missing[start : start + _EMBED_BATCH]
-                vectors = self.embedder.embed_documents([texts[i] for i in batch])
-                result[batch] = vectors
-                ready[batch] = True
-                for n, i in enumerate(batch):
-                    for twin in twins.get(i, ()):
-                        result[twin] = vectors[n]
-                        ready[twin] = True
-                cache.put_many((hashes[i], vectors[n]) for n, i in enumerate(batch))
-                self.progress("embed", int(ready.sum()), len(texts))
-                last_batch = start + _EMBED_BATCH >= len(missing)
-                if (
-                    checkpoint is not None
-                    and not last_batch
-                    and time.perf_counter() - last_checkpoint >= interval
-                ):
-                    checkpoint(result, ready)
-                    last_checkpoint = time.perf_counter()
-                    interval = min(interval * _PARTIAL_INTERVAL_GROWTH, _PARTIAL_EVERY_MAX_S)
-        finally:
-            cache.close()
-        return result
