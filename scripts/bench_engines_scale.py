@@ -5,19 +5,26 @@ Synthetic clustered unit vectors (the embedding is not under test), d=384 by
 default. For each engine, through its tldrf backend (`store.save` of one
 build, then `store.open(...).search`):
 
-- load: seconds and vectors/s of `save` (upload + index build);
+- load: seconds and vectors/s of create + add + `save` (usearch indexes in
+  `add`, the engines in `save`: upload + index build), and the CPU seconds
+  the process spent on it (all three engines run inside it: usearch and
+  embedded Chroma natively, Milvus Lite as Python threads behind a local
+  gRPC port), which a loaded machine inflates far less than the wall time;
 - query p50/p99 in ms at k=10, one query at a time;
 - recall@10 against exact search (numpy) on `--queries` queries;
-- RSS in MiB of the engine: the bench process's growth for in-process
-  engines (usearch, embedded ChromaDB), plus the Milvus Lite server process
-  (a child of this one) for Milvus;
-- disk in MiB of the store directory.
+- RSS in MiB of the process (the engine's, the vectors having been freed)
+  after the queries, and its peak (which includes the synthetic vectors);
+- disk in MiB of the store directory;
+- the load average when the engine started and ended.
 
 Each engine runs in its own child process (`--engine NAME` internally), so
 one engine's memory never counts for another and a timeout kills only it.
+Settings are each backend's defaults except usearch's `exact_threshold = 0`
+(HNSW at every size); `--set ENGINE.KEY=VALUE` changes one.
 
     .venv/bin/python scripts/bench_engines_scale.py --n 100000
-    .venv/bin/python scripts/bench_engines_scale.py --n 1000000 --timeout 5400 --json out.json
+    .venv/bin/python scripts/bench_engines_scale.py --n 1000000 --timeout 14400 --json out.json
+    .venv/bin/python scripts/bench_engines_scale.py --engines usearch --set usearch.dtype=f32
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ sys.path.insert(0, str(_REPO))
 ENGINES = ("usearch", "milvus", "chromadb")
 _SETTINGS: dict[str, dict[str, Any]] = {
     "usearch": {"exact_threshold": 0},  # HNSW at every size: the engine is under test
-    "milvus": {"index_type": "HNSW"},
+    "milvus": {},
     "chromadb": {},
 }
 
@@ -100,10 +107,39 @@ def disk_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def run_engine(engine: str, n: int, dim: int, queries: int, k: int) -> dict[str, Any]:
+def cpu_s() -> float:
+    """User + system CPU seconds of this process, all its threads."""
+    times = os.times()
+    return times.user + times.system
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    """`ENGINE.KEY=VALUE` pairs (VALUE as JSON, else a string) over `_SETTINGS`."""
+    settings = {engine: dict(values) for engine, values in _SETTINGS.items()}
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        engine, _, key = name.partition(".")
+        if engine not in settings or not key or not raw:
+            raise SystemExit(f"--set {pair!r}: expected ENGINE.KEY=VALUE, ENGINE one of {ENGINES}")
+        try:
+            settings[engine][key] = json.loads(raw)
+        except ValueError:
+            settings[engine][key] = raw
+    return settings
+
+
+def run_engine(engine: str, n: int, dim: int, queries: int, k: int,
+               settings: dict[str, Any]) -> dict[str, Any]:
     """Measure one engine in this process; returns the figures."""
+    import resource
+
     from tldr.vector_store import get_backend
 
+    load_at_start = load_average()
     data = clustered(n, dim, seed=n)
     qs = queries_for(data, queries)
     truth = ground_truth(data, qs, k)
@@ -113,15 +149,16 @@ def run_engine(engine: str, n: int, dim: int, queries: int, k: int) -> dict[str,
         return {"engine": engine, "n": n, "error": reason}
     with tempfile.TemporaryDirectory(prefix=f"tldr-scale-{engine}-") as tmp:
         before = rss_mib(os.getpid(), children=True)
-        store = cls(store_dir=Path(tmp), settings=_SETTINGS[engine] or None)
+        store = cls(store_dir=Path(tmp), settings=settings or None)
         # usearch indexes in add(), the engines in save(): time both.
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_s()
         index = store.create(dim)
         index.add(np.arange(n, dtype=np.uint64), data)
         del data
         location = store.location_for("20240101T000000Z-5ca1e000")
         store.save(index, location)
         load_s = time.perf_counter() - started
+        load_cpu_s = cpu_s() - cpu_started
         del index
         view = store.open(location, view=True)
         view.search(qs[0], k)
@@ -138,14 +175,17 @@ def run_engine(engine: str, n: int, dim: int, queries: int, k: int) -> dict[str,
             "n": n,
             "dim": dim,
             "load_s": round(load_s, 1),
+            "load_cpu_s": round(load_cpu_s, 1),
             "load_per_s": round(n / load_s),
             "p50_ms": round(float(np.percentile(latencies, 50)), 3),
             "p99_ms": round(float(np.percentile(latencies, 99)), 3),
             "recall_at_10": round(hits / (k * len(qs)), 4),
             "rss_mib": round(after),
             "rss_growth_mib": round(after - before),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "disk_mib": round(disk_mib(Path(tmp))),
-            "settings": _SETTINGS[engine],
+            "settings": settings,
+            "load_average": [load_at_start, load_average()],
         }
         store.close()
     return figures
@@ -159,21 +199,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per engine run")
     parser.add_argument("--json", help="append each result as a JSON line here")
+    parser.add_argument("--set", action="append", default=[], metavar="ENGINE.KEY=VALUE",
+                        help="a backend setting for the run (repeatable)")
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args(argv)
     k = 10
+    settings = parse_settings(args.set)
     if args.engine:
-        print(json.dumps(run_engine(args.engine, args.n[0], args.dim, args.queries, k)))
+        print(json.dumps(run_engine(args.engine, args.n[0], args.dim, args.queries, k,
+                                    settings[args.engine])))
         return 0
-    header = (f"{'engine':<10}{'n':>10}{'load s':>9}{'vec/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-              f"{'recall@10':>11}{'RSS MiB':>9}{'disk MiB':>10}")
+    header = (f"{'engine':<10}{'n':>10}{'load s':>9}{'cpu s':>8}{'vec/s':>9}{'p50 ms':>9}"
+              f"{'p99 ms':>9}{'recall@10':>11}{'RSS MiB':>9}{'disk MiB':>10}{'  load avg'}")
     print(f"d={args.dim}, k={k}, {args.queries} queries, clustered unit vectors")
     print(header)
     print("-" * len(header), flush=True)
     for n in args.n:
         for engine in args.engines:
             command = [sys.executable, __file__, "--engine", engine, "--n", str(n),
-                       "--dim", str(args.dim), "--queries", str(args.queries)]
+                       "--dim", str(args.dim), "--queries", str(args.queries),
+                       *(f"--set={pair}" for pair in args.set)]
             try:
                 done = subprocess.run(command, capture_output=True, text=True,
                                       timeout=args.timeout)
@@ -192,10 +237,12 @@ def main(argv: list[str] | None = None) -> int:
                     if "error" in figures:
                         print(f"{engine:<10}{n:>10}  {figures['error']}", flush=True)
                     else:
+                        start, end = figures["load_average"]
                         print(f"{engine:<10}{n:>10}{figures['load_s']:>9}"
-                              f"{figures['load_per_s']:>9}{figures['p50_ms']:>9}"
-                              f"{figures['p99_ms']:>9}{figures['recall_at_10']:>11}"
-                              f"{figures['rss_mib']:>9}{figures['disk_mib']:>10}", flush=True)
+                              f"{figures['load_cpu_s']:>8}{figures['load_per_s']:>9}"
+                              f"{figures['p50_ms']:>9}{figures['p99_ms']:>9}"
+                              f"{figures['recall_at_10']:>11}{figures['rss_mib']:>9}"
+                              f"{figures['disk_mib']:>10}  {start}-{end}", flush=True)
             if args.json:
                 with open(args.json, "a") as out:
                     out.write(json.dumps(figures) + "\n")

@@ -9,6 +9,8 @@ installed here, so its `url` path is not exercised.
 from __future__ import annotations
 
 import gc
+import itertools
+import math
 import subprocess
 import sys
 import textwrap
@@ -272,3 +274,81 @@ def test_milvus_names_spell_dashes_as_underscores(tmp_path: Path) -> None:
     assert "-" not in store._blob_collection()  # type: ignore[attr-defined]
     assert store._is_build(location)  # type: ignore[attr-defined]
     assert store._is_build(location.replace("Z_", "Z-"))  # type: ignore[attr-defined]  # built before
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 1500, 20_000, 123_457, 1_000_000])
+def test_chroma_upload_plan_ends_every_interval_on_an_index_write(count: int) -> None:
+    """Replaying Chroma's rule (write the HNSW file once `sync_threshold` records
+    were applied since the last write) over the planned slices: each write falls
+    on a slice's end, the last slice included, and there are ~sqrt(count / batch)."""
+    from tldr.vector_store._chroma import _upload_plan
+
+    batch = 5000
+    threshold, slices = _upload_plan(count, batch)
+    assert [stop for _start, stop in slices][-1:] == ([count] if count else [])
+    assert all(0 < stop - start <= batch for start, stop in slices)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(slices))
+    unwritten, writes = 0, 0
+    for start, stop in slices:
+        unwritten += stop - start
+        if unwritten >= threshold:
+            unwritten, writes = 0, writes + 1
+    if count >= 1000:
+        assert unwritten == 0 and writes == max(1, count // math.isqrt(count * batch))
+    else:
+        assert threshold == 1000  # Chroma's default: too small to plan
+
+
+def test_chroma_save_leaves_the_index_whole_on_disk(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a save, Chroma's HNSW files hold every record (nothing left in its log
+    to replay when the build is opened), written a few times, not once per 1,000."""
+    import sqlite3
+
+    from tldr.vector_store import _chroma
+
+    monkeypatch.setattr(_chroma, "_PAGE", 250)  # many batches from a small build
+    store = next(backend_store("chromadb", tmp_path))
+    try:
+        count = 8_100
+        location = store.location_for("20240101T000000Z-00000001")
+        index = store.create(4)
+        index.add(np.arange(count, dtype=np.uint64), random_unit_vectors(count, 4))
+        store.save(index, location)
+        handle = store.client.get_collection(location)  # type: ignore[attr-defined]
+        assert handle.configuration_json["hnsw"]["sync_threshold"] == 1620  # 5 writes
+        database = sqlite3.connect(tmp_path / "store" / "chroma" / "chroma.sqlite3")
+        seqs = {seq for (seq,) in database.execute("SELECT seq_id FROM max_seq_id")}
+        queued = database.execute("SELECT COUNT(*) FROM embeddings_queue").fetchone()[0]
+        database.close()
+        assert len(seqs) == 1 and queued <= 1  # the HNSW segment is as far as the log
+        found, _scores = store.open(location).search(random_unit_vectors(count, 4)[8_099], 1)
+        assert int(found[0]) == 8_099
+    finally:
+        store.close()
+
+
+def test_milvus_builds_its_index_once_with_our_parameters(tmp_path: Path) -> None:
+    """Milvus Lite's AUTOINDEX is spelled out as HNSW with the store's M and
+    efConstruction; indexing or renaming a second time (what a resent RPC does)
+    is not an error."""
+    store = next(backend_store("milvus", tmp_path, ef_construction=64))
+    try:
+        location = store.location_for("20240101T000000Z-00000001")
+        index = store.create(8)
+        index.add(np.arange(50, dtype=np.uint64), random_unit_vectors(50, 8))
+        store.save(index, location)
+        client = store.client  # type: ignore[attr-defined]
+        described = client.describe_index(location, "vec")
+        assert described["index_type"] == "HNSW"
+        assert described["params"] == {"M": 16, "efConstruction": 64}
+        store._build_index(location)  # type: ignore[attr-defined]
+        temp = f"{location}__tmp_0001"
+        client.rename_collection(location, temp)
+        client.rename_collection(temp, location)  # the first RPC of two did it
+        store._rename(temp, location)  # type: ignore[attr-defined]
+        assert store.list_locations() == [location]
+        found, _scores = store.open(location).search(random_unit_vectors(50, 8)[7], 1)
+        assert int(found[0]) == 7
+    finally:
+        store.close()

