@@ -22,9 +22,16 @@ one engine's memory never counts for another and a timeout kills only it.
 Settings are each backend's defaults except usearch's `exact_threshold = 0`
 (HNSW at every size); `--set ENGINE.KEY=VALUE` changes one.
 
+`--sweep ENGINE.KEY=V1,V2,...` measures query latency and recall again on the
+same loaded build for each value of a search-time setting (usearch
+`expansion_search`, chromadb `ef_search`): the speed/recall curve without
+reloading a million vectors per point.
+
     .venv/bin/python scripts/bench_engines_scale.py --n 100000
     .venv/bin/python scripts/bench_engines_scale.py --n 1000000 --timeout 14400 --json out.json
     .venv/bin/python scripts/bench_engines_scale.py --engines usearch --set usearch.dtype=f32
+    .venv/bin/python scripts/bench_engines_scale.py --engines chromadb \
+        --sweep chromadb.ef_search=128,256
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ _REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_REPO))
 
 ENGINES = ("usearch", "milvus", "chromadb")
+SEARCH_TIME = {("usearch", "expansion_search"), ("chromadb", "ef_search")}
 _SETTINGS: dict[str, dict[str, Any]] = {
     "usearch": {"exact_threshold": 0},  # HNSW at every size: the engine is under test
     "milvus": {},
@@ -132,8 +140,48 @@ def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
     return settings
 
 
+def parse_sweep(pairs: list[str]) -> dict[str, tuple[str, list[Any]]]:
+    """`ENGINE.KEY=V1,V2` pairs: per engine, the search-time setting and its values."""
+    sweeps: dict[str, tuple[str, list[Any]]] = {}
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        engine, _, key = name.partition(".")
+        if (engine, key) not in SEARCH_TIME or not raw:
+            known = ", ".join(f"{e}.{k}" for e, k in SEARCH_TIME)
+            raise SystemExit(f"--sweep {pair!r}: expected one of {known}, then =V1,V2,...")
+        sweeps[engine] = (key, [json.loads(v) for v in raw.split(",")])
+    return sweeps
+
+
+def measure_queries(view: Any, qs: np.ndarray, truth: np.ndarray, k: int) -> dict[str, float]:
+    """p50/p99 in ms, one query at a time, and recall@k against `truth`."""
+    view.search(qs[0], k)
+    latencies = []
+    hits = 0
+    for q, want in zip(qs, truth, strict=True):
+        t = time.perf_counter()
+        found, _scores = view.search(q, k)
+        latencies.append((time.perf_counter() - t) * 1000)
+        hits += len(set(want.tolist()) & set(found.astype(np.int64).tolist()))
+    return {
+        "p50_ms": round(float(np.percentile(latencies, 50)), 3),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 3),
+        "recall_at_10": round(hits / (k * len(qs)), 4),
+    }
+
+
+def reopen(engine: str, store: Any, location: str, key: str, value: Any) -> Any:
+    """The saved build opened again with search-time setting `key` = `value`."""
+    if engine == "usearch":  # read from the store's settings at every open
+        store.settings[key] = value
+    elif engine == "chromadb":  # kept in the collection's configuration
+        store._collection(location).modify(configuration={"hnsw": {key: value}})
+        store._handles.clear()
+    return store.open(location, view=True)
+
+
 def run_engine(engine: str, n: int, dim: int, queries: int, k: int,
-               settings: dict[str, Any]) -> dict[str, Any]:
+               settings: dict[str, Any], sweep: tuple[str, list[Any]] | None) -> dict[str, Any]:
     """Measure one engine in this process; returns the figures."""
     import resource
 
@@ -161,15 +209,14 @@ def run_engine(engine: str, n: int, dim: int, queries: int, k: int,
         load_cpu_s = cpu_s() - cpu_started
         del index
         view = store.open(location, view=True)
-        view.search(qs[0], k)
-        latencies = []
-        hits = 0
-        for q, want in zip(qs, truth, strict=True):
-            t = time.perf_counter()
-            found, _scores = view.search(q, k)
-            latencies.append((time.perf_counter() - t) * 1000)
-            hits += len(set(want.tolist()) & set(found.astype(np.int64).tolist()))
+        measured = measure_queries(view, qs, truth, k)
         after = rss_mib(os.getpid(), children=True)
+        swept = []
+        if sweep is not None:
+            key, values = sweep
+            for value in values:
+                view = reopen(engine, store, location, key, value)
+                swept.append({key: value, **measure_queries(view, qs, truth, k)})
         figures = {
             "engine": engine,
             "n": n,
@@ -177,9 +224,8 @@ def run_engine(engine: str, n: int, dim: int, queries: int, k: int,
             "load_s": round(load_s, 1),
             "load_cpu_s": round(load_cpu_s, 1),
             "load_per_s": round(n / load_s),
-            "p50_ms": round(float(np.percentile(latencies, 50)), 3),
-            "p99_ms": round(float(np.percentile(latencies, 99)), 3),
-            "recall_at_10": round(hits / (k * len(qs)), 4),
+            **measured,
+            "sweep": swept,
             "rss_mib": round(after),
             "rss_growth_mib": round(after - before),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -201,13 +247,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="append each result as a JSON line here")
     parser.add_argument("--set", action="append", default=[], metavar="ENGINE.KEY=VALUE",
                         help="a backend setting for the run (repeatable)")
+    parser.add_argument("--sweep", action="append", default=[], metavar="ENGINE.KEY=V1,V2",
+                        help="after the load, measure again with each value of a "
+                             "search-time setting (repeatable, one per engine)")
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args(argv)
     k = 10
     settings = parse_settings(args.set)
+    sweeps = parse_sweep(args.sweep)
     if args.engine:
         print(json.dumps(run_engine(args.engine, args.n[0], args.dim, args.queries, k,
-                                    settings[args.engine])))
+                                    settings[args.engine], sweeps.get(args.engine))))
         return 0
     header = (f"{'engine':<10}{'n':>10}{'load s':>9}{'cpu s':>8}{'vec/s':>9}{'p50 ms':>9}"
               f"{'p99 ms':>9}{'recall@10':>11}{'RSS MiB':>9}{'disk MiB':>10}{'  load avg'}")
@@ -218,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         for engine in args.engines:
             command = [sys.executable, __file__, "--engine", engine, "--n", str(n),
                        "--dim", str(args.dim), "--queries", str(args.queries),
-                       *(f"--set={pair}" for pair in args.set)]
+                       *(f"--set={pair}" for pair in args.set),
+                       *(f"--sweep={pair}" for pair in args.sweep)]
             try:
                 done = subprocess.run(command, capture_output=True, text=True,
                                       timeout=args.timeout)
@@ -243,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                               f"{figures['p50_ms']:>9}{figures['p99_ms']:>9}"
                               f"{figures['recall_at_10']:>11}{figures['rss_mib']:>9}"
                               f"{figures['disk_mib']:>10}  {start}-{end}", flush=True)
+                        for point in figures["sweep"]:
+                            (key, value), *_ = point.items()
+                            print(f"{'':<10}{f'{key}={value}':>44}{point['p50_ms']:>9}"
+                                  f"{point['p99_ms']:>9}{point['recall_at_10']:>11}", flush=True)
             if args.json:
                 with open(args.json, "a") as out:
                     out.write(json.dumps(figures) + "\n")
