@@ -136,6 +136,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             shown_default="auto"),
     Setting("TLDR_MAX_FILE_BYTES", 1024 * 1024, "files larger than this are skipped",
             parse=_INTEGER),
+    Setting("TLDR_PARSE_WORKERS", None, "processes that parse a build's files when it has "
+            "many to parse; 0 = parse in the build's own process",
+            parse=_number(0, integer=True), shown_default="one per core"),
     Setting("TLDR_RERANK_MODEL", None, "cross-encoder for --rerank",
             shown_default=DEFAULT_RERANK_MODEL),
     Setting("TLDR_USER_CONFIG", None, "the user's config file, below each project's "

@@ -65,6 +65,20 @@ def test_the_static_embedder_gives_unit_vectors(fast_model: str) -> None:
     np.testing.assert_allclose(query, vectors[0], rtol=1e-6)
 
 
+def test_the_static_embedder_gives_model2vecs_vectors(fast_model: str, project: Path) -> None:
+    """The sparse mean of each text is model2vec's own `encode`, unknown words and cuts alike."""
+    embedder = get_embedder(fast_model)
+    assert isinstance(embedder, StaticEmbedder)
+    texts = [path.read_text() for path in sorted(project.rglob("*.py"))]
+    texts += ["qqqq parse zzzz", "one", " ".join(texts) * 40]  # the last is cut at max_length
+    ours = embedder.embed_documents(texts)
+    theirs = embedder._model.encode(texts, use_multiprocessing=False)
+    norms = np.linalg.norm(theirs, axis=1, keepdims=True)
+    assert (norms[:, 0] > 0).sum() >= 3
+    np.testing.assert_allclose(ours, np.where(norms > 0, theirs / np.maximum(norms, 1e-30),
+                                              np.eye(1, theirs.shape[1])), atol=2e-6)
+
+
 def test_which_builds_get_a_fast_tier(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fast_model_for("hash-256") is None  # not a model with bundled weights
     assert fast_model_for("all-MiniLM-L6-v2:onnx-int8") == "static:all-MiniLM-L6-v2"

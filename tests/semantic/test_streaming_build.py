@@ -157,3 +157,98 @@ def _units(root: Path) -> int:
     assert metadata is not None
     return metadata.count
 
+
+
+def test_parsing_in_worker_processes_writes_what_one_process_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spawned parse workers (specs/019 § Parsing in processes) change nothing a build writes."""
+    from tldr.semantic.indexing import parsing
+
+    original = tmp_path / "original"
+    _write_project(original, files=24)
+    (original / "pkg0" / "blob.py").write_bytes(b"def f():\n\0\0 binary\n")
+    (original / "pkg1" / "latin.py").write_bytes("def caf\xe9():\n    return 'd\xe9j\xe0'\n"
+                                                  .encode("latin-1"))
+    roots = {workers: Path(shutil.copytree(original, tmp_path / f"workers-{workers}"))
+             for workers in (0, 2)}
+    pooled: list[int] = []
+    in_workers = parsing.FileParser._parse_in_workers
+
+    def counting(self: parsing.FileParser, jobs: list[parsing.ParseJob]) -> Any:
+        pooled.append(len(jobs))
+        return in_workers(self, jobs)
+
+    monkeypatch.setattr(parsing.FileParser, "_parse_in_workers", counting)
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 4)
+
+    def build_all() -> None:
+        for workers, root in roots.items():
+            monkeypatch.setenv("TLDR_PARSE_WORKERS", str(workers))
+            _build(root, monkeypatch, tiny=False, cache=tmp_path / f"cache-{workers}")
+
+    build_all()
+    assert pooled == [26]  # every file of the workers-2 project, none of the other's
+    first = _outputs(roots[2])
+    assert first == _outputs(roots[0])
+    for workers, root in roots.items():
+        metadata = read_metadata(IndexPaths(root))
+        assert metadata is not None, workers
+        assert (metadata.files_skipped, metadata.files_replaced) == ({"binary": 1}, 1), workers
+
+    # Incremental: one file edited, one touched with the same bytes, one removed.
+    for root in roots.values():
+        for number in range(6):  # enough changed files for the pool
+            edited = root / f"pkg{number % 3}" / f"mod_{number}.py"
+            edited.write_text(edited.read_text() + f"\n\ndef added_{number}(v):\n    return v\n")
+            os.utime(edited, ns=(1_700_000_001 * 10**9, 1_700_000_001 * 10**9))  # stamps alike
+        touched = root / "pkg1" / "mod_7.py"
+        os.utime(touched, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))
+        (root / "pkg2" / "mod_8.py").unlink()
+    pooled.clear()
+    build_all()
+    assert pooled == [8]  # the six edited, the touched one, the binary one (never stamped)
+    assert _outputs(roots[2]) == _outputs(roots[0])
+
+
+def test_parse_workers_import_nothing_from_the_project_and_survive_a_dead_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Workers run isolated (a planted module is never imported); a worker killed
+    mid-build leaves the build to parse the rest itself, writing the same index."""
+    from tldr.semantic.indexing import parsing
+
+    original = tmp_path / "original"
+    _write_project(original, files=40, functions=3)
+    marker = tmp_path / "planted-ran"
+    for planted in ("multiprocessing.py", "msgspec.py", "tree_sitter.py", "tldr/__init__.py",
+                    "encodings/__init__.py", "sitecustomize.py"):
+        path = original / planted
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"open({str(marker)!r}, 'a').write({planted!r})\n")
+    roots = {kind: Path(shutil.copytree(original, tmp_path / kind))
+             for kind in ("alone", "workers", "killed")}
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 4)
+    monkeypatch.setattr(parsing, "_AHEAD", 1)  # the killed worker has chunks still to come
+    results = parsing.FileParser._results
+    killed: list[int] = []
+
+    def kill_one_worker(self: parsing.FileParser, payload: Any, process: Any,
+                        expected: int) -> Any:
+        if roots["killed"] == Path.cwd() and not killed:
+            process.kill()
+            process.wait()
+            killed.append(process.pid)
+        return results(self, payload, process, expected)
+
+    monkeypatch.setattr(parsing.FileParser, "_results", kill_one_worker)
+    for kind, root in roots.items():
+        monkeypatch.chdir(root)  # where a user runs `tldrf semantic index`
+        monkeypatch.setenv("TLDR_PARSE_WORKERS", "0" if kind == "alone" else "2")
+        _build(root, monkeypatch, tiny=False, cache=tmp_path / f"cache-{kind}")
+    assert not marker.exists()
+    assert killed
+    assert "a parse worker failed (exit status -9); parsing the rest here" in caplog.text
+    alone = _outputs(roots["alone"])
+    assert _outputs(roots["workers"]) == alone
+    assert _outputs(roots["killed"]) == alone

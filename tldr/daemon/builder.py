@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import msgspec
 
 from tldr import _exceptions
-from tldr.daemon.lifecycle import isolated_python
+from tldr._spawn import isolated_python
 from tldr.paths import IndexPaths, runtime_dir
 from tldr.settings import setting
 

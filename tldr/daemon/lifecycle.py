@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tldr._exceptions import DaemonError
+from tldr._spawn import isolated_python
 from tldr.daemon.transport import check_socket_owner, connect
 from tldr.paths import DaemonFiles
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = [
     "PidLock",
     "is_running",
-    "isolated_python",
     "read_pid_info",
     "remove_stale",
     "spawn_daemon",
@@ -143,17 +142,6 @@ def remove_stale(files: DaemonFiles) -> bool:
         files.pid_file.unlink(missing_ok=True)
         removed = True
     return removed
-
-
-def isolated_python(module: str, *args: str) -> list[str]:
-    """The command running `python -m module args` with no project code importable.
-
-    `-I` keeps the working directory, `PYTHON*` variables and the user site
-    off `sys.path`: spawned from inside a project, plain `-m` would import a
-    `filelock.py` (or a `tldr/` package) planted at its root. The
-    site-packages `.pth` files of an editable install still apply.
-    """
-    return [sys.executable, "-I", "-m", module, *args]
 
 
 def spawn_daemon(

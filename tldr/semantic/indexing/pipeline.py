@@ -17,7 +17,6 @@ they come (specs/010-lexical-first.md § Partial builds).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -52,6 +51,7 @@ from tldr.semantic.indexing.freshness import (
     settings_match,
 )
 from tldr.semantic.indexing.lock import BuildLock
+from tldr.semantic.indexing.parsing import FileParser, Parsed, ParseJob
 from tldr.semantic.indexing.signature import fs_signature, git_signature
 from tldr.semantic.indexing.stream import BuildUnits, PreviousUnits
 from tldr.semantic.indexing.vectors import Checkpoints, add_vectors
@@ -72,10 +72,7 @@ from tldr.settings import (
     default_max_file_bytes,
 )
 from tldr.units import (
-    SkippedFile,
     SourceFile,
-    extract_file,
-    load_source,
     walk_project,
 )
 from tldr.units.facts import FileFacts
@@ -455,25 +452,17 @@ class _Build:
         """
         if commit is None:
             return self._collect_units(files, units)
-        progress, self.progress = self.progress, lambda stage, done, total: None
         started = time.perf_counter()
         due = PARTIAL_FIRST_S
-        extracted = 0
-        try:
-            for start in range(0, len(files), _EXTRACT_CHUNK):
-                chunk = files[start : start + _EXTRACT_CHUNK]
-                extracted += self._collect_units(chunk, units)
-                done = start + len(chunk)
-                progress("extract", done, len(files))
-                parsing = time.perf_counter() - started - self._commit_seconds()
-                if parsing >= due and done < len(files) and len(units):
-                    self.progress = progress
-                    commit(len(files) - done)
-                    self.progress = lambda stage, done, total: None
-                    due *= 4
-        finally:
-            self.progress = progress
-        return extracted
+
+        def commit_when_due(done: int) -> None:
+            nonlocal due
+            parsing = time.perf_counter() - started - self._commit_seconds()
+            if parsing >= due and len(units):
+                commit(len(files) - done)
+                due *= 4
+
+        return self._collect_units(files, units, every_chunk=commit_when_due)
 
     def _serves_no_vectors(self) -> bool:
         """No committed build has vectors: commits of the files parsed so far lose nothing."""
@@ -542,53 +531,73 @@ class _Build:
             return update_graph(previous, changed).graph
         return build_graph([records[path] for path in paths if path in records])
 
-    def _collect_units(self, files: list[SourceFile], units: BuildUnits) -> int:
-        """Units of every file into `units`: reused when the file is unchanged, else extracted.
+    def _collect_units(
+        self,
+        files: list[SourceFile],
+        units: BuildUnits,
+        *,
+        every_chunk: Callable[[int], None] | None = None,
+    ) -> int:
+        """Units of every file into `units`: reused when the file is unchanged, else parsed.
 
         Returns how many files were parsed. Files the reader refuses are
         counted in `self.skipped` and named in `self.walked`, which also
         lists the files decoded with replacement (remembered from the
-        previous build for files reused unread).
+        previous build for files reused unread). `every_chunk(files_done)`
+        runs after every `_EXTRACT_CHUNK` files but the last.
         """
         walked, max_file_bytes = self.walked, default_max_file_bytes()
         previous = self._previous()
-        extracted = 0
-        total = len(files)
-        for number, source_file in enumerate(files, 1):
-            path = source_file.rel_path
-            old = previous.stamp(path)
+        olds: list[FileStamp | None] = []
+        jobs: list[ParseJob] = []
+        for source_file in files:
+            old = previous.stamp(source_file.rel_path)
             if old and not self._has_record(source_file):
                 old = None  # no graph record to reuse: parse it again
             if old and (old.size, old.mtime_ns) == (source_file.size, source_file.mtime_ns):
-                units.add_file(old, previous.units(path))
-                if path in previous.replaced:
-                    walked.replaced.append(path)
+                olds.append(old)
                 continue
-            try:
-                loaded = load_source(source_file.abs_path, max_file_bytes=max_file_bytes)
-            except SkippedFile as skip:
-                self.skipped[skip.reason] = self.skipped.get(skip.reason, 0) + 1
-                walked.name_skip(skip.reason, path)
-                continue
-            data = loaded.data
-            if loaded.decoded_with_replacement:
-                walked.replaced.append(path)
-            digest = hashlib.sha256(data).hexdigest()
-            stamp = FileStamp(path, source_file.language, source_file.size,
-                              source_file.mtime_ns, digest)
-            if old and old.sha256 == digest:
-                units.add_file(stamp, previous.units(path))
-                continue
-            file_units, facts = extract_file(data, path=path, language=source_file.language)
-            units.add_file(stamp, file_units)
-            record = file_record(path, source_file.language, file_units, facts)
-            if record is not None:
-                self.records[path] = record
-                self.reparsed.add(path)
-            extracted += 1
-            if number % 50 == 0 or number == total:
-                self.progress("extract", number, total)
+            olds.append(None)
+            jobs.append(ParseJob(str(source_file.abs_path), source_file.rel_path,
+                                 source_file.language, max_file_bytes,
+                                 old.sha256 if old else None))
+        extracted = 0
+        total = len(files)
+        with FileParser() as parser:
+            results = parser.parse(jobs)
+            for number, (source_file, unread) in enumerate(zip(files, olds, strict=True), 1):
+                path = source_file.rel_path
+                if unread is not None:
+                    units.add_file(unread, previous.units(path))
+                    if path in previous.replaced:
+                        walked.replaced.append(path)
+                else:
+                    extracted += self._add_parsed(source_file, next(results), units)
+                if number % _EXTRACT_CHUNK == 0 or number == total:
+                    self.progress("extract", number, total)
+                    if every_chunk is not None and number < total:
+                        every_chunk(number)
         return extracted
+
+    def _add_parsed(self, source_file: SourceFile, parsed: Parsed, units: BuildUnits) -> int:
+        """One parsed file's units into `units`; 1 if it was extracted, 0 if reused or skipped."""
+        path = source_file.rel_path
+        if parsed.skipped is not None:
+            self.skipped[parsed.skipped] = self.skipped.get(parsed.skipped, 0) + 1
+            self.walked.name_skip(parsed.skipped, path)
+            return 0
+        if parsed.replaced:
+            self.walked.replaced.append(path)
+        stamp = FileStamp(path, source_file.language, source_file.size,
+                          source_file.mtime_ns, parsed.sha256)
+        if parsed.units is None:  # the same bytes as the previous build's
+            units.add_file(stamp, self._previous().units(path))
+            return 0
+        units.add_file(stamp, parsed.units)
+        if parsed.record is not None:
+            self.records[path] = parsed.record
+            self.reparsed.add(path)
+        return 1
 
     def _has_record(self, source_file: SourceFile) -> bool:
         """Whether the previous graph has this file's record (kept in `records` if so)."""

@@ -3,13 +3,14 @@
 `static:all-MiniLM-L6-v2` is distilled on this machine from the bundled
 weights, once (`static_distill`); `static:/path` loads a saved model2vec
 model. A text's vector is the mean of its tokens' rows, so embedding runs at
-tens of thousands of texts a second on one core; inference needs numpy,
+tens of thousands of texts a second on one core; inference needs numpy, scipy,
 tokenizers and safetensors only (specs/020-fast-tier-and-scale.md).
 """
 
 from __future__ import annotations
 
 import threading
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["STATIC_PREFIX", "StaticEmbedder", "prepare_static_model", "static_model_dir"]
 
 STATIC_PREFIX = "static:"
-_BATCH = 1024
 
 
 def static_model_dir(model: str) -> tuple[Path, str]:
@@ -94,6 +94,7 @@ class StaticEmbedder:
         self.directory = directory
         self._lock = threading.Lock()
         self._model = self._load()
+        self._table: np.ndarray | None = None  # the token rows in float32, made on first use
         self.dimension = int(self._model.dim)
 
     def _load(self) -> Any:
@@ -120,15 +121,47 @@ class StaticEmbedder:
         return vector
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        """Each text's mean token row, normalised: model2vec's `encode`, twice as fast.
+
+        model2vec averages float16 rows per length bucket and filters unknown
+        tokens in Python; tokenizing is the only cost it cannot avoid. Here one
+        sparse product (a row of 1/length weights per text) over the table in
+        float32 makes every mean at once (the same vectors to ~3e-4, without
+        model2vec's float16 rounding of each mean).
+        """
         import numpy as np
+        import scipy.sparse
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._model
+        limit = model.max_length
+        if limit is not None:  # as model2vec cuts: characters first, then tokens
+            texts = [text[: limit * model.median_token_length] for text in texts]
         with self._lock:  # the tokenizer's truncation settings are shared state
-            vectors = self._model.encode(
-                texts, batch_size=_BATCH, show_progress_bar=False, use_multiprocessing=False
-            )
-        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+            if limit is None:
+                model.tokenizer.no_truncation()
+            else:
+                model.tokenizer.enable_truncation(limit)
+            encodings = model.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+            if self._table is None:
+                self._table = np.asarray(model.embedding, dtype=np.float32)
+        ids = [encoding.ids for encoding in encodings]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        if model.unk_token_id is not None:  # model2vec drops unknown tokens
+            known = flat != model.unk_token_id
+            owners = np.repeat(np.arange(len(ids)), lengths)[known]
+            flat, lengths = flat[known], np.bincount(owners, minlength=len(ids))
+        weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
+        if model.weights is not None:  # per-token weights of the model (SIF)
+            weights *= np.asarray(model.weights, dtype=np.float32)[flat]
+        rows = flat if model.token_mapping is None else np.asarray(model.token_mapping)[flat]
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        means = scipy.sparse.csr_matrix(
+            (weights, rows, offsets), shape=(len(ids), self._table.shape[0])
+        ) @ self._table
+        matrix = np.asarray(means, dtype=np.float32).reshape(len(texts), self.dimension)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         # A text of unknown tokens only has a zero vector: any unit vector ranks it last.
         matrix = np.where(norms > 0, matrix / np.where(norms > 0, norms, 1), 0)
