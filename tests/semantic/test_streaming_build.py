@@ -163,7 +163,7 @@ def test_parsing_in_worker_processes_writes_what_one_process_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Spawned parse workers (specs/019 § Parsing in processes) change nothing a build writes."""
-    from tldr.semantic.indexing import parsing
+    from tldr import parse_workers as parsing
 
     original = tmp_path / "original"
     _write_project(original, files=24)
@@ -212,11 +212,12 @@ def test_parsing_in_worker_processes_writes_what_one_process_writes(
 
 
 def test_parse_workers_import_nothing_from_the_project_and_survive_a_dead_worker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Workers run isolated (a planted module is never imported); a worker killed
     mid-build leaves the build to parse the rest itself, writing the same index."""
-    from tldr.semantic.indexing import parsing
+    from tldr import parse_workers as parsing
 
     original = tmp_path / "original"
     _write_project(original, files=40, functions=3)
@@ -247,6 +248,8 @@ def test_parse_workers_import_nothing_from_the_project_and_survive_a_dead_worker
         monkeypatch.setenv("TLDR_PARSE_WORKERS", "0" if kind == "alone" else "2")
         _build(root, monkeypatch, tiny=False, cache=tmp_path / f"cache-{kind}")
     assert not marker.exists()
+    err = capfd.readouterr().err  # the workers' stderr is the user's
+    assert "Warning" not in err and "Traceback" not in err
     assert killed
     assert "a parse worker failed (exit status -9); parsing the rest here" in caplog.text
     alone = _outputs(roots["alone"])

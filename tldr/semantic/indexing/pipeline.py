@@ -39,6 +39,7 @@ from tldr.graph import (
     read_graph,
     update_graph,
 )
+from tldr.parse_workers import FileParser, Parsed, ParseJob
 from tldr.paths import IndexPaths, find_project_root
 from tldr.registry import record_use
 from tldr.semantic import shared
@@ -51,7 +52,6 @@ from tldr.semantic.indexing.freshness import (
     settings_match,
 )
 from tldr.semantic.indexing.lock import BuildLock
-from tldr.semantic.indexing.parsing import FileParser, Parsed, ParseJob
 from tldr.semantic.indexing.signature import fs_signature, git_signature
 from tldr.semantic.indexing.stream import BuildUnits, PreviousUnits
 from tldr.semantic.indexing.vectors import Checkpoints, add_vectors

@@ -10,7 +10,7 @@ process streams the results, in file order, into its writers.
 The workers are tldrf's own processes, not `multiprocessing`'s: spawn
 would run the parent's main script again in each, and start them with
 `python -c` in the project's directory, where a planted `multiprocessing.py`
-would be imported. Here each is `python -I -m tldr.semantic.indexing.parsing`
+would be imported. Here each is `python -I -m tldr.parse_workers`
 (nothing importable from the project or the environment) in the
 interpreter's own directory, fed chunks of jobs on stdin and answering
 with their results on stdout, as length-prefixed msgpack frames. A worker
