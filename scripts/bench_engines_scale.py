@@ -174,9 +174,11 @@ def reopen(engine: str, store: Any, location: str, key: str, value: Any) -> Any:
     """The saved build opened again with search-time setting `key` = `value`."""
     if engine == "usearch":  # read from the store's settings at every open
         store.settings[key] = value
-    elif engine == "chromadb":  # kept in the collection's configuration
+    elif engine == "chromadb":
+        # Kept in the collection's configuration, and read when the engine
+        # loads the index: a client that has it loaded keeps the old value.
         store._collection(location).modify(configuration={"hnsw": {key: value}})
-        store._handles.clear()
+        store.close()
     return store.open(location, view=True)
 
 

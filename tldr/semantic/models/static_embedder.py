@@ -126,8 +126,9 @@ class StaticEmbedder:
         model2vec averages float16 rows per length bucket and filters unknown
         tokens in Python; tokenizing is the only cost it cannot avoid. Here one
         sparse product (a row of 1/length weights per text) over the table in
-        float32 makes every mean at once (the same vectors to ~3e-4, without
-        model2vec's float16 rounding of each mean).
+        float32 makes every mean at once, rounded as model2vec rounds them
+        (to the table's float16, before and after normalising): the same
+        vectors up to the order of the sums.
         """
         import numpy as np
         import scipy.sparse
@@ -162,9 +163,14 @@ class StaticEmbedder:
             (weights, rows, offsets), shape=(len(ids), self._table.shape[0])
         ) @ self._table
         matrix = np.asarray(means, dtype=np.float32).reshape(len(texts), self.dimension)
+        stored = model.embedding.dtype
+        if stored == np.float16:  # model2vec keeps each mean at the table's precision
+            matrix = matrix.astype(stored).astype(np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         # A text of unknown tokens only has a zero vector: any unit vector ranks it last.
         matrix = np.where(norms > 0, matrix / np.where(norms > 0, norms, 1), 0)
+        if stored == np.float16:
+            matrix = matrix.astype(stored).astype(np.float32)
         empty = (norms[:, 0] == 0)
         matrix[empty, 0] = 1.0
         return np.ascontiguousarray(matrix, dtype=np.float32)
