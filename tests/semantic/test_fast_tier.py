@@ -61,7 +61,9 @@ def test_the_static_embedder_gives_unit_vectors(fast_model: str) -> None:
     vectors = embedder.embed_documents(["def parse_config(path)", "qqqq zzzz", ""])
     assert vectors.shape == (3, DIMENSION) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    query = embedder.embed_query("def parse_config(path)")
+    fresh = StaticEmbedder(embedder.model_id, embedder.directory, revision=embedder.revision)
+    query = fresh.embed_query("def parse_config(path)")
+    assert fresh._table is None  # a query reads its own rows, not the table in float32
     np.testing.assert_allclose(query, vectors[0], rtol=1e-6)
 
 

@@ -94,7 +94,9 @@ class StaticEmbedder:
         self.directory = directory
         self._lock = threading.Lock()
         self._model = self._load()
-        self._table: np.ndarray | None = None  # the token rows in float32, made on first use
+        # The token rows in float32, made for the first batch of documents (a
+        # daemon that only embeds queries never holds them).
+        self._table: np.ndarray | None = None
         self.dimension = int(self._model.dim)
 
     def _load(self) -> Any:
@@ -145,8 +147,6 @@ class StaticEmbedder:
             else:
                 model.tokenizer.enable_truncation(limit)
             encodings = model.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-            if self._table is None:
-                self._table = np.asarray(model.embedding, dtype=np.float32)
         ids = [encoding.ids for encoding in encodings]
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
@@ -158,10 +158,17 @@ class StaticEmbedder:
         if model.weights is not None:  # per-token weights of the model (SIF)
             weights *= np.asarray(model.weights, dtype=np.float32)[flat]
         rows = flat if model.token_mapping is None else np.asarray(model.token_mapping)[flat]
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        means = scipy.sparse.csr_matrix(
-            (weights, rows, offsets), shape=(len(ids), self._table.shape[0])
-        ) @ self._table
+        if len(texts) == 1:  # a query: its few rows, not the whole table in float32
+            means = weights @ np.asarray(model.embedding[rows], dtype=np.float32)
+        else:
+            if self._table is None:
+                with self._lock:
+                    if self._table is None:
+                        self._table = np.asarray(model.embedding, dtype=np.float32)
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            means = scipy.sparse.csr_matrix(
+                (weights, rows, offsets), shape=(len(ids), self._table.shape[0])
+            ) @ self._table
         matrix = np.asarray(means, dtype=np.float32).reshape(len(texts), self.dimension)
         stored = model.embedding.dtype
         if stored == np.float16:  # model2vec keeps each mean at the table's precision
