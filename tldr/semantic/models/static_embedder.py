@@ -129,8 +129,9 @@ class StaticEmbedder:
         tokens in Python; tokenizing is the only cost it cannot avoid. Here one
         sparse product (a row of 1/length weights per text) over the table in
         float32 makes every mean at once, rounded as model2vec rounds them
-        (to the table's float16, before and after normalising): the same
-        vectors up to the order of the sums.
+        (to the table's float16, before and after normalising) and then
+        normalised in float32: the vectors the model2vec path gave, up to
+        the order of the sums.
         """
         import numpy as np
         import scipy.sparse
@@ -171,13 +172,15 @@ class StaticEmbedder:
             ) @ self._table
         matrix = np.asarray(means, dtype=np.float32).reshape(len(texts), self.dimension)
         stored = model.embedding.dtype
-        if stored == np.float16:  # model2vec keeps each mean at the table's precision
+        if stored == np.float16:
+            # model2vec keeps each mean, then its normalised vector, at the
+            # table's precision; normalised again below, as its output was.
+            matrix = matrix.astype(stored).astype(np.float32)
+            matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-32
             matrix = matrix.astype(stored).astype(np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         # A text of unknown tokens only has a zero vector: any unit vector ranks it last.
         matrix = np.where(norms > 0, matrix / np.where(norms > 0, norms, 1), 0)
-        if stored == np.float16:
-            matrix = matrix.astype(stored).astype(np.float32)
         empty = (norms[:, 0] == 0)
         matrix[empty, 0] = 1.0
         return np.ascontiguousarray(matrix, dtype=np.float32)
