@@ -223,6 +223,28 @@ async def test_a_worker_killed_while_idle_is_replaced_for_the_next_build(built: 
         worker.close()
 
 
+def test_a_request_left_in_a_dead_workers_pipe_does_not_break_the_reap() -> None:
+    """The kill lands between the liveness check and the flush: the reap still closes both pipes."""
+    import os
+    import signal
+
+    from tldr.daemon.builder import BuildWorker
+
+    worker = BuildWorker(idle_timeout=0)
+    try:
+        worker.prestart()
+        proc = worker._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        os.kill(proc.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # dead, not yet reaped
+        proc.stdin.write(b"{}\n")  # buffered: the close will try to flush it
+        worker._reap()
+        assert proc.stdin.closed and proc.stdout.closed
+        assert worker.pid is None
+    finally:
+        worker.close()
+
+
 async def test_in_process_builds_still_work(built: Path) -> None:
     async with running_daemon(built, build_in_worker=False) as daemon:
         client = await RawClient.open(daemon)

@@ -260,7 +260,10 @@ class BuildWorker:
         proc.wait()
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None:
-                pipe.close()
+                try:
+                    pipe.close()
+                except OSError:
+                    pass  # a request still buffered for a dead worker: the pipe closes anyway
 
     def _gone(self, what: str) -> Exception:
         if self._closed:
