@@ -130,11 +130,16 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert len(loaded) == len(index)
     for query in ("ClientSession", "template rendering", "parse url"):
         assert loaded.search(query, 5) == index.search(query, 5)
-    # v2 stores term frequencies, not weights: the weights come back bit for bit.
-    assert loaded.vocab == index.vocab
-    assert loaded.data.dtype == index.data.dtype
-    assert loaded.data.tobytes() == index.data.tobytes()
+    # The file stores term frequencies, not weights: the weights come back bit for bit.
+    assert loaded.vocab == index.vocab == sorted(index.vocab, key=str.encode)
+    assert _all_weights(loaded) == _all_weights(index)
     assert loaded.indices.tolist() == index.indices.tolist()
+    assert all(loaded.token_id(word) == i for i, word in enumerate(index.vocab))
+    assert loaded.token_id("no-such-token") is None
+
+
+def _all_weights(index: LexicalIndex) -> list[bytes]:
+    return [index.weights(i).tobytes() for i in range(len(index.vocab))]
 
 
 def test_save_load_unicode_vocabulary_and_empty_index(tmp_path: Path) -> None:
@@ -142,9 +147,37 @@ def test_save_load_unicode_vocabulary_and_empty_index(tmp_path: Path) -> None:
     index.save(tmp_path / "a.bm25")
     loaded = LexicalIndex.load(tmp_path / "a.bm25")
     assert loaded.vocab == index.vocab
-    assert loaded.data.tobytes() == index.data.tobytes()
+    assert _all_weights(loaded) == _all_weights(index)
+    assert loaded.token_id("日本") == index.token_id("日本") is not None
     LexicalIndex.build([]).save(tmp_path / "empty.bm25")
-    assert len(LexicalIndex.load(tmp_path / "empty.bm25")) == 0
+    empty = LexicalIndex.load(tmp_path / "empty.bm25")
+    assert len(empty) == 0 and empty.search("session", 5) == []
+
+
+def test_load_refuses_a_v2_file_and_damaged_headers(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    v2 = tmp_path / "v2.bm25"  # v2 was a compressed .npz: a zip
+    with zipfile.ZipFile(v2, "w") as archive:
+        archive.writestr("format.npy", b"bm25-lucene-v2")
+    with pytest.raises(ValueError, match="not a lexical index"):
+        LexicalIndex.load(v2)
+    good = tmp_path / "good.bm25"
+    LexicalIndex.build(_corpus()).save(good)
+    data = good.read_bytes()
+    damaged = {
+        "header past the end": data[:8] + (1 << 40).to_bytes(8, "little") + data[16:],
+        "header garbled": data[:16] + b"\xc1" * 8 + data[24:],
+        "arrays cut short": data[: len(data) - 16],
+        "empty": b"",
+    }
+    for what, payload in damaged.items():
+        path = tmp_path / f"{what}.bm25"
+        path.write_bytes(payload)
+        with pytest.raises(ValueError):
+            LexicalIndex.load(path)
+    assert io.BytesIO(data).read(8) == b"TLDRBM25"
 
 
 def test_load_rejects_other_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

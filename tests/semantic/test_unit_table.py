@@ -1,4 +1,4 @@
-"""Unit records in format 2: lossless, decoded per unit, old formats rebuilt (specs/019)."""
+"""Unit records in format 3: lossless, mapped, decoded per unit, old formats rebuilt (specs/019)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,29 @@ def test_units_round_trip_every_field_across_blocks() -> None:
     assert table[1:3] == [table[1], table[2]]
     with pytest.raises(IndexError):
         table[len(units)]
+
+
+def test_body_offsets_that_do_not_match_the_blocks_are_refused() -> None:
+    encoded = encode_units(_units(BODY_BLOCK + 1))
+    for damaged in (
+        msgspec.structs.replace(encoded, body_offsets=encoded.body_offsets[:-8]),
+        msgspec.structs.replace(encoded, bodies=encoded.bodies[:-1]),
+    ):
+        with pytest.raises(msgspec.DecodeError, match="body offsets"):
+            UnitTable(damaged)
+
+
+def test_a_committed_units_file_is_mapped_not_copied(project: Path) -> None:
+    import mmap
+
+    build_semantic_index(project, model=MODEL)
+    paths = IndexPaths(project)
+    metadata = read_metadata(paths)
+    assert metadata is not None
+    units_file = read_units_file(paths, metadata)
+    for view in (units_file.encoded.heads, units_file.encoded.bodies, units_file.key_array):
+        assert isinstance(view.obj, mmap.mmap)
+    assert units_file.units == UnitTable(encode_units(units_file.units)).full_units()
 
 
 def test_empty_table() -> None:

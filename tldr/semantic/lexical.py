@@ -23,6 +23,7 @@ temp sibling and moved into place with `os.replace`.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import os
@@ -32,6 +33,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,12 +57,14 @@ __all__ = [
     "unit_tokens",
 ]
 
-LEXICAL_FORMAT = "bm25-lucene-v2"
+LEXICAL_FORMAT = "bm25-lucene-v3"
 """Version of the token scheme and file layout; bump when tokens change.
 
-v2 (specs/019-compact-index.md) stores term frequencies and document lengths
-instead of float32 weights, and the vocabulary as UTF-8, compressed; the
-weights are recomputed at load by the same arithmetic, so scores equal v1's."""
+v2 (specs/019-compact-index.md) stored term frequencies and document lengths
+instead of float32 weights, and the vocabulary as UTF-8, compressed. v3 is
+the same arrays uncompressed and aligned, the vocabulary sorted, so a
+loaded index maps the file instead of decompressing it; the weights are
+computed per query token by the same arithmetic, so scores equal v1's."""
 
 # BM25 parameters: the Lucene defaults, which bm25s also uses. Code units are
 # short and uneven in length; b=0.75 keeps a 2,000-line class from winning on
@@ -74,9 +79,6 @@ _B = 0.75
 # about what the unit is than the same word in its body. Swept as above: 2 and
 # 5 both lower (-0.001/-0.002).
 _NAME_REPEAT = 3
-
-# (token, document) pairs scored at once (`_bm25_scores`).
-_SCORE_SLICE = 1 << 20
 
 # A TokenCache whose vocabulary outgrows this many ids per cached unit (plus a
 # floor) is mostly stale words of deleted code: it is reset.
@@ -300,33 +302,70 @@ _DEFAULT_CACHE_LOCK = threading.Lock()
 class LexicalIndex:
     """BM25 index over units; positions are indexes into the built sequence.
 
-    The score matrix is stored column-wise (CSC: one column per token) so a
-    query touches only the postings of its own tokens.
+    Postings are stored column-wise (CSC: one column per token, documents
+    ascending) so a query touches only its own tokens' postings. A token's
+    BM25 weights are computed when a query touches it, from the stored term
+    frequencies and the per-document length norms (the same float64
+    arithmetic a precomputed matrix would use), so a loaded index is the
+    file's arrays mapped in place, not a matrix on the heap. The vocabulary
+    is sorted by UTF-8 bytes and searched by bisection.
     """
 
     def __init__(
         self,
         *,
-        vocab: list[str],
-        data: npt.NDArray[Any],
-        indices: npt.NDArray[Any],
+        words: npt.NDArray[np.uint8],
+        word_ends: npt.NDArray[Any],
         indptr: npt.NDArray[Any],
-        num_docs: int,
+        indices: npt.NDArray[Any],
         tf: npt.NDArray[Any],
         lengths: npt.NDArray[Any],
     ) -> None:
-        self.vocab = vocab
-        self.vocab_ids = {tok: i for i, tok in enumerate(vocab)}
-        self.data = data
-        self.indices = indices
+        """Arrays as `save` writes them: word `i` is `words[word_ends[i-1]:word_ends[i]]`."""
+        import numpy as np
+
+        self._words = words
+        self._word_ends = word_ends
         self.indptr = indptr
-        self.num_docs = num_docs
-        # What the weights are computed from: saved instead of them (v2).
+        self.indices = indices
         self.tf = tf
         self.lengths = lengths
+        self.num_docs = len(lengths)
+        as_float = lengths.astype(np.float64)
+        avg_len = as_float.mean() if self.num_docs else 1.0
+        self._norm = _K1 * ((1 - _B) + _B * as_float / (avg_len or 1.0))
+        df = np.diff(indptr)
+        self._idf = np.log1p((self.num_docs - df + 0.5) / (df + 0.5))
 
     def __len__(self) -> int:
         return self.num_docs
+
+    @property
+    def vocab(self) -> list[str]:
+        """Every token, in id order (sorted by UTF-8 bytes)."""
+        starts = [0, *self._word_ends.tolist()]
+        return [self._words[a:b].tobytes().decode("utf-8", "surrogatepass")
+                for a, b in itertools.pairwise(starts)]
+
+    def token_id(self, token: str) -> int | None:
+        """The id of `token`, or None when no unit has it."""
+        wanted = token.encode("utf-8", "surrogatepass")
+        ends, words = self._word_ends, self._words
+
+        def word(i: int) -> bytes:
+            return words[int(ends[i - 1]) if i else 0:int(ends[i])].tobytes()
+
+        at = bisect.bisect_left(range(len(ends)), wanted, key=word)
+        return at if at < len(ends) and word(at) == wanted else None
+
+    def weights(self, token_id: int) -> npt.NDArray[np.float32]:
+        """BM25 weight of each posting of `token_id`, in `indices` order."""
+        start, end = int(self.indptr[token_id]), int(self.indptr[token_id + 1])
+        tf = self.tf[start:end]
+        norm = self._norm[self.indices[start:end]]
+        weights: npt.NDArray[np.float32] = (self._idf[token_id] * tf / (norm + tf)).astype(
+            "float32")
+        return weights
 
     @classmethod
     def build(cls, units: Sequence[Unit], *, token_cache: TokenCache | None = None) -> LexicalIndex:
@@ -378,23 +417,29 @@ class LexicalIndex:
 
         n_docs = len(nnz)
         doc = np.repeat(np.arange(n_docs, dtype=np.int32), nnz)
-        lengths = np.bincount(doc, weights=tf, minlength=n_docs)
-        # Keep only tokens this build uses, renumbered densely.
+        lengths = np.bincount(doc, weights=tf, minlength=n_docs).astype(np.uint32)
+        # Keep only tokens this build uses, renumbered in the order of their bytes.
         used = np.zeros(len(vocab) + 1, dtype=bool)
         used[tok] = True
-        new_id = np.cumsum(used, dtype=np.int32) - 1
-        words = np.array(list(vocab), dtype=object)[used[: len(vocab)]].tolist()
+        encoded = [word.encode("utf-8", "surrogatepass")
+                   for word, used_word in zip(vocab, used.tolist(), strict=False) if used_word]
+        old_ids = np.flatnonzero(used[: len(vocab)])
+        order = sorted(range(len(encoded)), key=encoded.__getitem__)
+        new_id = np.zeros(len(vocab) + 1, dtype=np.int32)
+        new_id[old_ids[order]] = np.arange(len(order), dtype=np.int32)
         tok = new_id[tok]
-        order = np.argsort(tok, kind="stable")  # docs stay ascending within a token
-        tok, tf, doc = tok[order], tf[order], doc[order]
-        del order
-        data, indptr = _bm25_scores(tok, tf, doc, lengths, len(words))
+        del new_id, old_ids
+        ranked = np.argsort(tok, kind="stable")  # docs stay ascending within a token
+        tok, tf, doc = tok[ranked], tf[ranked], doc[ranked]
+        del ranked
+        indptr = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tok, minlength=len(order)), out=indptr[1:])
+        words = [encoded[i] for i in order]
         return cls(
-            vocab=words,
-            data=data,
-            indices=doc,
+            words=np.frombuffer(b"".join(words), dtype=np.uint8),
+            word_ends=np.cumsum([len(word) for word in words], dtype=np.uint64),
             indptr=indptr,
-            num_docs=n_docs,
+            indices=doc,
             tf=tf,
             lengths=lengths,
         )
@@ -411,13 +456,12 @@ class LexicalIndex:
         """
         import numpy as np
 
-        ids = [self.vocab_ids[t] for t in query_tokens(query) if t in self.vocab_ids]
+        ids = [i for i in map(self.token_id, query_tokens(query)) if i is not None]
         if not ids or k <= 0 or self.num_docs == 0:
             return []
         scores = np.zeros(self.num_docs, dtype=np.float32)
         for tid in ids:
-            start, end = self.indptr[tid], self.indptr[tid + 1]
-            scores[self.indices[start:end]] += self.data[start:end]
+            scores[self.indices[self.indptr[tid]:self.indptr[tid + 1]]] += self.weights(tid)
         hit = np.flatnonzero(scores)
         if hit.size > k:
             hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
@@ -425,30 +469,41 @@ class LexicalIndex:
         return [(int(i), float(scores[i])) for i in order]
 
     def save(self, path: Path) -> None:
-        """Write the index to `path` atomically (temp sibling, then `os.replace`)."""
+        """Write the index to `path` atomically (temp sibling, then `os.replace`).
+
+        The layout (`_MAGIC`, a u64 header length, a msgpack `_Header`, then
+        8-byte aligned arrays) is read in place by `load`.
+        """
         import numpy as np
 
-        words = [word.encode("utf-8", "surrogatepass") for word in self.vocab]
-        ends = np.cumsum([len(word) for word in words], dtype=np.int64)
         if self.tf.size and int(self.tf.max()) > np.iinfo(np.uint16).max:
-            tf = self.tf.astype(np.uint32)  # a document repeating one token 65,536 times
+            tf = self.tf.astype("<u4")  # a document repeating one token 65,536 times
         else:
-            tf = self.tf.astype(np.uint16)
+            tf = self.tf.astype("<u2")
+        arrays = {
+            "words": self._words,
+            "word_ends": self._word_ends.astype("<u8"),
+            "indptr": self.indptr.astype("<i8"),
+            "indices": self.indices.astype("<i4"),
+            "tf": tf,
+            "lengths": self.lengths.astype("<u4"),
+        }
+        layout: dict[str, tuple[str, int, int]] = {}
+        offset = 0
+        for name, array in arrays.items():
+            layout[name] = (array.dtype.str, offset, len(array))
+            offset += _aligned(array.nbytes)
+        header = msgspec.msgpack.encode(_Header(format=LEXICAL_FORMAT, arrays=layout))
+        header_end = len(_MAGIC) + 8 + len(header)
         path = Path(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    format=np.array(LEXICAL_FORMAT),
-                    vocab=np.frombuffer(b"".join(words), dtype=np.uint8),
-                    vocab_ends=ends,
-                    tf=tf,
-                    lengths=self.lengths.astype(np.uint32),
-                    indices=self.indices.astype(np.int32),
-                    indptr=self.indptr,
-                    num_docs=np.array(self.num_docs, dtype=np.int64),
-                )
+                fh.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+                fh.write(bytes(_aligned(header_end) - header_end))
+                for array in arrays.values():
+                    fh.write(array.tobytes())
+                    fh.write(bytes(-array.nbytes % 8))
             os.replace(tmp, path)
         finally:
             if tmp.exists():
@@ -456,34 +511,69 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
-        """Read an index written by `save`; the BM25 weights are computed here.
+        """Map an index written by `save`; its arrays are read in place, not copied.
 
         Raises:
-            ValueError: The file was written with another `LEXICAL_FORMAT`.
+            ValueError: The file was written with another `LEXICAL_FORMAT`, or
+                its header does not describe it.
         """
+        import mmap
+
         import numpy as np
 
-        with np.load(Path(path), allow_pickle=False) as npz:
-            fmt = str(npz["format"])
-            if fmt != LEXICAL_FORMAT:
-                raise ValueError(f"lexical index format {fmt!r}, expected {LEXICAL_FORMAT!r}")
-            blob = npz["vocab"].tobytes()
-            ends = npz["vocab_ends"].tolist()
-            tf = npz["tf"].astype(np.int32)
-            lengths = npz["lengths"].astype(np.float64)
-            indices = npz["indices"]
-            indptr = npz["indptr"]
-            num_docs = int(npz["num_docs"])
-        vocab = [
-            blob[start:end].decode("utf-8", "surrogatepass")
-            for start, end in zip([0, *ends][:-1], ends, strict=True)
-        ]
-        tok = np.repeat(np.arange(len(vocab), dtype=np.int64), np.diff(indptr))
-        data, _ = _bm25_scores(tok, tf, indices, lengths, len(vocab))
-        return cls(
-            vocab=vocab, data=data, indices=indices, indptr=indptr, num_docs=num_docs,
-            tf=tf, lengths=lengths,
-        )
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < len(_MAGIC) + 8 or fh.read(len(_MAGIC)) != _MAGIC:
+                raise ValueError(f"not a lexical index of format {LEXICAL_FORMAT!r}")
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        header_end = len(_MAGIC) + 8 + int.from_bytes(mapped[len(_MAGIC):len(_MAGIC) + 8],
+                                                      "little")
+        data_start = _aligned(header_end)
+        if data_start > size:
+            raise ValueError("lexical index header runs past the end of the file")
+        try:
+            header = _header_decoder.decode(mapped[len(_MAGIC) + 8:header_end])
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"lexical index header: {exc}") from None
+        if header.format != LEXICAL_FORMAT:
+            raise ValueError(
+                f"lexical index format {header.format!r}, expected {LEXICAL_FORMAT!r}")
+        arrays = {}
+        for name in ("words", "word_ends", "indptr", "indices", "tf", "lengths"):
+            if name not in header.arrays:
+                raise ValueError(f"lexical index has no {name!r} array")
+            dtype_str, offset, count = header.arrays[name]
+            dtype = np.dtype(dtype_str)
+            if dtype.kind not in "iu" or offset < 0 or count < 0 or (
+                    data_start + offset + count * dtype.itemsize > size):
+                raise ValueError(f"lexical index array {name!r} does not fit the file")
+            arrays[name] = np.frombuffer(mapped, dtype=dtype, count=count,
+                                         offset=data_start + offset)
+        words = arrays["words"]
+        if (len(arrays["indptr"]) != len(arrays["word_ends"]) + 1
+                or int(arrays["indptr"][-1]) != len(arrays["indices"])
+                or len(arrays["tf"]) != len(arrays["indices"])
+                or (len(words) and int(arrays["word_ends"][-1]) != len(words))):
+            raise ValueError("lexical index arrays do not agree with each other")
+        return cls(**arrays)
+
+
+_MAGIC = b"TLDRBM25"
+
+
+class _Header(msgspec.Struct, frozen=True):
+    """What `LexicalIndex.save` writes before the arrays: their dtype, offset and length."""
+
+    format: str
+    arrays: dict[str, tuple[str, int, int]]
+
+
+_header_decoder = msgspec.msgpack.Decoder(_Header)
+
+
+def _aligned(size: int) -> int:
+    """`size` rounded up to a multiple of 8: where the next array starts."""
+    return -(-size // 8) * 8
 
 
 class LexicalBuilder:
@@ -577,43 +667,3 @@ class LexicalBuilder:
         with self._lock:
             self._cache.entries = self._fresh
         return index
-
-
-def _bm25_scores(
-    tok: npt.NDArray[Any],
-    tf: npt.NDArray[Any],
-    doc: npt.NDArray[Any],
-    lengths: npt.NDArray[Any],
-    n_vocab: int,
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """Lucene BM25 weight of every (token, document) pair, as bm25s computes it.
-
-    Args:
-        tok: Token id of each pair, ascending.
-        tf: Term frequency of each pair.
-        doc: Document of each pair.
-        lengths: Token count of each document.
-        n_vocab: Vocabulary size.
-
-    Returns:
-        `(data, indptr)` of the CSC matrix: column `t` is
-        `data[indptr[t]:indptr[t + 1]]`.
-    """
-    import numpy as np
-
-    n_docs = len(lengths)
-    df = np.bincount(tok, minlength=n_vocab)
-    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    if tok.size == 0:
-        return np.zeros(0, np.float32), indptr
-    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-    avg_len = lengths.mean() or 1.0
-    data = np.empty(tok.size, dtype=np.float32)
-    # In slices: the float64 intermediates of millions of pairs at once were
-    # most of a large build's peak memory; the values are the same.
-    for start in range(0, tok.size, _SCORE_SLICE):
-        part = slice(start, start + _SCORE_SLICE)
-        norm = _K1 * ((1 - _B) + _B * lengths[doc[part]] / avg_len)
-        data[part] = idf[tok[part]] * tf[part] / (norm + tf[part])
-    return data, indptr

@@ -9,6 +9,7 @@ sees a mix of builds.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 import secrets
@@ -55,9 +56,11 @@ __all__ = [
 ]
 
 METADATA_SCHEMA_VERSION = 2
-UNITS_FORMAT = 2
+UNITS_FORMAT = 3
 """Layout of units.<build_id>.msgpack (specs/019-compact-index.md); 1 was one
-msgpack record per unit with its file path and hex text hash inside."""
+msgpack record per unit with its file path and hex text hash inside; 2 kept
+the compressed body blocks as a list (reading a mapped file's layout then
+touched a page in every block)."""
 KEEP_VERSIONS = 2
 """Builds GC keeps besides the active and previous active: the newest two,
 which after a commit are those two (a reader that read the old metadata can
@@ -177,8 +180,8 @@ class UnitsFile(msgspec.Struct, kw_only=True):
     build_id: str
     files: list[FileStamp]
     encoded: EncodedUnits
-    key_array: bytes
-    text_digests: bytes
+    key_array: memoryview
+    text_digests: memoryview
     next_key: int
     skipped: list[tuple[str, str]] = []  # (path, reason), the first MAX_LISTED_SKIPS
     replaced: list[str] = []  # paths decoded with replacement
@@ -205,8 +208,8 @@ class UnitsFile(msgspec.Struct, kw_only=True):
             build_id=build_id,
             files=files,
             encoded=units if isinstance(units, EncodedUnits) else encode_units(units),
-            key_array=np.asarray(keys, dtype="<u8").tobytes(),
-            text_digests=bytes.fromhex("".join(text_hashes)),
+            key_array=memoryview(np.asarray(keys, dtype="<u8").tobytes()),
+            text_digests=memoryview(bytes.fromhex("".join(text_hashes))),
             next_key=next_key,
             skipped=skipped,
             replaced=replaced,
@@ -383,13 +386,14 @@ def read_units_file(paths: IndexPaths, metadata: Metadata, *, verify: bool = Tru
     if verify:
         verify_artifacts(paths, metadata)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:  # mapped: the records' bytes are views into the file
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         found = msgspec.msgpack.decode(data, type=_FormatOnly).format
         if found != UNITS_FORMAT:
             raise _incompatible(paths, path, found)
         units_file = _units_decoder.decode(data)
         units_file.table  # noqa: B018 - checks the head offsets against the records
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (OSError, ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _corrupt(paths, f"cannot read {path}: {exc}") from exc
     return units_file
 

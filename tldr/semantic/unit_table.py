@@ -66,9 +66,12 @@ class EncodedUnits(msgspec.Struct, kw_only=True):
     """The encoded form of a unit list, as the units file stores it."""
 
     paths: list[str]  # file paths the heads refer to by index
-    heads: bytes  # concatenated head records
-    head_offsets: bytes  # little-endian u64 per unit, plus the end
-    bodies: list[bytes]  # zlib-compressed msgpack lists of `BODY_BLOCK` bodies
+    heads: memoryview  # concatenated head records
+    head_offsets: memoryview  # little-endian u64 per unit, plus the end
+    # zlib-compressed msgpack lists of `BODY_BLOCK` bodies, concatenated: one
+    # blob, so reading the file's layout touches none of its pages
+    bodies: memoryview
+    body_offsets: memoryview  # little-endian u64 per block, plus the end
 
 
 _head_decoder = msgspec.msgpack.Decoder(_Head)
@@ -95,7 +98,8 @@ class UnitTableWriter:
         self._path_ids: dict[str, int] = {}
         self._heads = bytearray()
         self._ends = bytearray()  # little-endian u64 end offset of each head
-        self._bodies: list[bytes] = []  # compressed blocks of `BODY_BLOCK` bodies
+        self._bodies = bytearray()  # compressed blocks of `BODY_BLOCK` bodies
+        self._body_ends = bytearray()  # little-endian u64 end offset of each block
         self._pending: list[_Body] = []  # bodies of the block being filled
 
     def __len__(self) -> int:
@@ -120,16 +124,19 @@ class UnitTableWriter:
                   unit.code, unit.content_hash)
         )
         if len(self._pending) == BODY_BLOCK:
-            self._bodies.append(self._compress(self._pending))
+            self._bodies += self._compress(self._pending)
+            self._body_ends += len(self._bodies).to_bytes(8, "little")
             self._pending = []
 
     def encoded(self) -> EncodedUnits:
         """The units appended so far (a block still filling is compressed as it is)."""
-        bodies = list(self._bodies)
+        bodies, body_ends = bytes(self._bodies), bytes(8) + bytes(self._body_ends)
         if self._pending:
-            bodies.append(self._compress(self._pending))
-        return EncodedUnits(paths=list(self._path_ids), heads=bytes(self._heads),
-                            head_offsets=bytes(8) + bytes(self._ends), bodies=bodies)
+            bodies += self._compress(self._pending)
+            body_ends += len(bodies).to_bytes(8, "little")
+        return EncodedUnits(paths=list(self._path_ids), heads=memoryview(bytes(self._heads)),
+                            head_offsets=memoryview(bytes(8) + bytes(self._ends)),
+                            bodies=memoryview(bodies), body_offsets=memoryview(body_ends))
 
     def _compress(self, bodies: list[_Body]) -> bytes:
         return zlib.compress(self._encoder.encode(bodies), _ZLIB_LEVEL)
@@ -152,13 +159,18 @@ class UnitTable(Sequence[Unit]):
         import numpy as np
 
         self._paths = encoded.paths
-        self._heads = memoryview(encoded.heads)
+        self._heads = encoded.heads
         self._offsets: npt.NDArray[np.uint64] = np.frombuffer(encoded.head_offsets, dtype="<u8")
         self._bodies = encoded.bodies
+        self._body_offsets: npt.NDArray[np.uint64] = np.frombuffer(encoded.body_offsets,
+                                                                   dtype="<u8")
         self._blocks: OrderedDict[int, list[_Body]] = OrderedDict()
         self._blocks_lock = threading.Lock()  # the daemon serves searches from threads
         if len(self._offsets) == 0 or int(self._offsets[-1]) != len(self._heads):
             raise msgspec.DecodeError("unit head offsets do not match the head records")
+        if (len(self._body_offsets) != -(-len(self) // BODY_BLOCK) + 1
+                or int(self._body_offsets[-1]) != len(self._bodies)):
+            raise msgspec.DecodeError("unit body offsets do not match the body blocks")
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -218,7 +230,7 @@ class UnitTable(Sequence[Unit]):
         units = self[start:stop]
         for number in range(start // BODY_BLOCK, -(-stop // BODY_BLOCK)):
             first = number * BODY_BLOCK
-            for offset, body in enumerate(_decode_block(self._bodies[number], number)):
+            for offset, body in enumerate(self._decode_block(number)):
                 if start <= first + offset < stop:
                     _fill(units[first + offset - start], body)
         return units
@@ -229,19 +241,19 @@ class UnitTable(Sequence[Unit]):
             if block is not None:
                 self._blocks.move_to_end(number)
                 return block
-        block = _decode_block(self._bodies[number], number)
+        block = self._decode_block(number)
         with self._blocks_lock:
             self._blocks[number] = block
             if len(self._blocks) > _CACHED_BLOCKS:
                 self._blocks.popitem(last=False)
         return block
 
-
-def _decode_block(blob: bytes, number: int) -> list[_Body]:
-    try:
-        return _bodies_decoder.decode(zlib.decompress(blob))
-    except zlib.error as exc:
-        raise msgspec.DecodeError(f"unit body block {number}: {exc}") from exc
+    def _decode_block(self, number: int) -> list[_Body]:
+        start, end = int(self._body_offsets[number]), int(self._body_offsets[number + 1])
+        try:
+            return _bodies_decoder.decode(zlib.decompress(self._bodies[start:end]))
+        except zlib.error as exc:
+            raise msgspec.DecodeError(f"unit body block {number}: {exc}") from exc
 
 
 def _fill(unit: Unit, body: _Body) -> None:

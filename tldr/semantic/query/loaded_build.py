@@ -198,7 +198,7 @@ def _open_fast_tier(
     return fast_index, np.isin(keys, full_keys)
 
 
-def _key_map(key_array: bytes) -> dict[str, Any]:
+def _key_map(key_array: bytes | memoryview) -> dict[str, Any]:
     """`sorted_keys` and `key_positions` of a little-endian u64 key per unit."""
     import numpy as np
 
