@@ -225,7 +225,7 @@ def active_bytes(root: Path) -> tuple[int, int]:
     metadata = read_metadata(paths)
     assert metadata is not None
     names = {metadata.units_file, metadata.lexical_file, metadata.vector_store.index_file,
-             paths.metadata.name}
+             metadata.graph_file, paths.metadata.name}
     if metadata.fast is not None:
         names.add(metadata.fast.index_file)
     active = sum((paths.semantic_dir / n).stat().st_size for n in names if n)

@@ -128,6 +128,7 @@ def build_sizes(root: Path, model: str | None, edits: int = 0) -> dict[str, Any]
         "index": metadata.vector_store.index_file,
         "units": metadata.units_file,
         "lexical": metadata.lexical_file,
+        "graph": metadata.graph_file,
         "metadata": paths.metadata.name,
     }
     sizes = {kind: (paths.semantic_dir / name).stat().st_size for kind, name in files.items()
