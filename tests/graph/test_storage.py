@@ -167,3 +167,16 @@ def test_an_update_hands_over_the_new_graphs_symbols(pyproj: Path) -> None:
             assert getattr(handed.symbols, attribute) == getattr(fresh.symbols, attribute)
         assert edge_set(update.graph) == edge_set(build_graph(
             [r for r in (changed.get(f.path, f) for f in graph.files) if r is not None]))
+
+
+def test_a_graph_file_of_format_4_uncompressed_is_read_as_damaged(py_graph: GraphFile) -> None:
+    """Format 5 compresses the file: an older build's plain msgpack is refused, then rebuilt."""
+    import zlib
+
+    from tldr._exceptions import GraphCorruptError
+
+    stored = encode_graph(py_graph)
+    plain = zlib.decompress(stored)
+    assert len(stored) < len(plain)
+    with pytest.raises(GraphCorruptError, match="cannot decode"):
+        decode_graph(plain)

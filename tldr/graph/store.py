@@ -1,5 +1,7 @@
 """graph.<build_id>.msgpack: write it whole or not at all, read it whole or refuse.
 
+The file is the msgpack of a `GraphFile`, zlib-compressed (format 5).
+
 The index build writes the file before it commits metadata.json (which
 names it and records its size and CRC-32), so a reader that follows
 metadata never meets a half-written graph; a file that fails its stamp or
@@ -29,6 +31,7 @@ __all__ = ["GRAPH_PREFIX", "decode_graph", "encode_graph", "graph_file_name", "r
            "write_graph"]
 
 GRAPH_PREFIX = "graph."
+_ZLIB_LEVEL = 1
 _encoder = msgspec.msgpack.Encoder()
 _T = TypeVar("_T", str, int)
 
@@ -62,8 +65,13 @@ def graph_file_name(build_id: str) -> str:
 
 
 def encode_graph(graph: GraphFile) -> bytes:
-    """The graph's bytes as stored."""
-    return _encoder.encode(graph)
+    """The graph's bytes as stored: msgpack, zlib-compressed.
+
+    Call sites and edges repeat names and numbers: the fastest level keeps
+    a 100k-unit project's graph at about a quarter of its msgpack size
+    (54 -> 15 MB) for ~0.4 s of writing (specs/019).
+    """
+    return zlib.compress(_encoder.encode(graph), _ZLIB_LEVEL)
 
 
 def write_graph(directory: Path, graph: GraphFile) -> str:
@@ -101,8 +109,8 @@ def decode_graph(data: bytes, *, name: str = "graph") -> GraphFile:
             which file in the message).
     """
     try:
-        encoded = _outer_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        encoded = _outer_decoder.decode(zlib.decompress(data))
+    except (zlib.error, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise GraphCorruptError(f"cannot decode the code graph {name}: {exc}") from exc
     if encoded.format != GRAPH_FORMAT or len(encoded.edges) != len(encoded.files):
         raise GraphCorruptError(f"the code graph {name} has format {encoded.format}, "
