@@ -62,11 +62,33 @@ def test_first_build_commits_partial_builds_while_it_embeds(
     assert embedder.seen[0][0] == 0  # lexical first: committed before any vector
     embedded = [seen[0] for seen in embedder.seen]
     assert embedded == sorted(embedded) and embedded[-1] > 0
-    assert report.partial_commits == len(embedder.seen)
+    # + the commit of every unit made before the graph is resolved
+    assert report.partial_commits == len(embedder.seen) + 1
     assert "first_commit" in report.timings
     metadata = read_metadata(IndexPaths(project))
     assert metadata is not None and metadata.dense is None
     assert is_up_to_date(project)
+
+
+def test_every_unit_is_committed_before_the_graph_is_resolved(
+    project: Path, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At scale the graph takes a while: search covers the whole project first."""
+    seen = []
+    resolve = build_module._Build._graph
+
+    def graph_after_the_commit(self, stamps):
+        seen.append(read_metadata(IndexPaths(project)))
+        return resolve(self, stamps)
+
+    monkeypatch.setattr(build_module._Build, "_graph", graph_after_the_commit)
+    report = build_semantic_index(project, model=MODEL)
+    [committed] = seen
+    assert committed is not None and committed.dense is not None
+    assert committed.count == report.units and committed.dense.files_pending == 0
+    assert committed.graph_file is None
+    metadata = read_metadata(IndexPaths(project))
+    assert metadata is not None and metadata.dense is None and metadata.graph_file
 
 
 def test_a_partial_build_answers_lexically_and_is_not_up_to_date(

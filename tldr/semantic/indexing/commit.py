@@ -9,14 +9,17 @@ specs/010-lexical-first.md); each commit is a build of its own.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from tldr._version import __version__
 from tldr.graph import GraphFile, write_graph
+from tldr.graph.store import graph_file_name
 from tldr.paths import IndexPaths
 from tldr.semantic import lexical
 from tldr.semantic.storage import (
@@ -68,6 +71,7 @@ class Snapshot:
     new_positions: list[int]  # units whose vectors the index lacks
     written_as: str | None = None  # the build id its files were first written for
     graph: GraphFile | None = None  # the code graph of these units (none while parsing)
+    graph_written_as: str | None = None  # the build id its graph was first written for
     fast: FastSnapshot | None = None  # the fast tier's index of these units (spec 020)
 
     @property
@@ -159,7 +163,7 @@ def _graph_name(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> str | N
     """The graph file `_write_snapshot` wrote for `build_id`, if the snapshot has a graph."""
     if snapshot.graph is None:
         return None
-    name = f"graph.{build_id}.msgpack"
+    name = graph_file_name(build_id)
     return name if (paths.semantic_dir / name).is_file() else None
 
 
@@ -167,34 +171,46 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
     """The units, lexical and graph files of `build_id`.
 
     Partial commits of one build share a snapshot: its files are hard links
-    to the bytes written for the first of them (the units file's inner
-    `build_id` names that one), written anew if linking fails.
+    to the bytes written for the first commit that had them (the units
+    file's inner `build_id` names that one), written anew if linking fails.
+    The graph may come later than the units (a build commits its fast tier
+    before it resolves the graph), so it is linked on its own.
     """
-    units_path, lexical_path = paths.units_file(build_id), paths.lexical_file(build_id)
-    if snapshot.written_as is not None:
-        try:
-            os.link(paths.units_file(snapshot.written_as), units_path)
-            os.link(paths.lexical_file(snapshot.written_as), lexical_path)
-            if snapshot.graph is not None:
-                os.link(paths.semantic_dir / f"graph.{snapshot.written_as}.msgpack",
-                        paths.semantic_dir / f"graph.{build_id}.msgpack")
-            return
-        except OSError:  # no hard links here, or the first files were collected
-            units_path.unlink(missing_ok=True)
-            lexical_path.unlink(missing_ok=True)
-    units_file = UnitsFile.pack(
-        build_id=build_id,
-        files=snapshot.stamps,
-        units=snapshot.units,
-        keys=snapshot.keys,
-        text_hashes=snapshot.hashes,
-        next_key=snapshot.next_key,
-        skipped=snapshot.skipped_paths,
-        replaced=snapshot.replaced,
-    )
-    atomic_write_bytes(units_path, msgspec.msgpack.encode(units_file))
-    snapshot.lexical_index.save(lexical_path)
-    if snapshot.graph is not None:
-        snapshot.graph.build_id = build_id
-        write_graph(paths.semantic_dir, snapshot.graph)
-    snapshot.written_as = build_id
+    units_files = (paths.units_file, paths.lexical_file)
+    if snapshot.written_as is None or not _linked(units_files, snapshot.written_as, build_id):
+        units_file = UnitsFile.pack(
+            build_id=build_id,
+            files=snapshot.stamps,
+            units=snapshot.units,
+            keys=snapshot.keys,
+            text_hashes=snapshot.hashes,
+            next_key=snapshot.next_key,
+            skipped=snapshot.skipped_paths,
+            replaced=snapshot.replaced,
+        )
+        atomic_write_bytes(paths.units_file(build_id), msgspec.msgpack.encode(units_file))
+        snapshot.lexical_index.save(paths.lexical_file(build_id))
+        snapshot.written_as = build_id
+    graph = snapshot.graph
+    if graph is None:
+        return
+    graph_files = (lambda name: paths.semantic_dir / graph_file_name(name),)
+    if snapshot.graph_written_as is None or not _linked(graph_files, snapshot.graph_written_as,
+                                                        build_id):
+        graph.build_id = build_id
+        write_graph(paths.semantic_dir, graph)
+        snapshot.graph_written_as = build_id
+
+
+def _linked(files: Iterable[Callable[[str], Path]], first: str, build_id: str) -> bool:
+    """Hard-link each of `first`'s files to `build_id`'s name; False (none left) if one fails."""
+    made: list[Path] = []
+    try:
+        for file_of in files:
+            os.link(file_of(first), file_of(build_id))
+            made.append(file_of(build_id))
+    except OSError:  # no hard links here, or the first files were collected
+        for path in made:
+            path.unlink(missing_ok=True)
+        return False
+    return True

@@ -311,10 +311,11 @@ class _Build:
         partial = self.previous_metadata is None and self._serves_nothing()
         units = BuildUnits()
 
-        def commit_parsed(pending: int) -> None:
+        def commit_parsed(pending: int, snapshot: Snapshot | None = None) -> None:
             """A partial build of the files parsed so far: lexical search within seconds."""
             commit_started = time.perf_counter()
-            snapshot = self._snapshot(units, last=False)
+            if snapshot is None:
+                snapshot = self._snapshot(units, last=False)
             self._add_fast_tier(snapshot)
             index = store.create(self.embedder.dimension)
             coverage = DenseCoverage(embedded=0, total=snapshot.count, files_pending=pending)
@@ -327,13 +328,16 @@ class _Build:
             walked.files, units, commit=commit_parsed if self._serves_no_vectors() else None
         )
         self._timed("extract", started, commits_before=commits_before)
-        started = time.perf_counter()
-        graph = self._graph(units.stamps)
-        self._timed("graph", started)
-
         snapshot = self._snapshot(units, last=True)
-        snapshot.graph = graph
         index = self._start_index(store, snapshot)
+        if partial and snapshot.count >= PARTIAL_MIN_UNITS and self._serves_no_vectors():
+            # Every unit searchable now (lexically, and densely through the fast
+            # tier); the graph, whose resolving takes a while at scale, comes
+            # with the next commit.
+            commit_parsed(0, snapshot)
+        started = time.perf_counter()
+        snapshot.graph = self._graph(units.stamps)
+        self._timed("graph", started)
 
         def commit_partial(embedded: int) -> None:
             commit_started = time.perf_counter()
