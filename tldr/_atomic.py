@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes"]
+__all__ = ["atomic_write_bytes", "link_or_copy"]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -25,3 +25,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make `target` a hard link to `source`, or a copy where links cannot be made.
+
+    For a file written once and named again by each later commit of the same
+    snapshot: the writer need not keep what it wrote in memory.
+    """
+    import shutil
+
+    try:
+        os.link(source, target)
+    except OSError:  # no hard links on this file system
+        target.unlink(missing_ok=True)
+        shutil.copyfile(source, target)

@@ -126,6 +126,48 @@ def test_partial_builds_name_a_fast_index_of_every_unit(
     assert all(build_id_of(p.name) in kept for p in paths.semantic_dir.glob("fast.*"))
 
 
+def test_without_hard_links_each_commit_copies_the_files_written_once(
+    project: Path, fast_model: str, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast matrix and the graph are let go once written: later commits copy the files."""
+    import os
+
+    from tldr.graph import load_graph
+    from tldr.semantic.indexing.commit import Snapshot
+
+    def no_links(source: object, target: object) -> None:
+        raise OSError("no hard links on this file system")
+
+    monkeypatch.setattr(os, "link", no_links)
+    paths = IndexPaths(project)
+    snapshots: list[Snapshot] = []
+    commit = build_module._Build._commit
+
+    def watched(self, store, index, snapshot, dense):
+        snapshots.append(snapshot)
+        return commit(self, store, index, snapshot, dense)
+
+    monkeypatch.setattr(build_module._Build, "_commit", watched)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        metadata = read_metadata(paths)
+        if stage == "commit" and metadata is not None and metadata.count == total:
+            loaded = LoadedBuild.open(paths, metadata, view=False)  # stamps and sizes check out
+            assert len(loaded.fast_index) == metadata.count
+            seen.append((metadata.fast.index_file if metadata.fast else None,
+                         metadata.graph_file))
+
+    build_semantic_index(project, model=MODEL, progress=progress)
+    assert len(seen) > 2 and all(fast for fast, _ in seen)
+    assert seen[0][1] is None and all(graph for _, graph in seen[1:])  # the graph came next
+    final = snapshots[-1]
+    assert final.graph is None and final.fast is not None and final.fast.index is None
+    inodes = {p.stat().st_ino for p in paths.semantic_dir.glob("graph.*")}
+    assert len(inodes) == len(list(paths.semantic_dir.glob("graph.*"))) > 1  # copies
+    assert load_graph(project, build_missing=False).source == read_metadata(paths).graph_file
+
+
 def _killed_partial_build(project: Path) -> LoadedBuild:
     with pytest.raises(RuntimeError, match="killed"):
         build_semantic_index(project, model=MODEL, embedder=KilledAfter(2))

@@ -31,7 +31,7 @@ from tldr.graph.query import (
     imports,
     structure,
 )
-from tldr.graph.store import encode_graph, read_graph, write_graph
+from tldr.graph.store import SharedValues, encode_graph, read_graph, write_graph
 
 __all__ = [
     "EDGE_KINDS",
@@ -43,6 +43,7 @@ __all__ = [
     "FileRecord",
     "GraphFile",
     "GraphUpdate",
+    "SharedValues",
     "arch",
     "build_graph",
     "call_edges",

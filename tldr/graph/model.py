@@ -32,9 +32,9 @@ __all__ = [
 
 GRAPH_FORMAT = 5
 """3: Zig, Dart, Clojure, Erlang and R facts (issue 22); 4: Dart call sites and
-locals from inside every body; 5: the file is zlib-compressed. A graph of another format is read as damaged:
-queries build one from the tree and the next build writes a whole graph, so
-unchanged files do not keep older facts."""
+locals from inside every body; 5: the file is zlib-compressed. A graph of
+another format is read as damaged: queries build one from the tree and the
+next build writes a whole graph, so unchanged files do not keep older facts."""
 
 EXACT = "exact"
 VIA_IMPORT = "via-import"

@@ -27,8 +27,8 @@ from tldr._exceptions import GraphCorruptError
 from tldr.graph.model import GRAPH_FORMAT, Def, Edge, FileRecord, GraphFile
 from tldr.units.facts import CallSite, FileFacts, ImportBinding, VarType
 
-__all__ = ["GRAPH_PREFIX", "decode_graph", "encode_graph", "graph_file_name", "read_graph",
-           "write_graph"]
+__all__ = ["GRAPH_PREFIX", "SharedValues", "decode_graph", "encode_graph", "graph_file_name",
+           "read_graph", "write_graph"]
 
 GRAPH_PREFIX = "graph."
 _ZLIB_LEVEL = 1
@@ -115,12 +115,12 @@ def decode_graph(data: bytes, *, name: str = "graph") -> GraphFile:
     if encoded.format != GRAPH_FORMAT or len(encoded.edges) != len(encoded.files):
         raise GraphCorruptError(f"the code graph {name} has format {encoded.format}, "
                                 f"expected {GRAPH_FORMAT}")
-    text: _Shared[str] = _Shared()
-    number: _Shared[int] = _Shared()
+    shared = SharedValues()
+    text, number = shared.text, shared.number
     files, edges = [], []
     try:
         for raw_record, raw_edges in zip(encoded.files, encoded.edges, strict=True):
-            files.append(_shared_record(_record_decoder.decode(raw_record), text, number))
+            files.append(shared.record(_record_decoder.decode(raw_record)))
             edges.append([Edge(edge.site, text[edge.kind], _shared_numbers(edge.targets, number))
                           for edge in _edges_decoder.decode(raw_edges)])
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -135,8 +135,25 @@ def _shared_numbers(numbers: list[int], number: _Shared[int]) -> list[int]:
     return numbers
 
 
+class SharedValues:
+    """Equal strings and numbers of many file records, held once.
+
+    A decoder makes a new object for every occurrence: a graph read from its
+    file, or records arriving from the parse workers, pass through one
+    `SharedValues` so that repeated names (callees, receivers, kinds, modules)
+    and line numbers are shared across files.
+    """
+
+    def __init__(self) -> None:
+        self.text: _Shared[str] = _Shared()
+        self.number: _Shared[int] = _Shared()
+
+    def record(self, record: FileRecord) -> FileRecord:
+        """`record` rebuilt from the shared values (the fields that repeat across a project)."""
+        return _shared_record(record, self.text, self.number)
+
+
 def _shared_record(record: FileRecord, text: _Shared[str], number: _Shared[int]) -> FileRecord:
-    """`record` rebuilt from the shared values (the fields that repeat across a project)."""
     facts = record.facts
     return FileRecord(
         path=record.path, language=text[record.language], module=record.module,

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tldr._atomic import link_or_copy
 from tldr._exceptions import TldrError
 from tldr.semantic.storage import FastTierMeta
 from tldr.settings import setting
@@ -176,17 +176,18 @@ class FastSnapshot:
     written_as: str | None = field(default=None)
 
     def write(self, store_dir: Path, build_id: str) -> FastTierMeta:
-        """Make `fast.<build_id>.exact.npy` exist (a hard link when possible); its metadata."""
+        """Make `fast.<build_id>.exact.npy` exist; its metadata.
+
+        The first commit writes the index and lets the matrix go; later ones
+        link (or copy) the last commit's file.
+        """
         name = fast_file_name(build_id)
-        linked = False
-        if self.written_as is not None:
-            try:
-                os.link(store_dir / fast_file_name(self.written_as), store_dir / name)
-                linked = True
-            except OSError:  # no hard links here, or the first file was collected
-                (store_dir / name).unlink(missing_ok=True)
-        if not linked:
+        if self.index is not None:
             _store(store_dir).save(self.index, name)
-            self.written_as = build_id
+            self.index = None
+        else:
+            assert self.written_as is not None
+            link_or_copy(store_dir / fast_file_name(self.written_as), store_dir / name)
+        self.written_as = build_id
         return FastTierMeta(model=self.model, revision=self.revision, dimension=self.dimension,
                             index_file=name, count=self.count)

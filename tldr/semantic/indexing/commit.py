@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from tldr._atomic import link_or_copy
 from tldr._version import __version__
 from tldr.graph import GraphFile, write_graph
 from tldr.graph.store import graph_file_name
@@ -70,8 +71,10 @@ class Snapshot:
     removed_keys: list[int]  # keys of the previous build's index whose text is gone
     new_positions: list[int]  # units whose vectors the index lacks
     written_as: str | None = None  # the build id its files were first written for
-    graph: GraphFile | None = None  # the code graph of these units (none while parsing)
-    graph_written_as: str | None = None  # the build id its graph was first written for
+    # The code graph of these units (none while parsing), until it is written;
+    # then the build id of the last commit that named its file.
+    graph: GraphFile | None = None
+    graph_written_as: str | None = None
     fast: FastSnapshot | None = None  # the fast tier's index of these units (spec 020)
 
     @property
@@ -161,10 +164,7 @@ def commit_build(
 
 def _graph_name(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> str | None:
     """The graph file `_write_snapshot` wrote for `build_id`, if the snapshot has a graph."""
-    if snapshot.graph is None:
-        return None
-    name = graph_file_name(build_id)
-    return name if (paths.semantic_dir / name).is_file() else None
+    return graph_file_name(build_id) if snapshot.graph_written_as == build_id else None
 
 
 def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> None:
@@ -174,7 +174,8 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
     to the bytes written for the first commit that had them (the units
     file's inner `build_id` names that one), written anew if linking fails.
     The graph may come later than the units (a build commits its fast tier
-    before it resolves the graph), so it is linked on its own.
+    before it resolves the graph); once written it is let go, and later
+    commits link (or copy) the last commit's graph file.
     """
     units_files = (paths.units_file, paths.lexical_file)
     if snapshot.written_as is None or not _linked(units_files, snapshot.written_as, build_id):
@@ -192,14 +193,16 @@ def _write_snapshot(paths: IndexPaths, snapshot: Snapshot, build_id: str) -> Non
         snapshot.lexical_index.save(paths.lexical_file(build_id))
         snapshot.written_as = build_id
     graph = snapshot.graph
-    if graph is None:
-        return
-    graph_files = (lambda name: paths.semantic_dir / graph_file_name(name),)
-    if snapshot.graph_written_as is None or not _linked(graph_files, snapshot.graph_written_as,
-                                                        build_id):
+    graph_path = paths.semantic_dir / graph_file_name(build_id)
+    if graph is not None:
         graph.build_id = build_id
         write_graph(paths.semantic_dir, graph)
-        snapshot.graph_written_as = build_id
+        snapshot.graph = None  # written: later commits name the file, the objects go
+    elif snapshot.graph_written_as is not None:
+        link_or_copy(paths.semantic_dir / graph_file_name(snapshot.graph_written_as), graph_path)
+    else:
+        return
+    snapshot.graph_written_as = build_id
 
 
 def _linked(files: Iterable[Callable[[str], Path]], first: str, build_id: str) -> bool:

@@ -34,6 +34,7 @@ from tldr._exceptions import (
 from tldr.graph import (
     FileRecord,
     GraphFile,
+    SharedValues,
     build_graph,
     file_record,
     read_graph,
@@ -272,6 +273,7 @@ class _Build:
         self.previous_graph: GraphFile | None = None  # its file records are reused too
         self._old_records: dict[str, FileRecord] | None = None
         self.records: dict[str, FileRecord] = {}  # the graph's record of each file read
+        self._shared = SharedValues()  # the records' repeated names and numbers, held once
         self.reparsed: set[str] = set()  # files whose facts come from this build's parse
         self._fast: FastTier | None = None
         self._fast_loaded = False
@@ -314,9 +316,10 @@ class _Build:
         def commit_parsed(pending: int, snapshot: Snapshot | None = None) -> None:
             """A partial build of the files parsed so far: lexical search within seconds."""
             commit_started = time.perf_counter()
+            last = snapshot is not None
             if snapshot is None:
                 snapshot = self._snapshot(units, last=False)
-            self._add_fast_tier(snapshot)
+            self._add_fast_tier(snapshot, last=last)
             index = store.create(self.embedder.dimension)
             coverage = DenseCoverage(embedded=0, total=snapshot.count, files_pending=pending)
             self._commit(store, index, snapshot, coverage)
@@ -337,11 +340,14 @@ class _Build:
             commit_parsed(0, snapshot)
         started = time.perf_counter()
         snapshot.graph = self._graph(units.stamps)
+        # The graph holds the records now; once written it goes, and they with it.
+        self.records, self._shared, self.previous_graph = {}, SharedValues(), None
+        self._old_records = None
         self._timed("graph", started)
 
         def commit_partial(embedded: int) -> None:
             commit_started = time.perf_counter()
-            self._add_fast_tier(snapshot)
+            self._add_fast_tier(snapshot, last=True)
             self._commit(store, index, snapshot,
                          DenseCoverage(embedded=embedded, total=snapshot.count))
             self._partial_committed(commit_started)
@@ -389,11 +395,13 @@ class _Build:
             index.remove(np.asarray(snapshot.removed_keys, dtype=np.uint64))
         return index
 
-    def _add_fast_tier(self, snapshot: Snapshot) -> None:
+    def _add_fast_tier(self, snapshot: Snapshot, *, last: bool) -> None:
         """Give a partial build's snapshot its fast index, once (spec 020).
 
         The static model is loaded at the first partial commit, so a build
-        that commits no partial build never pays for it.
+        that commits no partial build never pays for it. After the `last`
+        snapshot (every unit) the tier goes: no snapshot follows to reuse its
+        vectors, and the snapshot's own matrix goes once it is written.
         """
         if snapshot.fast is not None:
             return
@@ -404,6 +412,8 @@ class _Build:
             return
         started = time.perf_counter()
         snapshot.fast = self._fast.snapshot(snapshot.keys, snapshot.hashes, snapshot.texts.at)
+        if last:
+            self._fast = None
         self.timings["fast"] = round(
             self.timings.get("fast", 0.0) + time.perf_counter() - started, 4
         )
@@ -599,7 +609,7 @@ class _Build:
             return 0
         units.add_file(stamp, parsed.units)
         if parsed.record is not None:
-            self.records[path] = parsed.record
+            self.records[path] = self._shared.record(parsed.record)
             self.reparsed.add(path)
         return 1
 
