@@ -102,6 +102,60 @@ def test_truncated_mapped_index_fails_cleanly_not_sigbus(project: Path) -> None:
     assert "changed on disk" in done.stdout
 
 
+@pytest.mark.parametrize(("file", "read"), [
+    ("units_file", "build.units[0]"),
+    ("lexical_file", "build.lexical_index.search('parse configuration', 3)"),
+])
+def test_truncated_mapped_records_fail_cleanly_not_sigbus(project: Path, file: str,
+                                                          read: str) -> None:
+    """The unit records and the lexical index are maps too (specs/019)."""
+    _built(project)
+    code = textwrap.dedent(f"""
+        import os, sys
+        from tldr import IndexCorruptError
+        from tldr.semantic import Searcher
+        build = Searcher({str(project)!r}, view=True).build
+        os.truncate({str(project)!r} + "/.tldr/cache/semantic/" + build.metadata.{file}, 64)
+        try:
+            {read}
+        except IndexCorruptError as exc:
+            print("clean:", exc)
+            sys.exit(0)
+        print("read a truncated mapping without noticing")
+        sys.exit(1)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    assert "changed on disk" in done.stdout
+
+
+def test_a_truncated_mapped_exact_index_fails_cleanly(tmp_path: Path) -> None:
+    """The fast tier's exact index, read as the daemon reads it (a view)."""
+    code = textwrap.dedent(f"""
+        import os, sys
+        import numpy as np
+        from tldr import IndexCorruptError
+        from tldr.vector_store._exact import ExactIndex, read_exact_file, write_exact_file
+        path = {str(tmp_path / "fast.exact.npy")!r}
+        matrix = np.random.default_rng(0).random((5000, 64), dtype=np.float32)
+        write_exact_file(ExactIndex(np.arange(5000, dtype=np.uint64), matrix), path)
+        index = read_exact_file(path, view=True)
+        assert len(index.search(matrix[0], 3)[0]) == 3
+        os.truncate(path, 64)
+        try:
+            index.search(matrix[0], 3)
+        except IndexCorruptError as exc:
+            print("clean:", exc)
+            sys.exit(0)
+        sys.exit(1)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    assert "changed on disk" in done.stdout
+
+
 def test_lock_holder_is_named_and_timeout_honoured(project: Path) -> None:
     paths, _ = _built(project)
     holder = BuildLock(paths)

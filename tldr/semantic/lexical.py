@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from tldr._mapped import MappedFile
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -320,9 +322,15 @@ class LexicalIndex:
         indices: npt.NDArray[Any],
         tf: npt.NDArray[Any],
         lengths: npt.NDArray[Any],
+        mapped: MappedFile | None = None,
     ) -> None:
-        """Arrays as `save` writes them: word `i` is `words[word_ends[i-1]:word_ends[i]]`."""
+        """Arrays as `save` writes them: word `i` is `words[word_ends[i-1]:word_ends[i]]`.
+
+        `mapped` is the file they are views into (`load`), checked before a search.
+        """
         import numpy as np
+
+        self._mapped = mapped
 
         self._words = words
         self._word_ends = word_ends
@@ -456,6 +464,8 @@ class LexicalIndex:
         """
         import numpy as np
 
+        if self._mapped is not None:
+            self._mapped.check()
         ids = [i for i in map(self.token_id, query_tokens(query)) if i is not None]
         if not ids or k <= 0 or self.num_docs == 0:
             return []
@@ -517,15 +527,14 @@ class LexicalIndex:
             ValueError: The file was written with another `LEXICAL_FORMAT`, or
                 its header does not describe it.
         """
-        import mmap
-
         import numpy as np
 
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size < len(_MAGIC) + 8 or fh.read(len(_MAGIC)) != _MAGIC:
                 raise ValueError(f"not a lexical index of format {LEXICAL_FORMAT!r}")
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        file = MappedFile(Path(path))
+        mapped = file.map
         header_end = len(_MAGIC) + 8 + int.from_bytes(mapped[len(_MAGIC):len(_MAGIC) + 8],
                                                       "little")
         data_start = _aligned(header_end)
@@ -555,7 +564,7 @@ class LexicalIndex:
                 or len(arrays["tf"]) != len(arrays["indices"])
                 or (len(words) and int(arrays["word_ends"][-1]) != len(words))):
             raise ValueError("lexical index arrays do not agree with each other")
-        return cls(**arrays)
+        return cls(**arrays, mapped=file)
 
 
 _MAGIC = b"TLDRBM25"

@@ -9,7 +9,6 @@ sees a mix of builds.
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import re
 import secrets
@@ -27,6 +26,7 @@ from tldr._exceptions import (
     IndexMissingError,
     LegacyIndexError,
 )
+from tldr._mapped import MappedFile
 from tldr.paths import IndexPaths
 from tldr.semantic.unit_table import EncodedUnits, UnitTable, encode_units
 from tldr.units import Unit
@@ -49,6 +49,7 @@ __all__ = [
     "new_build_id",
     "read_legacy_index",
     "read_metadata",
+    "open_units_file",
     "read_units_file",
     "require_metadata",
     "verify_artifacts",
@@ -369,7 +370,16 @@ _units_decoder = msgspec.msgpack.Decoder(UnitsFile)
 
 
 def read_units_file(paths: IndexPaths, metadata: Metadata, *, verify: bool = True) -> UnitsFile:
+    """`open_units_file` for a reader that does not keep the records past its own work."""
+    return open_units_file(paths, metadata, verify=verify)[0]
+
+
+def open_units_file(paths: IndexPaths, metadata: Metadata, *,
+                    verify: bool = True) -> tuple[UnitsFile, MappedFile]:
     """The unit records a committed build points at, once the build's files check out.
+
+    The records are views into a map of the file: a long-lived reader calls
+    the `MappedFile`'s `check()` before it reads them again.
 
     Every reader of a build's units (a search, an incremental build) gets
     `IndexCorruptError` for a damaged build instead of a part of it;
@@ -386,8 +396,8 @@ def read_units_file(paths: IndexPaths, metadata: Metadata, *, verify: bool = Tru
     if verify:
         verify_artifacts(paths, metadata)
     try:
-        with open(path, "rb") as fh:  # mapped: the records' bytes are views into the file
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        mapped = MappedFile(path)  # the records' bytes are views into the map
+        data = mapped.map
         found = msgspec.msgpack.decode(data, type=_FormatOnly).format
         if found != UNITS_FORMAT:
             raise _incompatible(paths, path, found)
@@ -395,7 +405,7 @@ def read_units_file(paths: IndexPaths, metadata: Metadata, *, verify: bool = Tru
         units_file.table  # noqa: B018 - checks the head offsets against the records
     except (OSError, ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _corrupt(paths, f"cannot read {path}: {exc}") from exc
-    return units_file
+    return units_file, mapped
 
 
 class _FormatOnly(msgspec.Struct):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, overload
 
 import msgspec
@@ -155,8 +155,15 @@ class UnitTable(Sequence[Unit]):
             written wrong gets here).
     """
 
-    def __init__(self, encoded: EncodedUnits) -> None:
+    def __init__(self, encoded: EncodedUnits, *, check: Callable[[], None] | None = None) -> None:
+        """The units of `encoded`; `check()`, when given, runs before each read.
+
+        For records mapped from a file (`MappedFile.check`): a file truncated
+        under the reader is an error, not SIGBUS.
+        """
         import numpy as np
+
+        self._check = check
 
         self._paths = encoded.paths
         self._heads = encoded.heads
@@ -182,6 +189,8 @@ class UnitTable(Sequence[Unit]):
     def __getitem__(self, index: slice) -> list[Unit]: ...
 
     def __getitem__(self, index: int | slice) -> Unit | list[Unit]:
+        if self._check is not None:
+            self._check()
         if isinstance(index, slice):
             return [self._head(i) for i in range(*index.indices(len(self)))]
         count = len(self)
@@ -192,6 +201,8 @@ class UnitTable(Sequence[Unit]):
         return self._head(index)
 
     def __iter__(self) -> Iterator[Unit]:
+        if self._check is not None:
+            self._check()
         for index in range(len(self)):
             yield self._head(index)
 

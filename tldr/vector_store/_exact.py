@@ -2,15 +2,18 @@
 
 File format (`exact-npy-v1`): two standard `.npy` arrays back to back in one
 file, the uint64 keys and then the float32 `(n, d)` matrix. `view=True` maps
-both read-only with `np.memmap`, so opening is O(1) and pages are shared.
+both read-only from a `MappedFile` (checked before each read), so opening
+is O(1) and pages are shared.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from tldr._exceptions import BackendError, IndexCorruptError
+from tldr._mapped import MappedFile
 from tldr.vector_store.base import (
     FileVectorStore,
     VectorIndex,
@@ -30,9 +33,12 @@ __all__ = ["ExactIndex", "ExactVectorStore"]
 class ExactIndex(VectorIndex):
     """Keys plus a float32 matrix; search is `matrix @ query` and a partial sort."""
 
-    def __init__(self, keys: KeyArray, matrix: FloatArray, *, writable: bool = True) -> None:
+    def __init__(self, keys: KeyArray, matrix: FloatArray, *, writable: bool = True,
+                 check: Callable[[], None] | None = None) -> None:
+        """`check()`, when given, runs before the arrays are read (views into a `MappedFile`)."""
         self._keys = keys
         self._matrix = matrix
+        self._check = check or _nothing
         self.writable = writable
 
     @classmethod
@@ -52,6 +58,7 @@ class ExactIndex(VectorIndex):
     @property
     def matrix(self) -> FloatArray:
         """The `(n, d)` vectors, row i belonging to `keys()[i]` (read-only use)."""
+        self._check()
         return self._matrix
 
     def __len__(self) -> int:
@@ -82,17 +89,20 @@ class ExactIndex(VectorIndex):
         """Return a copy of the keys."""
         import numpy as np
 
+        self._check()
         return np.array(self._keys, dtype=np.uint64)
 
     def copy(self) -> ExactIndex:
         """Return a writable in-memory copy."""
         import numpy as np
 
+        self._check()
         return ExactIndex(np.array(self._keys), np.array(self._matrix), writable=True)
 
     def search(self, query: FloatArray, k: int) -> tuple[KeyArray, FloatArray]:
         """Score every vector; see `VectorIndex.search`."""
         q = as_query(query, self.dimension)
+        self._check()
         scores = dot_scores(self._matrix, q)
         return top_k(self._keys, scores, k)
 
@@ -164,12 +174,18 @@ def read_exact_file(path: Path, *, view: bool) -> ExactIndex:
             np.empty(0, dtype=np.uint64), np.empty(mshape, dtype=np.float32), writable=not view
         )
     if view:
-        mapped_keys = np.memmap(path, dtype=kdtype, mode="r", offset=koff, shape=kshape)
-        mapped = np.memmap(path, dtype=mdtype, mode="r", offset=moff, shape=mshape)
-        return ExactIndex(np.asarray(mapped_keys), np.asarray(mapped), writable=False)
+        file = MappedFile(path)
+        mapped_keys = np.frombuffer(file.map, dtype=kdtype, count=kshape[0], offset=koff)
+        mapped = np.frombuffer(file.map, dtype=mdtype, count=int(np.prod(mshape)),
+                               offset=moff).reshape(mshape)
+        return ExactIndex(mapped_keys, mapped, writable=False, check=file.check)
     with open(path, "rb") as fh:
         fh.seek(koff)
         keys = np.fromfile(fh, dtype=kdtype, count=kshape[0])
         fh.seek(moff)
         matrix = np.fromfile(fh, dtype=mdtype, count=int(np.prod(mshape))).reshape(mshape)
     return ExactIndex(keys, matrix, writable=True)
+
+
+def _nothing() -> None:
+    """No check: arrays in memory."""

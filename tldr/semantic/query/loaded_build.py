@@ -24,8 +24,8 @@ from tldr.semantic.fast_tier import open_fast_index
 from tldr.semantic.storage import (
     Metadata,
     UnitsFile,
+    open_units_file,
     read_legacy_index,
-    read_units_file,
     verify_artifacts,
 )
 from tldr.semantic.unit_table import UnitTable
@@ -131,7 +131,7 @@ class LoadedBuild:
                 f"index dimension {vector_index.dimension} does not match metadata "
                 f"({metadata.dimension}); run: tldrf semantic index --rebuild {paths.root}"
             )
-        units_file: UnitsFile = read_units_file(paths, metadata, verify=False)
+        units_file, mapped_units = open_units_file(paths, metadata, verify=False)
         lexical_index = None
         if metadata.lexical_file:
             lexical_path = paths.semantic_dir / metadata.lexical_file
@@ -148,7 +148,7 @@ class LoadedBuild:
                                                    view=view)
         return cls(
             metadata=metadata,
-            units=units_file.table,
+            units=UnitTable(units_file.encoded, check=mapped_units.check),
             **_key_map(units_file.key_array),
             vector_index=vector_index,
             lexical_index=lexical_index,
