@@ -76,6 +76,14 @@ def test_damage_is_named_not_up_to_date_and_rebuilt(
     assert is_up_to_date(project)
 
 
+def _fails_cleanly_in_a_child(code: str) -> None:
+    """Run `code` in a child: SIGBUS would kill it (reported here), not the suite."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    assert "changed on disk" in done.stdout
+
+
 def test_truncated_mapped_index_fails_cleanly_not_sigbus(project: Path) -> None:
     # In a child process: if the mapping were read past its end, SIGBUS would
     # kill the interpreter, and this test, not the suite, reports it.
@@ -96,10 +104,7 @@ def test_truncated_mapped_index_fails_cleanly_not_sigbus(project: Path) -> None:
         print("searched a truncated mapping without noticing")
         sys.exit(1)
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
-    assert "changed on disk" in done.stdout
+    _fails_cleanly_in_a_child(code)
 
 
 @pytest.mark.parametrize(("file", "read"), [
@@ -124,10 +129,7 @@ def test_truncated_mapped_records_fail_cleanly_not_sigbus(project: Path, file: s
         print("read a truncated mapping without noticing")
         sys.exit(1)
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
-    assert "changed on disk" in done.stdout
+    _fails_cleanly_in_a_child(code)
 
 
 def test_a_truncated_mapped_exact_index_fails_cleanly(tmp_path: Path) -> None:
@@ -150,10 +152,7 @@ def test_a_truncated_mapped_exact_index_fails_cleanly(tmp_path: Path) -> None:
             sys.exit(0)
         sys.exit(1)
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
-    assert "changed on disk" in done.stdout
+    _fails_cleanly_in_a_child(code)
 
 
 def test_lock_holder_is_named_and_timeout_honoured(project: Path) -> None:
