@@ -15,9 +15,10 @@ cache, the default model unless --model):
 1. `tldrf warm`, then: first results (the first search returning rows),
    fast-tier coverage (a commit where every unit has a fast-tier vector:
    `dense.tiers` has `fast` and no file is pending), full-model coverage (the
-   build completes); when it cannot complete within --full-window after the
-   fast tier covers everything, the full model's units/s over the window is
-   measured and the completion time extrapolated (reported as such);
+   build completes); when it cannot complete, the full model's units/s is
+   measured over --full-window seconds from its first batch (after the fast
+   tier covers everything and the graph is resolved) and the completion
+   time extrapolated from there (reported as such);
 2. peak RSS of every tldrf process (daemon + build worker) during the build,
    sampled with psutil every 0.25 s;
 3. steady state on a complete index (the first build's, or, when the full
@@ -288,6 +289,9 @@ def first_build(root: Path, env: dict[str, str], args: argparse.Namespace,
                             and not dense.get("files_pending")):
                         fast_at = now
                         figures["fast_coverage_s"] = round(now, 2)
+                    if fast_at is not None and window_start is None and embedding:
+                        # The full model's rate: from its first batch (the graph is
+                        # resolved between the fast-tier commit and the embedding).
                         window_start = (now, embedded)
                     if window_start and now - window_start[0] >= args.full_window:
                         break
