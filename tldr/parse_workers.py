@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 POOL_MIN_FILES = 64  # fewer: a worker's start (~0.3 s) costs more than it saves
 _CHUNK = 8  # files per frame sent to a worker
-_AHEAD = 4  # chunks in flight per worker: their results wait in memory for their turn
+_AHEAD = 16  # chunks in flight per worker: their results wait in memory for their turn
 _FRAME = struct.Struct(">I")
 
 

@@ -14,6 +14,7 @@ from tldr.semantic.indexing import pipeline as build_module
 from tldr.semantic.models.embedders import HashingEmbedder
 from tldr.semantic.query.loaded_build import LoadedBuild
 from tldr.semantic.storage import read_metadata
+from tldr.units import walk_project
 
 MODEL = "hash-256"
 
@@ -155,6 +156,25 @@ def test_a_large_project_commits_the_files_parsed_so_far(
     assert first_files < report.files
     assert committed[-1][1] == 0  # later commits have every file
     assert report.partial_commits == len(committed)
+
+
+def test_no_partial_commit_once_most_bytes_are_parsed(
+    project: Path, partial_every_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARTIAL_FIRST_S", 0.0)  # else due at every file
+    monkeypatch.setattr(build_module, "_EXTRACT_CHUNK", 1)
+    sizes = [source.size for source in walk_project(project).files]
+    committed_files: list[int] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        metadata = read_metadata(IndexPaths(project))
+        if stage == "commit" and metadata is not None and metadata.dense.files_pending:
+            committed_files.append(metadata.files_indexed)
+
+    build_semantic_index(project, model=MODEL, progress=progress)
+    assert committed_files
+    assert all(sum(sizes[:files]) < 0.6 * sum(sizes) for files in committed_files)
+    assert sum(sizes[:len(sizes) - 1]) >= 0.6 * sum(sizes)  # a later commit was due
 
 
 def test_carrying_on_never_serves_fewer_vectors(

@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,8 @@ _PARTIAL_INTERVAL_GROWTH = 1.5
 _PARTIAL_EVERY_MAX_S = 60.0
 PARTIAL_FIRST_S = 0.5
 """Parsing time before the files parsed so far are committed (then 4x, 16x ...)."""
+_PARTIAL_LAST_SHARE = 0.6
+"""Share of the files' bytes parsed after which no partial commit is made."""
 _EXTRACT_CHUNK = 10  # files parsed between two looks at the clock
 
 
@@ -462,17 +465,21 @@ class _Build:
         Parsing a large project takes a while: with `commit`, the units parsed
         so far are committed after `PARTIAL_FIRST_S` of parsing, then each
         time parsing took 4x as long (the texts and lexical index of each are
-        made again, so their total cost stays a third of the last one's).
+        made again, so their total cost stays a third of the last one's),
+        until `_PARTIAL_LAST_SHARE` of the bytes are parsed: the final
+        snapshot is nearer then than the next partial one would be worth.
         """
         if commit is None:
             return self._collect_units(files, units)
         started = time.perf_counter()
         due = PARTIAL_FIRST_S
+        parsed_bytes = list(accumulate((source.size for source in files), initial=0))
+        last_share = parsed_bytes[-1] * _PARTIAL_LAST_SHARE
 
         def commit_when_due(done: int) -> None:
             nonlocal due
             parsing = time.perf_counter() - started - self._commit_seconds()
-            if parsing >= due and len(units):
+            if parsing >= due and len(units) and parsed_bytes[done] < last_share:
                 commit(len(files) - done)
                 due *= 4
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tldr._exceptions import EmbedderError
+from tldr.semantic.models.wordpiece_cache import WordPieceCache
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,6 +98,7 @@ class StaticEmbedder:
         # The token rows in float32, made for the first batch of documents (a
         # daemon that only embeds queries never holds them).
         self._table: np.ndarray | None = None
+        self._words = WordPieceCache.for_tokenizer(self._model.tokenizer)
         self.dimension = int(self._model.dim)
 
     def _load(self) -> Any:
@@ -122,6 +124,27 @@ class StaticEmbedder:
         vector: np.ndarray = self._encode([text])[0]
         return vector
 
+    def _token_ids(self, texts: list[str], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's number of token ids, and all of them in text order (under the lock).
+
+        Documents go through the word cache where the tokenizer allows it
+        (same ids, a fraction of the time); a query is one text.
+        """
+        import numpy as np
+
+        if len(texts) > 1 and self._words is not None:
+            return self._words.token_ids(texts, limit)
+        tokenizer = self._model.tokenizer
+        if limit is None:
+            tokenizer.no_truncation()
+        else:
+            tokenizer.enable_truncation(limit)
+        encodings = tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        ids = [encoding.ids for encoding in encodings]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        return lengths, flat
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Each text's mean token row, normalised: model2vec's `encode`, twice as fast.
 
@@ -143,18 +166,11 @@ class StaticEmbedder:
         if limit is not None:  # as model2vec cuts: characters first, then tokens
             texts = [text[: limit * model.median_token_length] for text in texts]
         with self._lock:  # the tokenizer's truncation settings are shared state
-            if limit is None:
-                model.tokenizer.no_truncation()
-            else:
-                model.tokenizer.enable_truncation(limit)
-            encodings = model.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-        ids = [encoding.ids for encoding in encodings]
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+            lengths, flat = self._token_ids(texts, limit)
         if model.unk_token_id is not None:  # model2vec drops unknown tokens
             known = flat != model.unk_token_id
-            owners = np.repeat(np.arange(len(ids)), lengths)[known]
-            flat, lengths = flat[known], np.bincount(owners, minlength=len(ids))
+            owners = np.repeat(np.arange(len(texts)), lengths)[known]
+            flat, lengths = flat[known], np.bincount(owners, minlength=len(texts))
         weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
         if model.weights is not None:  # per-token weights of the model (SIF)
             weights *= np.asarray(model.weights, dtype=np.float32)[flat]
@@ -168,7 +184,7 @@ class StaticEmbedder:
                         self._table = np.asarray(model.embedding, dtype=np.float32)
             offsets = np.concatenate([[0], np.cumsum(lengths)])
             means = scipy.sparse.csr_matrix(
-                (weights, rows, offsets), shape=(len(ids), self._table.shape[0])
+                (weights, rows, offsets), shape=(len(texts), self._table.shape[0])
             ) @ self._table
         matrix = np.asarray(means, dtype=np.float32).reshape(len(texts), self.dimension)
         stored = model.embedding.dtype
