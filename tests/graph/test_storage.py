@@ -78,10 +78,73 @@ def test_update_reresolves_only_what_a_change_touches(pyproj: Path) -> None:
     grown = msgspec.structs.replace(target, defs=[*target.defs, Def("extra", "extra", "function",
                                                                       20, 21, 0)])
     result = update_graph(graph, {path: grown})
-    # ... a new definition: also the files that name what adapters.py defines
+    # ... a new definition: the file, and the files that name it (none here)
+    assert result.reresolved == 1
+    assert edge_set(result.graph) == edge_set(build_graph(
+        [grown if r.path == path else r for r in records]))
+    # A new name another file calls: that file too.
+    called = msgspec.structs.replace(target, defs=[*target.defs, Def(
+        "slugify", "slugify", "function", 20, 21, 0)])
+    result = update_graph(graph, {path: called})
     assert 1 < result.reresolved < len(records)
     removed = update_graph(graph, {"shop/util.py": None})
     assert not any("shop/util.py" in e[2] for e in edge_set(removed.graph))
+
+
+def _ids(graph: GraphFile) -> list[list[tuple[int, str, tuple[int, ...]]]]:
+    """Each file's edges by site, kind and target ids (what a query follows)."""
+    return [sorted((e.site, e.kind, tuple(sorted(e.targets))) for e in edges)
+            for edges in graph.edges]
+
+
+ADAPTERS_EDITS = {
+    "a function inserted before the classes": lambda text: "def first():\n    pass\n\n\n" + text,
+    "a function appended": lambda text: text + "\n\ndef last():\n    return 1\n",
+    "a method removed": lambda text: text.replace(
+        "    def close(self):\n        pass\n", ""),
+    "a method renamed": lambda text: text.replace("def close(self):", "def shut(self):"),
+    "two methods reordered": lambda text: text.replace(
+        "    def send(self, request):\n        raise NotImplementedError\n\n"
+        "    def close(self):\n        pass\n",
+        "    def close(self):\n        pass\n\n"
+        "    def send(self, request):\n        raise NotImplementedError\n"),
+    "a twin of a called name": lambda text: text + "\n\nclass Other:\n"
+                                                  "    def send(self, request):\n        pass\n",
+    "an import added": lambda text: "from shop import util\n\n" + text,
+}
+
+
+@pytest.mark.parametrize("edit", list(ADAPTERS_EDITS))
+def test_a_reshaped_file_updates_as_a_full_build_would(pyproj: Path, edit: str) -> None:
+    from tldr.graph import build_graph
+    from tldr.graph.build import record_from_disk
+
+    graph = build_graph(records_from_tree(pyproj))
+    path = "shop/net/adapters.py"
+    source = pyproj / path
+    edited = ADAPTERS_EDITS[edit](source.read_text())
+    assert edited != source.read_text()
+    source.write_text(edited)
+    update = update_graph(graph, {path: record_from_disk(pyproj, path)})
+    full = build_graph(records_from_tree(pyproj))
+    assert update.graph.files == full.files
+    assert _ids(update.graph) == _ids(full)
+    assert edge_set(update.graph) == edge_set(full)
+
+
+def test_appending_a_function_resolves_only_its_file_and_its_callers(pyproj: Path) -> None:
+    from tldr.graph import build_graph
+    from tldr.graph.build import record_from_disk
+
+    graph = build_graph(records_from_tree(pyproj))
+    source = pyproj / "shop" / "util.py"
+    source.write_text(source.read_text() + "\n\ndef brand_new():\n    return slugify('x')\n")
+    update = update_graph(graph, {"shop/util.py": record_from_disk(pyproj, "shop/util.py")})
+    assert update.reresolved == 1  # util.py defines slugify too, called by other files
+    caller = pyproj / "shop" / "main.py"
+    caller.write_text(caller.read_text() + "\n\ndef use():\n    return brand_new()\n")
+    again = update_graph(update.graph, {"shop/main.py": record_from_disk(pyproj, "shop/main.py")})
+    assert _ids(again.graph) == _ids(build_graph(records_from_tree(pyproj)))
 
 
 def test_damaged_graph_is_rebuilt_not_half_read(pyproj: Path) -> None:

@@ -155,6 +155,56 @@ def _shape(record: FileRecord | None) -> tuple[object, ...] | None:
     return (defs, record.facts.bases, fields, imports)
 
 
+def _exports(record: FileRecord) -> tuple[object, ...]:
+    """The shape less the definitions (bases, class field types, imports), by class name.
+
+    By qualified name, not definition id: a definition inserted before a
+    class changes no export.
+    """
+    defs = record.defs
+    classes = {i: d.qualified for i, d in enumerate(defs) if d.kind == "class"}
+    bases = sorted((defs[i].qualified, tuple(names)) for i, names in record.facts.bases.items()
+                   if i < len(defs))
+    fields = sorted((classes[t.scope], t.var, t.type) for t in record.facts.types
+                    if t.scope in classes)
+    imports = [(b.local, b.module, b.symbol) for b in record.facts.imports]
+    return (bases, fields, imports)
+
+
+def _def_keys(record: FileRecord) -> list[tuple[str, str, str, str]]:
+    """Each definition as name, qualified name, kind and its parent's qualified name."""
+    defs = record.defs
+    return [(d.name, d.qualified, d.kind,
+             defs[d.parent].qualified if 0 <= d.parent < len(defs) else "") for d in defs]
+
+
+def _moved_defs(old: FileRecord, new: FileRecord) -> tuple[set[str], list[int | None]]:
+    """Names whose definitions differ, in order, between `old` and `new`; where each old one went.
+
+    A name whose definitions are the same ones in the same order resolves
+    as before: the k-th definition of an identity is the k-th after.
+    """
+    old_keys, new_keys = _def_keys(old), _def_keys(new)
+    old_by_name: dict[str, list[tuple[str, str, str, str]]] = {}
+    new_by_name: dict[str, list[tuple[str, str, str, str]]] = {}
+    for key in old_keys:
+        old_by_name.setdefault(key[0], []).append(key)
+    for key in new_keys:
+        new_by_name.setdefault(key[0], []).append(key)
+    names = {name for name in old_by_name.keys() | new_by_name.keys()
+             if old_by_name.get(name) != new_by_name.get(name)}
+    places: dict[tuple[str, str, str, str], list[int]] = {}
+    for index, key in enumerate(new_keys):
+        places.setdefault(key, []).append(index)
+    seen: dict[tuple[str, str, str, str], int] = {}
+    moves: list[int | None] = []
+    for key in old_keys:
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        moves.append(None if key[0] in names else places[key][occurrence])
+    return names, moves
+
+
 def _hierarchy(record: FileRecord | None) -> dict[str, list[str]]:
     if record is None:
         return {}
@@ -175,12 +225,19 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
     records = {f.path: f for f in previous.files}
     touched: set[str] = set()
     full = False
-    reshaped: set[str] = set()  # changed files whose definitions or exports changed
+    # Changed files whose definitions or exports changed -> where each old
+    # definition went (None: edges into the file are resolved again).
+    reshaped: dict[str, list[int | None] | None] = {}
     for path, record in changed.items():
         old = records.get(path)
         if _shape(old) != _shape(record):
-            reshaped.add(path)
-            touched |= _defined_names(old) | _defined_names(record)
+            if old is not None and record is not None and _exports(old) == _exports(record):
+                names, moves = _moved_defs(old, record)
+                touched |= names
+                reshaped[path] = moves
+            else:
+                touched |= _defined_names(old) | _defined_names(record)
+                reshaped[path] = None
         if _hierarchy(old) != _hierarchy(record):
             full = True
         if record is None:
@@ -197,6 +254,7 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
     old_symbols_offsets = _offsets(previous.files)
     new_offsets = {f.path: symbols.offsets[i] for i, f in enumerate(files)}
     old_files_of = _file_starts(previous.files, old_symbols_offsets)
+    old_starts = [start for start, _ in old_files_of]
     kept: dict[int, list[Edge]] = {}
     redo: list[int] = []
     for index, record in enumerate(files):
@@ -204,8 +262,8 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
         if path in changed or path not in old_index or _referenced_names(record) & touched:
             redo.append(index)
             continue
-        remapped = _remap(previous.edges[old_index[path]], old_files_of, previous.files,
-                          new_offsets, reshaped)
+        remapped = _remap(previous.edges[old_index[path]], old_starts, old_files_of,
+                          previous.files, new_offsets, reshaped)
         if remapped is None:
             redo.append(index)
         else:
@@ -231,27 +289,37 @@ def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int,
     return sorted((offset, index) for index, offset in enumerate(offsets))
 
 
-def _remap(edges: list[Edge], starts: list[tuple[int, int]], old_files: list[FileRecord],
-           new_offsets: dict[str, int], changed: set[str]) -> list[Edge] | None:
-    """Edges with targets renumbered for the new file order; None if one pointed into a change.
+def _remap(edges: list[Edge], keys: list[int], starts: list[tuple[int, int]],
+           old_files: list[FileRecord], new_offsets: dict[str, int],
+           reshaped: dict[str, list[int | None] | None]) -> list[Edge] | None:
+    """Edges with targets renumbered for the new file order; None if one pointed at a change.
 
-    An edge whose targets keep their ids is kept itself, and the list when
-    all are (a body edit renumbers nothing): a live update in the daemon
-    then holds no second copy of the unchanged files' edges.
+    `keys` are the first ids of `starts`. A target in a reshaped file moves
+    with its definition; one whose definition is gone, or any in a file
+    whose exports changed, makes the file's edges be resolved again. An edge
+    whose targets keep their ids is kept itself, and the list when all are
+    (a body edit renumbers nothing): a live update in the daemon then holds
+    no second copy of the unchanged files' edges.
     """
     import bisect
 
     result = []
-    keys = [s for s, _ in starts]
     for edge in edges:
         targets = []
         for target in edge.targets:
             position = bisect.bisect_right(keys, target) - 1
             start, file_index = starts[position]
             path = old_files[file_index].path
-            if path in changed or path not in new_offsets:
+            if path not in new_offsets:
                 return None
-            targets.append(new_offsets[path] + target - start)
+            local = target - start
+            if path in reshaped:
+                moves = reshaped[path]
+                moved = None if moves is None else moves[local]
+                if moved is None:
+                    return None
+                local = moved
+            targets.append(new_offsets[path] + local)
         result.append(edge if targets == edge.targets else Edge(edge.site, edge.kind, targets))
     return edges if all(new is old for new, old in zip(result, edges, strict=True)) else result
 
