@@ -251,10 +251,8 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
         return GraphUpdate(GraphFile(build_id=build_id, files=files,
                                      edges=[edges[i] for i in range(len(files))],
                                      resolvers=used), len(files), symbols)
-    old_symbols_offsets = _offsets(previous.files)
     new_offsets = {f.path: symbols.offsets[i] for i, f in enumerate(files)}
-    old_files_of = _file_starts(previous.files, old_symbols_offsets)
-    old_starts = [start for start, _ in old_files_of]
+    new_ids = _new_ids(previous.files, new_offsets, reshaped)
     kept: dict[int, list[Edge]] = {}
     redo: list[int] = []
     for index, record in enumerate(files):
@@ -262,8 +260,7 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
         if path in changed or path not in old_index or _referenced_names(record) & touched:
             redo.append(index)
             continue
-        remapped = _remap(previous.edges[old_index[path]], old_starts, old_files_of,
-                          previous.files, new_offsets, reshaped)
+        remapped = _remap(previous.edges[old_index[path]], new_ids)
         if remapped is None:
             redo.append(index)
         else:
@@ -277,49 +274,39 @@ def update_graph(previous: GraphFile, changed: dict[str, FileRecord | None], *,
     return GraphUpdate(graph, len(redo), symbols)
 
 
-def _offsets(files: list[FileRecord]) -> list[int]:
-    offsets, total = [], 0
-    for record in files:
-        offsets.append(total)
-        total += len(record.defs)
-    return offsets
+def _new_ids(old_files: list[FileRecord], new_offsets: dict[str, int],
+             reshaped: dict[str, list[int | None] | None]) -> list[int]:
+    """The new id of every old definition id; -1 where edges into it must be resolved again.
 
-
-def _file_starts(files: list[FileRecord], offsets: list[int]) -> list[tuple[int, int]]:
-    return sorted((offset, index) for index, offset in enumerate(offsets))
-
-
-def _remap(edges: list[Edge], keys: list[int], starts: list[tuple[int, int]],
-           old_files: list[FileRecord], new_offsets: dict[str, int],
-           reshaped: dict[str, list[int | None] | None]) -> list[Edge] | None:
-    """Edges with targets renumbered for the new file order; None if one pointed at a change.
-
-    `keys` are the first ids of `starts`. A target in a reshaped file moves
-    with its definition; one whose definition is gone, or any in a file
-    whose exports changed, makes the file's edges be resolved again. An edge
-    whose targets keep their ids is kept itself, and the list when all are
-    (a body edit renumbers nothing): a live update in the daemon then holds
-    no second copy of the unchanged files' edges.
+    A definition of a reshaped file moves with it (or is gone); a file
+    removed, or whose exports changed, has none.
     """
-    import bisect
+    ids: list[int] = []
+    for record in old_files:
+        start = new_offsets.get(record.path)
+        count = len(record.defs)
+        if start is None or (record.path in reshaped and reshaped[record.path] is None):
+            ids.extend([-1] * count)
+        elif record.path in reshaped:
+            ids.extend(-1 if moved is None else start + moved
+                       for moved in reshaped[record.path] or ())
+        else:
+            ids.extend(range(start, start + count))
+    return ids
 
+
+def _remap(edges: list[Edge], new_ids: list[int]) -> list[Edge] | None:
+    """Edges with targets renumbered (`new_ids`); None if one pointed at a change.
+
+    An edge whose targets keep their ids is kept itself, and the list when
+    all are (a body edit renumbers nothing): a live update in the daemon
+    then holds no second copy of the unchanged files' edges.
+    """
     result = []
     for edge in edges:
-        targets = []
-        for target in edge.targets:
-            position = bisect.bisect_right(keys, target) - 1
-            start, file_index = starts[position]
-            path = old_files[file_index].path
-            if path not in new_offsets:
-                return None
-            local = target - start
-            if path in reshaped:
-                moves = reshaped[path]
-                moved = None if moves is None else moves[local]
-                if moved is None:
-                    return None
-                local = moved
-            targets.append(new_offsets[path] + local)
+        targets = [new_ids[target] for target in edge.targets]
+        if -1 in targets:
+            return None
         result.append(edge if targets == edge.targets else Edge(edge.site, edge.kind, targets))
     return edges if all(new is old for new, old in zip(result, edges, strict=True)) else result
 

@@ -14,10 +14,12 @@ Python objects.
 
 from __future__ import annotations
 
+import functools
 import threading
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, overload
 
 import msgspec
@@ -85,6 +87,16 @@ def encode_units(units: Sequence[Unit]) -> EncodedUnits:
     return writer.encoded()
 
 
+_COMPRESSING = 16
+"""Full body blocks queued for the compressing thread at most (~2 MB of records)."""
+
+
+@functools.cache
+def _compressor() -> ThreadPoolExecutor:
+    """One thread compressing body blocks beside the build (zlib lets go of the GIL)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tldrf-compress")
+
+
 class UnitTableWriter:
     """Encodes units as they come, so a build holds their bytes, not their objects.
 
@@ -101,6 +113,7 @@ class UnitTableWriter:
         self._bodies = bytearray()  # compressed blocks of `BODY_BLOCK` bodies
         self._body_ends = bytearray()  # little-endian u64 end offset of each block
         self._pending: list[_Body] = []  # bodies of the block being filled
+        self._compressing: deque[Future[bytes]] = deque()  # full blocks, in order
 
     def __len__(self) -> int:
         return len(self._ends) // 8
@@ -124,12 +137,21 @@ class UnitTableWriter:
                   unit.code, unit.content_hash)
         )
         if len(self._pending) == BODY_BLOCK:
-            self._bodies += self._compress(self._pending)
-            self._body_ends += len(self._bodies).to_bytes(8, "little")
+            raw = self._encoder.encode(self._pending)
+            self._compressing.append(_compressor().submit(zlib.compress, raw, _ZLIB_LEVEL))
             self._pending = []
+            if len(self._compressing) > _COMPRESSING:
+                self._collect(_COMPRESSING)
+
+    def _collect(self, keep: int = 0) -> None:
+        """Take compressed blocks in order until `keep` are still being compressed."""
+        while len(self._compressing) > keep:
+            self._bodies += self._compressing.popleft().result()
+            self._body_ends += len(self._bodies).to_bytes(8, "little")
 
     def encoded(self) -> EncodedUnits:
         """The units appended so far (a block still filling is compressed as it is)."""
+        self._collect()
         bodies, body_ends = bytes(self._bodies), bytes(8) + bytes(self._body_ends)
         if self._pending:
             bodies += self._compress(self._pending)
