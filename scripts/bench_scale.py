@@ -76,9 +76,6 @@ DEFAULT_RUNGS = (
     "headers=torch-headers",
     "huge=django+sympy+transformers+torch+pandas+scipy+scikit-learn+torch-headers",
 )
-_WINDOW_SEARCH_EVERY_S = 2.0
-"""Once the fast tier covers every unit, a search this often (not 4 a second): the
-full model's rate is the build's, not shared with a client searching non-stop."""
 QUERIES = ("parse the configuration file", "retry the request with backoff",
            "QuerySet filter", "matrix determinant", "tokenizer padding side",
            "register a forward hook", "http session cookies", "solve linear equations")
@@ -263,20 +260,20 @@ def first_build(root: Path, env: dict[str, str], args: argparse.Namespace,
         window_start: tuple[float, int] | None = None
         last_embedded = (0.0, 0)
         embed_total = 0
-        searched_at, answer = 0.0, None
         try:
             while True:
                 now = time.perf_counter() - started
                 if time.perf_counter() > deadline:
                     figures["stopped"] = "rung timeout"
                     break
-                if fast_at is None or now - searched_at >= _WINDOW_SEARCH_EVERY_S:
-                    searched_at = now
+                if fast_at is None:
                     try:
                         answer = client.call("search", {"query": QUERIES[0], "k": 5})
                     except Exception:  # no build committed yet
                         answer = None
-                if answer and answer["results"] and "first_results_s" not in figures:
+                else:  # the search's `dense` field, without a search sharing the cores
+                    answer = {"dense": client.call("status")["index"]["dense"]}
+                if answer and answer.get("results") and "first_results_s" not in figures:
                     figures["first_results_s"] = round(now, 2)
                 dense = answer["dense"] if answer else None
                 if answer and dense is None:
@@ -301,7 +298,7 @@ def first_build(root: Path, env: dict[str, str], args: argparse.Namespace,
                         window_start = (now, embedded)
                     if window_start and now - window_start[0] >= args.full_window:
                         break
-                time.sleep(0.25 if fast_at is None else 0.5)
+                time.sleep(0.25)
         finally:
             figures["peak_rss"] = sampler.stop()
         status = client.call("status")
