@@ -35,6 +35,36 @@ def test_round_trip_is_keyed_by_model_and_text_format(tmp_path: Path) -> None:
         each.close()
 
 
+def test_a_model_distilled_again_is_not_served_its_predecessors_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite"
+    first = EmbeddingCache(path, model_id="static:m", text_format="t1", dimension=4, revision="a")
+    first.put_many([("h1", np.arange(4, dtype=np.float32))])
+    again = EmbeddingCache(path, model_id="static:m", text_format="t1", dimension=4, revision="b")
+    same = EmbeddingCache(path, model_id="static:m", text_format="t1", dimension=4, revision="a")
+    assert again.get_many(["h1"]) == {}
+    assert np.array_equal(same.get_many(["h1"])["h1"], np.arange(4, dtype=np.float32))
+    for each in (first, again, same):
+        each.close()
+
+
+def test_a_build_with_other_weights_embeds_again(tmp_path: Path) -> None:
+    from tldr.semantic.models.embedders import HashingEmbedder
+
+    class Revised(HashingEmbedder):
+        def __init__(self, revision: str) -> None:
+            super().__init__(256)
+            self.revision = revision
+
+    project = Path(shutil.copytree(MINI, tmp_path / "mini"))
+    first = build_semantic_index(project, model="hash-256", embedder=Revised("a"))
+    assert first.embedded == first.units > 0
+    redistilled = build_semantic_index(project, model="hash-256", embedder=Revised("b"),
+                                       rebuild=True)
+    assert redistilled.embedded == first.units
+    same = build_semantic_index(project, model="hash-256", embedder=Revised("b"), rebuild=True)
+    assert same.embedded == 0
+
+
 def test_garbage_cache_file_is_moved_aside_and_the_build_succeeds(tmp_path: Path,
                                                                    caplog) -> None:
     path = embedding_cache_file()

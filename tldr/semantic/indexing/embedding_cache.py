@@ -142,12 +142,19 @@ def _evict(db: sqlite3.Connection, limit: int) -> int:
 
 
 class EmbeddingCache:
-    """Vectors of one (model, text format) pair, looked up by text hash."""
+    """Vectors of one (model, revision, text format), looked up by text hash.
 
-    def __init__(self, path: Path, *, model_id: str, text_format: str, dimension: int) -> None:
+    `revision` names the weights when one model id can have several (a
+    static model distilled again on this machine); a model without one keeps
+    the key space it always had.
+    """
+
+    def __init__(self, path: Path, *, model_id: str, text_format: str, dimension: int,
+                 revision: str = "") -> None:
         self.path = path
         self._db = _open_or_replace(path)
-        self._space = f"{model_id}\0{text_format}"
+        model = f"{model_id}@{revision}" if revision else model_id
+        self._space = f"{model}\0{text_format}"
         self._namespace = f"{self._space}\0".encode()
         self._dimension = dimension
         self._limit = cache_limit_bytes()

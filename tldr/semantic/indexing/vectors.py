@@ -75,7 +75,8 @@ def add_vectors(
         return 0
     keys = np.asarray(snapshot.keys, dtype=np.uint64)
     cache = EmbeddingCache(cache_path, model_id=embedder.model_id, text_format=TEXT_FORMAT,
-                           dimension=embedder.dimension)
+                           dimension=embedder.dimension,
+                           revision=str(getattr(embedder, "revision", "") or ""))
     try:
         todo = _from_cache(cache, index, keys, snapshot.hashes, need, lookup_batch)
         if checkpoints is not None and len(todo.first) < checkpoints.min_texts:
