@@ -256,3 +256,30 @@ def test_parse_workers_import_nothing_from_the_project_and_survive_a_dead_worker
     alone = _outputs(roots["alone"])
     assert _outputs(roots["workers"]) == alone
     assert _outputs(roots["killed"]) == alone
+
+
+def test_a_cold_update_takes_unchanged_units_tokens_from_the_previous_postings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build worker just started has no token cache: unchanged units are not tokenized again,
+    and the BM25 index is the one a build from scratch makes."""
+    project, scratch = tmp_path / "project", tmp_path / "scratch"
+    _write_project(project, files=6)
+    _build(project, monkeypatch, tiny=False, cache=tmp_path / "emb")
+    edited = project / "pkg0" / "mod_0.py"
+    edited.write_text(edited.read_text() + "\n\ndef fn_added(value):\n    return fn_1_1(value)\n")
+    monkeypatch.setattr(lexical, "_DEFAULT_CACHE", lexical.TokenCache())  # a new worker's
+    tokenized: list[str] = []
+    count = lexical._unit_counts
+
+    def counting(unit, file_tokens):  # type: ignore[no-untyped-def]
+        tokenized.append(unit.file)
+        return count(unit, file_tokens)
+
+    monkeypatch.setattr(lexical, "_unit_counts", counting)
+    _build(project, monkeypatch, tiny=False, cache=tmp_path / "emb")
+    assert tokenized and set(tokenized) == {"pkg0/mod_0.py"}
+    monkeypatch.setattr(lexical, "_unit_counts", count)
+    shutil.copytree(project, scratch, ignore=shutil.ignore_patterns(".tldr"))
+    _build(scratch, monkeypatch, tiny=False, cache=tmp_path / "emb")
+    assert _outputs(project)["lexical"] == _outputs(scratch)["lexical"]

@@ -57,6 +57,7 @@ from tldr.semantic.indexing.lock import BuildLock
 from tldr.semantic.indexing.signature import fs_signature, git_signature
 from tldr.semantic.indexing.stream import BuildUnits, PreviousUnits
 from tldr.semantic.indexing.vectors import Checkpoints, add_vectors
+from tldr.semantic.lexical import LEXICAL_FORMAT, PreviousPostings
 from tldr.semantic.models.devices import check_device
 from tldr.semantic.models.embedders import Embedder, get_embedder
 from tldr.semantic.storage import (
@@ -314,7 +315,7 @@ class _Build:
             signature = fs_signature((f.rel_path, f.size, f.mtime_ns) for f in walked.files)
         self.signature, self.skipped = signature, dict(walked.skipped)
         partial = self.previous_metadata is None and self._serves_nothing()
-        units = BuildUnits()
+        units = BuildUnits(self._previous_postings())
 
         def commit_parsed(pending: int, snapshot: Snapshot | None = None) -> None:
             """A partial build of the files parsed so far: lexical search within seconds."""
@@ -537,6 +538,14 @@ class _Build:
             except IndexCorruptError:
                 self.previous_graph = None
 
+    def _previous_postings(self) -> PreviousPostings | None:
+        """The BM25 postings of the build whose units this one reuses, if of this format."""
+        metadata = self.active_metadata
+        if (self.previous is None or metadata is None or not metadata.lexical_file
+                or metadata.lexical_format != LEXICAL_FORMAT):
+            return None
+        return PreviousPostings(self.paths.semantic_dir / metadata.lexical_file)
+
     def _graph(self, stamps: list[FileStamp]) -> GraphFile:
         """The code graph of this build: updated per changed file when a previous one exists."""
         records = self.records
@@ -589,7 +598,8 @@ class _Build:
             for number, (source_file, unread) in enumerate(zip(files, olds, strict=True), 1):
                 path = source_file.rel_path
                 if unread is not None:
-                    units.add_file(unread, previous.units(path))
+                    units.add_file(unread, previous.units(path),
+                                   previous_position=previous.position(path))
                     if path in previous.replaced:
                         walked.replaced.append(path)
                 else:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tldr.semantic.lexical import LexicalBuilder, LexicalIndex
+from tldr.semantic.lexical import LexicalBuilder, LexicalIndex, PreviousPostings
 from tldr.semantic.storage import FileStamp, UnitsFile
 from tldr.semantic.text import CallerIndex, embedding_text
 from tldr.semantic.unit_table import EncodedUnits, UnitTable, UnitTableWriter
@@ -30,21 +30,29 @@ __all__ = ["BuildUnits", "PreviousUnits", "UnitTexts"]
 class BuildUnits:
     """What a build keeps of the units it has seen, file after file."""
 
-    def __init__(self) -> None:
+    def __init__(self, previous_postings: PreviousPostings | None = None) -> None:
         self.stamps: list[FileStamp] = []
         self._records = UnitTableWriter()
         self._callers = CallerIndex()
         self._lexical = LexicalBuilder()
+        self._previous_postings = previous_postings  # the previous build's BM25 postings
 
     def __len__(self) -> int:
         return len(self._records)
 
-    def add_file(self, stamp: FileStamp, units: list[Unit]) -> None:
-        """One indexed file and its units (the next in index order)."""
+    def add_file(self, stamp: FileStamp, units: list[Unit], *,
+                 previous_position: int | None = None) -> None:
+        """One indexed file and its units (the next in index order).
+
+        `previous_position`: the units are the previous build's, from this
+        position on (their BM25 tokens can come from its postings).
+        """
         self.stamps.append(stamp)
         self._records.extend(units)
         self._callers.add(units)
-        self._lexical.add(units)
+        postings = self._previous_postings
+        self._lexical.add(units, previous=None if postings is None or previous_position is None
+                          else (postings, previous_position))
 
     def so_far(self) -> tuple[EncodedUnits, LexicalIndex]:
         """The unit records and BM25 index of the units so far (more may come)."""
@@ -116,3 +124,8 @@ class PreviousUnits:
         if span is None or self._table is None:
             return []
         return self._table.full_units(*span)
+
+    def position(self, path: str) -> int | None:
+        """The previous build's position of the first unit of `path`."""
+        span = self._spans.get(path)
+        return None if span is None else span[0]
