@@ -283,3 +283,48 @@ def test_a_cold_update_takes_unchanged_units_tokens_from_the_previous_postings(
     shutil.copytree(project, scratch, ignore=shutil.ignore_patterns(".tldr"))
     _build(scratch, monkeypatch, tiny=False, cache=tmp_path / "emb")
     assert _outputs(project)["lexical"] == _outputs(scratch)["lexical"]
+
+
+def _text_hashes(root: Path) -> list[str]:
+    paths = IndexPaths(root)
+    return read_units_file(paths, read_metadata(paths)).text_hashes
+
+
+CALLER_EDITS = {
+    "a new caller of another file's function": lambda text: text + (
+        "\n\ndef fn_added(value):\n    return fn_1_1(value) + fn_2_3(value)\n"),
+    "a caller removed": lambda text: text.replace("total = fn_", "total = gone_", 1),
+    "a called function renamed": lambda text: text.replace("def fn_0_1(", "def fn_0_1_renamed("),
+}
+
+
+@pytest.mark.parametrize("edit", list(CALLER_EDITS))
+def test_an_update_keeps_only_the_text_hashes_that_still_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """Unchanged units reuse their hashes unless the edit changes who calls them (their
+    called-by line): every hash is the one a build from scratch computes."""
+    project, scratch = tmp_path / "project", tmp_path / "scratch"
+    _write_project(project, files=6)
+    _build(project, monkeypatch, tiny=False, cache=tmp_path / "emb")
+    before = _text_hashes(project)
+    edited = project / "pkg0" / "mod_0.py"
+    edited.write_text(CALLER_EDITS[edit](edited.read_text()))
+    made: list[int] = []
+    from tldr.semantic.indexing import stream
+
+    original_at = stream.UnitTexts.at
+
+    def counting_at(self, positions):  # type: ignore[no-untyped-def]
+        made.append(len(positions))
+        return original_at(self, positions)
+
+    monkeypatch.setattr(stream.UnitTexts, "at", counting_at)
+    _build(project, monkeypatch, tiny=False, cache=tmp_path / "emb")
+    monkeypatch.setattr(stream.UnitTexts, "at", original_at)
+    shutil.copytree(project, scratch, ignore=shutil.ignore_patterns(".tldr"))
+    _build(scratch, monkeypatch, tiny=False, cache=tmp_path / "emb")
+    after = _text_hashes(project)
+    assert after == _text_hashes(scratch)
+    assert after != before
+    assert 0 < sum(made) < len(after) // 2  # most texts were not made again

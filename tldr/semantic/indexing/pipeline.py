@@ -69,6 +69,7 @@ from tldr.semantic.storage import (
     read_units_file,
 )
 from tldr.semantic.text import text_hash
+from tldr.semantic.unit_table import UnitTable
 from tldr.settings import (
     BuildSettings,
     default_device,
@@ -281,6 +282,9 @@ class _Build:
         self.reparsed: set[str] = set()  # files whose facts come from this build's parse
         self._fast: FastTier | None = None
         self._fast_loaded = False
+        # Files whose units come from the previous build: (path, position
+        # now, position then, units).
+        self.reused: list[tuple[str, int, int, int]] = []
 
     def _timed(self, name: str, started: float, *, commits_before: float | None = None) -> None:
         """Record a stage's seconds, less the partial commits made since `commits_before`."""
@@ -443,7 +447,14 @@ class _Build:
         self.progress("lexical", 1, 1)
         started = time.perf_counter()
         texts = units.texts(records)
-        hashes = [text_hash(text) for batch in texts.batches(_UNIT_BATCH) for text in batch]
+        known = self._known_hashes(UnitTable(records))
+        todo = [position for position, digest in enumerate(known) if digest is None]
+        for start in range(0, len(todo), _UNIT_BATCH):
+            batch = todo[start : start + _UNIT_BATCH]
+            for position, text in zip(batch, texts.at(batch), strict=True):
+                known[position] = text_hash(text)
+        hashes = [digest for digest in known if digest is not None]
+        assert len(hashes) == len(known)
         self._timed("text", started)
         keys, next_key, removed_keys, new_positions = self._assign_keys(hashes)
         return Snapshot(
@@ -598,8 +609,10 @@ class _Build:
             for number, (source_file, unread) in enumerate(zip(files, olds, strict=True), 1):
                 path = source_file.rel_path
                 if unread is not None:
-                    units.add_file(unread, previous.units(path),
-                                   previous_position=previous.position(path))
+                    reused, position = previous.units(path), previous.position(path)
+                    if position is not None:
+                        self.reused.append((path, len(units), position, len(reused)))
+                    units.add_file(unread, reused, previous_position=position)
                     if path in previous.replaced:
                         walked.replaced.append(path)
                 else:
@@ -640,6 +653,38 @@ class _Build:
             self.records[source_file.rel_path] = record
             return True
         return file_record(source_file.rel_path, source_file.language, [], FileFacts()) is None
+
+    def _known_hashes(self, table: UnitTable) -> list[str | None]:
+        """Each unit's text hash where the previous build's still holds, else None.
+
+        A reused unit's text (same file, same unit) changes only through its
+        called-by line, and that only when a unit of a file parsed again,
+        added or removed (as it was or as it is) calls the unit's name.
+        """
+        hashes: list[str | None] = [None] * len(table)
+        previous = self._previous()
+        if self.previous is None or not self.reused or not previous.contiguous:
+            return hashes
+        previous_table = self.previous.table
+        reused = {path for path, _, _, _ in self.reused}
+        called: set[str] = set()
+        for path, (start, end) in previous.spans().items():
+            if path not in reused:
+                for head in previous_table[start:end]:
+                    called.update(head.calls)
+        covered = bytearray(len(hashes))
+        for _, start, _, count in self.reused:
+            covered[start : start + count] = b"\x01" * len(covered[start : start + count])
+        for position, reused_here in enumerate(covered):
+            if not reused_here:
+                called.update(table[position].calls)
+        previous_hashes = self.previous.text_hashes
+        for _, start, previous_start, count in self.reused:
+            count = min(count, len(hashes) - start)
+            for offset, head in enumerate(previous_table[previous_start : previous_start + count]):
+                if head.unit_type == "module" or head.name not in called:
+                    hashes[start + offset] = previous_hashes[previous_start + offset]
+        return hashes
 
     def _previous(self) -> PreviousUnits:
         """The previous build's units by file (indexed once per build, decoded per file)."""

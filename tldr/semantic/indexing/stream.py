@@ -100,6 +100,7 @@ class PreviousUnits:
         self._stamps: dict[str, FileStamp] = {}
         self._spans: dict[str, tuple[int, int]] = {}
         self._table: UnitTable | None = None
+        self.contiguous = True  # every file's units are one run (as builds write them)
         if previous is None:
             return
         self.replaced = set(previous.replaced)
@@ -113,6 +114,7 @@ class PreviousUnits:
                 self._spans[head.file] = (span[0], position + 1)
             else:  # units of one file apart (never written so): parse the file again
                 self._stamps.pop(head.file, None)
+                self.contiguous = False
 
     def stamp(self, path: str) -> FileStamp | None:
         """The file as the previous build read it, if its units can be reused."""
@@ -124,6 +126,10 @@ class PreviousUnits:
         if span is None or self._table is None:
             return []
         return self._table.full_units(*span)
+
+    def spans(self) -> dict[str, tuple[int, int]]:
+        """Each previous file's units: (first position, end)."""
+        return self._spans
 
     def position(self, path: str) -> int | None:
         """The previous build's position of the first unit of `path`."""
